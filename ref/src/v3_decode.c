@@ -1,0 +1,345 @@
+/*
+ * v3 decoder: Breezy's ProtocolThreeDecoder as a push parser.
+ *
+ * The states mirror Breezy's _state_accept_* functions.  Breezy appends every
+ * input to one buffer and re-slices it; here only what must be seen whole is
+ * staged: the 4-byte length prefixes (in `small`) and header/structure
+ * payloads (in `stage`, bounded by the configured limits, and skipped
+ * entirely when the payload lies whole inside one feed).  Bytes parts go to
+ * the callbacks straight from the caller's input.
+ */
+#include "smartwire/v3.h"
+#include "smartwire/error.h"
+
+#include <string.h>
+
+enum state {
+	ST_MARKER,   /* matching SW_V3_MARKER */
+	ST_LENGTH,   /* reading the 4-byte length prefix of `part` */
+	ST_STAGE,    /* collecting a header or structure payload */
+	ST_BYTES,    /* passing a bytes part through */
+	ST_KIND,     /* expecting a part kind byte */
+	ST_ONE_BYTE, /* expecting the byte of an 'o' part */
+	ST_DONE,
+	ST_FAILED
+};
+
+/* Which length-prefixed item ST_LENGTH/ST_STAGE are working on. */
+enum part { PART_HEADERS = 'h', PART_STRUCT = 's', PART_BYTES = 'b' };
+
+struct sw_v3_dec {
+	sw_v3_config cfg;
+	sw_v3_callbacks cb;
+	void *ud;
+	const sw_mem *mem;
+
+	enum state state;
+	enum part part;
+	int err;          /* sticky error in ST_FAILED */
+	bool fed;         /* any feed since reset: Breezy's 28 becomes 24 - n */
+	uint64_t total;   /* bytes of this message consumed */
+	size_t have;      /* marker bytes matched, or prefix bytes in `small` */
+	uint8_t small[4];
+	uint32_t need;    /* payload length of the current item */
+	uint32_t got;     /* payload bytes staged (ST_STAGE) or passed (ST_BYTES) */
+	uint8_t *stage;
+	size_t stage_cap;
+};
+
+void sw_v3_config_default(sw_v3_config *cfg)
+{
+	cfg->expect_marker = false;
+	cfg->max_header = SW_V3_DEFAULT_MAX_HEADER;
+	cfg->max_struct = SW_V3_DEFAULT_MAX_STRUCT;
+	cfg->max_part = SW_V3_DEFAULT_MAX_PART;
+	cfg->blimits.max_depth = SW_BENCODE_DEFAULT_MAX_DEPTH;
+	cfg->blimits.max_elements = SW_BENCODE_DEFAULT_MAX_ELEMENTS;
+}
+
+static void start(sw_v3_dec *dec)
+{
+	dec->state = dec->cfg.expect_marker ? ST_MARKER : ST_LENGTH;
+	dec->part = PART_HEADERS;
+	dec->err = 0;
+	dec->fed = false;
+	dec->total = 0;
+	dec->have = 0;
+	dec->need = 0;
+	dec->got = 0;
+}
+
+int sw_v3_dec_new(sw_v3_dec **out, const sw_v3_config *cfg, const sw_v3_callbacks *cb,
+                  void *user_data, const sw_mem *mem)
+{
+	*out = NULL;
+	sw_v3_dec *dec = sw_malloc(mem, sizeof *dec);
+	if (!dec)
+		return SW_ERR_NOMEM;
+	memset(dec, 0, sizeof *dec);
+	if (cfg)
+		dec->cfg = *cfg;
+	else
+		sw_v3_config_default(&dec->cfg);
+	if (cb)
+		dec->cb = *cb;
+	dec->ud = user_data;
+	dec->mem = mem;
+	start(dec);
+	*out = dec;
+	return 0;
+}
+
+void sw_v3_dec_del(sw_v3_dec *dec)
+{
+	if (!dec)
+		return;
+	sw_free(dec->mem, dec->stage);
+	sw_free(dec->mem, dec);
+}
+
+void sw_v3_dec_reset(sw_v3_dec *dec)
+{
+	if (dec->stage_cap > SW_V3_DEFAULT_MAX_HEADER) {
+		sw_free(dec->mem, dec->stage);
+		dec->stage = NULL;
+		dec->stage_cap = 0;
+	}
+	start(dec);
+}
+
+bool sw_v3_dec_done(const sw_v3_dec *dec)
+{
+	return dec->state == ST_DONE;
+}
+
+int sw_v3_dec_error(const sw_v3_dec *dec)
+{
+	return dec->state == ST_FAILED ? dec->err : 0;
+}
+
+int sw_v3_dec_finish(sw_v3_dec *dec)
+{
+	if (dec->state == ST_FAILED)
+		return dec->err;
+	if (dec->state == ST_DONE || dec->total == 0)
+		return 0;
+	return SW_ERR_UNEXPECTED_EOF;
+}
+
+size_t sw_v3_dec_next_read_size(const sw_v3_dec *dec)
+{
+	switch (dec->state) {
+	case ST_MARKER:
+		return dec->fed ? SW_V3_MARKER_LEN - dec->have : SW_V3_MARKER_LEN + 4;
+	case ST_LENGTH:
+		return 4 - dec->have;
+	case ST_STAGE:
+	case ST_BYTES:
+		return dec->need - dec->got;
+	case ST_KIND:
+	case ST_ONE_BYTE:
+		return 1;
+	case ST_DONE:
+	case ST_FAILED:
+		break;
+	}
+	return 0;
+}
+
+static int fail(sw_v3_dec *dec, int err)
+{
+	dec->state = ST_FAILED;
+	dec->err = err;
+	return err;
+}
+
+/* Maps a callback's verdict onto the decoder. */
+static int verdict(sw_v3_dec *dec, int cbrv)
+{
+	return cbrv ? fail(dec, SW_ERR_CALLBACK) : 0;
+}
+
+/* The length prefix is complete: check it against its limit before anything
+ * is allocated, then move to the payload. */
+static int length_known(sw_v3_dec *dec)
+{
+	uint32_t n = (uint32_t)dec->small[0] << 24 | (uint32_t)dec->small[1] << 16 |
+	             (uint32_t)dec->small[2] << 8 | dec->small[3];
+	dec->need = n;
+	dec->got = 0;
+	switch (dec->part) {
+	case PART_HEADERS:
+		if (n > dec->cfg.max_header)
+			return fail(dec, SW_ERR_HEADER_TOO_LARGE);
+		break;
+	case PART_STRUCT:
+		if (n > dec->cfg.max_struct)
+			return fail(dec, SW_ERR_STRUCT_TOO_LARGE);
+		break;
+	case PART_BYTES:
+		if (n > dec->cfg.max_part)
+			return fail(dec, SW_ERR_PART_TOO_LARGE);
+		dec->state = ST_BYTES;
+		return verdict(dec, dec->cb.on_bytes_begin ? dec->cb.on_bytes_begin(dec->ud, n) : 0);
+	}
+	dec->state = ST_STAGE;
+	return 0;
+}
+
+/* A whole header or structure payload is available at `p`. */
+static int deliver(sw_v3_dec *dec, const uint8_t *p, size_t n)
+{
+	sw_bval *v;
+	int rv = sw_bdecode(dec->mem, p, n, &dec->cfg.blimits, &v);
+	if (rv < 0)
+		return fail(dec, rv);
+	int cbrv = 0;
+	if (dec->part == PART_HEADERS) {
+		if (v->type != SW_BDICT)
+			rv = fail(dec, SW_ERR_HEADER_NOT_DICT);
+		else if (dec->cb.on_headers)
+			cbrv = dec->cb.on_headers(dec->ud, v);
+	} else if (dec->cb.on_structure) {
+		cbrv = dec->cb.on_structure(dec->ud, v);
+	}
+	sw_bval_free(dec->mem, v);
+	if (rv < 0)
+		return rv;
+	dec->state = ST_KIND;
+	return verdict(dec, cbrv);
+}
+
+/* Makes room for the whole current payload in `stage`. */
+static int stage_reserve(sw_v3_dec *dec)
+{
+	if (dec->stage_cap >= dec->need)
+		return 0;
+	uint8_t *p = sw_realloc(dec->mem, dec->stage, dec->need);
+	if (!p)
+		return fail(dec, SW_ERR_NOMEM);
+	dec->stage = p;
+	dec->stage_cap = dec->need;
+	return 0;
+}
+
+static size_t min_size(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
+
+ptrdiff_t sw_v3_dec_feed(sw_v3_dec *dec, const uint8_t *in, size_t len)
+{
+	static const char marker[] = SW_V3_MARKER;
+	static const uint8_t nothing[1];
+	size_t pos = 0;
+	size_t n;
+	int rv;
+
+	if (dec->state == ST_FAILED)
+		return dec->err;
+	if (dec->state == ST_DONE)
+		return 0;
+	dec->fed = true;
+	if (!in)
+		in = nothing; /* no arithmetic on a null pointer below */
+	for (;;) {
+		switch (dec->state) {
+		case ST_MARKER:
+			for (; dec->have < SW_V3_MARKER_LEN; dec->have++, pos++) {
+				if (pos == len)
+					goto out;
+				if (in[pos] != (uint8_t)marker[dec->have])
+					return fail(dec, SW_ERR_BAD_MARKER);
+			}
+			dec->state = ST_LENGTH;
+			dec->part = PART_HEADERS;
+			dec->have = 0;
+			/* fallthrough */
+		case ST_LENGTH:
+			n = min_size(4 - dec->have, len - pos);
+			memcpy(dec->small + dec->have, in + pos, n);
+			dec->have += n;
+			pos += n;
+			if (dec->have < 4)
+				goto out;
+			dec->have = 0;
+			if ((rv = length_known(dec)) < 0)
+				return rv;
+			break;
+		case ST_STAGE:
+			if (dec->got == 0 && len - pos >= dec->need) {
+				/* Zero copy: the whole payload is in this input. */
+				pos += dec->need;
+				if ((rv = deliver(dec, in + pos - dec->need, dec->need)) < 0)
+					return rv;
+				break;
+			}
+			if ((rv = stage_reserve(dec)) < 0)
+				return rv;
+			n = min_size(dec->need - dec->got, len - pos);
+			memcpy(dec->stage + dec->got, in + pos, n);
+			dec->got += (uint32_t)n;
+			pos += n;
+			if (dec->got < dec->need)
+				goto out;
+			if ((rv = deliver(dec, dec->stage, dec->need)) < 0)
+				return rv;
+			break;
+		case ST_BYTES:
+			n = min_size(dec->need - dec->got, len - pos);
+			if (n > 0) {
+				dec->got += (uint32_t)n;
+				pos += n;
+				if (dec->cb.on_bytes &&
+				    (rv = verdict(dec, dec->cb.on_bytes(dec->ud, in + pos - n, n))) < 0)
+					return rv;
+			}
+			if (dec->got < dec->need)
+				goto out;
+			dec->state = ST_KIND;
+			if (dec->cb.on_bytes_end && (rv = verdict(dec, dec->cb.on_bytes_end(dec->ud))) < 0)
+				return rv;
+			break;
+		case ST_KIND:
+			if (pos == len)
+				goto out;
+			switch (in[pos++]) {
+			case 'o':
+				dec->state = ST_ONE_BYTE;
+				break;
+			case 's':
+				dec->state = ST_LENGTH;
+				dec->part = PART_STRUCT;
+				break;
+			case 'b':
+				dec->state = ST_LENGTH;
+				dec->part = PART_BYTES;
+				break;
+			case 'e':
+				dec->state = ST_DONE;
+				dec->total += pos;
+				if (dec->cb.on_end && (rv = verdict(dec, dec->cb.on_end(dec->ud))) < 0)
+					return rv;
+				return (ptrdiff_t)pos;
+			default:
+				return fail(dec, SW_ERR_BAD_KIND);
+			}
+			break;
+		case ST_ONE_BYTE:
+			if (pos == len)
+				goto out;
+			dec->state = ST_KIND;
+			pos++;
+			if (dec->cb.on_byte &&
+			    (rv = verdict(dec, dec->cb.on_byte(dec->ud, in[pos - 1]))) < 0)
+				return rv;
+			break;
+		case ST_DONE:   /* left by returning above */
+		case ST_FAILED:
+			goto out;
+		}
+	}
+out:
+	dec->total += pos;
+	return (ptrdiff_t)pos;
+}
