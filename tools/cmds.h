@@ -1,0 +1,26 @@
+/*
+ * The `smartwire` program's subcommands.  Each lives in tools/cmd_<name>.c
+ * and is a thin main() over the library: argument parsing, output, exit
+ * codes.  Exit codes shared by all subcommands are below.
+ */
+#ifndef SW_TOOLS_CMDS_H
+#define SW_TOOLS_CMDS_H
+
+enum {
+	SW_EXIT_OK = 0,
+	SW_EXIT_FAILURE = 1,      /* the job ran and found a failure (bad input, failed cases) */
+	SW_EXIT_USAGE = 2,        /* bad command line */
+	SW_EXIT_ERROR_RESPONSE = 3, /* the server answered with an error tuple */
+	SW_EXIT_PROTOCOL = 4,     /* the peer violated the protocol */
+	SW_EXIT_CONNECTION = 5,   /* could not connect, or the connection broke */
+};
+
+struct sw_cmd {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+};
+
+int sw_cmd_dissect(int argc, char **argv);
+
+#endif
