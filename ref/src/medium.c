@@ -1,0 +1,155 @@
+/*
+ * The generic medium operations: argument checks over the vtable, the
+ * write-all loop, and the helpers every implementation shares (errno
+ * mapping, deadlines).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "medium_impl.h"
+#include "smartwire/error.h"
+
+ptrdiff_t sw_medium_read(sw_medium *m, void *buf, size_t len)
+{
+	if (!m || !buf || len == 0)
+		return SW_ERR_INVALID_ARGUMENT;
+	if (len > PTRDIFF_MAX)
+		len = PTRDIFF_MAX;
+	return m->ops->read(m, buf, len);
+}
+
+ptrdiff_t sw_medium_write(sw_medium *m, const void *buf, size_t len)
+{
+	if (!m || (!buf && len))
+		return SW_ERR_INVALID_ARGUMENT;
+	if (len == 0)
+		return 0;
+	if (len > PTRDIFF_MAX)
+		len = PTRDIFF_MAX;
+	return m->ops->write(m, buf, len);
+}
+
+int sw_medium_write_all(sw_medium *m, const void *buf, size_t len, size_t *written)
+{
+	const unsigned char *p = buf;
+	size_t done = 0;
+	int rc = 0;
+
+	if (!m || (!buf && len))
+		rc = SW_ERR_INVALID_ARGUMENT;
+	while (rc == 0 && done < len) {
+		ptrdiff_t n = sw_medium_write(m, p + done, len - done);
+		if (n < 0)
+			rc = (int)n;
+		else if (n == 0)
+			rc = SW_ERR_IO; /* a medium must never take 0 of a non-empty write */
+		else
+			done += (size_t)n;
+	}
+	if (written)
+		*written = done;
+	return rc;
+}
+
+int sw_medium_shutdown_write(sw_medium *m)
+{
+	if (!m)
+		return SW_ERR_INVALID_ARGUMENT;
+	return m->ops->shutdown_write(m);
+}
+
+int sw_medium_wait_readable(sw_medium *m, int timeout_ms)
+{
+	if (!m)
+		return SW_ERR_INVALID_ARGUMENT;
+	return m->ops->wait_readable(m, timeout_ms);
+}
+
+void sw_medium_close(sw_medium *m)
+{
+	if (m)
+		m->ops->close(m);
+}
+
+int sw_medium_errno(const sw_medium *m)
+{
+	return m ? m->sys_errno : 0;
+}
+
+const char *sw_medium_name(const sw_medium *m)
+{
+	return m ? m->ops->name : "(null)";
+}
+
+int64_t sw__mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sw__deadline(int timeout_ms)
+{
+	return timeout_ms < 0 ? -1 : sw__mono_ms() + timeout_ms;
+}
+
+int sw__remaining(int64_t deadline)
+{
+	if (deadline < 0)
+		return -1;
+	int64_t left = deadline - sw__mono_ms();
+	if (left <= 0)
+		return 0;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+ptrdiff_t sw__map_read_errno(sw_medium *m, int e)
+{
+	if (e == EAGAIN || e == EWOULDBLOCK)
+		return SW_ERR_WOULD_BLOCK;
+	m->sys_errno = e;
+	if (e == ECONNRESET || e == EPIPE || e == EINVAL)
+		return 0;
+	return SW_ERR_IO;
+}
+
+ptrdiff_t sw__map_write_errno(sw_medium *m, int e)
+{
+	if (e == EAGAIN || e == EWOULDBLOCK)
+		return SW_ERR_WOULD_BLOCK;
+	m->sys_errno = e;
+	if (e == ECONNRESET || e == EPIPE || e == EINVAL)
+		return SW_ERR_CONNECTION_RESET;
+	return SW_ERR_IO;
+}
+
+void sw__errbuf(char *buf, size_t len, const char *fmt, ...)
+{
+	if (!buf || len == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+int sw__set_nonblock(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -1;
+	int want = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+	return want == fl ? 0 : fcntl(fd, F_SETFL, want);
+}
+
+int sw__set_cloexec(int fd)
+{
+	int fl = fcntl(fd, F_GETFD);
+	if (fl < 0)
+		return -1;
+	return (fl & FD_CLOEXEC) ? 0 : fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+}

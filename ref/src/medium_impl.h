@@ -1,0 +1,56 @@
+/*
+ * Internal helpers shared by the media implementations (medium*.c, fault.c).
+ * Not installed; not part of the public API.
+ */
+#ifndef SMARTWIRE_MEDIUM_IMPL_H
+#define SMARTWIRE_MEDIUM_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "smartwire/fault.h"
+#include "smartwire/medium.h"
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t sw__mono_ms(void);
+
+/* A deadline timeout_ms from now, or -1 for "no bound" (timeout_ms < 0). */
+int64_t sw__deadline(int timeout_ms);
+
+/* Milliseconds left until `deadline` (0 when past), or -1 for no bound;
+ * clamped to INT_MAX so it can be passed to poll(). */
+int sw__remaining(int64_t deadline);
+
+/* Maps a read() errno: ECONNRESET, EPIPE, EINVAL -> 0 (EOF, as Breezy's
+ * read_bytes_from_socket), EAGAIN -> SW_ERR_WOULD_BLOCK, else SW_ERR_IO.
+ * Records the errno in m->sys_errno. */
+ptrdiff_t sw__map_read_errno(sw_medium *m, int e);
+
+/* Maps a write() errno: ECONNRESET, EPIPE, EINVAL -> SW_ERR_CONNECTION_RESET,
+ * EAGAIN -> SW_ERR_WOULD_BLOCK, else SW_ERR_IO.  Records the errno. */
+ptrdiff_t sw__map_write_errno(sw_medium *m, int e);
+
+/* snprintf into an optional error buffer. */
+void sw__errbuf(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Sets or clears O_NONBLOCK / FD_CLOEXEC.  Return 0 or -1 with errno. */
+int sw__set_nonblock(int fd, int on);
+int sw__set_cloexec(int fd);
+
+/* write() to a descriptor that is not a socket, with SIGPIPE blocked in the
+ * calling thread and a SIGPIPE raised by this write consumed (see
+ * medium_fd.c).  Same result and errno as write(). */
+ssize_t sw__write_nosigpipe(int fd, const void *buf, size_t len);
+
+/* Creates an fd medium whose name is "tcp" (is_tcp) or "fd". */
+int sw__fd_medium_new_kind(int rfd, int wfd, unsigned flags, int is_tcp,
+                           const sw_mem *mem, sw_medium **out);
+
+/* The parts of a direction plan that the writing end of a fifo applies
+ * (write sizes and seed) and that the reading end applies (the rest). */
+void sw__fault_plan_writer_part(const sw_fault_plan *p, sw_fault_plan *out);
+void sw__fault_plan_reader_part(const sw_fault_plan *p, sw_fault_plan *out);
+
+#endif

@@ -1,0 +1,604 @@
+/* Tests for fault plans (smartwire/fault.h): every feature observed exactly
+ * through a wrapped fifo endpoint or fd medium, the spec parser's round trips
+ * and every parse error. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "smartwire/error.h"
+#include "smartwire/fault.h"
+#include "smartwire/medium.h"
+#include "support/failmem.h"
+
+static const char MSG[] = "0123456789abcdefghijklmnopqrstuvwxyzABCD"; /* 40 bytes */
+#define MSGLEN (sizeof MSG - 1)
+
+static int no_pump(void *ud)
+{
+	(void)ud;
+	return 0;
+}
+
+static void parse_ok(const char *spec, sw_fault_plan *p)
+{
+	size_t pos = 99;
+	int rc = sw_fault_plan_parse(spec, p, &pos);
+	if (rc != 0)
+		fail_msg("spec \"%s\": %s at %zu", spec, sw_errname(rc), pos);
+}
+
+/* A raw fifo pair whose `b` end is wrapped with read plan `rspec` and whose
+ * `a` end is wrapped with write plan `wspec` (NULL: not wrapped).  Both ends
+ * are single-threaded (a pump that never helps). */
+static void make_pair(const char *rspec, const char *wspec, sw_medium **a, sw_medium **b)
+{
+	sw_medium *ra, *rb;
+	assert_int_equal(sw_fifo_pair(NULL, NULL, NULL, &ra, &rb), 0);
+	assert_int_equal(sw_fifo_set_pump(ra, no_pump, NULL), 0);
+	assert_int_equal(sw_fifo_set_pump(rb, no_pump, NULL), 0);
+	sw_fault_plan rp, wp;
+	if (wspec) {
+		parse_ok(wspec, &wp);
+		assert_int_equal(sw_fault_wrap(ra, NULL, &wp, &ra), 0);
+	}
+	if (rspec) {
+		parse_ok(rspec, &rp);
+		assert_int_equal(sw_fault_wrap(rb, &rp, NULL, &rb), 0);
+	}
+	*a = ra;
+	*b = rb;
+}
+
+/* Reads with a large buffer until EOF/error, recording each result. */
+static size_t read_all(sw_medium *m, ptrdiff_t *res, size_t max, uint8_t *got, size_t *ngot)
+{
+	size_t i = 0;
+	*ngot = 0;
+	while (i < max) {
+		uint8_t buf[256];
+		ptrdiff_t n = sw_medium_read(m, buf, sizeof buf);
+		res[i++] = n;
+		if (n <= 0)
+			break;
+		memcpy(got + *ngot, buf, (size_t)n);
+		*ngot += (size_t)n;
+	}
+	return i;
+}
+
+static void check_read_sizes(const char *spec, const ptrdiff_t *want, size_t nwant)
+{
+	sw_medium *a, *b;
+	make_pair(spec, NULL, &a, &b);
+	assert_int_equal(sw_medium_write_all(a, MSG, MSGLEN, NULL), 0);
+	assert_int_equal(sw_medium_shutdown_write(a), 0);
+	ptrdiff_t res[64];
+	uint8_t got[64];
+	size_t ngot;
+	size_t n = read_all(b, res, 64, got, &ngot);
+	assert_int_equal(n, nwant);
+	for (size_t i = 0; i < n; i++)
+		if (res[i] != want[i])
+			fail_msg("%s: read %zu gave %td, want %td", spec, i, res[i], want[i]);
+	assert_int_equal(ngot, MSGLEN);
+	assert_memory_equal(got, MSG, MSGLEN);
+	sw_medium_close(a);
+	sw_medium_close(b);
+}
+
+static void test_read_sizes(void **state)
+{
+	(void)state;
+	static const ptrdiff_t list[] = {1, 3, 7, 1, 3, 7, 1, 3, 7, 1, 3, 3, 0};
+	check_read_sizes("read=1,3,7", list, sizeof list / sizeof list[0]);
+	static const ptrdiff_t every[] = {1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4, 0};
+	check_read_sizes("read=every:4", every, sizeof every / sizeof every[0]);
+	ptrdiff_t ones[MSGLEN + 1];
+	for (size_t i = 0; i < MSGLEN; i++)
+		ones[i] = 1;
+	ones[MSGLEN] = 0;
+	check_read_sizes("read=1", ones, MSGLEN + 1);
+	/* "every" alone is every:16. */
+	static const ptrdiff_t every16[] = {1, 2, 3, 4, 5, 6, 7, 8, 4, 0};
+	check_read_sizes("read=every", every16, sizeof every16 / sizeof every16[0]);
+	/* No plan at all: one read takes everything. */
+	static const ptrdiff_t whole[] = {MSGLEN, 0};
+	check_read_sizes("", whole, 2);
+}
+
+static void rand_sizes(const char *spec, ptrdiff_t *res, size_t *n)
+{
+	sw_medium *a, *b;
+	make_pair(spec, NULL, &a, &b);
+	assert_int_equal(sw_medium_write_all(a, MSG, MSGLEN, NULL), 0);
+	assert_int_equal(sw_medium_shutdown_write(a), 0);
+	uint8_t got[64];
+	size_t ngot;
+	*n = read_all(b, res, 64, got, &ngot);
+	assert_int_equal(ngot, MSGLEN);
+	assert_memory_equal(got, MSG, MSGLEN);
+	sw_medium_close(a);
+	sw_medium_close(b);
+}
+
+static void test_read_rand_deterministic(void **state)
+{
+	(void)state;
+	ptrdiff_t r1[64], r2[64], r3[64];
+	size_t n1, n2, n3;
+	rand_sizes("seed=42;read=rand:1-5", r1, &n1);
+	rand_sizes("seed=42;read=rand:1-5", r2, &n2);
+	rand_sizes("seed=43;read=rand:1-5", r3, &n3);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(r1, r2, n1 * sizeof r1[0]);
+	for (size_t i = 0; i + 1 < n1; i++) {
+		assert_true(r1[i] >= 1 && r1[i] <= 5);
+	}
+	assert_true(n1 >= 9); /* 40 bytes in reads of at most 5, plus EOF */
+	assert_true(n1 != n3 || memcmp(r1, r3, n1 * sizeof r1[0]) != 0);
+}
+
+static void test_short_writes(void **state)
+{
+	(void)state;
+	sw_medium *a, *b;
+	make_pair(NULL, "write=2,3", &a, &b);
+	assert_int_equal(sw_medium_write(a, MSG, 10), 2);
+	assert_int_equal(sw_medium_write(a, MSG + 2, 10), 3);
+	assert_int_equal(sw_medium_write(a, MSG + 5, 1), 1); /* len below the size */
+	assert_int_equal(sw_medium_write(a, MSG + 6, 10), 3); /* k advanced: size 3 */
+	size_t w = 0;
+	assert_int_equal(sw_medium_write_all(a, MSG + 9, MSGLEN - 9, &w), 0);
+	assert_int_equal(w, MSGLEN - 9);
+	sw_fault_stats st;
+	assert_int_equal(sw_fault_get_stats(a, &st), 0);
+	assert_int_equal(st.write_bytes, MSGLEN);
+	/* 31 bytes in 2,3,2,3,... after k = 4 (next size 2): 6 x (2+3) + 1 = 13 writes */
+	assert_int_equal(st.inner_writes, 4 + 13);
+	assert_int_equal(sw_fifo_pending(b), MSGLEN);
+	uint8_t got[64];
+	assert_int_equal(sw_medium_read(b, got, sizeof got), MSGLEN);
+	assert_memory_equal(got, MSG, MSGLEN);
+	sw_medium_close(a);
+	sw_medium_close(b);
+}
+
+static void test_eof_every_offset(void **state)
+{
+	(void)state;
+	for (size_t off = 0; off <= MSGLEN + 2; off++) {
+		char spec[64];
+		snprintf(spec, sizeof spec, "read=3;eof@%zu", off);
+		sw_medium *a, *b;
+		make_pair(spec, NULL, &a, &b);
+		assert_int_equal(sw_medium_write_all(a, MSG, MSGLEN, NULL), 0);
+		assert_int_equal(sw_medium_shutdown_write(a), 0);
+		ptrdiff_t res[64];
+		uint8_t got[64];
+		size_t ngot;
+		size_t n = read_all(b, res, 64, got, &ngot);
+		size_t want = off < MSGLEN ? off : MSGLEN;
+		assert_int_equal(ngot, want);
+		assert_memory_equal(got, MSG, want);
+		assert_int_equal(res[n - 1], 0);
+		/* No read crossed the EOF offset, and it stays at EOF. */
+		for (size_t i = 0; i + 1 < n; i++)
+			assert_true(res[i] >= 1 && res[i] <= 3);
+		assert_int_equal(sw_medium_read(b, got, sizeof got), 0);
+		assert_int_equal(sw_medium_wait_readable(b, 0), 1);
+		assert_int_equal(sw_medium_errno(b), 0);
+		sw_medium_close(a);
+		sw_medium_close(b);
+	}
+}
+
+static const struct {
+	const char *name;
+	int e;
+	ptrdiff_t read_rc, write_rc;
+} ERRS[] = {
+	{"ECONNRESET", ECONNRESET, 0, SW_ERR_CONNECTION_RESET},
+	{"EPIPE", EPIPE, 0, SW_ERR_CONNECTION_RESET},
+	{"EINVAL", EINVAL, 0, SW_ERR_CONNECTION_RESET},
+	{"EIO", EIO, SW_ERR_IO, SW_ERR_IO},
+	{"ETIMEDOUT", ETIMEDOUT, SW_ERR_IO, SW_ERR_IO},
+};
+
+static void test_error_every_offset_read(void **state)
+{
+	(void)state;
+	for (size_t k = 0; k < sizeof ERRS / sizeof ERRS[0]; k++) {
+		for (size_t off = 0; off <= MSGLEN; off++) {
+			char spec[64];
+			snprintf(spec, sizeof spec, "read=7;error@%zu:%s", off, ERRS[k].name);
+			sw_medium *a, *b;
+			make_pair(spec, NULL, &a, &b);
+			assert_int_equal(sw_medium_write_all(a, MSG, MSGLEN, NULL), 0);
+			ptrdiff_t res[64];
+			uint8_t got[64];
+			size_t ngot;
+			size_t n = read_all(b, res, 64, got, &ngot);
+			assert_int_equal(ngot, off);
+			assert_memory_equal(got, MSG, off);
+			assert_int_equal(res[n - 1], ERRS[k].read_rc);
+			assert_int_equal(sw_medium_errno(b), ERRS[k].e);
+			/* Sticky. */
+			assert_int_equal(sw_medium_read(b, got, 1), ERRS[k].read_rc);
+			assert_int_equal(sw_medium_errno(b), ERRS[k].e);
+			assert_int_equal(sw_medium_wait_readable(b, 0), 1);
+			sw_medium_close(a);
+			sw_medium_close(b);
+		}
+	}
+}
+
+static void test_error_every_offset_write(void **state)
+{
+	(void)state;
+	for (size_t k = 0; k < sizeof ERRS / sizeof ERRS[0]; k++) {
+		for (size_t off = 0; off <= MSGLEN; off++) {
+			char spec[64];
+			snprintf(spec, sizeof spec, "write=5;error@%zu:%s", off, ERRS[k].name);
+			sw_medium *a, *b;
+			make_pair(NULL, spec, &a, &b);
+			size_t w = 99;
+			int rc = sw_medium_write_all(a, MSG, MSGLEN, &w);
+			if (off == MSGLEN) {
+				assert_int_equal(rc, 0);
+				assert_int_equal(sw_medium_write(a, "x", 1), ERRS[k].write_rc);
+			} else {
+				assert_int_equal(rc, ERRS[k].write_rc);
+			}
+			assert_int_equal(w, off);
+			assert_int_equal(sw_medium_errno(a), ERRS[k].e);
+			assert_int_equal(sw_medium_write(a, "x", 1), ERRS[k].write_rc);
+			assert_int_equal(sw_fifo_pending(b), off);
+			sw_medium_close(a);
+			sw_medium_close(b);
+		}
+	}
+}
+
+static void test_eagain_eintr_bursts(void **state)
+{
+	(void)state;
+	sw_medium *a, *b;
+	make_pair("read=1;eagain=3/10;eintr=2/5", NULL, &a, &b);
+	assert_int_equal(sw_medium_write_all(a, MSG, MSGLEN, NULL), 0);
+	/* Attempts t: 0,1 EINTR, 2 EAGAIN | 3 | 4 | 5,6 EINTR, 7 | 8 | 9 |
+	 * 10,11 EINTR, 12 EAGAIN | 13 */
+	static const ptrdiff_t want[] = {SW_ERR_WOULD_BLOCK, 1, 1, 1, 1, 1, SW_ERR_WOULD_BLOCK, 1};
+	uint8_t c;
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		assert_int_equal(sw_medium_read(b, &c, 1), want[i]);
+	sw_fault_stats st;
+	assert_int_equal(sw_fault_get_stats(b, &st), 0);
+	assert_int_equal(st.read_calls, 8);
+	assert_int_equal(st.eintr_reads, 6);
+	assert_int_equal(st.eagain_reads, 2);
+	assert_int_equal(st.inner_reads, 6);
+	assert_int_equal(st.read_bytes, 6);
+	sw_medium_close(a);
+	sw_medium_close(b);
+
+	/* The write role counts its own attempts. */
+	make_pair(NULL, "eagain=1/2", &a, &b);
+	assert_int_equal(sw_medium_write(a, "xy", 2), SW_ERR_WOULD_BLOCK);
+	assert_int_equal(sw_medium_write(a, "xy", 2), 2);
+	assert_int_equal(sw_medium_write(a, "xy", 2), SW_ERR_WOULD_BLOCK);
+	assert_int_equal(sw_medium_write(a, "xy", 2), 2);
+	size_t w;
+	assert_int_equal(sw_medium_write_all(a, "abc", 3, &w), SW_ERR_WOULD_BLOCK);
+	assert_int_equal(w, 0);
+	assert_int_equal(sw_fault_get_stats(a, &st), 0);
+	assert_int_equal(st.eagain_writes, 3);
+	assert_int_equal(st.write_bytes, 4);
+	sw_medium_close(a);
+	sw_medium_close(b);
+
+	make_pair(NULL, "eintr=3/4", &a, &b);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(sw_medium_write(a, "x", 1), 1);
+	assert_int_equal(sw_fault_get_stats(a, &st), 0);
+	assert_int_equal(st.eintr_writes, 15);
+	assert_int_equal(st.inner_writes, 5);
+	sw_medium_close(a);
+	sw_medium_close(b);
+}
+
+static void test_stall(void **state)
+{
+	(void)state;
+	sw_medium *a, *b;
+	make_pair("stall@10", NULL, &a, &b);
+	assert_int_equal(sw_medium_write_all(a, MSG, MSGLEN, NULL), 0);
+	uint8_t got[64];
+	assert_int_equal(sw_medium_wait_readable(b, 0), 1);
+	assert_int_equal(sw_medium_read(b, got, sizeof got), 10);
+	assert_memory_equal(got, MSG, 10);
+	assert_int_equal(sw_medium_read(b, got, sizeof got), SW_ERR_WOULD_BLOCK);
+	assert_int_equal(sw_medium_read(b, got, sizeof got), SW_ERR_WOULD_BLOCK);
+	assert_int_equal(sw_medium_wait_readable(b, -1), SW_ERR_TIMEOUT);
+	sw_fault_stats st;
+	assert_int_equal(sw_fault_get_stats(b, &st), 0);
+	assert_int_equal(st.stalled_reads, 2);
+	assert_int_equal(st.inner_reads, 1);
+	assert_int_equal(sw_fault_release_stall(b), 0);
+	assert_int_equal(sw_medium_read(b, got, sizeof got), MSGLEN - 10);
+	assert_memory_equal(got, MSG + 10, MSGLEN - 10);
+	sw_medium_close(a);
+	sw_medium_close(b);
+
+	/* stall@0 refuses even the first byte; writes stall too. */
+	make_pair(NULL, "stall@5", &a, &b);
+	size_t w;
+	assert_int_equal(sw_medium_write_all(a, MSG, 12, &w), SW_ERR_WOULD_BLOCK);
+	assert_int_equal(w, 5);
+	assert_int_equal(sw_fault_get_stats(a, &st), 0);
+	assert_int_equal(st.stalled_writes, 1);
+	assert_int_equal(sw_fault_release_stall(a), 0);
+	assert_int_equal(sw_medium_write_all(a, MSG + 5, 7, &w), 0);
+	assert_int_equal(sw_fifo_pending(b), 12);
+	sw_medium_close(a);
+	sw_medium_close(b);
+
+	make_pair("stall@0", NULL, &a, &b);
+	assert_int_equal(sw_medium_write_all(a, MSG, 3, NULL), 0);
+	assert_int_equal(sw_medium_read(b, got, 3), SW_ERR_WOULD_BLOCK);
+	assert_int_equal(sw_fault_release_stall(a), SW_ERR_INVALID_ARGUMENT); /* a is raw */
+	sw_medium_close(a);
+	sw_medium_close(b);
+}
+
+static void test_wrap_fd(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	sw_medium *m;
+	assert_int_equal(sw_fd_medium_new(p[0], p[1], SW_FD_OWN, NULL, &m), 0);
+	sw_fault_plan rp;
+	parse_ok("read=2", &rp);
+	assert_int_equal(sw_fault_wrap(m, &rp, NULL, &m), 0);
+	assert_string_equal(sw_medium_name(m), "fault");
+	assert_string_equal(sw_medium_name(sw_fault_inner(m)), "fd");
+	assert_int_equal(sw_medium_write_all(m, "hello", 5, NULL), 0);
+	assert_int_equal(sw_medium_shutdown_write(m), 0);
+	char buf[16];
+	assert_int_equal(sw_medium_read(m, buf, sizeof buf), 2);
+	assert_int_equal(sw_medium_read(m, buf + 2, sizeof buf), 2);
+	assert_int_equal(sw_medium_read(m, buf + 4, sizeof buf), 1);
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(sw_medium_read(m, buf, sizeof buf), 0);
+	sw_medium_close(m); /* closes the pipe too (valgrind checks fds are not leaked via memory) */
+}
+
+static void test_fifo_direction_plans(void **state)
+{
+	(void)state;
+	sw_fault_plan ab, ba;
+	parse_ok("read=1;write=3", &ab);
+	parse_ok("eof@2", &ba);
+	sw_medium *a, *b;
+	assert_int_equal(sw_fifo_pair(NULL, &ab, &ba, &a, &b), 0);
+	assert_int_equal(sw_fifo_set_pump(a, no_pump, NULL), 0);
+	assert_int_equal(sw_fifo_set_pump(b, no_pump, NULL), 0);
+	assert_int_equal(sw_medium_write(a, "hello", 5), 3); /* a's writes: write=3 */
+	uint8_t c[8];
+	assert_int_equal(sw_medium_read(b, c, 8), 1);       /* b's reads: read=1 */
+	assert_int_equal(sw_medium_read(b, c, 8), 1);
+	assert_int_equal(sw_medium_read(b, c, 8), 1);
+	assert_int_equal(sw_medium_read(b, c, 8), SW_ERR_WOULD_BLOCK);
+	assert_int_equal(sw_medium_write(b, "wxyz", 4), 4);  /* eof@ is not a write fault */
+	assert_int_equal(sw_medium_read(a, c, 8), 2);
+	assert_int_equal(sw_medium_read(a, c, 8), 0);
+	sw_medium_close(a);
+	sw_medium_close(b);
+}
+
+/* ---- The text spec ---------------------------------------------------- */
+
+static void check_roundtrip(const char *spec, const char *canonical)
+{
+	sw_fault_plan p, q;
+	parse_ok(spec, &p);
+	sw_buf out;
+	sw_buf_init(&out, NULL);
+	assert_int_equal(sw_fault_plan_format(&p, &out), 0);
+	assert_int_equal(sw_buf_append_byte(&out, 0), 0);
+	assert_string_equal((char *)out.data, canonical);
+	parse_ok((char *)out.data, &q);
+	assert_true(sw_fault_plan_equal(&p, &q));
+	sw_buf_free(&out);
+}
+
+static void test_spec_roundtrip(void **state)
+{
+	(void)state;
+	check_roundtrip("", "");
+	check_roundtrip("read=1", "read=1");
+	check_roundtrip("read=1,3,7;write=2;eof@100", "read=1,3,7;write=2;eof@100");
+	check_roundtrip("error@50:ECONNRESET", "error@50:ECONNRESET");
+	check_roundtrip("error@0:EPIPE", "error@0:EPIPE");
+	check_roundtrip("error@7:EIO", "error@7:EIO");
+	check_roundtrip("error@7:EINVAL", "error@7:EINVAL");
+	check_roundtrip("error@7:ETIMEDOUT", "error@7:ETIMEDOUT");
+	check_roundtrip("eagain=3/10;eintr=2/5", "eagain=3/10;eintr=2/5");
+	check_roundtrip("stall@10", "stall@10");
+	check_roundtrip("seed=42;read=rand:1-16", "seed=42;read=rand:1-16");
+	check_roundtrip("read=every", "read=every:16");
+	check_roundtrip("write=every:3", "write=every:3");
+	check_roundtrip("read=rand:4-4", "read=rand:4-4");
+	check_roundtrip("seed=0;read=2", "read=2");
+	check_roundtrip("stall@1;eintr=1/2;eagain=1/3;error@5:EIO;eof@4;write=9;read=8;seed=7",
+	                "seed=7;read=8;write=9;eof@4;error@5:EIO;eagain=1/3;eintr=1/2;stall@1");
+	check_roundtrip("read=01,002", "read=1,2");
+	check_roundtrip("eof@18446744073709551615;seed=18446744073709551615",
+	                "seed=18446744073709551615;eof@18446744073709551615");
+	check_roundtrip("read=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16",
+	                "read=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16");
+	check_roundtrip("read=4294967295", "read=4294967295");
+
+	/* Formatting appends after existing content without a separator. */
+	sw_fault_plan p;
+	parse_ok("read=1;eof@2", &p);
+	sw_buf out;
+	sw_buf_init(&out, NULL);
+	assert_int_equal(sw_buf_append_str(&out, "spec: "), 0);
+	assert_int_equal(sw_fault_plan_format(&p, &out), 0);
+	assert_int_equal(sw_buf_append_byte(&out, 0), 0);
+	assert_string_equal((char *)out.data, "spec: read=1;eof@2");
+	sw_buf_free(&out);
+}
+
+static void test_spec_errors(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *spec;
+		size_t pos;
+	} bad[] = {
+		{";", 0},
+		{"read=1;", 7},
+		{"read=1;;eof@1", 7},
+		{"bogus=1", 0},
+		{"READ=1", 0},
+		{"read", 0},
+		{"read 1", 0},
+		{"read=", 5},
+		{"read=0", 5},
+		{"read=-1", 5},
+		{"read=+1", 5},
+		{"read=1,", 7},
+		{"read=1,,2", 7},
+		{"read=1x", 6},
+		{"read=1 ", 6},
+		{"read=4294967296", 5},
+		{"read=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17", 44},
+		{"read=every:", 11},
+		{"read=every:0", 11},
+		{"read=every4", 10},
+		{"read=rand:", 10},
+		{"read=rand:0-3", 10},
+		{"read=rand:3", 11},
+		{"read=rand:5-3", 12},
+		{"read=rand:1-", 12},
+		{"write=0", 6},
+		{"eof@", 4},
+		{"eof@x", 4},
+		{"eof=3", 0},
+		{"eof@18446744073709551616", 4},
+		{"eof@000000000000000000001", 4},
+		{"error@5", 7},
+		{"error@5:", 8},
+		{"error@5:EFOO", 8},
+		{"error@5:econnreset", 8},
+		{"error@5:EIOX", 8},
+		{"error@:EIO", 6},
+		{"eagain=3", 8},
+		{"eagain=3/", 9},
+		{"eagain=0/5", 7},
+		{"eagain=5/5", 7},
+		{"eagain=6/5", 7},
+		{"eagain=1/1", 9},
+		{"eintr=/5", 6},
+		{"stall@", 6},
+		{"seed=", 5},
+		{"seed=1;seed=2", 7},
+		{"read=1;eof@2;read=3", 13},
+		{"stall@1;stall@1", 8},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		sw_fault_plan p;
+		parse_ok("read=9", &p);
+		sw_fault_plan before = p;
+		size_t pos = 12345;
+		int rc = sw_fault_plan_parse(bad[i].spec, &p, &pos);
+		if (rc != SW_ERR_INVALID_ARGUMENT || pos != bad[i].pos)
+			fail_msg("\"%s\": rc %s pos %zu, want SW_ERR_INVALID_ARGUMENT at %zu",
+			         bad[i].spec, sw_errname(rc), pos, bad[i].pos);
+		assert_true(sw_fault_plan_equal(&p, &before)); /* untouched */
+	}
+	sw_fault_plan p;
+	assert_int_equal(sw_fault_plan_parse(NULL, &p, NULL), SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(sw_fault_plan_parse("read=1", NULL, NULL), SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(sw_fault_plan_parse("read=x", &p, NULL), SW_ERR_INVALID_ARGUMENT);
+}
+
+static void test_format_invalid(void **state)
+{
+	(void)state;
+	sw_buf out;
+	sw_buf_init(&out, NULL);
+	sw_fault_plan p;
+
+	sw_fault_plan_init(&p);
+	p.read.kind = SW_FAULT_SIZES_LIST; /* n == 0 */
+	assert_int_equal(sw_fault_plan_format(&p, &out), SW_ERR_INVALID_ARGUMENT);
+	p.read.n = 1; /* v[0] == 0 */
+	assert_int_equal(sw_fault_plan_format(&p, &out), SW_ERR_INVALID_ARGUMENT);
+	sw_fault_plan_init(&p);
+	p.write.kind = SW_FAULT_SIZES_RAND;
+	p.write.v[0] = 5;
+	p.write.v[1] = 4;
+	assert_int_equal(sw_fault_plan_format(&p, &out), SW_ERR_INVALID_ARGUMENT);
+	sw_fault_plan_init(&p);
+	p.has_error = true;
+	p.error_errno = ENOENT;
+	assert_int_equal(sw_fault_plan_format(&p, &out), SW_ERR_INVALID_ARGUMENT);
+	sw_fault_plan_init(&p);
+	p.eagain_k = 2;
+	p.eagain_m = 2;
+	assert_int_equal(sw_fault_plan_format(&p, &out), SW_ERR_INVALID_ARGUMENT);
+	sw_fault_plan_init(&p);
+	p.eintr_k = 1; /* m == 0 */
+	assert_int_equal(sw_fault_plan_format(&p, &out), SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(out.len, 0);
+	sw_buf_free(&out);
+}
+
+static void test_wrap_failmem(void **state)
+{
+	(void)state;
+	sw_failmem fm;
+	sw_failmem_init(&fm, 0, false);
+	sw_medium *a, *b, *w;
+	assert_int_equal(sw_fifo_pair(&fm.mem, NULL, NULL, &a, &b), 0);
+	fm.fail_at = fm.calls + 1;
+	assert_int_equal(sw_fault_wrap(a, NULL, NULL, &w), SW_ERR_NOMEM);
+	/* The inner medium was closed: b sees the reset. */
+	assert_int_equal(sw_medium_write(b, "x", 1), SW_ERR_CONNECTION_RESET);
+	sw_medium_close(b);
+	assert_int_equal(fm.live, 0);
+	assert_int_equal(sw_fault_wrap(NULL, NULL, NULL, &w), SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(sw_fault_get_stats(NULL, NULL), SW_ERR_INVALID_ARGUMENT);
+	assert_null(sw_fault_inner(NULL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_read_sizes),
+		cmocka_unit_test(test_read_rand_deterministic),
+		cmocka_unit_test(test_short_writes),
+		cmocka_unit_test(test_eof_every_offset),
+		cmocka_unit_test(test_error_every_offset_read),
+		cmocka_unit_test(test_error_every_offset_write),
+		cmocka_unit_test(test_eagain_eintr_bursts),
+		cmocka_unit_test(test_stall),
+		cmocka_unit_test(test_wrap_fd),
+		cmocka_unit_test(test_fifo_direction_plans),
+		cmocka_unit_test(test_spec_roundtrip),
+		cmocka_unit_test(test_spec_errors),
+		cmocka_unit_test(test_format_invalid),
+		cmocka_unit_test(test_wrap_failmem),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
