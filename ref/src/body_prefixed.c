@@ -1,0 +1,284 @@
+/*
+ * The length-prefixed body ("%d\n" <body> "done\n") and the Python int()
+ * reader shared by the v1/v2 codecs.  See smartwire/body.h.
+ */
+#include "smartwire/body.h"
+
+#include <string.h>
+
+#include "smartwire/error.h"
+
+/* ---- Python int() ------------------------------------------------------ */
+
+static bool py_space(uint8_t c)
+{
+	/* Py_ISSPACE for bytes: exactly the six ASCII whitespace characters. */
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static int digit_value(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A' + 10;
+	return 99;
+}
+
+int sw_parse_pyint(const uint8_t *p, size_t n, unsigned base, bool *negative,
+                   uint64_t *magnitude)
+{
+	if (base != 2 && base != 8 && base != 10 && base != 16)
+		return SW_ERR_INVALID_ARGUMENT;
+	size_t i = 0, end = n;
+	while (i < end && py_space(p[i]))
+		i++;
+	while (end > i && py_space(p[end - 1]))
+		end--;
+	bool neg = false;
+	if (i < end && (p[i] == '+' || p[i] == '-')) {
+		neg = p[i] == '-';
+		i++;
+	}
+	/* Python allows the base prefix for an explicit base and then one
+	 * underscore before the first digit ("0x_1f"). */
+	if (base != 10 && end - i >= 2 && p[i] == '0') {
+		uint8_t x = (uint8_t)(p[i + 1] | 0x20);
+		if ((base == 16 && x == 'x') || (base == 8 && x == 'o') ||
+		    (base == 2 && x == 'b')) {
+			i += 2;
+			if (i < end && p[i] == '_')
+				i++;
+		}
+	}
+	if (i >= end)
+		return SW_ERR_INVALID_ARGUMENT;
+	uint64_t v = 0;
+	bool overflow = false;
+	bool prev_digit = false;
+	for (; i < end; i++) {
+		if (p[i] == '_') {
+			/* Only a single underscore between two digits. */
+			if (!prev_digit || i + 1 >= end || p[i + 1] == '_')
+				return SW_ERR_INVALID_ARGUMENT;
+			prev_digit = false;
+			continue;
+		}
+		int d = digit_value(p[i]);
+		if (d >= (int)base)
+			return SW_ERR_INVALID_ARGUMENT;
+		if (v > (UINT64_MAX - (uint64_t)d) / base)
+			overflow = true;
+		else
+			v = v * base + (uint64_t)d;
+		prev_digit = true;
+	}
+	if (overflow)
+		return SW_ERR_LIMIT;
+	*negative = neg && v != 0;
+	*magnitude = v;
+	return 0;
+}
+
+/* ---- Decoder ----------------------------------------------------------- */
+
+enum pstate { P_LENGTH, P_BODY, P_TRAILER, P_DONE, P_FAILED };
+
+struct sw_prefixed_dec {
+	enum pstate state;
+	int error;             /* sticky, when state == P_FAILED */
+	uint64_t left;         /* body bytes still to come (P_BODY) */
+	size_t staged;         /* length-line bytes staged, or trailer bytes matched */
+	size_t max_line;
+	uint64_t max_body;
+	sw_prefixed_callbacks cb;
+	void *ud;
+	const sw_mem *mem;
+	uint8_t line[];        /* max_line bytes: the length line being read */
+};
+
+int sw_prefixed_new(sw_prefixed_dec **out, const sw_prefixed_config *cfg,
+                    const sw_prefixed_callbacks *cb, void *ud, const sw_mem *mem)
+{
+	if (!out)
+		return SW_ERR_INVALID_ARGUMENT;
+	*out = NULL;
+	size_t max_line = cfg && cfg->max_length_line ? cfg->max_length_line
+	                                              : SW_PREFIXED_DEFAULT_MAX_LENGTH_LINE;
+	if (max_line > SIZE_MAX - sizeof(sw_prefixed_dec))
+		return SW_ERR_INVALID_ARGUMENT;
+	sw_prefixed_dec *dec = sw_malloc(mem, sizeof *dec + max_line);
+	if (!dec)
+		return SW_ERR_NOMEM;
+	memset(dec, 0, sizeof *dec);
+	dec->max_line = max_line;
+	dec->max_body = cfg && cfg->max_body ? cfg->max_body : SW_PREFIXED_DEFAULT_MAX_BODY;
+	if (cb)
+		dec->cb = *cb;
+	dec->ud = ud;
+	dec->mem = mem;
+	sw_prefixed_reset(dec);
+	*out = dec;
+	return 0;
+}
+
+void sw_prefixed_del(sw_prefixed_dec *dec)
+{
+	if (dec)
+		sw_free(dec->mem, dec);
+}
+
+void sw_prefixed_reset(sw_prefixed_dec *dec)
+{
+	dec->state = P_LENGTH;
+	dec->error = 0;
+	dec->left = 0;
+	dec->staged = 0;
+}
+
+static ptrdiff_t fail(sw_prefixed_dec *dec, int err)
+{
+	dec->state = P_FAILED;
+	dec->error = err;
+	return err;
+}
+
+/* The length line (without its "\n") is complete: parse it as int(). */
+static int take_length(sw_prefixed_dec *dec)
+{
+	bool neg;
+	uint64_t v;
+	int rv = sw_parse_pyint(dec->line, dec->staged, 10, &neg, &v);
+	if (rv == SW_ERR_LIMIT)
+		return SW_ERR_BODY_TOO_LARGE;
+	if (rv < 0)
+		return SW_ERR_BAD_LENGTH;
+	if (neg)
+		v = 0; /* Breezy: every later byte is trailer, i.e. an empty body */
+	if (v > dec->max_body)
+		return SW_ERR_BODY_TOO_LARGE;
+	dec->left = v;
+	dec->staged = 0;
+	if (dec->cb.on_length && dec->cb.on_length(dec->ud, v))
+		return SW_ERR_CALLBACK;
+	dec->state = v ? P_BODY : P_TRAILER;
+	return 0;
+}
+
+ptrdiff_t sw_prefixed_feed(sw_prefixed_dec *dec, const uint8_t *in, size_t len)
+{
+	size_t at = 0;
+	for (;;) {
+		switch (dec->state) {
+		case P_LENGTH:
+			while (at < len) {
+				uint8_t c = in[at++];
+				if (c == '\n') {
+					int rv = take_length(dec);
+					if (rv < 0)
+						return fail(dec, rv);
+					break;
+				}
+				/* Room for this byte and the "\n" still to come. */
+				if (dec->staged + 2 > dec->max_line)
+					return fail(dec, SW_ERR_LINE_TOO_LONG);
+				dec->line[dec->staged++] = c;
+			}
+			if (dec->state == P_LENGTH)
+				return (ptrdiff_t)at;
+			continue;
+		case P_BODY: {
+			size_t avail = len - at;
+			if (avail == 0)
+				return (ptrdiff_t)at;
+			size_t take = avail < dec->left ? avail : (size_t)dec->left;
+			if (dec->cb.on_data && dec->cb.on_data(dec->ud, in + at, take))
+				return fail(dec, SW_ERR_CALLBACK);
+			at += take;
+			dec->left -= take;
+			if (dec->left == 0)
+				dec->state = P_TRAILER;
+			continue;
+		}
+		case P_TRAILER:
+			while (at < len && dec->staged < SW_PREFIXED_TRAILER_LEN) {
+				if (in[at] != (uint8_t)SW_PREFIXED_TRAILER[dec->staged])
+					return fail(dec, SW_ERR_BAD_TRAILER);
+				at++;
+				dec->staged++;
+			}
+			if (dec->staged < SW_PREFIXED_TRAILER_LEN)
+				return (ptrdiff_t)at;
+			dec->state = P_DONE;
+			if (dec->cb.on_end && dec->cb.on_end(dec->ud))
+				return fail(dec, SW_ERR_CALLBACK);
+			return (ptrdiff_t)at;
+		case P_DONE:
+			return (ptrdiff_t)at;
+		case P_FAILED:
+		default:
+			return dec->error;
+		}
+	}
+}
+
+bool sw_prefixed_done(const sw_prefixed_dec *dec)
+{
+	return dec->state == P_DONE;
+}
+
+int sw_prefixed_finish(sw_prefixed_dec *dec)
+{
+	if (dec->state == P_DONE)
+		return 0;
+	if (dec->state == P_FAILED)
+		return dec->error;
+	return (int)fail(dec, SW_ERR_UNEXPECTED_EOF);
+}
+
+size_t sw_prefixed_next_read_size(const sw_prefixed_dec *dec)
+{
+	switch (dec->state) {
+	case P_LENGTH:
+		return 6;
+	case P_BODY:
+		return dec->left > SIZE_MAX - 5 ? SIZE_MAX : (size_t)dec->left + 5;
+	case P_TRAILER:
+		return SW_PREFIXED_TRAILER_LEN - dec->staged;
+	default:
+		return 0;
+	}
+}
+
+/* ---- Encoder ----------------------------------------------------------- */
+
+int sw_prefixed_encode_header(sw_buf *out, uint64_t len)
+{
+	size_t mark = out->len;
+	if (sw_buf_append_u64(out, len) < 0 || sw_buf_append_byte(out, '\n') < 0) {
+		out->len = mark;
+		return SW_ERR_NOMEM;
+	}
+	return 0;
+}
+
+int sw_prefixed_encode_trailer(sw_buf *out)
+{
+	return sw_buf_append(out, SW_PREFIXED_TRAILER, SW_PREFIXED_TRAILER_LEN);
+}
+
+int sw_prefixed_encode(sw_buf *out, const void *body, size_t len)
+{
+	size_t mark = out->len;
+	if (len > SIZE_MAX - 32 || sw_buf_reserve(out, 21 + len + SW_PREFIXED_TRAILER_LEN) < 0)
+		return SW_ERR_NOMEM;
+	if (sw_prefixed_encode_header(out, len) < 0 ||
+	    (len && sw_buf_append(out, body, len) < 0) ||
+	    sw_prefixed_encode_trailer(out) < 0) {
+		out->len = mark;
+		return SW_ERR_NOMEM;
+	}
+	return 0;
+}

@@ -1,0 +1,91 @@
+/*
+ * The readv offset list ("start,length" lines).  See smartwire/readv.h.
+ */
+#include "smartwire/readv.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "smartwire/body.h"
+#include "smartwire/error.h"
+
+int sw_readv_serialise(sw_buf *out, const sw_readv_range *ranges, size_t n)
+{
+	size_t mark = out->len;
+	int rv = 0;
+	for (size_t i = 0; rv == 0 && i < n; i++) {
+		if (i)
+			rv = sw_buf_append_byte(out, '\n');
+		if (rv == 0)
+			rv = sw_buf_append_u64(out, ranges[i].start);
+		if (rv == 0)
+			rv = sw_buf_append_byte(out, ',');
+		if (rv == 0)
+			rv = sw_buf_append_u64(out, ranges[i].length);
+	}
+	if (rv < 0)
+		out->len = mark;
+	return rv;
+}
+
+static int field(const uint8_t *p, size_t n, uint64_t *v)
+{
+	bool neg;
+	if (sw_parse_pyint(p, n, 10, &neg, v) < 0 || neg)
+		return SW_ERR_INVALID_ARGUMENT;
+	return 0;
+}
+
+/* One non-empty line: exactly one comma, two integers. */
+static int parse_line(const uint8_t *p, size_t n, sw_readv_range *r)
+{
+	const uint8_t *comma = memchr(p, ',', n);
+	if (!comma)
+		return SW_ERR_INVALID_ARGUMENT;
+	size_t c = (size_t)(comma - p);
+	if (memchr(comma + 1, ',', n - c - 1))
+		return SW_ERR_INVALID_ARGUMENT;
+	if (field(p, c, &r->start) < 0 || field(comma + 1, n - c - 1, &r->length) < 0)
+		return SW_ERR_INVALID_ARGUMENT;
+	return 0;
+}
+
+int sw_readv_parse(const uint8_t *body, size_t len, size_t max_ranges, const sw_mem *mem,
+                   sw_readv_range **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!max_ranges)
+		max_ranges = SW_READV_DEFAULT_MAX_RANGES;
+	/* First pass: validate and count, so that one allocation suffices. */
+	size_t count = 0;
+	for (size_t at = 0; at < len;) {
+		const uint8_t *nl = memchr(body + at, '\n', len - at);
+		size_t end = nl ? (size_t)(nl - body) : len;
+		if (end > at) {
+			sw_readv_range r;
+			int rv = parse_line(body + at, end - at, &r);
+			if (rv < 0)
+				return rv;
+			if (++count > max_ranges)
+				return SW_ERR_LIMIT;
+		}
+		at = end + 1;
+	}
+	if (count == 0)
+		return 0;
+	sw_readv_range *v = sw_malloc(mem, count * sizeof *v);
+	if (!v)
+		return SW_ERR_NOMEM;
+	size_t i = 0;
+	for (size_t at = 0; at < len;) {
+		const uint8_t *nl = memchr(body + at, '\n', len - at);
+		size_t end = nl ? (size_t)(nl - body) : len;
+		if (end > at)
+			parse_line(body + at, end - at, &v[i++]);
+		at = end + 1;
+	}
+	*out = v;
+	*n = count;
+	return 0;
+}
