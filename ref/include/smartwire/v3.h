@@ -33,15 +33,16 @@
 #include <stdint.h>
 
 #include "smartwire/bencode.h"
+#include "smartwire/detect.h"
 #include "smartwire/mem.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* The marker that starts every v3 request and response (no NUL counted). */
-#define SW_V3_MARKER "bzr message 3 (bzr 1.6)\n"
-#define SW_V3_MARKER_LEN 24
+/* SW_V3_MARKER and SW_V3_MARKER_LEN, the marker that starts every v3
+ * request and response, are defined with the other versions' markers in
+ * smartwire/detect.h. */
 
 /* breezy.__version__ of the implementation we are compatible with; both
  * Breezy peers send {"Software version": SW_V3_SOFTWARE_VERSION} headers. */
