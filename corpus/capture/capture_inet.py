@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 M3 = b'bzr message 3 (bzr 1.6)\n'
 H3 = b'\x00\x00\x00\x1cd16:Software version5:3.3.2e'
@@ -74,7 +73,11 @@ def make_tree(root):
 def main():
     out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'sessions')
     for name, reqs, opts in sessions():
-        root = tempfile.mkdtemp(prefix='sw-capture-')
+        # A fixed root so that captures are reproducible: server paths in
+        # error tuples are length-prefixed in v3 and cannot be rewritten.
+        root = '/tmp/smartwire-capture'
+        shutil.rmtree(root, ignore_errors=True)
+        os.mkdir(root)
         try:
             make_tree(root)
             data = b''.join(reqs)
@@ -82,8 +85,7 @@ def main():
                                input=data, capture_output=True, timeout=60)
             if p.returncode != 0:
                 sys.exit('%s: brz serve exited %d: %r' % (name, p.returncode, p.stderr))
-            # Server-side absolute paths would make the capture machine-specific.
-            resp = p.stdout.replace(root.encode(), b'/srv/x')
+            resp = p.stdout
         finally:
             shutil.rmtree(root)
         with open(os.path.join(out_dir, name + '.req'), 'wb') as f:

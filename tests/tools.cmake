@@ -1,0 +1,5 @@
+# Tests of the command-line program (scripts under tests/tools/).
+add_test(NAME tool.dissect
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools/dissect.sh
+                 $<TARGET_FILE:smartwire_cli> ${PROJECT_SOURCE_DIR})
+set_tests_properties(tool.dissect PROPERTIES LABELS tools TIMEOUT 120)
