@@ -1,0 +1,159 @@
+/*
+ * Drivers for the server session tests: the sans-I/O core fed in pieces
+ * (each piece, with the excess the core left, copied against a guard page),
+ * and the serve loop over an in-process fifo pair with fault plans.
+ */
+#ifndef SW_TEST_SERVER_DRIVE_H
+#define SW_TEST_SERVER_DRIVE_H
+
+#include <string.h>
+
+#include "server_fake.h"
+#include "smartwire/fault.h"
+#include "smartwire/medium.h"
+#include "support/guard.h"
+
+typedef struct srv_outcome {
+	int feed_err;       /* first negative feed result, 0 if none */
+	int eof_rv;         /* sw_srv_conn_eof() result */
+	int error;          /* sw_srv_conn_error() at the end */
+	bool stuck;         /* input left that the core would not take */
+	bool finished;      /* sw_srv_conn_finished() at the end */
+	uint64_t requests;
+	size_t max_queue;   /* largest output queue seen */
+} srv_outcome;
+
+/* Takes everything the core has to say. */
+static inline void srv_drain(sw_srv_conn *c, sw_buf *out, srv_outcome *o)
+{
+	for (;;) {
+		const uint8_t *p;
+		size_t n;
+		sw_srv_conn_output(c, &p, &n);
+		if (n > o->max_queue)
+			o->max_queue = n;
+		if (n == 0)
+			return;
+		if (sw_buf_append(out, p, n) < 0)
+			abort();
+		sw_srv_conn_output_done(c, n);
+	}
+}
+
+/* Feeds in[0..len) cut at cuts[0..ncuts) (ascending), draining output after
+ * every feed, then signals EOF if `eof` and drains again. */
+static inline void srv_drive(sw_srv_conn *c, const uint8_t *in, size_t len, const size_t *cuts,
+                             size_t ncuts, bool eof, sw_buf *out, srv_outcome *o)
+{
+	memset(o, 0, sizeof *o);
+	sw_buf pend;
+	sw_buf_init(&pend, NULL);
+	size_t start = 0;
+	for (size_t k = 0; k <= ncuts && !o->feed_err; k++) {
+		size_t stop = k < ncuts ? cuts[k] : len;
+		if (stop < start)
+			stop = start;
+		if (sw_buf_append(&pend, in + start, stop - start) < 0)
+			abort();
+		start = stop;
+		while (pend.len && !sw_srv_conn_closing(c)) {
+			sw_guard g;
+			const uint8_t *p = sw_guard_copy(&g, pend.data, pend.len);
+			ptrdiff_t r = sw_srv_conn_feed(c, p, pend.len);
+			sw_guard_free(&g);
+			if (r < 0) {
+				o->feed_err = (int)r;
+				break;
+			}
+			sw_buf_consume(&pend, (size_t)r);
+			size_t before = out->len;
+			srv_drain(c, out, o);
+			if (r == 0 && out->len == before) {
+				o->stuck = true;
+				break;
+			}
+		}
+		srv_drain(c, out, o);
+	}
+	if (eof) {
+		o->eof_rv = sw_srv_conn_eof(c);
+		srv_drain(c, out, o);
+	}
+	o->finished = sw_srv_conn_finished(c);
+	o->error = sw_srv_conn_error(c);
+	o->requests = sw_srv_conn_requests(c);
+	sw_buf_free(&pend);
+}
+
+/* One whole exchange through a fresh core: returns the output (malloc'd in
+ * *out, caller frees with sw_buf_free). */
+static inline void srv_exchange(const sw_srv_config *cfg, const sw_mem *mem, fake *f,
+                                const uint8_t *in, size_t len, const size_t *cuts, size_t ncuts,
+                                bool eof, sw_buf *out, srv_outcome *o)
+{
+	sw_dispatch d = fake_dispatch();
+	sw_srv_conn *c = NULL;
+	sw_buf_init(out, NULL);
+	int rv = sw_srv_conn_new(&c, cfg, &d, f, mem);
+	if (rv < 0) {
+		memset(o, 0, sizeof *o);
+		o->feed_err = rv;
+		return;
+	}
+	srv_drive(c, in, len, cuts, ncuts, eof, out, o);
+	sw_srv_conn_del(c);
+}
+
+/* The serve loop over a single-threaded fifo pair: the client endpoint
+ * writes the whole request and shuts down its writing side, the server runs
+ * sw_serve_medium(), and the client then reads what arrived.  `c2s` shapes
+ * the client-to-server direction as the server reads it; `srv_write` is a
+ * plan for the server's writes (a fault wrapper around its endpoint).
+ * Returns the serve result. */
+static inline sw_serve_result srv_serve_fifo(const sw_srv_config *cfg, const sw_mem *mem, fake *f,
+                                             const uint8_t *in, size_t len,
+                                             const sw_fault_plan *c2s, const sw_fault_plan *srv_write,
+                                             sw_buf *out)
+{
+	sw_serve_result res;
+	memset(&res, 0, sizeof res);
+	sw_buf_init(out, NULL);
+	sw_medium *cli = NULL, *srv = NULL;
+	if (sw_fifo_pair(NULL, c2s, NULL, &cli, &srv) < 0)
+		abort();
+	if (srv_write && sw_fault_wrap(srv, NULL, srv_write, &srv) < 0)
+		abort();
+	size_t w = 0;
+	while (w < len) {
+		size_t k = 0;
+		int rv = sw_medium_write_all(cli, in + w, len - w, &k);
+		w += k;
+		if (rv < 0 && rv != SW_ERR_WOULD_BLOCK)
+			abort();
+	}
+	sw_medium_shutdown_write(cli);
+	sw_dispatch d = fake_dispatch();
+	sw_srv_conn *c = NULL;
+	int rv = sw_srv_conn_new(&c, cfg, &d, f, mem);
+	if (rv == 0) {
+		rv = sw_serve_medium(c, srv, &res);
+		if (rv < 0)
+			res.error = rv;
+		sw_srv_conn_del(c);
+	} else {
+		res.error = rv;
+	}
+	sw_medium_close(srv);
+	uint8_t buf[4096];
+	for (;;) {
+		ptrdiff_t n = sw_medium_read(cli, buf, sizeof buf);
+		if (n <= 0)
+			break;
+		if (sw_buf_append(out, buf, (size_t)n) < 0)
+			abort();
+	}
+	sw_medium_close(cli);
+	return res;
+}
+
+#endif

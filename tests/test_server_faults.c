@@ -1,0 +1,305 @@
+/*
+ * The server session under the fault-plan matrix.  Every exchange of
+ * tests/vectors/server_vectors.inc (Breezy's answers) runs through the serve
+ * loop over an in-process fifo pair with:
+ *   - no fault, and pipe-exact reads;
+ *   - every read size 1..len (read=K);
+ *   - EOF at every offset of the request (eof@N): the answer must be what
+ *     the sans-I/O core gives for the truncated input, a prefix of Breezy's,
+ *     with every cut request aborted and nothing leaked;
+ *   - a read error at every offset (error@N:EIO): ends with SW_SERVE_IO;
+ *   - a write error at every offset of the answer (error@N:EPIPE on the
+ *     server's writes): exactly N bytes arrive, SW_SERVE_IO;
+ *   - EAGAIN/EINTR bursts on both directions with chopped reads and writes;
+ * and allocation failure at every site of a whole session (once and
+ * persistently): the connection closes cleanly, the output is a prefix of
+ * Breezy's, nothing leaks.  The counts and the time are printed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "server_drive.h"
+#include "smartwire/v12.h"
+#include "smartwire/v3.h"
+#include "support/failmem.h"
+
+struct srv_vec {
+	const char *name;
+	int eof_class;
+	const char *req;
+	size_t req_len;
+	const char *resp;
+	size_t resp_len;
+};
+struct srv_stream_vec {
+	const char *name;
+	int version, nchunks, fail;
+	const char *resp;
+	size_t resp_len;
+};
+struct srv_resp_vec {
+	const char *name;
+	int version;
+	const char *resp;
+	size_t resp_len;
+};
+#include "vectors/server_vectors.inc"
+
+typedef struct exch {
+	const char *name;
+	sw_buf in;
+	const uint8_t *want;
+	size_t wlen;
+} exch;
+
+static exch *exchanges;
+static size_t nexch;
+static size_t stride = 1; /* > 1 under Valgrind: every stride-th offset */
+static unsigned long runs;
+
+static void add_exch(const char *name, const void *in, size_t len, const void *want, size_t wlen)
+{
+	exchanges = realloc(exchanges, (nexch + 1) * sizeof *exchanges);
+	exch *e = &exchanges[nexch++];
+	e->name = name;
+	sw_buf_init(&e->in, NULL);
+	sw_buf_append(&e->in, in, len);
+	e->want = want;
+	e->wlen = wlen;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (getenv("SW_UNDER_VALGRIND"))
+		stride = 5;
+	for (size_t i = 0; i < sizeof srv_vectors / sizeof srv_vectors[0]; i++) {
+		const struct srv_vec *v = &srv_vectors[i];
+		add_exch(v->name, v->req, v->req_len, v->resp, v->resp_len);
+	}
+	for (size_t i = 0; i < sizeof srv_stream_vectors / sizeof srv_stream_vectors[0]; i++) {
+		const struct srv_stream_vec *v = &srv_stream_vectors[i];
+		char num[8];
+		snprintf(num, sizeof num, "%d", v->nchunks);
+		sw_slice args[3] = {fake_sl("stream"), fake_sl(num), fake_sl("fail")};
+		sw_buf b;
+		sw_buf_init(&b, NULL);
+		if (v->version == 3)
+			sw_v3_encode_request(&b, NULL, 0, args, v->fail ? 3 : 2, NULL);
+		else
+			sw_v12_encode_request(&b, v->version, args, v->fail ? 3 : 2, NULL);
+		add_exch(v->name, b.data, b.len, v->resp, v->resp_len);
+		sw_buf_free(&b);
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < nexch; i++)
+		sw_buf_free(&exchanges[i].in);
+	free(exchanges);
+	return 0;
+}
+
+static void check_prefix(const exch *e, const sw_buf *out, const char *plan)
+{
+	if (out->len > e->wlen || (out->len && memcmp(out->data, e->want, out->len) != 0))
+		fail_msg("%s [%s]: output is not a prefix of Breezy's answer (%zu bytes)", e->name,
+		         plan, out->len);
+}
+
+static void check_equal(const exch *e, const sw_buf *out, const char *plan)
+{
+	if (out->len != e->wlen || (e->wlen && memcmp(out->data, e->want, e->wlen) != 0))
+		fail_msg("%s [%s]: output differs from Breezy's (%zu vs %zu bytes)", e->name, plan,
+		         out->len, e->wlen);
+}
+
+static void check_books(const exch *e, const fake *f, const char *plan)
+{
+	if (f->live != 0 || f->wants != f->ends + f->aborts + f->early)
+		fail_msg("%s [%s]: handler bookkeeping: live %d wants %d ends %d aborts %d", e->name,
+		         plan, f->live, f->wants, f->ends, f->aborts);
+}
+
+static sw_serve_result serve(const exch *e, const sw_srv_config *cfg, const char *c2s,
+                             const char *sw, fake *f, sw_buf *out)
+{
+	sw_fault_plan a, b;
+	sw_fault_plan_init(&a);
+	sw_fault_plan_init(&b);
+	assert_int_equal(sw_fault_plan_parse(c2s, &a, NULL), 0);
+	if (sw)
+		assert_int_equal(sw_fault_plan_parse(sw, &b, NULL), 0);
+	fake_init(f, NULL);
+	runs++;
+	return srv_serve_fifo(cfg, NULL, f, e->in.data, e->in.len, &a, sw ? &b : NULL, out);
+}
+
+static void test_fault_matrix(void **state)
+{
+	(void)state;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	runs = 0;
+	char plan[96];
+	fake f;
+	sw_buf out;
+	sw_srv_config exact;
+	memset(&exact, 0, sizeof exact);
+	exact.pipe_exact = true;
+	for (size_t i = 0; i < nexch; i++) {
+		const exch *e = &exchanges[i];
+		size_t len = e->in.len;
+		sw_serve_result r = serve(e, NULL, "", NULL, &f, &out);
+		check_equal(e, &out, "none");
+		check_books(e, &f, "none");
+		assert_true(r.end != SW_SERVE_IO && r.end != SW_SERVE_STALLED);
+		sw_buf_free(&out);
+		serve(e, &exact, "", NULL, &f, &out);
+		check_equal(e, &out, "pipe_exact");
+		sw_buf_free(&out);
+		/* Every read size. */
+		for (size_t k = 1; k <= len; k += (k < 8 ? 1 : stride)) {
+			snprintf(plan, sizeof plan, "read=%zu", k);
+			serve(e, NULL, plan, NULL, &f, &out);
+			check_equal(e, &out, plan);
+			check_books(e, &f, plan);
+			sw_buf_free(&out);
+		}
+		/* EOF at every offset: the sans-I/O core on the cut input is the
+		 * reference, and it must be a prefix of Breezy's answer. */
+		for (size_t n = 0; n < len; n += stride) {
+			snprintf(plan, sizeof plan, "eof@%zu;read=every:5", n);
+			r = serve(e, NULL, plan, NULL, &f, &out);
+			check_prefix(e, &out, plan);
+			check_books(e, &f, plan);
+			fake g;
+			fake_init(&g, NULL);
+			sw_buf ref;
+			srv_outcome o;
+			srv_exchange(NULL, NULL, &g, e->in.data, n, NULL, 0, true, &ref, &o);
+			if (ref.len != out.len || (out.len && memcmp(ref.data, out.data, out.len) != 0))
+				fail_msg("%s [%s]: serve loop and core disagree", e->name, plan);
+			assert_true(r.end == SW_SERVE_EOF || r.end == SW_SERVE_EOF_MID_REQUEST ||
+			            r.end == SW_SERVE_PROTOCOL);
+			if (n > 0 && r.end == SW_SERVE_EOF_MID_REQUEST && f.wants)
+				assert_true(f.aborts + f.ends + f.early == f.wants);
+			sw_buf_free(&ref);
+			sw_buf_free(&out);
+		}
+		/* A read error at every offset. */
+		for (size_t n = 0; n <= len; n += stride) {
+			snprintf(plan, sizeof plan, "error@%zu:EIO;read=3", n);
+			r = serve(e, NULL, plan, NULL, &f, &out);
+			check_prefix(e, &out, plan);
+			check_books(e, &f, plan);
+			assert_true(r.end == SW_SERVE_IO || r.end == SW_SERVE_PROTOCOL);
+			sw_buf_free(&out);
+		}
+		/* A write error at every offset of the answer. */
+		for (size_t n = 0; n < e->wlen; n += stride) {
+			snprintf(plan, sizeof plan, "error@%zu:EPIPE", n);
+			r = serve(e, NULL, "", plan, &f, &out);
+			if (out.len != n || (n && memcmp(out.data, e->want, n) != 0))
+				fail_msg("%s [%s]: %zu bytes arrived", e->name, plan, out.len);
+			check_books(e, &f, plan);
+			assert_int_equal(r.end, SW_SERVE_IO);
+			assert_int_equal(r.error, SW_ERR_CONNECTION_RESET);
+			sw_buf_free(&out);
+		}
+		/* EAGAIN and EINTR bursts with chopped reads and short writes. */
+		serve(e, NULL, "eagain=3/10;eintr=2/5;read=every:7", "eagain=2/7;eintr=1/3;write=every:5",
+		      &f, &out);
+		check_equal(e, &out, "bursts");
+		check_books(e, &f, "bursts");
+		sw_buf_free(&out);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	printf("fault matrix: %zu exchanges, %lu serve runs (exchange x fault plan), %.2f s%s\n",
+	       nexch, runs, secs, stride > 1 ? " (sampled offsets under Valgrind)" : "");
+}
+
+/* Sans-I/O splits for every exchange, as a quick cross-check of the loop. */
+static void test_split_matrix(void **state)
+{
+	(void)state;
+	unsigned long n = 0;
+	for (size_t i = 0; i < nexch; i++) {
+		const exch *e = &exchanges[i];
+		for (size_t k = 1; k < e->in.len; k += stride) {
+			fake f;
+			fake_init(&f, NULL);
+			sw_buf out;
+			srv_outcome o;
+			srv_exchange(NULL, NULL, &f, e->in.data, e->in.len, &k, 1, true, &out, &o);
+			check_equal(e, &out, "split");
+			check_books(e, &f, "split");
+			sw_buf_free(&out);
+			n++;
+		}
+	}
+	printf("split matrix: %lu runs\n", n);
+}
+
+static void test_failmem(void **state)
+{
+	(void)state;
+	unsigned long sites = 0, runs_fm = 0;
+	for (size_t i = 0; i < nexch; i++) {
+		const exch *e = &exchanges[i];
+		sw_failmem fm;
+		sw_failmem_init(&fm, 0, false);
+		fake f;
+		fake_init(&f, &fm.mem);
+		sw_buf out;
+		srv_outcome clean;
+		srv_exchange(NULL, &fm.mem, &f, e->in.data, e->in.len, NULL, 0, true, &out, &clean);
+		check_equal(e, &out, "failmem count");
+		assert_int_equal(fm.live, 0);
+		sw_buf_free(&out);
+		size_t calls = fm.calls;
+		sites += calls;
+		for (size_t at = 1; at <= calls; at++) {
+			for (int persistent = 0; persistent <= 1; persistent++) {
+				sw_failmem_init(&fm, at, persistent);
+				fake_init(&f, &fm.mem);
+				srv_outcome o;
+				srv_exchange(NULL, &fm.mem, &f, e->in.data, e->in.len, NULL, 0, true, &out, &o);
+				runs_fm++;
+				check_prefix(e, &out, "failmem");
+				if (f.live != 0 || fm.live != 0)
+					fail_msg("%s: leak after failing allocation %zu", e->name, at);
+				if (fm.failures && o.error != SW_ERR_NOMEM && o.feed_err != SW_ERR_NOMEM &&
+				    o.error != clean.error)
+					fail_msg("%s: allocation %zu failed but error is %s", e->name, at,
+					         sw_errname(o.error));
+				if (o.error == SW_ERR_NOMEM)
+					assert_true(o.finished);
+				sw_buf_free(&out);
+			}
+		}
+	}
+	printf("failmem: %lu allocation sites over %zu sessions, %lu runs\n", sites, nexch, runs_fm);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fault_matrix),
+		cmocka_unit_test(test_split_matrix),
+		cmocka_unit_test(test_failmem),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
