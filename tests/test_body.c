@@ -13,7 +13,6 @@
 
 #include "smartwire/body.h"
 #include "smartwire/error.h"
-#include "smartwire/format.h"
 #include "support/harness.h"
 
 struct vec {
@@ -53,10 +52,7 @@ struct drv {
 
 static void emit_bytes(struct drv *d, const char *event, const sw_buf *b)
 {
-	sw_buf_append_str(d->trace, event);
-	sw_buf_append_byte(d->trace, ' ');
-	sw_format_bytes(d->trace, b->data, b->len);
-	sw_buf_append_byte(d->trace, '\n');
+	sw_t_emit_bytes(d->trace, event, b->data, b->len);
 }
 
 static int p_data(void *ud, const uint8_t *p, size_t n)
@@ -92,9 +88,7 @@ static int c_end(void *ud)
 static int c_errors(void *ud, const sw_slice *args, size_t n)
 {
 	struct drv *d = ud;
-	sw_buf_append_str(d->trace, "error-chunks ");
-	sw_format_tuple(d->trace, args, n);
-	sw_buf_append_byte(d->trace, '\n');
+	sw_t_emit_tuple(d->trace, "error-chunks", args, n);
 	return 0;
 }
 
@@ -152,9 +146,10 @@ static int drv_feed(void *dv, const uint8_t *in, size_t len)
 	if (d->chunked && done && !was_done)
 		c_on_end_trace(d);
 	/* Never consumes past the end, and takes everything until then. */
-	if ((size_t)r < len)
+	if ((size_t)r < len) {
 		assert_true(done);
-	sw_buf_append(&d->excess, in + r, len - (size_t)r);
+		sw_buf_append(&d->excess, in + r, len - (size_t)r);
+	}
 	return 0;
 }
 
@@ -407,6 +402,52 @@ static void test_callback_abort_sticky(void **state)
 	assert_int_equal(sw_chunked_new(NULL, NULL, NULL, NULL, NULL), SW_ERR_INVALID_ARGUMENT);
 }
 
+/* Every callback can abort, each after exactly one call; the error is
+ * sticky and reset clears it. */
+static void test_every_callback_aborts(void **state)
+{
+	(void)state;
+	static const char body[] = "3\nabcdone\n";
+	for (int k = 0; k < 3; k++) {
+		sw_prefixed_callbacks cb = {k == 0 ? sw_t_stop_u64 : NULL,
+		                            k == 1 ? sw_t_stop_data : NULL,
+		                            k == 2 ? sw_t_stop_event : NULL};
+		int calls = 0;
+		sw_prefixed_dec *d;
+		assert_int_equal(sw_prefixed_new(&d, NULL, &cb, &calls, NULL), 0);
+		assert_int_equal(sw_prefixed_feed(d, (const uint8_t *)body, sizeof body - 1),
+		                 SW_ERR_CALLBACK);
+		assert_int_equal(sw_prefixed_feed(d, (const uint8_t *)body, sizeof body - 1),
+		                 SW_ERR_CALLBACK);
+		assert_int_equal(sw_prefixed_finish(d), SW_ERR_CALLBACK);
+		assert_int_equal(calls, 1);
+		assert_false(sw_prefixed_done(d));
+		sw_prefixed_del(d);
+	}
+	static const char chunks[] = "chunked\n1\naERR\n1\nbEND\n";
+	for (int k = 0; k < 5; k++) {
+		sw_chunked_callbacks cb = {k == 0 ? sw_t_stop_u64 : NULL,
+		                           k == 1 ? sw_t_stop_data : NULL,
+		                           k == 2 ? sw_t_stop_event : NULL,
+		                           k == 3 ? sw_t_stop_slices : NULL,
+		                           k == 4 ? sw_t_stop_event : NULL};
+		int calls = 0;
+		sw_chunked_dec *c;
+		assert_int_equal(sw_chunked_new(&c, NULL, &cb, &calls, NULL), 0);
+		assert_int_equal(sw_chunked_feed(c, (const uint8_t *)chunks, sizeof chunks - 1),
+		                 SW_ERR_CALLBACK);
+		assert_int_equal(sw_chunked_feed(c, (const uint8_t *)chunks, sizeof chunks - 1),
+		                 SW_ERR_CALLBACK);
+		assert_int_equal(sw_chunked_finish(c), SW_ERR_CALLBACK);
+		assert_int_equal(calls, 1);
+		assert_false(sw_chunked_done(c));
+		sw_chunked_reset(c);
+		assert_int_equal(sw_chunked_feed(c, (const uint8_t *)"chunked\nEND\n", 12),
+		                 k == 4 ? SW_ERR_CALLBACK : 12);
+		sw_chunked_del(c);
+	}
+}
+
 /* ---- Python int() ------------------------------------------------------- */
 
 static void int_ok(const char *s, unsigned base, bool neg, uint64_t v)
@@ -527,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_prefixed_malformed),
 		cmocka_unit_test(test_chunked_malformed),
 		cmocka_unit_test(test_callback_abort_sticky),
+		cmocka_unit_test(test_every_callback_aborts),
 		cmocka_unit_test(test_encoders),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

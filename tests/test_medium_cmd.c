@@ -2,13 +2,16 @@
  * builder: exit status, stderr capture without deadlock, reaping, killing a
  * child that does not exit. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -293,6 +296,60 @@ static void test_ssh_argv_spawns(void **state)
 	sw_medium_close(m);
 }
 
+/* Descriptors open below `limit`. */
+static int open_fds(int limit)
+{
+	int n = 0;
+	for (int fd = 0; fd < limit; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+/* Runs in a forked child: with room for only `spare` more descriptors, a
+ * spawn either works or fails with SW_ERR_IO while creating its pipes, and
+ * either way every descriptor it opened is closed again.  Returns the exit
+ * code for the parent: 0 when all held. */
+static int spawn_with_spare_fds(int spare)
+{
+	int base = dup(0);
+	if (base < 0)
+		return 2;
+	close(base);
+	int limit = base + spare;
+	struct rlimit rl = {(rlim_t)limit, (rlim_t)limit};
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 3;
+	int before = open_fds(limit);
+	const char *argv[] = {"true", NULL};
+	sw_medium *m = NULL;
+	int spawn_errno = 0;
+	int rc = sw_cmd_spawn(argv, NULL, NULL, &m, &spawn_errno);
+	if (rc == 0)
+		sw_medium_close(m);
+	else if (rc != SW_ERR_IO || spawn_errno != EMFILE)
+		return 4;
+	return open_fds(limit) == before ? 0 : 5;
+}
+
+/* Running out of descriptors at each pipe in turn fails cleanly. */
+static void test_spawn_out_of_fds(void **state)
+{
+	(void)state;
+	if (getenv("SW_UNDER_VALGRIND"))
+		skip(); /* valgrind reserves descriptors and rewrites RLIMIT_NOFILE */
+	for (int spare = 0; spare <= 10; spare++) {
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			_exit(spawn_with_spare_fds(spare));
+		int st;
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st));
+		if (WEXITSTATUS(st) != 0)
+			fail_msg("%d spare descriptors: check %d failed", spare, WEXITSTATUS(st));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_never_exits_is_killed),
 		cmocka_unit_test(test_close_without_wait),
 		cmocka_unit_test(test_spawn_failures),
+		cmocka_unit_test(test_spawn_out_of_fds),
 		cmocka_unit_test(test_ssh_argv),
 		cmocka_unit_test(test_ssh_argv_spawns),
 	};

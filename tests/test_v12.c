@@ -97,10 +97,7 @@ struct drv {
 
 static void emit_bytes(struct drv *d, const char *event, const sw_buf *b)
 {
-	sw_buf_append_str(d->trace, event);
-	sw_buf_append_byte(d->trace, ' ');
-	sw_format_bytes(d->trace, b->data, b->len);
-	sw_buf_append_byte(d->trace, '\n');
+	sw_t_emit_bytes(d->trace, event, b->data, b->len);
 }
 
 static int on_status(void *ud, bool success)
@@ -114,9 +111,7 @@ static int on_args(void *ud, const sw_slice *args, size_t n)
 {
 	struct drv *d = ud;
 	assert_true(n >= 1);
-	sw_buf_append_str(d->trace, "args ");
-	sw_format_tuple(d->trace, args, n);
-	sw_buf_append_byte(d->trace, '\n');
+	sw_t_emit_tuple(d->trace, "args", args, n);
 	d->saw_args = true;
 	if (!d->param->early)
 		assert_int_equal(sw_v12_dec_expect_body(d->dec, d->param->mode), 0);
@@ -152,9 +147,7 @@ static int on_chunk_end(void *ud)
 static int on_error_chunks(void *ud, const sw_slice *args, size_t n)
 {
 	struct drv *d = ud;
-	sw_buf_append_str(d->trace, "error-chunks ");
-	sw_format_tuple(d->trace, args, n);
-	sw_buf_append_byte(d->trace, '\n');
+	sw_t_emit_tuple(d->trace, "error-chunks", args, n);
 	return 0;
 }
 
@@ -203,9 +196,10 @@ static int v12_feed(void *dv, const uint8_t *in, size_t len)
 	if (r < 0)
 		return (int)r;
 	assert_true((size_t)r <= len);
-	if ((size_t)r < len)
+	if ((size_t)r < len) {
 		assert_true(sw_v12_dec_done(d->dec));
-	sw_buf_append(&d->excess, in + r, len - (size_t)r);
+		sw_buf_append(&d->excess, in + r, len - (size_t)r);
+	}
 	return 0;
 }
 
@@ -452,6 +446,53 @@ static void test_api_contract(void **state)
 	sw_v12_dec_del(d);
 }
 
+/* Every callback can abort, each after exactly one call, and the error is
+ * sticky.  The two messages reach all nine callbacks between them. */
+static int stop_status(void *ud, bool success)
+{
+	(void)success;
+	return ++*(int *)ud;
+}
+static void test_every_callback_aborts(void **state)
+{
+	(void)state;
+	static const char prefixed[] = "bzr response 2\nsuccess\nok\n3\nabcdone\n";
+	static const char chunked[] = "bzr response 2\nfailed\nerr\nchunked\n1\naERR\n1\nbEND\n";
+	for (int k = 0; k < 10; k++) {
+		sw_v12_callbacks cb = {0};
+		const char *msg = prefixed;
+		sw_body_mode mode = SW_BODY_PREFIXED;
+		switch (k) {
+		case 0: cb.on_status = stop_status; break;
+		case 1: cb.on_args = sw_t_stop_slices; break;
+		case 2: cb.on_body_begin = sw_t_stop_u64; break;
+		case 3: cb.on_body = sw_t_stop_data; break;
+		case 4: cb.on_end = sw_t_stop_event; break;
+		case 5: cb.on_chunk_begin = sw_t_stop_u64; break;
+		case 6: cb.on_chunk = sw_t_stop_data; break;
+		case 7: cb.on_chunk_end = sw_t_stop_event; break;
+		case 8: cb.on_error_chunks = sw_t_stop_slices; break;
+		default: cb.on_end = sw_t_stop_event; break;
+		}
+		if (k >= 5) {
+			msg = chunked;
+			mode = SW_BODY_CHUNKED;
+		}
+		int calls = 0;
+		sw_v12_dec *d;
+		assert_int_equal(sw_v12_dec_new(&d, SW_V12_RESPONSE, 2, NULL, &cb, &calls, NULL), 0);
+		assert_int_equal(sw_v12_dec_expect_body(d, mode), 0);
+		assert_int_equal(sw_v12_dec_feed(d, (const uint8_t *)msg, strlen(msg)),
+		                 SW_ERR_CALLBACK);
+		assert_int_equal(sw_v12_dec_feed(d, (const uint8_t *)msg, strlen(msg)),
+		                 SW_ERR_CALLBACK);
+		assert_int_equal(sw_v12_dec_finish(d), SW_ERR_CALLBACK);
+		assert_int_equal(calls, 1);
+		assert_false(sw_v12_dec_done(d));
+		sw_v12_dec_del(d);
+	}
+}
+
 /* ---- Encoders against Breezy's bytes ----------------------------------- */
 
 static int encode_one(sw_buf *b, const struct enc_vec *v)
@@ -585,6 +626,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_api_contract),
+		cmocka_unit_test(test_every_callback_aborts),
 		cmocka_unit_test(test_encoders),
 		cmocka_unit_test(test_encoder_errors),
 		cmocka_unit_test(test_round_trip),

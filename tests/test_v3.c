@@ -75,12 +75,7 @@ static int cb_headers(void *ud, const sw_bval *v)
 static int cb_byte(void *ud, uint8_t b)
 {
 	drv *d = ud;
-	int rv = sw_buf_append_str(d->trace, "byte ");
-	if (rv == 0)
-		rv = sw_format_bytes(d->trace, &b, 1);
-	if (rv == 0)
-		rv = sw_buf_append_byte(d->trace, '\n');
-	return rv;
+	return sw_t_emit_bytes(d->trace, "byte", &b, 1);
 }
 
 static int cb_structure(void *ud, const sw_bval *v)
@@ -112,12 +107,7 @@ static int cb_bytes_end(void *ud)
 	assert_true(d->in_part);
 	assert_int_equal(d->part.len, d->total);
 	d->in_part = false;
-	int rv = sw_buf_append_str(d->trace, "bytes ");
-	if (rv == 0)
-		rv = sw_format_bytes(d->trace, d->part.data, d->part.len);
-	if (rv == 0)
-		rv = sw_buf_append_byte(d->trace, '\n');
-	return rv;
+	return sw_t_emit_bytes(d->trace, "bytes", d->part.data, d->part.len);
 }
 
 static int cb_end(void *ud)
@@ -168,11 +158,8 @@ static int drv_finish(void *p)
 {
 	drv *d = p;
 	int rv = sw_v3_dec_finish(d->dec);
-	if (rv == 0 && d->excess.len) {
-		sw_buf_append_str(d->trace, "excess ");
-		sw_format_bytes(d->trace, d->excess.data, d->excess.len);
-		sw_buf_append_byte(d->trace, '\n');
-	}
+	if (rv == 0 && d->excess.len)
+		sw_t_emit_bytes(d->trace, "excess", d->excess.data, d->excess.len);
 	return rv;
 }
 
@@ -501,6 +488,54 @@ static void test_callback_abort_and_reset(void **state)
 	sw_v3_dec_del(dec);
 }
 
+/* Every callback can abort: each one in turn returns non-zero on a message
+ * that reaches all of them, and the feed fails with SW_ERR_CALLBACK (sticky)
+ * after exactly one call of it. */
+static int stop_headers(void *ud, const sw_bval *v)
+{
+	(void)v;
+	return ++*(int *)ud;
+}
+static int stop_byte(void *ud, uint8_t b)
+{
+	(void)b;
+	return ++*(int *)ud;
+}
+static int stop_begin(void *ud, uint32_t total)
+{
+	(void)total;
+	return ++*(int *)ud;
+}
+static void test_every_callback_aborts(void **state)
+{
+	(void)state;
+	static const char msg[] = E "oSs\0\0\0\x02le" "b\0\0\0\x01x" "e";
+	for (int k = 0; k < 7; k++) {
+		sw_v3_callbacks cb = {0};
+		switch (k) {
+		case 0: cb.on_headers = stop_headers; break;
+		case 1: cb.on_byte = stop_byte; break;
+		case 2: cb.on_structure = stop_headers; break;
+		case 3: cb.on_bytes_begin = stop_begin; break;
+		case 4: cb.on_bytes = sw_t_stop_data; break;
+		case 5: cb.on_bytes_end = sw_t_stop_event; break;
+		default: cb.on_end = sw_t_stop_event; break;
+		}
+		int calls = 0;
+		sw_v3_dec *dec;
+		assert_int_equal(sw_v3_dec_new(&dec, NULL, &cb, &calls, NULL), 0);
+		assert_int_equal(sw_v3_dec_feed(dec, (const uint8_t *)msg, sizeof msg - 1),
+		                 SW_ERR_CALLBACK);
+		assert_int_equal(calls, 1);
+		assert_false(sw_v3_dec_done(dec));
+		assert_int_equal(sw_v3_dec_feed(dec, (const uint8_t *)msg, sizeof msg - 1),
+		                 SW_ERR_CALLBACK);
+		assert_int_equal(sw_v3_dec_finish(dec), SW_ERR_CALLBACK);
+		assert_int_equal(calls, 1);
+		sw_v3_dec_del(dec);
+	}
+}
+
 /* Pipelined messages: the feed stops at each 'e', the caller keeps the rest,
  * and reset decodes the next message from it. */
 static void test_pipelined_messages(void **state)
@@ -552,6 +587,24 @@ static void test_empty_feed_hint(void **state)
 	sw_v3_dec_del(dec);
 }
 
+/* finish() in the middle of a message fails the decoder for good, like the
+ * v1/v2 decoders: later feeds return the same code until reset. */
+static void test_finish_mid_message_sticky(void **state)
+{
+	(void)state;
+	sw_v3_dec *dec;
+	assert_int_equal(sw_v3_dec_new(&dec, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(sw_v3_dec_feed(dec, (const uint8_t *)E, 6), 6);
+	assert_int_equal(sw_v3_dec_finish(dec), SW_ERR_UNEXPECTED_EOF);
+	assert_int_equal(sw_v3_dec_error(dec), SW_ERR_UNEXPECTED_EOF);
+	assert_int_equal(sw_v3_dec_feed(dec, (const uint8_t *)"e", 1), SW_ERR_UNEXPECTED_EOF);
+	assert_int_equal(sw_v3_dec_next_read_size(dec), 0);
+	sw_v3_dec_reset(dec);
+	assert_int_equal(sw_v3_dec_feed(dec, (const uint8_t *)E "e", 7), 7);
+	assert_true(sw_v3_dec_done(dec));
+	sw_v3_dec_del(dec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -561,8 +614,10 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_large_part_streams),
 		cmocka_unit_test(test_callback_abort_and_reset),
+		cmocka_unit_test(test_every_callback_aborts),
 		cmocka_unit_test(test_pipelined_messages),
 		cmocka_unit_test(test_empty_feed_hint),
+		cmocka_unit_test(test_finish_mid_message_sticky),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,15 +91,19 @@ static int scan_int(const uint8_t *in, size_t len, size_t *pos, int64_t *out)
 	if (in[digits] == '0' && (p != digits + 1 || neg))
 		return SW_ERR_BENCODE_BAD_INT;
 	*pos = p + 1;
+	/* Negated in the signed domain: converting 2^63 to int64_t would be
+	 * implementation-defined.  mag >= 1 here when neg. */
 	if (out)
-		*out = neg ? (int64_t)(0 - mag) : (int64_t)mag;
+		*out = neg ? -(int64_t)(mag - 1) - 1 : (int64_t)mag;
 	return 0;
 }
 
-/* Python compares bytes lexicographically, a proper prefix first. */
+/* Python compares bytes lexicographically, a proper prefix first.  An empty
+ * key built by a caller may have a null pointer, which memcmp must not see. */
 static int key_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 {
-	int c = memcmp(a, b, an < bn ? an : bn);
+	size_t n = an < bn ? an : bn;
+	int c = n ? memcmp(a, b, n) : 0;
 	if (c)
 		return c;
 	return an < bn ? -1 : an > bn ? 1 : 0;
@@ -164,6 +168,17 @@ static int scan_value(scan *s, size_t *pos, size_t depth)
 	}
 }
 
+/* The length of an already validated string at *pos; leaves *pos at its
+ * first byte. */
+static size_t valid_strlen(const uint8_t *in, size_t *pos)
+{
+	size_t n = 0;
+	while (in[*pos] != ':')
+		n = n * 10 + (size_t)(in[(*pos)++] - '0');
+	(*pos)++;
+	return n;
+}
+
 /* Skips one already validated value, iteratively. */
 static size_t skip_value(const uint8_t *in, size_t pos)
 {
@@ -181,10 +196,8 @@ static size_t skip_value(const uint8_t *in, size_t pos)
 				pos++;
 			pos++;
 		} else {
-			size_t n = 0;
-			while (in[pos] != ':')
-				n = n * 10 + (size_t)(in[pos++] - '0');
-			pos += 1 + n;
+			size_t n = valid_strlen(in, &pos);
+			pos += n;
 		}
 	} while (nest > 0);
 	return pos;
@@ -198,7 +211,7 @@ static size_t fill_value(const uint8_t *in, size_t pos, sw_bval *v)
 	uint8_t c = in[pos];
 	if (c == 'i') {
 		v->type = SW_BINT;
-		scan_int(in, SIZE_MAX, &pos, &v->u.i);
+		scan_int(in, SIZE_MAX, &pos, &v->u.i); /* validated: no bound needed */
 		return pos;
 	}
 	if (c == 'l' || c == 'd') {
@@ -207,10 +220,7 @@ static size_t fill_value(const uint8_t *in, size_t pos, sw_bval *v)
 		v->u.list.n = pos;
 		return skip_value(in, pos);
 	}
-	size_t n = 0;
-	while (in[pos] != ':')
-		n = n * 10 + (size_t)(in[pos++] - '0');
-	pos++;
+	size_t n = valid_strlen(in, &pos);
 	v->type = SW_BSTR;
 	v->u.str.p = in + pos;
 	v->u.str.n = n;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "smartwire/error.h"
+#include "stage.h"
 
 enum cstate { C_HEADER, C_LENGTH, C_CHUNK, C_DONE, C_FAILED };
 
@@ -179,42 +180,39 @@ static int take_line(sw_chunked_dec *dec)
 
 ptrdiff_t sw_chunked_feed(sw_chunked_dec *dec, const uint8_t *in, size_t len)
 {
+	static const uint8_t nothing[1];
 	size_t at = 0;
+	ptrdiff_t r;
+	bool complete;
 	int rv;
+
+	if (!in)
+		in = nothing; /* no arithmetic on a null pointer below */
 	for (;;) {
 		switch (dec->state) {
 		case C_HEADER:
-			while (at < len && dec->staged < SW_CHUNKED_HEADER_LEN) {
-				if (in[at] != (uint8_t)SW_CHUNKED_HEADER[dec->staged])
-					return fail(dec, SW_ERR_BAD_CHUNK_HEADER);
-				at++;
-				dec->staged++;
-			}
+			r = sw__stage_literal(SW_CHUNKED_HEADER, SW_CHUNKED_HEADER_LEN, &dec->staged,
+			                      in + at, len - at);
+			if (r < 0)
+				return fail(dec, SW_ERR_BAD_CHUNK_HEADER);
+			at += (size_t)r;
 			if (dec->staged < SW_CHUNKED_HEADER_LEN)
 				return (ptrdiff_t)at;
 			dec->staged = 0;
 			dec->state = C_LENGTH;
 			/* fallthrough */
-		case C_LENGTH: {
-			bool complete = false;
-			while (at < len && !complete) {
-				uint8_t c = in[at++];
-				if (c == '\n') {
-					complete = true;
-				} else if (dec->staged + 2 > dec->cfg.max_length_line) {
-					return fail(dec, SW_ERR_LINE_TOO_LONG);
-				} else {
-					dec->line[dec->staged++] = c;
-				}
-			}
+		case C_LENGTH:
+			r = sw__stage_line(dec->line, &dec->staged, dec->cfg.max_length_line, in + at,
+			                   len - at, &complete);
+			if (r < 0)
+				return fail(dec, (int)r);
+			at += (size_t)r;
 			if (!complete)
 				return (ptrdiff_t)at;
-			/* "ERR" and empty chunks leave the state at C_LENGTH, hence the
-			 * flag rather than a state test. */
+			/* "ERR" and empty chunks leave the state at C_LENGTH. */
 			if ((rv = take_line(dec)) < 0)
 				return fail(dec, rv);
-			continue;
-		}
+			break;
 		case C_CHUNK: {
 			size_t avail = len - at;
 			if (avail == 0)
@@ -230,7 +228,7 @@ ptrdiff_t sw_chunked_feed(sw_chunked_dec *dec, const uint8_t *in, size_t len)
 			dec->left -= take;
 			if (dec->left == 0 && (rv = chunk_end(dec)) < 0)
 				return fail(dec, rv);
-			continue;
+			break;
 		}
 		case C_DONE:
 			return (ptrdiff_t)at;

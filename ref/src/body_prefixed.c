@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "smartwire/error.h"
+#include "stage.h"
 
 /* ---- Python int() ------------------------------------------------------ */
 
@@ -169,26 +170,27 @@ static int take_length(sw_prefixed_dec *dec)
 
 ptrdiff_t sw_prefixed_feed(sw_prefixed_dec *dec, const uint8_t *in, size_t len)
 {
+	static const uint8_t nothing[1];
 	size_t at = 0;
+	ptrdiff_t r;
+	bool complete;
+	int rv;
+
+	if (!in)
+		in = nothing; /* no arithmetic on a null pointer below */
 	for (;;) {
 		switch (dec->state) {
 		case P_LENGTH:
-			while (at < len) {
-				uint8_t c = in[at++];
-				if (c == '\n') {
-					int rv = take_length(dec);
-					if (rv < 0)
-						return fail(dec, rv);
-					break;
-				}
-				/* Room for this byte and the "\n" still to come. */
-				if (dec->staged + 2 > dec->max_line)
-					return fail(dec, SW_ERR_LINE_TOO_LONG);
-				dec->line[dec->staged++] = c;
-			}
-			if (dec->state == P_LENGTH)
+			r = sw__stage_line(dec->line, &dec->staged, dec->max_line, in + at, len - at,
+			                   &complete);
+			if (r < 0)
+				return fail(dec, (int)r);
+			at += (size_t)r;
+			if (!complete)
 				return (ptrdiff_t)at;
-			continue;
+			if ((rv = take_length(dec)) < 0)
+				return fail(dec, rv);
+			break;
 		case P_BODY: {
 			size_t avail = len - at;
 			if (avail == 0)
@@ -200,15 +202,14 @@ ptrdiff_t sw_prefixed_feed(sw_prefixed_dec *dec, const uint8_t *in, size_t len)
 			dec->left -= take;
 			if (dec->left == 0)
 				dec->state = P_TRAILER;
-			continue;
+			break;
 		}
 		case P_TRAILER:
-			while (at < len && dec->staged < SW_PREFIXED_TRAILER_LEN) {
-				if (in[at] != (uint8_t)SW_PREFIXED_TRAILER[dec->staged])
-					return fail(dec, SW_ERR_BAD_TRAILER);
-				at++;
-				dec->staged++;
-			}
+			r = sw__stage_literal(SW_PREFIXED_TRAILER, SW_PREFIXED_TRAILER_LEN,
+			                      &dec->staged, in + at, len - at);
+			if (r < 0)
+				return fail(dec, SW_ERR_BAD_TRAILER);
+			at += (size_t)r;
 			if (dec->staged < SW_PREFIXED_TRAILER_LEN)
 				return (ptrdiff_t)at;
 			dec->state = P_DONE;

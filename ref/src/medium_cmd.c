@@ -95,12 +95,16 @@ static int poll_with_stderr(cmd_medium *c, int fd, short events, int64_t deadlin
 static ptrdiff_t cmd_read(sw_medium *m, void *buf, size_t len)
 {
 	cmd_medium *c = (cmd_medium *)m;
-	if (c->out_fd < 0)
+	if (c->out_fd < 0) {
+		m->sys_errno = 0;
 		return 0;
+	}
 	for (;;) {
 		if (poll_with_stderr(c, c->out_fd, POLLIN, -1) < 0)
 			return sw__map_read_errno(m, errno);
 		ssize_t n = read(c->out_fd, buf, len);
+		if (n == 0)
+			m->sys_errno = 0; /* a clean end of stream */
 		if (n >= 0)
 			return n;
 		if (errno != EINTR)
@@ -240,27 +244,34 @@ int sw_cmd_stderr(const sw_medium *m, sw_slice *err, uint64_t *dropped)
 	return 0;
 }
 
+static void close_all(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
 /* A close-on-exec pipe whose ends are both >= 3, so that the dup2 actions
- * onto 0, 1 and 2 in the child cannot clobber one another. */
+ * onto 0, 1 and 2 in the child cannot clobber one another.  On failure
+ * returns -1 with errno set and both fds[] entries -1, so the caller's
+ * cleanup cannot close a descriptor twice. */
 static int make_pipe(int fds[2])
 {
 	int raw[2];
+	fds[0] = fds[1] = -1;
 	if (pipe(raw) < 0)
 		return -1;
-	for (int i = 0; i < 2; i++) {
-		fds[i] = fcntl(raw[i], F_DUPFD_CLOEXEC, 3);
-		if (fds[i] < 0) {
-			int e = errno;
-			if (i == 1)
-				close(fds[0]);
-			close(raw[0]);
-			close(raw[1]);
-			errno = e;
-			return -1;
-		}
-	}
+	fds[0] = fcntl(raw[0], F_DUPFD_CLOEXEC, 3);
+	fds[1] = fds[0] < 0 ? -1 : fcntl(raw[1], F_DUPFD_CLOEXEC, 3);
+	int e = errno;
 	close(raw[0]);
 	close(raw[1]);
+	if (fds[1] < 0) {
+		close_all(fds, 2);
+		fds[0] = -1;
+		errno = e;
+		return -1;
+	}
 	return 0;
 }
 
@@ -294,13 +305,6 @@ static int check_program(const char *prog)
 		path = end + 1;
 	}
 	return err;
-}
-
-static void close_all(int *fds, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
 }
 
 int sw_cmd_spawn(const char *const *argv, const sw_cmd_config *cfg, const sw_mem *mem,

@@ -40,6 +40,8 @@ static ptrdiff_t fd_read(sw_medium *m, void *buf, size_t len)
 	fd_medium *f = (fd_medium *)m;
 	for (;;) {
 		ssize_t n = f->rsock ? recv(f->rfd, buf, len, 0) : read(f->rfd, buf, len);
+		if (n == 0)
+			m->sys_errno = 0; /* a clean end of stream */
 		if (n >= 0)
 			return n;
 		if (errno == EINTR)

@@ -101,6 +101,8 @@ static ptrdiff_t fifo_read(sw_medium *m, void *buf, size_t len)
 	pthread_mutex_lock(&l->mu);
 	int rc = wait_data(e, sw__deadline(e->timeout_ms));
 	ptrdiff_t n = rc;
+	if (rc == 0)
+		m->sys_errno = 0; /* a clean end of stream */
 	if (rc > 0) {
 		n = (ptrdiff_t)(len < q->len ? len : q->len);
 		memcpy(buf, q->data + q->off, (size_t)n);

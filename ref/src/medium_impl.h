@@ -5,6 +5,7 @@
 #ifndef SMARTWIRE_MEDIUM_IMPL_H
 #define SMARTWIRE_MEDIUM_IMPL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -47,6 +48,10 @@ ssize_t sw__write_nosigpipe(int fd, const void *buf, size_t len);
 /* Creates an fd medium whose name is "tcp" (is_tcp) or "fd". */
 int sw__fd_medium_new_kind(int rfd, int wfd, unsigned flags, int is_tcp,
                            const sw_mem *mem, sw_medium **out);
+
+/* True when every field of *p is within what the text grammar allows
+ * (fault.h): sizes >= 1, bursts 1 <= K < M or absent, a known errno. */
+bool sw__fault_plan_valid(const sw_fault_plan *p);
 
 /* The parts of a direction plan that the writing end of a fifo applies
  * (write sizes and seed) and that the reading end applies (the rest). */

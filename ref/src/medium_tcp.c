@@ -17,6 +17,21 @@
 #include "medium_impl.h"
 #include "smartwire/error.h"
 
+/* getaddrinfo() of a TCP stream service on `port`.  Returns 0 or the
+ * getaddrinfo error code. */
+static int resolve(const char *host, uint16_t port, int flags, struct addrinfo **res)
+{
+	char service[8];
+	snprintf(service, sizeof service, "%u", (unsigned)port);
+	struct addrinfo hints;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = flags;
+	*res = NULL;
+	return getaddrinfo(host, service, &hints, res);
+}
+
 /* Waits for a non-blocking connect on `fd` to finish.  Returns 0 or an errno
  * (ETIMEDOUT when the bound expired). */
 static int finish_connect(int fd, int timeout_ms)
@@ -79,13 +94,8 @@ int sw_tcp_connect(const char *host, uint16_t port, int timeout_ms, const sw_mem
 		return SW_ERR_INVALID_ARGUMENT;
 	if (port == 0)
 		port = SW_TCP_DEFAULT_PORT;
-	char service[8];
-	snprintf(service, sizeof service, "%u", (unsigned)port);
-	struct addrinfo hints, *res = NULL;
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	int gai = getaddrinfo(host, service, &hints, &res);
+	struct addrinfo *res;
+	int gai = resolve(host, port, 0, &res);
 	if (gai != 0) {
 		sw__errbuf(errbuf, errlen, "failed to lookup %s:%u: %s", host, (unsigned)port,
 		           gai_strerror(gai));
@@ -110,44 +120,47 @@ int sw_tcp_connect(const char *host, uint16_t port, int timeout_ms, const sw_mem
 	return rc;
 }
 
+/* A non-blocking listening socket on `ai`.  Returns the fd, or -1 with errno
+ * set and *what naming the call that failed. */
+static int open_listener(const struct addrinfo *ai, int backlog, const char **what)
+{
+	int one = 1;
+	*what = "socket";
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd < 0)
+		return -1;
+	*what = "bind";
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+		*what = "listen";
+		if (listen(fd, backlog) == 0 && sw__set_nonblock(fd, 1) == 0)
+			return fd;
+	}
+	int e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
 int sw_tcp_listen(const char *addr, uint16_t port, int backlog, int *fd_out,
                   uint16_t *port_out, char *errbuf, size_t errlen)
 {
 	if (!fd_out)
 		return SW_ERR_INVALID_ARGUMENT;
-	char service[8];
-	snprintf(service, sizeof service, "%u", (unsigned)port);
-	struct addrinfo hints, *res = NULL;
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE;
-	int gai = getaddrinfo(addr, service, &hints, &res);
+	struct addrinfo *res;
+	int gai = resolve(addr, port, AI_PASSIVE, &res);
 	if (gai != 0) {
 		sw__errbuf(errbuf, errlen, "failed to lookup %s:%u: %s", addr ? addr : "*",
 		           (unsigned)port, gai_strerror(gai));
 		return SW_ERR_IO;
 	}
-	const struct addrinfo *ai = res; /* Breezy binds the first result only. */
-	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-	int one = 1;
-	const char *what = "socket";
-	if (fd >= 0) {
-		what = "bind";
-		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-		    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
-		    (what = "listen", listen(fd, backlog)) < 0 ||
-		    sw__set_nonblock(fd, 1) < 0) {
-			int e = errno;
-			close(fd);
-			errno = e;
-			fd = -1;
-		}
-	}
+	const char *what;
+	int fd = open_listener(res, backlog, &what); /* Breezy binds the first result only. */
+	int e = errno;
 	freeaddrinfo(res);
 	if (fd < 0) {
 		sw__errbuf(errbuf, errlen, "%s %s:%u: %s", what, addr ? addr : "*",
-		           (unsigned)port, strerror(errno));
+		           (unsigned)port, strerror(e));
 		return SW_ERR_IO;
 	}
 	if (port_out) {

@@ -50,14 +50,11 @@ static int parse_line(const uint8_t *p, size_t n, sw_readv_range *r)
 	return 0;
 }
 
-int sw_readv_parse(const uint8_t *body, size_t len, size_t max_ranges, const sw_mem *mem,
-                   sw_readv_range **out, size_t *n)
+/* Walks the non-empty lines of `body`: validates and counts them, and when
+ * `v` is not NULL also stores them.  Returns the count or a negative
+ * sw_err. */
+static ptrdiff_t walk(const uint8_t *body, size_t len, size_t max_ranges, sw_readv_range *v)
 {
-	*out = NULL;
-	*n = 0;
-	if (!max_ranges)
-		max_ranges = SW_READV_DEFAULT_MAX_RANGES;
-	/* First pass: validate and count, so that one allocation suffices. */
 	size_t count = 0;
 	for (size_t at = 0; at < len;) {
 		const uint8_t *nl = memchr(body + at, '\n', len - at);
@@ -67,25 +64,35 @@ int sw_readv_parse(const uint8_t *body, size_t len, size_t max_ranges, const sw_
 			int rv = parse_line(body + at, end - at, &r);
 			if (rv < 0)
 				return rv;
-			if (++count > max_ranges)
+			if (count == max_ranges)
 				return SW_ERR_LIMIT;
+			if (v)
+				v[count] = r;
+			count++;
 		}
 		at = end + 1;
 	}
-	if (count == 0)
-		return 0;
-	sw_readv_range *v = sw_malloc(mem, count * sizeof *v);
+	return (ptrdiff_t)count;
+}
+
+int sw_readv_parse(const uint8_t *body, size_t len, size_t max_ranges, const sw_mem *mem,
+                   sw_readv_range **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!max_ranges)
+		max_ranges = SW_READV_DEFAULT_MAX_RANGES;
+	/* Validate and count first, so that one allocation suffices. */
+	ptrdiff_t count = walk(body, len, max_ranges, NULL);
+	if (count <= 0)
+		return (int)count;
+	if ((size_t)count > SIZE_MAX / sizeof(sw_readv_range))
+		return SW_ERR_NOMEM;
+	sw_readv_range *v = sw_malloc(mem, (size_t)count * sizeof *v);
 	if (!v)
 		return SW_ERR_NOMEM;
-	size_t i = 0;
-	for (size_t at = 0; at < len;) {
-		const uint8_t *nl = memchr(body + at, '\n', len - at);
-		size_t end = nl ? (size_t)(nl - body) : len;
-		if (end > at)
-			parse_line(body + at, end - at, &v[i++]);
-		at = end + 1;
-	}
+	walk(body, len, max_ranges, v);
 	*out = v;
-	*n = count;
+	*n = (size_t)count;
 	return 0;
 }

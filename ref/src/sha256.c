@@ -22,17 +22,17 @@ static uint32_t ror(uint32_t x, unsigned n)
 static void compress(sw_sha256 *s, const uint8_t *p)
 {
 	uint32_t w[64];
-	for (int i = 0; i < 16; i++)
+	for (size_t i = 0; i < 16; i++)
 		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
 		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-	for (int i = 16; i < 64; i++) {
+	for (size_t i = 16; i < 64; i++) {
 		uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
 		uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
 		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
 	}
 	uint32_t a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
 	uint32_t e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
-	for (int i = 0; i < 64; i++) {
+	for (size_t i = 0; i < 64; i++) {
 		uint32_t t1 = h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
 		uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
 		h = g;
@@ -66,6 +66,8 @@ void sw_sha256_init(sw_sha256 *s)
 void sw_sha256_update(sw_sha256 *s, const void *data, size_t len)
 {
 	const uint8_t *p = data;
+	if (len == 0)
+		return; /* `data` may be NULL */
 	s->total += len;
 	if (s->used) {
 		size_t take = 64 - s->used < len ? 64 - s->used : len;
@@ -87,17 +89,15 @@ void sw_sha256_update(sw_sha256 *s, const void *data, size_t len)
 void sw_sha256_hex(sw_sha256 *s, char hex[65])
 {
 	static const char digits[] = "0123456789abcdef";
+	/* 0x80, zeros up to 56 bytes into a block, the length in bits. */
+	static const uint8_t pad[64] = {0x80};
 	uint64_t bits = s->total * 8;
-	uint8_t pad = 0x80;
-	sw_sha256_update(s, &pad, 1);
-	pad = 0;
-	while (s->used != 56)
-		sw_sha256_update(s, &pad, 1);
+	sw_sha256_update(s, pad, s->used < 56 ? 56 - s->used : 120 - s->used);
 	uint8_t len[8];
-	for (int i = 0; i < 8; i++)
+	for (size_t i = 0; i < 8; i++)
 		len[i] = (uint8_t)(bits >> (56 - 8 * i));
 	sw_sha256_update(s, len, 8);
-	for (int i = 0; i < 32; i++) {
+	for (size_t i = 0; i < 32; i++) {
 		uint8_t b = (uint8_t)(s->h[i / 4] >> (24 - 8 * (i % 4)));
 		hex[2 * i] = digits[b >> 4];
 		hex[2 * i + 1] = digits[b & 15];

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "smartwire/error.h"
+#include "stage.h"
 
 enum vstate { V_MARKER, V_STATUS, V_LINE, V_PREFIXED, V_CHUNKED, V_DONE, V_FAILED };
 
@@ -208,21 +209,6 @@ static int take_line(sw_v12_dec *dec)
 	return 0;
 }
 
-/* Matches bytes against a fixed line; returns bytes taken or `err` at the
- * first byte that differs. */
-static ptrdiff_t match_fixed(sw_v12_dec *dec, const char *want, size_t want_len,
-                             const uint8_t *in, size_t len, int err)
-{
-	size_t at = 0;
-	while (at < len && dec->matched < want_len) {
-		if (in[at] != (uint8_t)want[dec->matched])
-			return err;
-		at++;
-		dec->matched++;
-	}
-	return (ptrdiff_t)at;
-}
-
 static ptrdiff_t body_done(sw_v12_dec *dec, size_t at)
 {
 	dec->state = V_DONE;
@@ -233,17 +219,21 @@ static ptrdiff_t body_done(sw_v12_dec *dec, size_t at)
 
 ptrdiff_t sw_v12_dec_feed(sw_v12_dec *dec, const uint8_t *in, size_t len)
 {
+	static const uint8_t nothing[1];
 	size_t at = 0;
 	ptrdiff_t r;
+
+	if (!in)
+		in = nothing; /* no arithmetic on a null pointer below */
 	if (len && dec->state != V_DONE && dec->state != V_FAILED)
 		dec->began = true;
 	for (;;) {
 		switch (dec->state) {
 		case V_MARKER:
-			r = match_fixed(dec, dec->marker, dec->marker_len, in + at, len - at,
-			                SW_ERR_BAD_MARKER);
+			r = sw__stage_literal(dec->marker, dec->marker_len, &dec->matched, in + at,
+			                      len - at);
 			if (r < 0)
-				return fail(dec, (int)r);
+				return fail(dec, SW_ERR_BAD_MARKER);
 			at += (size_t)r;
 			if (dec->matched < dec->marker_len)
 				return (ptrdiff_t)at;
@@ -253,18 +243,16 @@ ptrdiff_t sw_v12_dec_feed(sw_v12_dec *dec, const uint8_t *in, size_t len)
 		case V_STATUS: {
 			if (at == len)
 				return (ptrdiff_t)at;
-			/* The first byte picks the candidate: 's' or 'f'. */
-			if (dec->matched == 0) {
-				if (in[at] != 's' && in[at] != 'f')
-					return fail(dec, SW_ERR_BAD_STATUS);
+			/* The first byte picks the line to match; any byte other than
+			 * 's' then fails against "failed\n". */
+			if (dec->matched == 0)
 				dec->success_cand = in[at] == 's';
-			}
 			const char *want = dec->success_cand ? SW_V2_STATUS_SUCCESS
 			                                     : SW_V2_STATUS_FAILED;
 			size_t want_len = strlen(want);
-			r = match_fixed(dec, want, want_len, in + at, len - at, SW_ERR_BAD_STATUS);
+			r = sw__stage_literal(want, want_len, &dec->matched, in + at, len - at);
 			if (r < 0)
-				return fail(dec, (int)r);
+				return fail(dec, SW_ERR_BAD_STATUS);
 			at += (size_t)r;
 			if (dec->matched < want_len)
 				return (ptrdiff_t)at;

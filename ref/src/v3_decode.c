@@ -13,6 +13,8 @@
 
 #include <string.h>
 
+#include "stage.h"
+
 enum state {
 	ST_MARKER,   /* matching SW_V3_MARKER */
 	ST_LENGTH,   /* reading the 4-byte length prefix of `part` */
@@ -37,7 +39,7 @@ struct sw_v3_dec {
 	enum part part;
 	int err;          /* sticky error in ST_FAILED */
 	bool fed;         /* any feed since reset: Breezy's 28 becomes 24 - n */
-	uint64_t total;   /* bytes of this message consumed */
+	bool began;       /* a byte of this message was consumed */
 	size_t have;      /* marker bytes matched, or prefix bytes in `small` */
 	uint8_t small[4];
 	uint32_t need;    /* payload length of the current item */
@@ -62,7 +64,7 @@ static void start(sw_v3_dec *dec)
 	dec->part = PART_HEADERS;
 	dec->err = 0;
 	dec->fed = false;
-	dec->total = 0;
+	dec->began = false;
 	dec->have = 0;
 	dec->need = 0;
 	dec->got = 0;
@@ -117,15 +119,6 @@ int sw_v3_dec_error(const sw_v3_dec *dec)
 	return dec->state == ST_FAILED ? dec->err : 0;
 }
 
-int sw_v3_dec_finish(sw_v3_dec *dec)
-{
-	if (dec->state == ST_FAILED)
-		return dec->err;
-	if (dec->state == ST_DONE || dec->total == 0)
-		return 0;
-	return SW_ERR_UNEXPECTED_EOF;
-}
-
 size_t sw_v3_dec_next_read_size(const sw_v3_dec *dec)
 {
 	switch (dec->state) {
@@ -151,6 +144,15 @@ static int fail(sw_v3_dec *dec, int err)
 	dec->state = ST_FAILED;
 	dec->err = err;
 	return err;
+}
+
+int sw_v3_dec_finish(sw_v3_dec *dec)
+{
+	if (dec->state == ST_FAILED)
+		return dec->err;
+	if (dec->state == ST_DONE || !dec->began)
+		return 0;
+	return fail(dec, SW_ERR_UNEXPECTED_EOF);
 }
 
 /* Maps a callback's verdict onto the decoder. */
@@ -229,10 +231,10 @@ static size_t min_size(size_t a, size_t b)
 
 ptrdiff_t sw_v3_dec_feed(sw_v3_dec *dec, const uint8_t *in, size_t len)
 {
-	static const char marker[] = SW_V3_MARKER;
 	static const uint8_t nothing[1];
 	size_t pos = 0;
 	size_t n;
+	ptrdiff_t r;
 	int rv;
 
 	if (dec->state == ST_FAILED)
@@ -245,12 +247,13 @@ ptrdiff_t sw_v3_dec_feed(sw_v3_dec *dec, const uint8_t *in, size_t len)
 	for (;;) {
 		switch (dec->state) {
 		case ST_MARKER:
-			for (; dec->have < SW_V3_MARKER_LEN; dec->have++, pos++) {
-				if (pos == len)
-					goto out;
-				if (in[pos] != (uint8_t)marker[dec->have])
-					return fail(dec, SW_ERR_BAD_MARKER);
-			}
+			r = sw__stage_literal(SW_V3_MARKER, SW_V3_MARKER_LEN, &dec->have, in + pos,
+			                      len - pos);
+			if (r < 0)
+				return fail(dec, SW_ERR_BAD_MARKER);
+			pos += (size_t)r;
+			if (dec->have < SW_V3_MARKER_LEN)
+				goto out;
 			dec->state = ST_LENGTH;
 			dec->part = PART_HEADERS;
 			dec->have = 0;
@@ -317,7 +320,7 @@ ptrdiff_t sw_v3_dec_feed(sw_v3_dec *dec, const uint8_t *in, size_t len)
 				break;
 			case 'e':
 				dec->state = ST_DONE;
-				dec->total += pos;
+				dec->began = true;
 				if (dec->cb.on_end && (rv = verdict(dec, dec->cb.on_end(dec->ud))) < 0)
 					return rv;
 				return (ptrdiff_t)pos;
@@ -340,6 +343,7 @@ ptrdiff_t sw_v3_dec_feed(sw_v3_dec *dec, const uint8_t *in, size_t len)
 		}
 	}
 out:
-	dec->total += pos;
+	if (pos)
+		dec->began = true;
 	return (ptrdiff_t)pos;
 }

@@ -41,6 +41,8 @@ int sw_v3_put_marker(sw_buf *out)
 	return sw_buf_append(out, SW_V3_MARKER, SW_V3_MARKER_LEN);
 }
 
+/* Python's order of bytes, in which bencode sorts dict keys: byte by byte,
+ * a proper prefix first. */
 static int slice_cmp(const sw_slice *a, const sw_slice *b)
 {
 	size_t n = a->n < b->n ? a->n : b->n;
@@ -52,17 +54,14 @@ static int slice_cmp(const sw_slice *a, const sw_slice *b)
 
 static int put_slice(sw_buf *out, const sw_slice *s)
 {
-	int rv = sw_buf_append_u64(out, s->n);
-	if (rv == 0)
-		rv = sw_buf_append_byte(out, ':');
-	if (rv == 0)
-		rv = sw_buf_append(out, s->p, s->n);
-	return rv;
+	sw_bval v = sw_bstr(s->p, s->n);
+	return sw_bencode(out, &v);
 }
 
 /* bencode of a dict given as unsorted pairs.  Headers hold a pair or two, so
- * a selection of the next larger key each round (quadratic, no allocation)
- * is the simplest correct sort. */
+ * selecting the next larger key each round (quadratic, no allocation) is the
+ * simplest correct sort.  Keys are checked to be distinct first, so every
+ * round finds one. */
 static int put_kv_dict(sw_buf *out, const sw_slice *kv, size_t npairs)
 {
 	for (size_t i = 0; i < npairs; i++)
@@ -72,18 +71,18 @@ static int put_kv_dict(sw_buf *out, const sw_slice *kv, size_t npairs)
 	int rv = sw_buf_append_byte(out, 'd');
 	const sw_slice *prev = NULL;
 	for (size_t round = 0; rv == 0 && round < npairs; round++) {
-		const sw_slice *best = NULL;
+		size_t best = npairs;
 		for (size_t i = 0; i < npairs; i++) {
 			const sw_slice *k = &kv[2 * i];
 			if (prev && slice_cmp(k, prev) <= 0)
 				continue;
-			if (!best || slice_cmp(k, best) < 0)
-				best = k;
+			if (best == npairs || slice_cmp(k, &kv[2 * best]) < 0)
+				best = i;
 		}
-		rv = put_slice(out, best);
+		prev = &kv[2 * best];
+		rv = put_slice(out, prev);
 		if (rv == 0)
-			rv = put_slice(out, best + 1);
-		prev = best;
+			rv = put_slice(out, prev + 1);
 	}
 	if (rv == 0)
 		rv = sw_buf_append_byte(out, 'e');

@@ -12,6 +12,54 @@
 #include <cmocka.h>
 
 #include "smartwire/error.h"
+#include "smartwire/format.h"
+
+int sw_t_emit_bytes(sw_buf *trace, const char *event, const void *p, size_t n)
+{
+	int rv = sw_buf_append_str(trace, event);
+	if (rv == 0)
+		rv = sw_buf_append_byte(trace, ' ');
+	if (rv == 0)
+		rv = sw_format_bytes(trace, p, n);
+	if (rv == 0)
+		rv = sw_buf_append_byte(trace, '\n');
+	return rv;
+}
+
+int sw_t_emit_tuple(sw_buf *trace, const char *event, const sw_slice *items, size_t n)
+{
+	int rv = sw_buf_append_str(trace, event);
+	if (rv == 0)
+		rv = sw_buf_append_byte(trace, ' ');
+	if (rv == 0)
+		rv = sw_format_tuple(trace, items, n);
+	if (rv == 0)
+		rv = sw_buf_append_byte(trace, '\n');
+	return rv;
+}
+
+int sw_t_stop_event(void *ud)
+{
+	return ++*(int *)ud;
+}
+
+int sw_t_stop_u64(void *ud, uint64_t v)
+{
+	(void)v;
+	return ++*(int *)ud;
+}
+
+int sw_t_stop_data(void *ud, const uint8_t *p, size_t n)
+{
+	(void)p, (void)n;
+	return ++*(int *)ud;
+}
+
+int sw_t_stop_slices(void *ud, const sw_slice *items, size_t n)
+{
+	(void)items, (void)n;
+	return ++*(int *)ud;
+}
 
 static void append_nrs(sw_buf *nrs, const sw_t_codec *c, void *dec)
 {
@@ -38,6 +86,11 @@ char *sw_t_run(const sw_t_codec *c, const void *arg, const uint8_t *in, size_t l
 			size_t end = i < ncuts ? cuts[i] : len;
 			if (end < at)
 				end = at;
+			/* An empty feed with a NULL pointer first: legal in every
+			 * state, and it must not change the outcome. */
+			rv = c->feed(dec, NULL, 0);
+			if (rv < 0)
+				break;
 			sw_guard g;
 			const uint8_t *piece = sw_guard_copy(&g, in + at, end - at);
 			rv = c->feed(dec, piece, end - at);

@@ -34,7 +34,23 @@ typedef struct sw_t_codec {
 	size_t (*next_read_size)(void *dec);
 } sw_t_codec;
 
-/* Runs the decoder over `in` cut at the ascending offsets `cuts[0..ncuts)`.
+/* Trace lines for drivers (notation of smartwire/format.h):
+ * `event "<escaped bytes>"` and `event ["a", "b"]`, each ending in "\n".
+ * Return 0 or SW_ERR_NOMEM, so a callback can return the result as is. */
+int sw_t_emit_bytes(sw_buf *trace, const char *event, const void *p, size_t n);
+int sw_t_emit_tuple(sw_buf *trace, const char *event, const sw_slice *items, size_t n);
+
+/* Callbacks that count their calls in the int `ud` points at and abort
+ * (return non-zero), for tests that every callback of a decoder can stop
+ * it.  One per callback signature the decoders share. */
+int sw_t_stop_event(void *ud);
+int sw_t_stop_u64(void *ud, uint64_t v);
+int sw_t_stop_data(void *ud, const uint8_t *p, size_t n);
+int sw_t_stop_slices(void *ud, const sw_slice *items, size_t n);
+
+/* Runs the decoder over `in` cut at the ascending offsets `cuts[0..ncuts)`,
+ * each piece preceded by an empty feed with a NULL pointer (which drivers
+ * must pass on to the decoder).
  * Returns the trace as a NUL-terminated malloc'd string; a failure adds a
  * final line "error <SW_ERR_NAME>".  `mem` may be NULL.  If `nrs` is not
  * NULL, the next_read_size() value after create and after every piece is

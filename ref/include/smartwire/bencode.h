@@ -126,7 +126,9 @@ const sw_bval *sw_bdict_get(const sw_bval *d, const void *key, size_t keylen);
 
 /* Appends the trace notation of `v` (see smartwire/format.h): byte strings as
  * quoted escaped strings, integers in decimal, lists as `[a, b]`, dicts as
- * `{k: v, k2: v2}`.  Returns 0 or SW_ERR_NOMEM. */
+ * `{k: v, k2: v2}`.  Returns 0, SW_ERR_NOMEM, or SW_ERR_INVALID_ARGUMENT for
+ * a value whose type is not one of sw_btype; on error `out` may hold a
+ * partial result past its original length. */
 int sw_bval_format(sw_buf *out, const sw_bval *v);
 
 #ifdef __cplusplus

@@ -23,7 +23,8 @@
  * sw_X_finish() (the same code), sw_X_reset() and sw_X_del() are meaningful.
  * Body bytes are handed to callbacks as they arrive and never buffered
  * whole.  Every callback may be NULL; a callback returns 0 to continue or
- * non-zero to abort, after which feed returns SW_ERR_CALLBACK (sticky).
+ * non-zero to abort, after which feed returns SW_ERR_CALLBACK (sticky).  A
+ * callback must not feed, reset or delete the decoder that called it.
  */
 #ifndef SMARTWIRE_BODY_H
 #define SMARTWIRE_BODY_H
@@ -103,6 +104,7 @@ typedef struct sw_prefixed_dec sw_prefixed_dec;
  * Returns 0, SW_ERR_INVALID_ARGUMENT (out NULL) or SW_ERR_NOMEM. */
 int sw_prefixed_new(sw_prefixed_dec **out, const sw_prefixed_config *cfg,
                     const sw_prefixed_callbacks *cb, void *ud, const sw_mem *mem);
+/* Frees the decoder (NULL is a no-op).  Legal in every state. */
 void sw_prefixed_del(sw_prefixed_dec *dec);
 
 /* Consumes bytes of "%d\n" <body> "done\n" and returns how many it took,
@@ -138,7 +140,7 @@ int sw_prefixed_finish(sw_prefixed_dec *dec);
 size_t sw_prefixed_next_read_size(const sw_prefixed_dec *dec);
 
 /* Back to the initial state for the next body; keeps config, callbacks and
- * memory.  Clears a sticky error. */
+ * memory.  Clears a sticky error.  Legal in every state. */
 void sw_prefixed_reset(sw_prefixed_dec *dec);
 
 /* Appends "%d\n" % len (plain decimal).  With the body bytes and
@@ -208,6 +210,8 @@ typedef struct sw_chunked_dec sw_chunked_dec;
  * Returns 0, SW_ERR_INVALID_ARGUMENT (out NULL) or SW_ERR_NOMEM. */
 int sw_chunked_new(sw_chunked_dec **out, const sw_chunked_config *cfg,
                    const sw_chunked_callbacks *cb, void *ud, const sw_mem *mem);
+/* Frees the decoder and its error-chunk buffers (NULL is a no-op).  Legal in
+ * every state. */
 void sw_chunked_del(sw_chunked_dec *dec);
 
 /* Consumes bytes of a chunked body and returns how many it took, stopping
@@ -242,7 +246,8 @@ int sw_chunked_finish(sw_chunked_dec *dec);
  * error. */
 size_t sw_chunked_next_read_size(const sw_chunked_dec *dec);
 
-/* Back to the initial state; keeps config, callbacks and memory. */
+/* Back to the initial state for the next body; keeps config, callbacks and
+ * memory.  Clears a sticky error.  Legal in every state. */
 void sw_chunked_reset(sw_chunked_dec *dec);
 
 /* Appends "chunked\n".  Returns 0 or SW_ERR_NOMEM (out unchanged). */

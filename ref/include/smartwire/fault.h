@@ -141,8 +141,10 @@ bool sw_fault_plan_equal(const sw_fault_plan *a, const sw_fault_plan *b);
 /* Wraps `inner`: reads follow read_plan, writes follow write_plan (NULL: no
  * faults; the plans are copied).  Ownership of `inner` always moves to the
  * call: on success it is closed with *out, on failure it is closed at once.
- * shutdown_write and close are forwarded.  Returns 0, SW_ERR_NOMEM,
- * SW_ERR_INVALID_ARGUMENT (NULL inner/out: inner, if any, is closed). */
+ * shutdown_write and close are forwarded.  Returns 0, SW_ERR_NOMEM, or
+ * SW_ERR_INVALID_ARGUMENT for a NULL inner or out, or a plan with a field
+ * outside what the text grammar allows (an empty or zero size, a burst with
+ * K >= M, an errno not in ERRNAME); `inner`, if any, is then closed. */
 int sw_fault_wrap(sw_medium *inner, const sw_fault_plan *read_plan,
                   const sw_fault_plan *write_plan, sw_medium **out);
 

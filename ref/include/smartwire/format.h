@@ -37,7 +37,9 @@ extern "C" {
  * Returns 0 or SW_ERR_NOMEM. */
 int sw_format_bytes(sw_buf *out, const void *p, size_t n);
 
-/* Appends a tuple of byte strings as `["a", "b"]`.  Returns 0 or SW_ERR_NOMEM. */
+/* Appends a tuple of byte strings as `["a", "b"]`.  Returns 0 or
+ * SW_ERR_NOMEM; on error `out` may hold a partial tuple past its original
+ * length. */
 int sw_format_tuple(sw_buf *out, const sw_slice *items, size_t n);
 
 #ifdef __cplusplus

@@ -112,17 +112,20 @@ int sw_medium_shutdown_write(sw_medium *m);
 /* Waits until a read would not block: data, end of stream or an error.
  * timeout_ms < 0 waits without bound (a threaded fifo still applies its own
  * timeout), 0 just checks.  Returns 1 when readable, SW_ERR_TIMEOUT when the
- * time ran out, SW_ERR_WOULD_BLOCK when a single-threaded fifo (or a stalled
- * fault plan, see fault.h) has nothing and cannot wait, SW_ERR_IO. */
+ * time ran out (also at once for a stalled fault plan, see fault.h),
+ * SW_ERR_WOULD_BLOCK when a single-threaded fifo has nothing and its pump
+ * cannot produce more, a negative pump result, SW_ERR_IO, or
+ * SW_ERR_INVALID_ARGUMENT (m NULL). */
 int sw_medium_wait_readable(sw_medium *m, int timeout_ms);
 
 /* Closes the medium and frees it (owned descriptors are closed, a command's
  * child is reaped).  NULL is a no-op.  `m` is invalid afterwards. */
 void sw_medium_close(sw_medium *m);
 
-/* The errno behind the most recent SW_ERR_IO, SW_ERR_CONNECTION_RESET,
- * SW_ERR_CONNECT-like failure or error-mapped EOF, or 0.  Not cleared by
- * successful calls. */
+/* The errno behind the most recent SW_ERR_IO or SW_ERR_CONNECTION_RESET
+ * result or end of stream: ECONNRESET, EPIPE or EINVAL after an
+ * error-mapped EOF, 0 after a clean one.  Other successful calls leave it
+ * unchanged; 0 before any failure. */
 int sw_medium_errno(const sw_medium *m);
 
 /* The medium's kind ("fd", "tcp", "cmd", "fifo", "fault"); static string. */
@@ -293,7 +296,8 @@ struct sw_fault_plan;
  * smartwire/fault.h).  When a plan is given the endpoint is a "fault" medium
  * wrapping a "fifo" one; sw_fifo_set_pump/set_timeout see through it.
  * Returns 0, SW_ERR_NOMEM (nothing leaked, *a and *b untouched), SW_ERR_IO
- * (mutex/condvar creation), SW_ERR_INVALID_ARGUMENT. */
+ * (mutex/condvar creation), SW_ERR_INVALID_ARGUMENT (NULL a or b, or a plan
+ * that sw_fault_wrap() refuses). */
 int sw_fifo_pair(const sw_mem *mem, const struct sw_fault_plan *a_to_b,
                  const struct sw_fault_plan *b_to_a, sw_medium **a, sw_medium **b);
 

@@ -91,7 +91,9 @@ typedef struct sw_v12_config {
  * body on_chunk_begin / on_chunk pieces / on_chunk_end per data chunk and
  * on_error_chunks if "ERR" appeared, and finally on_end.  Any may be NULL.
  * Return 0 to continue, non-zero to abort (feed returns SW_ERR_CALLBACK).
- * Pointers to body bytes are valid only during the call. */
+ * Pointers to body bytes are valid only during the call.  A callback must
+ * not feed, reset or delete the decoder; the one call it may make is
+ * sw_v12_dec_expect_body() from on_args. */
 typedef struct sw_v12_callbacks {
 	/* v2 responses: "success\n" (true) or "failed\n" (false). */
 	int (*on_status)(void *ud, bool success);
@@ -126,6 +128,8 @@ typedef struct sw_v12_dec sw_v12_dec;
  * SW_ERR_NOMEM. */
 int sw_v12_dec_new(sw_v12_dec **out, sw_v12_kind kind, int version, const sw_v12_config *cfg,
                    const sw_v12_callbacks *cb, void *ud, const sw_mem *mem);
+/* Frees the decoder and everything it allocated (NULL is a no-op).  Legal
+ * in every state. */
 void sw_v12_dec_del(sw_v12_dec *dec);
 
 /* Says whether a body follows the tuple line of the current message.
@@ -169,7 +173,7 @@ size_t sw_v12_dec_next_read_size(const sw_v12_dec *dec);
 
 /* Prepares the decoder for the next message on the same connection: body
  * mode back to SW_BODY_NONE, sticky error cleared, memory kept.  Invalidates
- * the args of the previous message. */
+ * the args of the previous message.  Legal in every state. */
 void sw_v12_dec_reset(sw_v12_dec *dec);
 
 /* The current message's args once on_args was called (else NULL, *n = 0);

@@ -155,7 +155,8 @@ void sw_v3_dec_reset(sw_v3_dec *dec);
 
 /* End of input.  Returns 0 if the message is complete or has not started
  * (no byte of it consumed yet), SW_ERR_UNEXPECTED_EOF in the middle of a
- * message, or the sticky error of a failed decoder. */
+ * message (which becomes the sticky error, as in the v1/v2 decoders), or
+ * the sticky error of a failed decoder. */
 int sw_v3_dec_finish(sw_v3_dec *dec);
 
 /* How many more bytes the current message needs at least: exactly Breezy's
