@@ -338,6 +338,13 @@ static void test_limits(void **state)
 	/* Three args fit, four do not (reported at the third separator). */
 	CHECK(&req, "a\x01" "b\x01" "c\n0\ndone\n", "args [\"a\", \"b\", \"c\"]\nbody \"\"\nend\n");
 	CHECK(&req, "a\x01" "b\x01" "c\x01", "error SW_ERR_TOO_MANY_ARGS\n");
+	/* A line breaking both limits reports the one its earlier byte breaks,
+	 * however the input is cut (found by fuzz_v12_request). */
+	CHECK(&req, "\x01\x01\x01" "defghij", "error SW_ERR_TOO_MANY_ARGS\n");
+	CHECK(&req, "abcdefg\x01\x01\x01", "error SW_ERR_LINE_TOO_LONG\n");
+	CHECK(&req, "abcdef\x01\x01\x01", "error SW_ERR_LINE_TOO_LONG\n");
+	CHECK(&req, "abcde\x01\x01\x01", "error SW_ERR_LINE_TOO_LONG\n");
+	CHECK(&req, "abcd\x01\x01\x01", "error SW_ERR_TOO_MANY_ARGS\n");
 	/* Body and chunk limits. */
 	CHECK(&req, "a\n5\n12345done\n", "args [\"a\"]\nbody \"12345\"\nend\n");
 	CHECK(&req, "a\n6\n", "args [\"a\"]\nerror SW_ERR_BODY_TOO_LARGE\n");

@@ -268,12 +268,19 @@ ptrdiff_t sw_v12_dec_feed(sw_v12_dec *dec, const uint8_t *in, size_t len)
 				return (ptrdiff_t)at;
 			const uint8_t *nl = memchr(in + at, '\n', len - at);
 			size_t piece = nl ? (size_t)(nl - (in + at)) + 1 : len - at;
-			if (piece > dec->cfg.max_line - dec->line.len ||
-			    (!nl && piece == dec->cfg.max_line - dec->line.len))
-				return fail(dec, SW_ERR_LINE_TOO_LONG);
-			for (size_t i = 0; i < piece; i++)
+			/* The byte that brings the line to max_line fits only if it
+			 * is the "\n".  The errors must not depend on how the input
+			 * was cut, so separators are counted only over the bytes
+			 * before that point: whichever limit an earlier byte breaks
+			 * is the one reported, as when fed one byte at a time. */
+			size_t room = dec->cfg.max_line - dec->line.len;
+			bool too_long = piece > room || (!nl && piece == room);
+			size_t fits = too_long ? room - 1 : piece;
+			for (size_t i = 0; i < fits; i++)
 				if (in[at + i] == SW_TUPLE_SEP && ++dec->nsep >= dec->cfg.max_args)
 					return fail(dec, SW_ERR_TOO_MANY_ARGS);
+			if (too_long)
+				return fail(dec, SW_ERR_LINE_TOO_LONG);
 			if (sw_buf_append(&dec->line, in + at, piece) < 0)
 				return fail(dec, SW_ERR_NOMEM);
 			at += piece;
