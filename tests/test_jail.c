@@ -1,0 +1,349 @@
+/* Tests for the path jail (smartwire/jail.h): Breezy-compatible translation
+ * (checked against Breezy's outputs recorded in comments: each expectation
+ * below was produced by translate_client_path / _combine_paths / unescape of
+ * Breezy 3.3.2) and the physical walk with its symlink policy. */
+#define _GNU_SOURCE 1
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "smartwire/error.h"
+#include "smartwire/jail.h"
+#include "support/failmem.h"
+
+static bool buf_is(const sw_buf *b, const char *s)
+{
+	return b->len == strlen(s) && (b->len == 0 || memcmp(b->data, s, b->len) == 0);
+}
+
+static void expect_tr(const char *in, bool slash, int want, const char *wire,
+                      const char *combined, const char *fs)
+{
+	sw_jail_path jp;
+	sw_jail_path_init(&jp, NULL);
+	int rc = sw_jail_translate((const uint8_t *)in, strlen(in), slash, &jp);
+	assert_int_equal(rc, want);
+	if (want == SW_JAIL_OK) {
+		if (!buf_is(&jp.wire, wire) || !buf_is(&jp.combined, combined) || !buf_is(&jp.fs, fs))
+			fail_msg("%s: wire '%.*s' combined '%.*s' fs '%.*s'", in, (int)jp.wire.len,
+			         (char *)jp.wire.data, (int)jp.combined.len, (char *)jp.combined.data,
+			         (int)jp.fs.len, (char *)jp.fs.data);
+	} else if (want == SW_JAIL_ABOVE_ROOT) {
+		if (!buf_is(&jp.msg, wire))
+			fail_msg("%s: msg '%.*s'", in, (int)jp.msg.len, (char *)jp.msg.data);
+	}
+	sw_jail_path_free(&jp);
+}
+
+static void test_translate(void **state)
+{
+	(void)state;
+	expect_tr("/testfile", false, 0, "./testfile", "testfile", "testfile");
+	expect_tr("testfile", false, 0, "./testfile", "testfile", "testfile");
+	expect_tr("/", false, 0, "./", "", "");
+	expect_tr("", false, 0, "./", "", "");
+	expect_tr("", true, 0, "./", "", "");
+	expect_tr("/dir", true, 0, "./dir/", "dir", "dir");
+	expect_tr("/dir/../testfile", false, 0, "./testfile", "testfile", "testfile");
+	expect_tr("/a//b/", false, 0, "./a//b/", "a/b", "a/b");
+	expect_tr("//x", false, 0, "./x", "x", "x");
+	expect_tr("///x", false, 0, ".//x", "x", "x");
+	expect_tr("/test%66ile", false, 0, "./test%66ile", "testfile", "testfile");
+	expect_tr("/%2e%2e/x", false, 0, "./%2e%2e/x", "x", "x");
+	expect_tr("/sp%20ace", false, 0, "./sp%20ace", "sp%20ace", "sp ace");
+	expect_tr("/pct%2541", false, 0, "./pct%2541", "pct%2541", "pct%41");
+	expect_tr("/dir%2Fa", false, 0, "./dir%2Fa", "dir%2Fa", "dir/a");
+	expect_tr("/caf%C3%A9", false, 0, "./caf%C3%A9", "caf%C3%A9", "caf\xc3\xa9");
+	/* urllib's unquote decodes with errors='replace' */
+	expect_tr("/%ff", false, 0, "./%ff", "%ff", "\xef\xbf\xbd");
+	expect_tr("/a%", false, 0, "./a%", "a%", "a%");
+	expect_tr("/../etc/passwd", false, SW_JAIL_ABOVE_ROOT,
+	          "Invalid URL join request: Cannot go above root: '/' + ('../etc/passwd',)", 0, 0);
+	expect_tr("/a/../../b/../c", true, SW_JAIL_ABOVE_ROOT,
+	          "Invalid URL join request: Cannot go above root: '/' + ('a/../../b/../c/',)", 0, 0);
+	expect_tr("/../it's", false, SW_JAIL_ABOVE_ROOT,
+	          "Invalid URL join request: Cannot go above root: '/' + (\"../it's\",)", 0, 0);
+	expect_tr("/../a\tb\\", false, SW_JAIL_ABOVE_ROOT,
+	          "Invalid URL join request: Cannot go above root: '/' + ('../a\\tb\\\\',)", 0, 0);
+	expect_tr("/../caf\xc3\xa9\xc2\xa0", false, SW_JAIL_ABOVE_ROOT,
+	          "Invalid URL join request: Cannot go above root: '/' + ('../caf\xc3\xa9\\xa0',)",
+	          0, 0);
+	expect_tr("/\xff", false, SW_JAIL_BAD_UTF8, 0, 0, 0);
+	expect_tr("/\xc0\xae", false, SW_JAIL_BAD_UTF8, 0, 0, 0);     /* overlong */
+	expect_tr("/\xed\xa0\x80", false, SW_JAIL_BAD_UTF8, 0, 0, 0); /* surrogate */
+
+	sw_jail_path jp;
+	sw_jail_path_init(&jp, NULL);
+	assert_int_equal(sw_jail_translate((const uint8_t *)"/a%00b", 6, false, &jp), 0);
+	assert_true(jp.has_nul);
+	assert_int_equal(sw_jail_translate((const uint8_t *)"/a\0b", 4, false, &jp), 0);
+	assert_true(jp.has_nul);
+	assert_false(jp.nonascii);
+	sw_jail_path_free(&jp);
+}
+
+static void expect_url(const char *in, const char *want)
+{
+	sw_jail_path jp;
+	sw_jail_path_init(&jp, NULL);
+	assert_int_equal(sw_jail_translate((const uint8_t *)in, strlen(in), false, &jp), 0);
+	assert_true(jp.nonascii);
+	sw_buf b;
+	sw_buf_init(&b, NULL);
+	assert_int_equal(sw_jail_invalid_url(&jp, &b), 0);
+	if (!buf_is(&b, want))
+		fail_msg("%s: '%.*s'", in, (int)b.len, (char *)b.data);
+	sw_buf_free(&b);
+	sw_jail_path_free(&jp);
+}
+
+static void test_invalid_url(void **state)
+{
+	(void)state;
+	/* Breezy 3.3.2 live/differential outputs. */
+	expect_url("/caf\xc3\xa9", ": URL was not a plain ASCII url: 'ascii' codec can't encode "
+	                           "character '\\xe9' in position 3: ordinal not in range(128)");
+	expect_url("/dir/x\xc3\xa9\xc3\xa9y", ": URL was not a plain ASCII url: 'ascii' codec can't "
+	                                      "encode characters in position 5-6: ordinal not in "
+	                                      "range(128)");
+	expect_url("/\xe2\x82\xac", ": URL was not a plain ASCII url: 'ascii' codec can't encode "
+	                            "character '\\u20ac' in position 0: ordinal not in range(128)");
+	expect_url("/\xf0\x9f\x98\x80", ": URL was not a plain ASCII url: 'ascii' codec can't "
+	                                "encode character '\\U0001f600' in position 0: ordinal not "
+	                                "in range(128)");
+}
+
+static void test_translate_failmem(void **state)
+{
+	(void)state;
+	const char *inputs[] = {"/dir/../a%20b/c", "/../x", "/caf\xc3\xa9"};
+	for (size_t i = 0; i < 3; i++) {
+		sw_failmem fm;
+		sw_failmem_init(&fm, 0, false);
+		sw_jail_path jp;
+		sw_jail_path_init(&jp, &fm.mem);
+		int want = sw_jail_translate((const uint8_t *)inputs[i], strlen(inputs[i]), true, &jp);
+		sw_jail_path_free(&jp);
+		size_t calls = fm.calls;
+		assert_true(calls > 0);
+		for (size_t n = 1; n <= calls; n++) {
+			for (int p = 0; p < 2; p++) {
+				sw_failmem_init(&fm, n, p);
+				sw_jail_path_init(&jp, &fm.mem);
+				int rc = sw_jail_translate((const uint8_t *)inputs[i], strlen(inputs[i]), true,
+				                           &jp);
+				assert_true(rc == want || rc == SW_ERR_NOMEM);
+				sw_jail_path_free(&jp);
+				assert_int_equal(fm.live, 0);
+			}
+		}
+	}
+}
+
+/* ---- the walk ---- */
+
+static char base[4096], root[4200], outside[4200];
+
+static void mk(const char *rel, const char *link)
+{
+	char p[8192];
+	snprintf(p, sizeof p, "%s/%s", root, rel);
+	if (link)
+		assert_int_equal(symlink(link, p), 0);
+	else if (rel[strlen(rel) - 1] == '/')
+		assert_int_equal(mkdir(p, 0755), 0);
+	else
+		close(open(p, O_WRONLY | O_CREAT, 0644));
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(base, sizeof base, "/tmp/sw_jail.XXXXXX");
+	assert_non_null(mkdtemp(base));
+	snprintf(root, sizeof root, "%s/root", base);
+	snprintf(outside, sizeof outside, "%s/outside", base);
+	assert_int_equal(mkdir(root, 0755), 0);
+	assert_int_equal(mkdir(outside, 0755), 0);
+	char p[8192], abs_in[8192];
+	snprintf(p, sizeof p, "%s/secret", outside);
+	close(open(p, O_WRONLY | O_CREAT, 0644));
+	mk("f", NULL);
+	mk("d/", NULL);
+	mk("d/g", NULL);
+	mk("d/e/", NULL);
+	mk("in", "d/g");
+	mk("d/up", "../f");
+	mk("out", "../outside/secret");
+	mk("outd", "../outside");
+	mk("absout", outside);
+	snprintf(abs_in, sizeof abs_in, "%s/d", root);
+	mk("absin", abs_in);
+	mk("loop", "loop");
+	mk("dd", "..");
+	mk("d/parent", "..");
+	mk(SW_JAIL_TEMP_PREFIX "x", NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[9000];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+	return system(cmd);
+}
+
+/* Resolves `fs` and returns the errno (0 on success); on success checks
+ * that (dirfd, name) is the same file as `want` (a path under the root,
+ * "" = the root, NULL: do not check). */
+static int res(const char *fs, unsigned flags, const char *want, bool *outside_flag)
+{
+	sw_jail j;
+	assert_int_equal(sw_jail_init(&j, root, NULL), 0);
+	sw_jail_res r;
+	int e = 0;
+	int rc = sw_jail_resolve(&j, (const uint8_t *)fs, strlen(fs), flags, &r, &e);
+	if (outside_flag)
+		*outside_flag = r.outside;
+	if (rc == 0) {
+		e = 0;
+		if (want) {
+			struct stat a, b;
+			char p[8192];
+			snprintf(p, sizeof p, "%s/%s", root, want);
+			assert_int_equal(fstatat(r.dirfd, r.name, &a, AT_SYMLINK_NOFOLLOW), 0);
+			assert_int_equal(lstat(p, &b), 0);
+			assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+		}
+		sw_jail_res_free(&r);
+	} else {
+		assert_int_equal(rc, SW_ERR_IO);
+	}
+	sw_jail_fini(&j);
+	return e;
+}
+
+static void test_walk(void **state)
+{
+	(void)state;
+	bool o;
+	assert_int_equal(res("", 0, "", NULL), 0);
+	assert_int_equal(res("f", 0, "f", NULL), 0);
+	assert_int_equal(res("d/g", 0, "d/g", NULL), 0);
+	assert_int_equal(res("d/../f", 0, "f", NULL), 0);      /* decoded %2F.. */
+	assert_int_equal(res("d/e/../../f", 0, "f", NULL), 0);
+	assert_int_equal(res("in", SW_JAIL_FOLLOW, "d/g", NULL), 0);
+	assert_int_equal(res("in", 0, "in", NULL), 0);          /* lstat semantics */
+	assert_int_equal(res("d/up", SW_JAIL_FOLLOW, "f", NULL), 0);
+	assert_int_equal(res("absin/g", 0, "d/g", NULL), 0);    /* absolute, inside */
+	assert_int_equal(res("d/parent/f", 0, "f", NULL), 0);   /* a ".." link inside */
+	assert_int_equal(res("dd/f", 0, NULL, &o), ENOENT);     /* a ".." link at the root */
+	assert_true(o);
+	assert_int_equal(res("nope", 0, NULL, NULL), 0);        /* creatable */
+	assert_int_equal(res("nope/x", 0, NULL, NULL), ENOENT);
+	assert_int_equal(res("f/x", 0, NULL, NULL), ENOTDIR);
+	assert_int_equal(res("loop", SW_JAIL_FOLLOW, NULL, NULL), ELOOP);
+	assert_int_equal(res("loop/x", 0, NULL, NULL), ELOOP);
+	/* Refusals: leaving the root is "does not exist". */
+	assert_int_equal(res("..", 0, NULL, &o), ENOENT);
+	assert_true(o);
+	assert_int_equal(res("d/../../outside/secret", 0, NULL, &o), ENOENT);
+	assert_true(o);
+	assert_int_equal(res("out", SW_JAIL_FOLLOW, NULL, &o), ENOENT);
+	assert_true(o);
+	assert_int_equal(res("out", 0, "out", NULL), 0); /* the link itself is visible */
+	assert_int_equal(res("outd/secret", 0, NULL, &o), ENOENT);
+	assert_true(o);
+	assert_int_equal(res("absout/secret", 0, NULL, &o), ENOENT);
+	assert_true(o);
+	assert_int_equal(res("dd/dd/f", 0, NULL, &o), ENOENT);
+	assert_true(o);
+	assert_int_equal(res(SW_JAIL_TEMP_PREFIX "x", 0, NULL, NULL), ENOENT);
+	char longname[300];
+	memset(longname, 'n', sizeof longname - 1);
+	longname[sizeof longname - 1] = 0;
+	assert_int_equal(res(longname, 0, NULL, NULL), ENAMETOOLONG);
+}
+
+/* A symlink swapped in after the walk is never followed: the verb opens
+ * (dirfd, name) with O_NOFOLLOW. */
+static void test_toctou_swap(void **state)
+{
+	(void)state;
+	sw_jail j;
+	assert_int_equal(sw_jail_init(&j, root, NULL), 0);
+	mk("swap", NULL);
+	sw_jail_res r;
+	int e;
+	assert_int_equal(sw_jail_resolve(&j, (const uint8_t *)"swap", 4, SW_JAIL_FOLLOW, &r, &e), 0);
+	char p[8192];
+	snprintf(p, sizeof p, "%s/swap", root);
+	unlink(p);
+	snprintf(p, sizeof p, "%s/secret", outside);
+	char l[8192];
+	snprintf(l, sizeof l, "%s/swap", root);
+	assert_int_equal(symlink(p, l), 0);
+	int fd = openat(r.dirfd, r.name, O_RDONLY | O_NOFOLLOW);
+	assert_true(fd < 0);
+	assert_int_equal(errno, ELOOP);
+	/* A directory renamed out of the tree mid-way cannot lead above the
+	 * root either: the walk never opens "..". */
+	sw_jail_res_free(&r);
+	unlink(l);
+	sw_jail_fini(&j);
+}
+
+static void test_walk_failmem(void **state)
+{
+	(void)state;
+	const char *paths[] = {"d/up", "absin/g", "d/../d/e/../g"};
+	for (size_t i = 0; i < 3; i++) {
+		sw_failmem fm;
+		sw_failmem_init(&fm, 0, false);
+		sw_jail j;
+		assert_int_equal(sw_jail_init(&j, root, &fm.mem), 0);
+		size_t c0 = fm.calls;
+		sw_jail_res r;
+		int e;
+		assert_int_equal(sw_jail_resolve(&j, (const uint8_t *)paths[i], strlen(paths[i]),
+		                                 SW_JAIL_FOLLOW, &r, &e), 0);
+		sw_jail_res_free(&r);
+		size_t calls = fm.calls - c0;
+		for (size_t n = 1; n <= calls; n++) {
+			fm.fail_at = c0 + n;
+			fm.calls = c0;
+			fm.persistent = n & 1;
+			int rc = sw_jail_resolve(&j, (const uint8_t *)paths[i], strlen(paths[i]),
+			                         SW_JAIL_FOLLOW, &r, &e);
+			assert_true(rc == 0 || rc == SW_ERR_NOMEM);
+			if (rc == 0)
+				sw_jail_res_free(&r);
+		}
+		sw_jail_fini(&j);
+		assert_int_equal(fm.live, 0);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_translate),
+		cmocka_unit_test(test_invalid_url),
+		cmocka_unit_test(test_translate_failmem),
+		cmocka_unit_test(test_walk),
+		cmocka_unit_test(test_toctou_swap),
+		cmocka_unit_test(test_walk_failmem),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

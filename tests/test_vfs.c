@@ -1,0 +1,978 @@
+/* Tests for the VFS verbs (smartwire/vfs.h).
+ *
+ * 1. Differential: every request of tests/vectors/vfs_vectors.inc (recorded
+ *    from Breezy's own request handler by gen_vfs.py) is replayed against a
+ *    fresh copy of the same fixture; the reply, the response body and the
+ *    final tree must match byte for byte (after the normalisations gen_vfs.py
+ *    documents).  Bodies are fed whole and one byte at a time.
+ * 2. Hostile paths: every line of tests/data/hostile_paths.txt goes to every
+ *    path-taking verb with writes allowed; a sentinel directory next to the
+ *    root must be untouched and never leak into a reply.
+ * 3. Streaming, abort, hidden temporary files, limits, failing allocations.
+ */
+#define _GNU_SOURCE 1
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "smartwire/error.h"
+#include "smartwire/format.h"
+#include "smartwire/jail.h"
+#include "smartwire/vfs.h"
+#include "support/failmem.h"
+#include "support/harness.h"
+
+struct fx {
+	char kind;
+	const char *path, *data;
+	size_t len;
+	unsigned mode;
+};
+static const struct fx fixture[] = {
+#define SW_VFS_FIXTURE
+#include "vectors/vfs_vectors.inc"
+#undef SW_VFS_FIXTURE
+};
+struct arg {
+	const char *p;
+	size_t n;
+};
+struct step {
+	const char *name;
+	size_t nargs;
+	struct arg args[6];
+	const char *body;
+	size_t body_len;
+	int has_body, kind;
+	const char *reply, *rbody;
+	size_t rbody_len;
+	int sort;
+};
+static const struct step steps[] = {
+#define SW_VFS_STEPS
+#include "vectors/vfs_vectors.inc"
+#undef SW_VFS_STEPS
+};
+struct vcase {
+	const char *name;
+	int rw, first, n;
+	const char *tree;
+};
+static const struct vcase cases[] = {
+#define SW_VFS_CASES
+#include "vectors/vfs_vectors.inc"
+#undef SW_VFS_CASES
+};
+
+/* ---- file-system helpers (test code may use plain paths) ---- */
+
+static void rm_rf(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return;
+	if (S_ISDIR(st.st_mode)) {
+		chmod(path, 0700);
+		DIR *d = opendir(path);
+		struct dirent *de;
+		while (d && (de = readdir(d)) != NULL) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			char sub[4096];
+			snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+			rm_rf(sub);
+		}
+		if (d)
+			closedir(d);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+static void build_fixture(const char *root)
+{
+	assert_int_equal(mkdir(root, 0755), 0);
+	for (size_t i = 0; i < sizeof fixture / sizeof fixture[0]; i++) {
+		const struct fx *f = &fixture[i];
+		char p[4096];
+		snprintf(p, sizeof p, "%s/%s", root, f->path);
+		if (f->kind == 'f') {
+			int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			assert_true(fd >= 0);
+			assert_int_equal(write(fd, f->data, f->len), (ssize_t)f->len);
+			close(fd);
+			chmod(p, f->mode);
+		} else if (f->kind == 'd') {
+			assert_int_equal(mkdir(p, 0755), 0);
+			chmod(p, f->mode);
+		} else {
+			assert_int_equal(symlink(f->data, p), 0);
+		}
+	}
+}
+
+typedef struct line {
+	char *p;
+	size_t n;
+} line;
+
+static int cmp_line(const void *a, const void *b)
+{
+	const line *x = a, *y = b;
+	int c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+	return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+static void dump_into(const char *root, const char *rel, line **lines, size_t *n)
+{
+	char dirp[4096 + 2048];
+	snprintf(dirp, sizeof dirp, "%s%s%s", root, *rel ? "/" : "", rel);
+	DIR *d = opendir(dirp);
+	assert_non_null(d);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char r2[2048], p[4096 + 16];
+		snprintf(r2, sizeof r2, "%s%s%s", rel, *rel ? "/" : "", de->d_name);
+		snprintf(p, sizeof p, "%s/%s", root, r2);
+		struct stat st;
+		assert_int_equal(lstat(p, &st), 0);
+		sw_buf b;
+		sw_buf_init(&b, NULL);
+		assert_int_equal(sw_buf_append_str(&b, r2), 0);
+		char t[64];
+		if (S_ISLNK(st.st_mode)) {
+			char tg[4096];
+			ssize_t k = readlink(p, tg, sizeof tg);
+			assert_true(k >= 0);
+			sw_buf_append_str(&b, " l ");
+			sw_buf_append(&b, tg, (size_t)k);
+		} else if (S_ISDIR(st.st_mode)) {
+			snprintf(t, sizeof t, " d %o", (unsigned)(st.st_mode & 07777));
+			sw_buf_append_str(&b, t);
+			dump_into(root, r2, lines, n);
+		} else {
+			snprintf(t, sizeof t, " f %o ", (unsigned)(st.st_mode & 07777));
+			sw_buf_append_str(&b, t);
+			int fd = open(p, O_RDONLY);
+			char c[4096];
+			ssize_t k;
+			while (fd >= 0 && (k = read(fd, c, sizeof c)) > 0)
+				sw_buf_append(&b, c, (size_t)k);
+			if (fd >= 0)
+				close(fd);
+		}
+		*lines = realloc(*lines, (*n + 1) * sizeof **lines);
+		(*lines)[*n].p = (char *)b.data;
+		(*lines)[*n].n = b.len;
+		(*n)++;
+	}
+	closedir(d);
+}
+
+/* The tree as gen_vfs.py's dump_tree writes it; malloc'd, NUL-terminated. */
+static char *dump_tree(const char *root)
+{
+	line *lines = NULL;
+	size_t n = 0;
+	dump_into(root, "", &lines, &n);
+	qsort(lines, n, sizeof *lines, cmp_line);
+	sw_buf b;
+	sw_buf_init(&b, NULL);
+	for (size_t i = 0; i < n; i++) {
+		sw_buf_append(&b, lines[i].p, lines[i].n);
+		sw_buf_append_byte(&b, '\n');
+		free(lines[i].p);
+	}
+	free(lines);
+	if (n == 0)
+		sw_buf_append_byte(&b, '\n');
+	sw_buf_append_byte(&b, 0);
+	return (char *)b.data;
+}
+
+/* Replaces every occurrence of `from` in the NUL-terminated `s`. */
+static char *replace_all(char *s, const char *from, const char *to)
+{
+	sw_buf b;
+	sw_buf_init(&b, NULL);
+	size_t fl = strlen(from);
+	for (char *p = s; *p;) {
+		if (fl && strncmp(p, from, fl) == 0) {
+			sw_buf_append_str(&b, to);
+			p += fl;
+		} else {
+			sw_buf_append_byte(&b, (uint8_t)*p++);
+		}
+	}
+	sw_buf_append_byte(&b, 0);
+	free(s);
+	return (char *)b.data;
+}
+
+/* Masks '<...>.~sw-put.<hex>' like gen_vfs.py masks Breezy's '...tmp'. */
+static char *mask_temp(char *s)
+{
+	size_t from = 0;
+	char *p;
+	while ((p = strstr(s + from, SW_JAIL_TEMP_PREFIX)) != NULL) {
+		char *a = p, *e = p;
+		while (a > s && a[-1] != '\'' && a[-1] != '"')
+			a--;
+		while (*e && *e != '\'' && *e != '"')
+			e++;
+		if (a == s || a[-1] != '\'' || *e != '\'') {
+			from = (size_t)(p - s) + 1;
+			continue;
+		}
+		sw_buf b;
+		sw_buf_init(&b, NULL);
+		sw_buf_append(&b, s, (size_t)(a - s));
+		sw_buf_append_str(&b, "@TMP@");
+		from = b.len;
+		sw_buf_append_str(&b, e);
+		sw_buf_append_byte(&b, 0);
+		free(s);
+		s = (char *)b.data;
+	}
+	return s;
+}
+
+static int cmp_slice(const void *a, const void *b)
+{
+	const sw_slice *x = a, *y = b;
+	int c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+	return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* The normalised trace of a reply, as gen_vfs.py writes it. */
+static char *fmt_reply(const sw_vfs_reply *rep, const char *root)
+{
+	sw_slice a[4096];
+	size_t n = rep->nargs < 4096 ? rep->nargs : 4096;
+	memcpy(a, rep->args, n * sizeof *a);
+	if (rep->status == SW_VFS_SUCCESS && n == 3 && a[0].n == 4 && !memcmp(a[0].p, "stat", 4) &&
+	    a[2].n > 4 && !memcmp(a[2].p, "0o40", 4)) {
+		a[1].p = (const uint8_t *)"@DIRSIZE@";
+		a[1].n = 9;
+	}
+	if (rep->status == SW_VFS_SUCCESS && n > 1 && a[0].n == 5 && !memcmp(a[0].p, "names", 5))
+		qsort(a + 1, n - 1, sizeof *a, cmp_slice);
+	sw_buf b;
+	sw_buf_init(&b, NULL);
+	assert_int_equal(sw_format_tuple(&b, a, n), 0);
+	sw_buf_append_byte(&b, 0);
+	return mask_temp(replace_all((char *)b.data, root, "@ROOT@"));
+}
+
+/* Runs one request.  `chunk` = 0 feeds the body whole, else in pieces of
+ * that size.  Returns the sw_err of the first failing call (0 if none); on
+ * success *trace and *body receive the normalised reply and response body. */
+static int run_request(sw_vfs *v, const sw_slice *args, size_t nargs, const uint8_t *body,
+                       size_t blen, bool has_body, size_t chunk, const char *root,
+                       char **trace, sw_buf *rbody, int *status)
+{
+	sw_vfs_req *r = NULL;
+	int rc = sw_vfs_begin(v, args, nargs, &r);
+	if (rc < 0)
+		return rc;
+	if (rc == SW_VFS_NEEDS_BODY) {
+		for (size_t off = 0; has_body && off < blen;) {
+			size_t k = chunk && blen - off > chunk ? chunk : blen - off;
+			int b = sw_vfs_body(r, body + off, k);
+			if (b) {
+				sw_vfs_req_free(r);
+				return b;
+			}
+			off += k;
+		}
+		int e = sw_vfs_end(r);
+		if (e) {
+			sw_vfs_req_free(r);
+			return e;
+		}
+	} else {
+		assert_int_equal(sw_vfs_body(r, (const uint8_t *)"x", 1), SW_ERR_STATE);
+	}
+	sw_vfs_reply rep;
+	rc = sw_vfs_get_reply(r, &rep);
+	if (rc) {
+		sw_vfs_req_free(r);
+		return rc;
+	}
+	*status = (int)rep.status;
+	*trace = fmt_reply(&rep, root);
+	if (rep.has_body) {
+		uint8_t buf[7];
+		ptrdiff_t k;
+		uint64_t got = 0;
+		while ((k = sw_vfs_read_body(r, buf, sizeof buf)) > 0) {
+			sw_buf_append(rbody, buf, (size_t)k);
+			got += (uint64_t)k;
+		}
+		assert_int_equal(k, 0);
+		assert_int_equal(got, rep.body_len);
+	} else {
+		uint8_t buf[4];
+		assert_int_equal(sw_vfs_read_body(r, buf, sizeof buf), SW_ERR_STATE);
+	}
+	sw_vfs_req_free(r);
+	return 0;
+}
+
+static char *make_base(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char t[4096];
+	snprintf(t, sizeof t, "%s/sw_vfs.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	char *d = mkdtemp(t);
+	assert_non_null(d);
+	return strdup(d);
+}
+
+/* Replays case `c`.  With `mem` (failing allocator) only robustness is
+ * checked: NOMEM or the right answer, no leak, no temporary file left. */
+static void replay_case(const struct vcase *c, size_t chunk, const sw_mem *mem, bool *nomem)
+{
+	char *base = make_base();
+	char root[4096];
+	snprintf(root, sizeof root, "%s/root", base);
+	build_fixture(root);
+	sw_vfs_config cfg = {0};
+	cfg.allow_writes = c->rw;
+	sw_vfs *v = NULL;
+	int rc = sw_vfs_open(&v, root, &cfg, mem);
+	if (rc == SW_ERR_NOMEM && mem) {
+		*nomem = true;
+		rm_rf(base);
+		free(base);
+		return;
+	}
+	assert_int_equal(rc, 0);
+	for (int i = c->first; i < c->first + c->n; i++) {
+		const struct step *s = &steps[i];
+		sw_slice a[6];
+		for (size_t k = 0; k < s->nargs; k++) {
+			a[k].p = (const uint8_t *)s->args[k].p;
+			a[k].n = s->args[k].n;
+		}
+		char *trace = NULL;
+		sw_buf body;
+		sw_buf_init(&body, NULL);
+		int status = -1;
+		rc = run_request(v, a, s->nargs, (const uint8_t *)s->body, s->body_len, s->has_body,
+		                 chunk, root, &trace, &body, &status);
+		if (mem && rc == SW_ERR_NOMEM) {
+			*nomem = true;
+			sw_buf_free(&body);
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("%s step %d: %s", c->name, i - c->first, sw_errname(rc));
+		if (mem && *nomem) {
+			/* an earlier step failed: the tree differs from Breezy's */
+			free(trace);
+			sw_buf_free(&body);
+			continue;
+		}
+		if (status != s->kind || strcmp(trace, s->reply) != 0)
+			fail_msg("%s step %d:\n  want %d %s\n  got  %d %s", c->name, i - c->first, s->kind,
+			         s->reply, status, trace);
+		if (body.len != s->rbody_len || (body.len && memcmp(body.data, s->rbody, body.len)))
+			fail_msg("%s step %d: response body differs (%zu vs %zu bytes)", c->name,
+			         i - c->first, body.len, s->rbody_len);
+		free(trace);
+		sw_buf_free(&body);
+	}
+	sw_vfs_close(v);
+	char *tree = replace_all(dump_tree(root), root, "@ROOT@");
+	if (!mem && c->tree && strcmp(tree, c->tree) != 0)
+		fail_msg("%s: tree after the case differs:\n--- want\n%s--- got\n%s", c->name, c->tree,
+		         tree);
+	if (mem)
+		assert_null(strstr(tree, SW_JAIL_TEMP_PREFIX));
+	free(tree);
+	rm_rf(base);
+	free(base);
+}
+
+static void test_differential_whole(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		replay_case(&cases[i], 0, NULL, NULL);
+}
+
+static void test_differential_bytewise(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		replay_case(&cases[i], 1, NULL, NULL);
+}
+
+static void test_failmem(void **state)
+{
+	(void)state;
+	bool vg = getenv("SW_UNDER_VALGRIND") != NULL;
+	size_t sites = 0;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i += vg ? 7 : 1) {
+		sw_failmem fm;
+		sw_failmem_init(&fm, 0, false);
+		bool nomem = false;
+		replay_case(&cases[i], 0, &fm.mem, &nomem);
+		assert_int_equal(fm.live, 0);
+		size_t calls = fm.calls;
+		for (size_t n = 1; n <= calls; n++) {
+			for (int pers = 0; pers < 2; pers++) {
+				sw_failmem_init(&fm, n, pers);
+				nomem = false;
+				replay_case(&cases[i], 0, &fm.mem, &nomem);
+				if (fm.live != 0)
+					fail_msg("%s: leak with allocation %zu failing", cases[i].name, n);
+				sites++;
+			}
+		}
+	}
+	assert_true(sites > 100);
+}
+
+
+/* ---- hostile paths ---- */
+
+#define SECRET "SENTINEL-SECRET-CONTENT"
+
+static void build_hostile(const char *base, const char *root, const char *out)
+{
+	char p[8192];
+	build_fixture(root);
+	assert_int_equal(mkdir(out, 0755), 0);
+	snprintf(p, sizeof p, "%s/sentinel-secret.txt", out);
+	int fd = open(p, O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(write(fd, SECRET "\n", sizeof SECRET), (ssize_t)sizeof SECRET);
+	close(fd);
+	snprintf(p, sizeof p, "%s/sentinel-sub", out);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof p, "%s/sentinel-sub/sentinel-inner.txt", out);
+	fd = open(p, O_WRONLY | O_CREAT, 0644);
+	assert_int_equal(write(fd, SECRET, sizeof SECRET - 1), (ssize_t)sizeof SECRET - 1);
+	close(fd);
+	static const char *links[][2] = {
+		{"etc", "/etc"}, {"outfile", "../outside/sentinel-secret.txt"},
+		{"outdir", "../outside"}, {"dir/esc", "../../outside"}, {"dotdotlink", ".."},
+		{"rootlink", "/"}, {"loop1", "loop2"}, {"loop2", "loop1"}, {"selfloop", "selfloop"},
+	};
+	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+		snprintf(p, sizeof p, "%s/%s", root, links[i][0]);
+		assert_int_equal(symlink(links[i][1], p), 0);
+	}
+	snprintf(p, sizeof p, "%s/absout", root);
+	assert_int_equal(symlink(out, p), 0);
+	char t[8192];
+	snprintf(t, sizeof t, "%s/dir", root);
+	snprintf(p, sizeof p, "%s/absin", root);
+	assert_int_equal(symlink(t, p), 0);
+	(void)base;
+}
+
+/* Decodes one line of hostile_paths.txt. */
+static size_t decode_line(const char *l, size_t n, char *out, const char *outdir, const char *root)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n;) {
+		if (l[i] == '\\' && i + 1 < n && l[i + 1] == '\\') {
+			out[k++] = '\\';
+			i += 2;
+		} else if (l[i] == '\\' && i + 3 < n && l[i + 1] == 'x') {
+			char h[3] = {l[i + 2], l[i + 3], 0};
+			out[k++] = (char)strtol(h, NULL, 16);
+			i += 4;
+		} else if (!strncmp(l + i, "@N300@", 6)) {
+			memset(out + k, 'n', 300);
+			k += 300;
+			i += 6;
+		} else if (!strncmp(l + i, "@OUT@", 5)) {
+			k += (size_t)sprintf(out + k, "%s", outdir);
+			i += 5;
+		} else if (!strncmp(l + i, "@ROOT@", 6)) {
+			k += (size_t)sprintf(out + k, "%s", root);
+			i += 6;
+		} else {
+			out[k++] = l[i++];
+		}
+	}
+	return k;
+}
+
+static bool contains(const void *hay, size_t n, const char *needle)
+{
+	return hay && memmem(hay, n, needle, strlen(needle)) != NULL;
+}
+
+static void check_no_leak(const char *path, size_t plen, const char *trace, const sw_buf *body)
+{
+	static const char *forbidden[] = {SECRET, "sentinel-inner", "sentinel-sub",
+	                                  "sentinel-secret", "root:x:0:0"};
+	for (size_t i = 0; i < sizeof forbidden / sizeof forbidden[0]; i++) {
+		if (contains(path, plen, forbidden[i]))
+			continue; /* the client's own path may be echoed in an error */
+		if (strstr(trace, forbidden[i]) || contains(body->data, body->len, forbidden[i]))
+			fail_msg("reply to %.*s leaks %s: %s", (int)plen, path, forbidden[i], trace);
+	}
+	if (strstr(trace, "\"480\"")) /* the sentinel file's size */
+		fail_msg("reply to %.*s leaks the sentinel size: %s", (int)plen, path, trace);
+}
+
+static void test_hostile_paths(void **state)
+{
+	(void)state;
+	size_t len;
+	char *text = (char *)sw_t_read_file("tests/data/hostile_paths.txt", &len);
+	char *base = make_base(), root[4096], out[4096];
+	snprintf(root, sizeof root, "%s/root", base);
+	snprintf(out, sizeof out, "%s/outside", base);
+	size_t npaths = 0, nreq = 0;
+	build_hostile(base, root, out);
+	char *sentinel = dump_tree(out);
+	for (size_t s = 0; s < len;) {
+		size_t e = s;
+		while (e < len && text[e] != '\n')
+			e++;
+		const char *l = text + s;
+		size_t ll = e - s;
+		s = e + 1;
+		if (ll == 0 || l[0] == '#')
+			continue;
+		char path[16384];
+		size_t plen = decode_line(l, ll, path, out, root);
+		npaths++;
+		static const struct {
+			const char *verb;
+			int shape; /* 0: (P) 1: (P, '') 2: (P, '') + body 3: pna 4: (P, X) 5: (X, P) 6: readv */
+		} reqs[] = {
+			{"get", 0}, {"has", 0}, {"stat", 0}, {"list_dir", 0}, {"iter_files_recursive", 0},
+			{"readv", 6}, {"put", 2}, {"put_non_atomic", 3}, {"append", 2}, {"delete", 0},
+			{"mkdir", 1}, {"rmdir", 0}, {"rename", 4}, {"rename", 5}, {"move", 4}, {"move", 5},
+		};
+		for (size_t q = 0; q < sizeof reqs / sizeof reqs[0]; q++) {
+			rm_rf(root);
+			rm_rf(out);
+			build_hostile(base, root, out);
+			sw_vfs_config cfg = {0};
+			cfg.allow_writes = true;
+			sw_vfs *v;
+			assert_int_equal(sw_vfs_open(&v, root, &cfg, NULL), 0);
+			sw_slice a[5];
+			size_t na = 0;
+			const sw_slice P = {(const uint8_t *)path, plen};
+			const sw_slice E = {(const uint8_t *)"", 0};
+			a[na++] = (sw_slice){(const uint8_t *)reqs[q].verb, strlen(reqs[q].verb)};
+			int shape = reqs[q].shape;
+			if (shape == 5)
+				a[na++] = (sw_slice){(const uint8_t *)"/testfile", 9};
+			a[na++] = P;
+			if (shape == 1 || shape == 2 || shape == 3)
+				a[na++] = E;
+			if (shape == 3) {
+				a[na++] = (sw_slice){(const uint8_t *)"T", 1};
+				a[na++] = E;
+			}
+			if (shape == 4)
+				a[na++] = (sw_slice){(const uint8_t *)"/moved", 6};
+			const char *body = shape == 6 ? "0,5" : "PWNED";
+			char *trace = NULL;
+			sw_buf rb;
+			sw_buf_init(&rb, NULL);
+			int status;
+			int rc = run_request(v, a, na, (const uint8_t *)body, strlen(body), true, 2, root,
+			                     &trace, &rb, &status);
+			if (rc)
+				fail_msg("%s %.*s: %s", reqs[q].verb, (int)plen, path, sw_errname(rc));
+			check_no_leak(path, plen, trace, &rb);
+			nreq++;
+			sw_vfs_close(v);
+			char *now = dump_tree(out);
+			if (strcmp(now, sentinel) != 0)
+				fail_msg("%s %.*s changed the sentinel directory:\n%s", reqs[q].verb, (int)plen,
+				         path, now);
+			free(now);
+			/* nothing may appear next to the root either */
+			DIR *d = opendir(base);
+			struct dirent *de;
+			while ((de = readdir(d)) != NULL)
+				if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+				    strcmp(de->d_name, "root") && strcmp(de->d_name, "outside"))
+					fail_msg("%s %.*s created %s next to the root", reqs[q].verb, (int)plen,
+					         path, de->d_name);
+			closedir(d);
+			free(trace);
+			sw_buf_free(&rb);
+		}
+	}
+	assert_true(npaths >= 50);
+	assert_int_equal(nreq, npaths * 16);
+	free(sentinel);
+	rm_rf(base);
+	free(base);
+	free(text);
+}
+
+/* ---- request lifecycle, streaming, limits ---- */
+
+typedef struct env {
+	char *base;
+	char root[4096];
+	sw_vfs *v;
+} env;
+
+static void env_open(env *e, const sw_vfs_config *cfg, const sw_mem *mem)
+{
+	e->base = make_base();
+	snprintf(e->root, sizeof e->root, "%s/root", e->base);
+	build_fixture(e->root);
+	assert_int_equal(sw_vfs_open(&e->v, e->root, cfg, mem), 0);
+}
+
+static void env_close(env *e)
+{
+	sw_vfs_close(e->v);
+	rm_rf(e->base);
+	free(e->base);
+}
+
+/* One request with no body; returns the normalised trace (malloc'd). */
+static char *req(env *e, const char *verb, const char *a1, const char *a2)
+{
+	sw_slice a[3] = {{(const uint8_t *)verb, strlen(verb)}};
+	size_t n = 1;
+	if (a1)
+		a[n++] = (sw_slice){(const uint8_t *)a1, strlen(a1)};
+	if (a2)
+		a[n++] = (sw_slice){(const uint8_t *)a2, strlen(a2)};
+	char *t = NULL;
+	sw_buf b;
+	sw_buf_init(&b, NULL);
+	int st;
+	assert_int_equal(run_request(e->v, a, n, NULL, 0, false, 0, e->root, &t, &b, &st), 0);
+	sw_buf_free(&b);
+	return t;
+}
+
+static void expect_req(env *e, const char *verb, const char *a1, const char *a2, const char *want)
+{
+	char *t = req(e, verb, a1, a2);
+	if (strcmp(t, want) != 0)
+		fail_msg("%s %s: want %s got %s", verb, a1 ? a1 : "", want, t);
+	free(t);
+}
+
+static bool has_temp_file(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	bool found = false;
+	while ((de = readdir(d)) != NULL)
+		if (!strncmp(de->d_name, SW_JAIL_TEMP_PREFIX, sizeof SW_JAIL_TEMP_PREFIX - 1))
+			found = true;
+	closedir(d);
+	return found;
+}
+
+static void test_abort_and_hidden_temp(void **state)
+{
+	(void)state;
+	sw_vfs_config cfg = {.allow_writes = true};
+	env e;
+	env_open(&e, &cfg, NULL);
+	sw_slice a[3] = {{(const uint8_t *)"put", 3}, {(const uint8_t *)"/testfile", 9},
+	                 {(const uint8_t *)"", 0}};
+	sw_vfs_req *r;
+	assert_int_equal(sw_vfs_begin(e.v, a, 3, &r), SW_VFS_NEEDS_BODY);
+	assert_int_equal(sw_vfs_body(r, (const uint8_t *)"half", 4), 0);
+	sw_vfs_reply rep;
+	assert_int_equal(sw_vfs_get_reply(r, &rep), SW_ERR_STATE);
+	/* In flight: the temporary file exists but no verb can see it. */
+	assert_true(has_temp_file(e.root));
+	char *t = req(&e, "list_dir", "/", NULL);
+	assert_null(strstr(t, "sw-put"));
+	free(t);
+	t = req(&e, "iter_files_recursive", "/", NULL);
+	assert_null(strstr(t, "sw-put"));
+	free(t);
+	t = req(&e, "get", "/" SW_JAIL_TEMP_PREFIX "0", NULL);
+	assert_non_null(strstr(t, "[\"NoSuchFile\", "));
+	free(t);
+	sw_vfs_abort(r);
+	assert_int_equal(sw_vfs_body(r, (const uint8_t *)"x", 1), SW_ERR_STATE);
+	assert_int_equal(sw_vfs_end(r), SW_ERR_STATE);
+	assert_int_equal(sw_vfs_get_reply(r, &rep), SW_ERR_STATE);
+	sw_vfs_req_free(r);
+	assert_false(has_temp_file(e.root));
+	expect_req(&e, "stat", "/testfile", NULL, "[\"stat\", \"17\", \"0o100644\"]");
+
+	/* Freeing mid-body aborts too. */
+	assert_int_equal(sw_vfs_begin(e.v, a, 3, &r), SW_VFS_NEEDS_BODY);
+	assert_int_equal(sw_vfs_body(r, (const uint8_t *)"half", 4), 0);
+	sw_vfs_req_free(r);
+	assert_false(has_temp_file(e.root));
+
+	/* put_non_atomic with create_parent: the parent goes away on abort. */
+	sw_slice p[5] = {{(const uint8_t *)"put_non_atomic", 14}, {(const uint8_t *)"/np/f", 5},
+	                 {(const uint8_t *)"", 0}, {(const uint8_t *)"T", 1}, {(const uint8_t *)"", 0}};
+	assert_int_equal(sw_vfs_begin(e.v, p, 5, &r), SW_VFS_NEEDS_BODY);
+	assert_int_equal(sw_vfs_body(r, (const uint8_t *)"x", 1), 0);
+	sw_vfs_abort(r);
+	sw_vfs_req_free(r);
+	expect_req(&e, "has", "/np", NULL, "[\"no\"]");
+
+	/* append: nothing applied on abort, not even the file creation. */
+	sw_slice ap[3] = {{(const uint8_t *)"append", 6}, {(const uint8_t *)"/newa", 5},
+	                  {(const uint8_t *)"", 0}};
+	assert_int_equal(sw_vfs_begin(e.v, ap, 3, &r), SW_VFS_NEEDS_BODY);
+	assert_int_equal(sw_vfs_body(r, (const uint8_t *)"x", 1), 0);
+	sw_vfs_req_free(r);
+	expect_req(&e, "has", "/newa", NULL, "[\"no\"]");
+	assert_false(has_temp_file(e.root));
+	env_close(&e);
+}
+
+static void test_readdir_order(void **state)
+{
+	(void)state;
+	env e;
+	env_open(&e, NULL, NULL);
+	sw_buf want;
+	sw_buf_init(&want, NULL);
+	sw_buf_append_str(&want, "[\"names\"");
+	DIR *d = opendir(e.root);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		sw_buf esc;
+		sw_buf_init(&esc, NULL);
+		for (const char *c = de->d_name; *c; c++) {
+			if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-~", *c))
+				sw_buf_append_byte(&esc, (uint8_t)*c);
+			else {
+				char h[4];
+				snprintf(h, sizeof h, "%%%02X", (unsigned)(uint8_t)*c);
+				sw_buf_append_str(&esc, h);
+			}
+		}
+		sw_buf_append_str(&want, ", ");
+		sw_format_bytes(&want, esc.data, esc.len);
+		sw_buf_free(&esc);
+	}
+	closedir(d);
+	sw_buf_append_str(&want, "]");
+	sw_buf_append_byte(&want, 0);
+	/* unsorted: call the API directly */
+	sw_slice a[2] = {{(const uint8_t *)"list_dir", 8}, {(const uint8_t *)"/", 1}};
+	sw_vfs_req *r;
+	assert_int_equal(sw_vfs_begin(e.v, a, 2, &r), SW_VFS_ANSWERED);
+	sw_vfs_reply rep;
+	assert_int_equal(sw_vfs_get_reply(r, &rep), 0);
+	sw_buf got;
+	sw_buf_init(&got, NULL);
+	sw_format_tuple(&got, rep.args, rep.nargs);
+	sw_buf_append_byte(&got, 0);
+	assert_string_equal((char *)got.data, (char *)want.data);
+	sw_buf_free(&got);
+	sw_buf_free(&want);
+	sw_vfs_req_free(r);
+	env_close(&e);
+}
+
+static void test_stream_large(void **state)
+{
+	(void)state;
+	sw_failmem fm;
+	sw_failmem_init(&fm, 0, false);
+	sw_vfs_config cfg = {.allow_writes = true};
+	env e;
+	env_open(&e, &cfg, &fm.mem);
+	enum { SIZE = 8 << 20, CHUNK = 65536 };
+	uint8_t *chunk = malloc(CHUNK);
+	sw_slice a[3] = {{(const uint8_t *)"put", 3}, {(const uint8_t *)"/big", 4},
+	                 {(const uint8_t *)"", 0}};
+	sw_vfs_req *r;
+	size_t calls0 = fm.calls;
+	assert_int_equal(sw_vfs_begin(e.v, a, 3, &r), SW_VFS_NEEDS_BODY);
+	for (size_t off = 0; off < SIZE; off += CHUNK) {
+		for (size_t i = 0; i < CHUNK; i++)
+			chunk[i] = (uint8_t)((off + i) * 7 >> 3);
+		assert_int_equal(sw_vfs_body(r, chunk, CHUNK), 0);
+	}
+	assert_int_equal(sw_vfs_end(r), 0);
+	sw_vfs_reply rep;
+	assert_int_equal(sw_vfs_get_reply(r, &rep), 0);
+	assert_int_equal(rep.status, SW_VFS_SUCCESS);
+	sw_vfs_req_free(r);
+	/* get streams it back */
+	sw_slice g[2] = {{(const uint8_t *)"get", 3}, {(const uint8_t *)"/big", 4}};
+	assert_int_equal(sw_vfs_begin(e.v, g, 2, &r), SW_VFS_ANSWERED);
+	assert_int_equal(sw_vfs_get_reply(r, &rep), 0);
+	assert_true(rep.has_body);
+	assert_int_equal(rep.body_len, SIZE);
+	size_t got = 0;
+	ptrdiff_t k;
+	while ((k = sw_vfs_read_body(r, chunk, 4093)) > 0) {
+		for (ptrdiff_t i = 0; i < k; i++)
+			if (chunk[i] != (uint8_t)((got + (size_t)i) * 7 >> 3))
+				fail_msg("byte %zu differs", got + (size_t)i);
+		got += (size_t)k;
+	}
+	assert_int_equal(k, 0);
+	assert_int_equal(got, SIZE);
+	sw_vfs_req_free(r);
+	/* The allocations did not grow with the body: few and small. */
+	assert_true(fm.calls - calls0 < 60);
+	free(chunk);
+	env_close(&e);
+	assert_int_equal(fm.live, 0);
+}
+
+static void test_truncated_mid_stream(void **state)
+{
+	(void)state;
+	env e;
+	env_open(&e, NULL, NULL);
+	sw_slice g[2] = {{(const uint8_t *)"get", 3}, {(const uint8_t *)"/readvfile", 10}};
+	sw_vfs_req *r;
+	assert_int_equal(sw_vfs_begin(e.v, g, 2, &r), SW_VFS_ANSWERED);
+	uint8_t buf[8];
+	assert_int_equal(sw_vfs_read_body(r, buf, 5), 5);
+	char p[8192];
+	snprintf(p, sizeof p, "%s/readvfile", e.root);
+	assert_int_equal(truncate(p, 3), 0);
+	assert_int_equal(sw_vfs_read_body(r, buf, 5), SW_ERR_IO);
+	sw_vfs_req_free(r);
+	env_close(&e);
+}
+
+static void test_verbs_and_limits(void **state)
+{
+	(void)state;
+	sw_vfs_config cfg = {.allow_writes = true, .max_path_len = 64, .max_readv_ranges = 3,
+	                     .max_readv_text = 32, .max_body = 10, .max_names = 5};
+	env e;
+	env_open(&e, &cfg, NULL);
+	sw_vfs_req *r = (sw_vfs_req *)1;
+	static const char *unknown[] = {"get_bundle", "BzrDir.open_2.1", "", "GET", "get "};
+	for (size_t i = 0; i < 5; i++) {
+		sw_slice a = {(const uint8_t *)unknown[i], strlen(unknown[i])};
+		assert_int_equal(sw_vfs_begin(e.v, &a, 1, &r), SW_ERR_UNKNOWN_METHOD);
+		assert_null(r);
+	}
+	assert_int_equal(sw_vfs_begin(e.v, NULL, 0, &r), SW_ERR_INVALID_ARGUMENT);
+	char longp[100];
+	memset(longp, 'a', 99);
+	longp[0] = '/';
+	longp[99] = 0;
+	expect_req(&e, "get", longp, NULL,
+	           "[\"error\", \"smartwire.LimitExceeded\", \"path length exceeds the limit of 64\"]");
+	expect_req(&e, "list_dir", "/", NULL,
+	           "[\"error\", \"smartwire.LimitExceeded\", \"directory entries exceeds the limit of "
+	           "5\"]");
+	expect_req(&e, "mkdir", "/m", "4096",
+	           "[\"error\", \"smartwire.LimitExceeded\", \"mode exceeds the limit of 4095\"]");
+	struct {
+		const char *verb, *path, *body, *want;
+	} bodies[] = {
+		{"readv", "/readvfile", "0,1\n1,1\n2,1\n3,1",
+		 "[\"error\", \"smartwire.LimitExceeded\", \"readv ranges exceeds the limit of 3\"]"},
+		{"readv", "/readvfile", "0,1\n1,1\n2,1\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n",
+		 "[\"error\", \"smartwire.LimitExceeded\", \"readv offsets text exceeds the limit of "
+		 "32\"]"},
+		{"readv", "/readvfile", "99999999999999999999,1",
+		 "[\"error\", \"smartwire.LimitExceeded\", \"readv offset exceeds the limit of "
+		 "9223372036854775807\"]"},
+		{"readv", "/readvfile", "0,-1",
+		 "[\"error\", \"smartwire.LimitExceeded\", \"readv length exceeds the limit of "
+		 "9223372036854775807\"]"},
+		{"put", "/p", "0123456789A",
+		 "[\"error\", \"smartwire.LimitExceeded\", \"request body exceeds the limit of 10\"]"},
+		{"append", "/testfile", "0123456789A",
+		 "[\"error\", \"smartwire.LimitExceeded\", \"request body exceeds the limit of 10\"]"},
+		{"put", "/p", "0123456789", "[\"ok\"]"},
+	};
+	for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+		sw_slice a[3] = {{(const uint8_t *)bodies[i].verb, strlen(bodies[i].verb)},
+		                 {(const uint8_t *)bodies[i].path, strlen(bodies[i].path)},
+		                 {(const uint8_t *)"", 0}};
+		size_t na = strcmp(bodies[i].verb, "readv") ? 3 : 2;
+		char *t;
+		sw_buf b;
+		sw_buf_init(&b, NULL);
+		int st;
+		assert_int_equal(run_request(e.v, a, na, (const uint8_t *)bodies[i].body,
+		                             strlen(bodies[i].body), true, 3, e.root, &t, &b, &st), 0);
+		if (strcmp(t, bodies[i].want))
+			fail_msg("%zu: want %s got %s", i, bodies[i].want, t);
+		free(t);
+		sw_buf_free(&b);
+	}
+	assert_false(has_temp_file(e.root));
+	expect_req(&e, "get", "/testfile", NULL, "[\"ok\"]"); /* append over limit: unchanged */
+	expect_req(&e, "stat", "/testfile", NULL, "[\"stat\", \"17\", \"0o100644\"]");
+	/* Root-level operations are refused like a busy mount point. */
+	char *t = req(&e, "rmdir", "/", NULL);
+	assert_non_null(strstr(t, "ResourceBusy"));
+	free(t);
+	t = req(&e, "rename", "/", "/x");
+	assert_non_null(strstr(t, "ResourceBusy"));
+	free(t);
+	env_close(&e);
+
+	sw_vfs_config deep = {.max_depth = 1};
+	env_open(&e, &deep, NULL);
+	expect_req(&e, "iter_files_recursive", "/dir", NULL, "[\"names\", \"a\", \"sub/b\", \"up\", \"z\"]");
+	expect_req(&e, "iter_files_recursive", "/", NULL,
+	           "[\"error\", \"smartwire.LimitExceeded\", \"directory depth exceeds the limit of "
+	           "1\"]");
+	env_close(&e);
+
+	sw_vfs_config off = {.disable_vfs = true};
+	env_open(&e, &off, NULL);
+	expect_req(&e, "get", "/testfile", NULL,
+	           "[\"error\", \"breezy.bzr.smart.request.DisabledMethod\", \"The smart server "
+	           "method 'GetRequest' is disabled.\"]");
+	expect_req(&e, "hello", NULL, NULL, "[\"ok\", \"2\"]");
+	env_close(&e);
+
+	sw_vfs *v;
+	assert_int_equal(sw_vfs_open(&v, "/nonexistent/sw-vfs-root", NULL, NULL), SW_ERR_IO);
+	assert_int_equal(sw_vfs_open(&v, "", NULL, NULL), SW_ERR_INVALID_ARGUMENT);
+}
+
+int main(void)
+{
+	umask(022);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_differential_whole),
+		cmocka_unit_test(test_differential_bytewise),
+		cmocka_unit_test(test_failmem),
+		cmocka_unit_test(test_hostile_paths),
+		cmocka_unit_test(test_abort_and_hidden_temp),
+		cmocka_unit_test(test_readdir_order),
+		cmocka_unit_test(test_stream_large),
+		cmocka_unit_test(test_truncated_mid_stream),
+		cmocka_unit_test(test_verbs_and_limits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
