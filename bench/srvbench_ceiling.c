@@ -1,0 +1,132 @@
+/*
+ * srvbench_ceiling.c: the minimal servers that give bench_server its
+ * ceilings.  Each is a forked process (its own CPU accounting, its own
+ * scheduling, like a real server) serving one connection on 127.0.0.1.
+ * See srvbench.h.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "srvbench.h"
+
+static int listen_loopback(uint16_t *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		sb_die("socket", errno);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof sa;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 1) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0)
+		sb_die("listen on 127.0.0.1", errno);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* In the child: the one connection, or exit if none comes in time. */
+static int accept_one(int lfd)
+{
+	struct pollfd p = {.fd = lfd, .events = POLLIN};
+	if (poll(&p, 1, SB_IO_TIMEOUT_S * 1000) != 1)
+		_exit(2);
+	int fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		_exit(2);
+	close(lfd);
+	int one = 1;
+	struct timeval tv = {SB_IO_TIMEOUT_S, 0};
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	return fd;
+}
+
+static void send_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			_exit(3);
+		p += k;
+		n -= (size_t)k;
+	}
+}
+
+void sb_echo_spawn(size_t req_n, const uint8_t *resp, size_t resp_n, uint16_t *port, pid_t *pid)
+{
+	int lfd = listen_loopback(port);
+	fflush(NULL);
+	*pid = fork();
+	if (*pid < 0)
+		sb_die("fork", errno);
+	if (*pid > 0) {
+		close(lfd);
+		return;
+	}
+	int fd = accept_one(lfd);
+	static uint8_t buf[SB_CHUNK];
+	size_t got = 0;
+	for (;;) {
+		ssize_t k = recv(fd, buf, sizeof buf, 0);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			_exit(k == 0 ? 0 : 3);
+		/* One response per complete request: the client sends the next
+		 * request only after the whole response, like the real one. */
+		for (got += (size_t)k; got >= req_n; got -= req_n)
+			send_all(fd, resp, resp_n);
+	}
+}
+
+void sb_sink_spawn(uint16_t *port, pid_t *pid)
+{
+	int lfd = listen_loopback(port);
+	fflush(NULL);
+	*pid = fork();
+	if (*pid < 0)
+		sb_die("fork", errno);
+	if (*pid > 0) {
+		close(lfd);
+		return;
+	}
+	int fd = accept_one(lfd);
+	static uint8_t buf[SB_CHUNK];
+	uint64_t total = 0;
+	for (;;) {
+		ssize_t k = recv(fd, buf, sizeof buf, 0);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			_exit(3);
+		if (k == 0)
+			break;
+		total += (uint64_t)k;
+	}
+	send_all(fd, (const uint8_t *)&total, sizeof total);
+	_exit(0);
+}
+
+void sb_child_reap(pid_t pid)
+{
+	const struct timespec ms = {0, 1000000};
+	for (int i = 0; i < SB_IO_TIMEOUT_S * 1000; i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		nanosleep(&ms, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
