@@ -1,0 +1,71 @@
+/*
+ * smartwire: the reference file server, i.e. the VFS verbs (smartwire/vfs.h)
+ * behind the server session layer (smartwire/server.h).
+ *
+ * This is only a mapping.  The session layer owns framing, versions and the
+ * unknown-verb answers; sw_vfs owns paths, files and error tuples.  The glue
+ * turns one into the other:
+ *
+ *   sw_dispatch.begin     -> sw_vfs_begin (unknown verb: SW_ERR_UNKNOWN_METHOD,
+ *                            which the session answers per version)
+ *   sw_dispatch.body      -> sw_vfs_body
+ *   sw_dispatch.end       -> sw_vfs_end, then the reply
+ *   sw_dispatch.read_body -> sw_vfs_read_body
+ *   sw_dispatch.abort     -> sw_vfs_abort
+ *   sw_dispatch.free      -> sw_vfs_req_free
+ *
+ * and a reply (sw_vfs_get_reply) into one respond call:
+ *
+ *   SW_VFS_SUCCESS with a body  -> sw_srv_respond_body(args, body_len)
+ *                                  (known length: v1/v2 "%d\n"...done, v3 one
+ *                                  bytes part, as Breezy sends get/readv)
+ *   SW_VFS_SUCCESS              -> sw_srv_respond(true, args)
+ *   SW_VFS_FAILED               -> sw_srv_respond(false, args)
+ *   SW_VFS_PROTOCOL_ERROR       -> sw_srv_respond(false, ("error", text)):
+ *                                  what Breezy sends for an exception that
+ *                                  escaped the verb (v1/v2 _send_response of
+ *                                  ('error', str(e)); v3 send_error).
+ *
+ * DEPARTURES FROM BREEZY 3.3.2 (protocol-reference §7.6), all because Breezy
+ * crashes where we answer:
+ *  - `get` of a directory in v1/v2: Breezy's ReadError carries a `str` path
+ *    that its v1/v2 encoder cannot write; v1 closes the connection with no
+ *    output, v2 sends "bzr response 2\nfailed\n" and closes.  We answer the
+ *    tuple that v3 carries: v1 "ReadError\x01dir\n", v2
+ *    "bzr response 2\nfailed\nReadError\x01dir\n", and keep the connection.
+ *  - `iter_files_recursive` in v1/v2: same bug with its `str` names (v1
+ *    closes silently, v2 sends "bzr response 2\nsuccess\n" and closes).  We
+ *    answer "names\x01a\x01sub/b..." (v2: with the success marker first).
+ *  - Everything sw_vfs departs on (smartwire/vfs.h: symlinks leaving the
+ *    root, atomic move, hidden temporary files, limits) and everything the
+ *    session layer departs on (smartwire/server.h: pipelining, framing
+ *    errors, client aborts) shows through unchanged.
+ *  - A reply argument that the v1/v2 tuple line cannot carry (0x01 or "\n";
+ *    the VFS escapes names and paths, so only a pathological error text
+ *    could) closes the connection without an answer, as Breezy's encoder
+ *    failure does.
+ *
+ * THREADS.  The dispatch functions keep no state of their own; everything
+ * lives in the sw_vfs given as `ud` and in the per-request sw_vfs_req.  One
+ * sw_vfs must be used by one thread at a time (sw_vfs_open per thread is
+ * cheap), which is how smartwire/daemon.h uses it.
+ */
+#ifndef SMARTWIRE_VFS_SERVER_H
+#define SMARTWIRE_VFS_SERVER_H
+
+#include "smartwire/server.h"
+#include "smartwire/vfs.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The request handler backed by the sw_vfs passed as sw_srv_conn_new()'s
+ * `ud` (it must outlive every connection using it).  Static storage: never
+ * freed, valid for the life of the program. */
+const sw_dispatch *sw_vfs_dispatch(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

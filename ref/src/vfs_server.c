@@ -1,0 +1,88 @@
+/*
+ * The reference file server: sw_vfs behind the sw_dispatch interface.  See
+ * smartwire/vfs_server.h for the mapping and its departures from Breezy.
+ */
+#include <string.h>
+
+#include "smartwire/error.h"
+#include "smartwire/vfs_server.h"
+
+/* Sends the reply of an answered VFS request.  Returns 0 or a fatal sw_err
+ * (the session then closes the connection without an answer). */
+static int respond(sw_vfs_req *r, sw_srv_req *req)
+{
+	sw_vfs_reply rep;
+	int rv = sw_vfs_get_reply(r, &rep);
+	if (rv < 0)
+		return rv;
+	switch (rep.status) {
+	case SW_VFS_SUCCESS:
+		if (rep.has_body)
+			return sw_srv_respond_body(req, rep.args, rep.nargs, rep.body_len);
+		return sw_srv_respond(req, true, rep.args, rep.nargs);
+	case SW_VFS_FAILED:
+		return sw_srv_respond(req, false, rep.args, rep.nargs);
+	case SW_VFS_PROTOCOL_ERROR: {
+		if (rep.nargs != 1)
+			return SW_ERR_STATE;
+		sw_slice e[2] = {{(const uint8_t *)"error", 5}, rep.args[0]};
+		return sw_srv_respond(req, false, e, 2);
+	}
+	}
+	return SW_ERR_STATE;
+}
+
+static int begin(void *ud, sw_srv_req *req, const sw_slice *args, size_t nargs, void **ctx)
+{
+	sw_vfs_req *r = NULL;
+	int rv = sw_vfs_begin(ud, args, nargs, &r);
+	if (rv < 0)
+		return rv; /* SW_ERR_UNKNOWN_METHOD is answered by the session */
+	*ctx = r;
+	if (rv == SW_VFS_NEEDS_BODY)
+		return SW_SRV_WANT_BODY;
+	rv = respond(r, req);
+	return rv < 0 ? rv : SW_SRV_ANSWERED;
+}
+
+static int body(void *ctx, sw_srv_req *req, const uint8_t *p, size_t n)
+{
+	(void)req;
+	return sw_vfs_body(ctx, p, n);
+}
+
+static int end(void *ctx, sw_srv_req *req)
+{
+	int rv = sw_vfs_end(ctx);
+	return rv < 0 ? rv : respond(ctx, req);
+}
+
+static ptrdiff_t read_body(void *ctx, sw_srv_req *req, uint8_t *buf, size_t cap)
+{
+	(void)req;
+	return sw_vfs_read_body(ctx, buf, cap);
+}
+
+static void abort_req(void *ctx)
+{
+	sw_vfs_abort(ctx);
+}
+
+static void free_req(void *ctx)
+{
+	sw_vfs_req_free(ctx);
+}
+
+static const sw_dispatch vfs_dispatch = {
+	.begin = begin,
+	.body = body,
+	.end = end,
+	.read_body = read_body,
+	.abort = abort_req,
+	.free = free_req,
+};
+
+const sw_dispatch *sw_vfs_dispatch(void)
+{
+	return &vfs_dispatch;
+}
