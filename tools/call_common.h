@@ -1,0 +1,77 @@
+/*
+ * Shared by `smartwire call` (cmd_call.c) and its convenience subcommands
+ * (call_verbs.c: cat, ls, stat, put, readv, mkdir, rm, rmdir, mv, hello):
+ * the common options, opening a client for a URL, running one call and
+ * printing its response, and the mapping of library errors to exit codes.
+ */
+#ifndef SW_TOOLS_CALL_COMMON_H
+#define SW_TOOLS_CALL_COMMON_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "smartwire/client.h"
+#include "smartwire/mem.h"
+#include "smartwire/url.h"
+
+/* Options every call subcommand takes. */
+typedef struct sw__call_opts {
+	const char *prog;       /* "smartwire call", for messages */
+	const char *server_cmd; /* --server-cmd: the server of pipe:// URLs */
+	const char *ssh;        /* --ssh: the ssh program (NULL: "ssh") */
+	int protocol;           /* --protocol: 0 auto, or 1..3 */
+	int timeout_ms;         /* --timeout: 0 = library default */
+	bool json;              /* --json */
+	const char *output;     /* --output: body destination (NULL: stdout) */
+} sw__call_opts;
+
+/* The common options' help text, for each subcommand's usage. */
+extern const char sw__call_opts_help[];
+
+/* Tries to take argv[*i] (and its value) as a common option.  Returns 1
+ * when taken (*i advanced past a separate value), 0 when argv[*i] is not a
+ * common option, or SW_EXIT_USAGE after printing why the value is bad. */
+int sw__call_common_opt(sw__call_opts *o, int argc, char **argv, int *i);
+
+/* One client connected (lazily) to the server of a URL. */
+typedef struct sw__call_conn {
+	const sw__call_opts *o;
+	sw_url url;
+	char **ssh_argv;   /* bzr+ssh: the argv of sw_ssh_argv */
+	sw_client *client;
+	char connect_err[512]; /* why the last connect failed */
+} sw__call_conn;
+
+/* Parses `url` and creates the client.  Returns SW_EXIT_OK, or an exit code
+ * after printing the reason (SW_EXIT_USAGE for a bad URL or a pipe:// URL
+ * without --server-cmd, SW_EXIT_FAILURE out of memory).  Call
+ * sw__call_conn_close in every case. */
+int sw__call_conn_open(sw__call_conn *cc, const sw__call_opts *o, const char *url);
+
+void sw__call_conn_close(sw__call_conn *cc);
+
+/* What to do with a successful response. */
+typedef enum sw__call_print {
+	SW__PRINT_TUPLE,  /* the tuple line (or JSON), then any body */
+	SW__PRINT_BODY,   /* only the body (cat, readv) */
+	SW__PRINT_NAMES,  /* args[1..] one per line (ls) */
+	SW__PRINT_STAT,   /* "SIZE MODE" (stat) */
+	SW__PRINT_NOTHING /* put, mkdir, rm, ... */
+} sw__call_print;
+
+/* Runs `call` on cc's client and prints per `print` (with --json always the
+ * JSON object).  When `expect` is not NULL the response's first element must
+ * equal it, or the call fails with SW_EXIT_PROTOCOL (Breezy's
+ * UnexpectedSmartServerResponse).  Errors go to stderr: an error response
+ * as the line `error: ["Tuple", "..."]`.  Returns the exit code. */
+int sw__call_run(sw__call_conn *cc, const sw_call *call, sw__call_print print,
+                 const char *expect);
+
+/* Parses n "START,LENGTH" strings (decimal) into out[0..n).  Returns 0 or
+ * -1 for a malformed one. */
+int sw__call_parse_ranges(const char *const *specs, size_t n, sw_readv_range *out);
+
+/* Reads a whole file ("-": stdin) into `out`.  Returns 0 or -1 with errno. */
+int sw__call_slurp(const char *path, sw_buf *out);
+
+#endif
