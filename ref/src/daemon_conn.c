@@ -358,6 +358,11 @@ void sw__dconn_drive(sw__dconn *k, bool rd)
 					return;
 				}
 				progress = true;
+				/* A short read drained a polled descriptor: another
+				 * read would only say EAGAIN, and the level-triggered
+				 * poll reports anything that arrives later. */
+				if (k->rpoll && (size_t)n < SW_DAEMON_READ_BUF)
+					rd = false;
 			} else if (n == 0 || errno == ECONNRESET || errno == EPIPE || errno == EINVAL) {
 				/* Breezy counts these errors as end of stream too. */
 				k->rd_eof = true;

@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "smartwire/error.h"
@@ -158,6 +161,38 @@ static int utf8_scan(const uint8_t *p, size_t n, sw_buf *out, bool *valid)
 	return 0;
 }
 
+/* A path every step below would leave as it is: printable ASCII without
+ * '%', an optional leading '/', then one or more segments that are neither
+ * empty, "." nor "..".  For it joinpath keeps the segments, both
+ * _combine_paths passes and the unescaping are the identity, and nothing is
+ * flagged, so the three results are the segments themselves.  Returns the
+ * length of the leading '/' to skip, or -1 for any other path. */
+static int plain_path(const uint8_t *p, size_t n)
+{
+	int skip = n > 0 && p[0] == '/';
+	size_t seg = 0; /* bytes of the current segment */
+	bool dots = true; /* the current segment has only '.' so far */
+	if ((size_t)skip == n)
+		return -1;
+	for (size_t i = (size_t)skip; i < n; i++) {
+		uint8_t c = p[i];
+		if (c == '/') {
+			if (seg == 0 || (dots && seg <= 2))
+				return -1;
+			seg = 0;
+			dots = true;
+			continue;
+		}
+		if (c <= 0x20 || c >= 0x7f || c == '%')
+			return -1;
+		seg++;
+		dots &= c == '.';
+	}
+	if (seg == 0 || (dots && seg <= 2))
+		return -1;
+	return skip;
+}
+
 int sw_jail_translate(const uint8_t *p, size_t n, bool append_slash, sw_jail_path *jp)
 {
 	bool valid;
@@ -167,6 +202,23 @@ int sw_jail_translate(const uint8_t *p, size_t n, bool append_slash, sw_jail_pat
 	sw_buf_reset(&jp->msg);
 	jp->nonascii = false;
 	jp->has_nul = false;
+	int skip = plain_path(p, n);
+	if (skip >= 0) {
+		/* The common case, without the temporary buffers of the general
+		 * one below (which gives the same three strings for it). */
+		const uint8_t *rest = p + skip;
+		size_t m = n - (size_t)skip;
+		int rc = sw_buf_append(&jp->wire, "./", 2);
+		if (rc == 0)
+			rc = sw_buf_append(&jp->wire, rest, m);
+		if (rc == 0 && append_slash)
+			rc = sw_buf_append_byte(&jp->wire, '/');
+		if (rc == 0)
+			rc = sw_buf_append(&jp->combined, rest, m);
+		if (rc == 0)
+			rc = sw_buf_append(&jp->fs, rest, m);
+		return rc;
+	}
 	utf8_scan(p, n, NULL, &valid);
 	if (!valid)
 		return SW_JAIL_BAD_UTF8;
@@ -601,4 +653,48 @@ int sw_jail_resolve(const sw_jail *j, const uint8_t *fs, size_t n, unsigned flag
 	}
 	res->name = name;
 	return 0;
+}
+
+/* openat2(2) is missing before Linux 5.6 (or filtered by a seccomp policy
+ * answering ENOSYS): once it fails so, only the walk is used. */
+static atomic_bool no_openat2;
+
+int sw__jail_open_plain(const sw_jail *j, const uint8_t *fs, size_t n, int oflags)
+{
+	char path[PATH_MAX];
+	if (n == 0 || n >= sizeof path || atomic_load_explicit(&no_openat2, memory_order_relaxed))
+		return -1;
+	/* Only names the walk would take component by component without a
+	 * decision of its own: no empty, ".", ".." or reserved component, no
+	 * NUL.  Symlinks are refused by the kernel (RESOLVE_NO_SYMLINKS, also
+	 * for the last component), so any path that has one goes to the walk
+	 * and its policy. */
+	size_t s = 0;
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && fs[i] != '/') {
+			if (fs[i] == 0)
+				return -1;
+			continue;
+		}
+		size_t len = i - s;
+		const char *c = (const char *)fs + s;
+		if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.') ||
+		    (len >= sizeof SW_JAIL_TEMP_PREFIX - 1 &&
+		     memcmp(c, SW_JAIL_TEMP_PREFIX, sizeof SW_JAIL_TEMP_PREFIX - 1) == 0))
+			return -1;
+		s = i + 1;
+	}
+	memcpy(path, fs, n);
+	path[n] = 0;
+	struct open_how how;
+	memset(&how, 0, sizeof how);
+	how.flags = (uint64_t)(oflags | O_NOFOLLOW | O_CLOEXEC);
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	long fd = syscall(SYS_openat2, j->root_fd, path, &how, sizeof how);
+	if (fd < 0) {
+		if (errno == ENOSYS)
+			atomic_store_explicit(&no_openat2, true, memory_order_relaxed);
+		return -1;
+	}
+	return (int)fd;
 }

@@ -232,6 +232,16 @@ ptrdiff_t sw_srv_conn_feed(sw_srv_conn *c, const uint8_t *in, size_t len)
 			if (pos == len || pending(c) >= c->cfg.output_watermark)
 				return (ptrdiff_t)pos;
 			sw_detect_init(&c->det);
+			if (len - pos >= SW_V3_MARKER_LEN &&
+			    memcmp(in + pos, SW_V3_MARKER, SW_V3_MARKER_LEN) == 0) {
+				/* A whole v3 marker at hand: the detector would
+				 * consume exactly it, byte by byte, and pick v3. */
+				int rv = sw__srv_v3_start(c);
+				if (rv < 0)
+					return sw__srv_fatal(c, rv);
+				pos += SW_V3_MARKER_LEN;
+				continue;
+			}
 			c->state = CS_DETECT;
 			/* fallthrough */
 		case CS_DETECT: {

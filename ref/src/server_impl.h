@@ -85,6 +85,10 @@ struct sw_srv_conn {
 	sw_buf out;
 	size_t out_off;
 	uint8_t *scratch;    /* stream_chunk bytes for streamed bodies */
+	/* The v3 response preamble (marker + default headers), encoded once
+	 * per connection; 0: not yet. */
+	uint8_t v3pre[64];
+	uint8_t v3pre_len;
 	int error;           /* sticky */
 	int cb_error;        /* error raised inside a decoder callback */
 	bool closing;        /* no more input; close once the response is done */

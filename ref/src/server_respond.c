@@ -33,14 +33,47 @@ static int may_respond(const sw_srv_req *req, const sw_slice *args, size_t nargs
 	return 0;
 }
 
+/* Appends sw_v3_encode_response_start() with the default headers: the
+ * marker and headers, identical in every response, are encoded by the v3
+ * encoder once per connection and copied afterwards. */
+static int put_v3_start(sw_srv_conn *c, bool success, const sw_slice *args, size_t nargs)
+{
+	if (!c->v3pre_len) {
+		size_t mark = c->out.len;
+		int rv = sw_v3_put_marker(&c->out);
+		if (rv == 0)
+			rv = sw_v3_put_default_headers(&c->out);
+		size_t n = c->out.len - mark;
+		if (rv == 0 && n <= sizeof c->v3pre) {
+			memcpy(c->v3pre, c->out.data + mark, n);
+			c->v3pre_len = (uint8_t)n;
+		}
+		c->out.len = mark;
+		if (rv < 0)
+			return rv;
+		if (!c->v3pre_len) /* larger than expected: no copy kept */
+			return sw_v3_encode_response_start(&c->out, sw_v3_default_header_kv,
+			                                   SW_V3_DEFAULT_HEADER_PAIRS, success, args,
+			                                   nargs);
+	}
+	size_t mark = c->out.len;
+	int rv = sw_buf_append(&c->out, c->v3pre, c->v3pre_len);
+	if (rv == 0)
+		rv = sw_v3_put_byte(&c->out, success ? 'S' : 'E');
+	if (rv == 0)
+		rv = sw_v3_put_args(&c->out, args, nargs);
+	if (rv < 0)
+		c->out.len = mark;
+	return rv;
+}
+
 /* Appends the response head: v1 tuple, v2 marker + status + tuple, v3
  * marker + headers + oS/oE + s(args). */
 static int put_head(sw_srv_conn *c, int version, bool success, const sw_slice *args,
                     size_t nargs)
 {
 	if (version == 3)
-		return sw_v3_encode_response_start(&c->out, sw_v3_default_header_kv,
-		                                   SW_V3_DEFAULT_HEADER_PAIRS, success, args, nargs);
+		return put_v3_start(c, success, args, nargs);
 	return sw_v12_encode_response(&c->out, version, success, args, nargs, NULL);
 }
 
@@ -169,10 +202,11 @@ int sw__srv_answer_failed(sw_srv_conn *c, const sw_slice *args, size_t nargs)
 		return 0; /* one response per request (message.py protocol_error) */
 	size_t mark = c->out.len;
 	int rv;
-	if (r->version == 3)
-		rv = sw_v3_encode_response(&c->out, sw_v3_default_header_kv,
-		                           SW_V3_DEFAULT_HEADER_PAIRS, false, args, nargs, NULL);
-	else
+	if (r->version == 3) {
+		rv = put_v3_start(c, false, args, nargs);
+		if (rv == 0)
+			rv = sw_v3_put_end(&c->out);
+	} else
 		rv = sw_v12_encode_response(&c->out, r->version, false, args, nargs, NULL);
 	if (rv < 0)
 		return rollback(c, mark, rv);

@@ -522,8 +522,13 @@ int sw__srv_v3_start(sw_srv_conn *c)
 ptrdiff_t sw__srv_v3_feed(sw_srv_conn *c, const uint8_t *in, size_t len)
 {
 	c->cb_error = 0;
+	/* A message read whole in one feed leaves the shadow where it found it
+	 * (at the start of a message), so it need not follow those bytes. */
+	bool fresh = c->sh.state == SH_LEN && c->sh.what == 'h' && c->sh.lgot == 0;
 	ptrdiff_t r = sw_v3_dec_feed(c->v3, in, len);
 	if (r >= 0) {
+		if (fresh && c->req.decoded)
+			return r;
 		int rv = shadow_feed(c, in, (size_t)r, false);
 		return rv < 0 ? sw__srv_fatal(c, rv) : r;
 	}

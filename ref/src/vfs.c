@@ -10,6 +10,9 @@
 #include "smartwire/error.h"
 #include "vfs_internal.h"
 
+/* Buffers of a freed request up to this size are kept for the next one. */
+#define KEEP_MAX 4096
+
 /* Breezy's request classes: name, parameters of do(), whether a VFS verb
  * (disabled by BRZ_NO_SMART_VFS). */
 static const struct verb {
@@ -82,15 +85,19 @@ int sw_vfs_open(sw_vfs **out, const char *root_dir, const sw_vfs_config *cfg,
 		errno = e;
 		return rc;
 	}
-	v->tmp_seq = (uint64_t)getpid() << 32;
+	atomic_init(&v->tmp_seq, (uint64_t)getpid() << 32);
+	atomic_init(&v->spare, NULL);
 	*out = v;
 	return 0;
 }
+
+static void req_destroy(sw_vfs_req *r);
 
 void sw_vfs_close(sw_vfs *v)
 {
 	if (!v)
 		return;
+	req_destroy(atomic_exchange(&v->spare, NULL));
 	sw_jail_fini(&v->jail);
 	sw_free(v->mem, v->root);
 	sw_free(v->mem, v);
@@ -109,6 +116,7 @@ int sw__reply_add(sw_vfs_req *r, const void *p, size_t n)
 		r->rcap = ncap;
 	}
 	size_t off = r->rbuf.len;
+	r->rargs_ok = false;
 	int rc = sw_buf_append(&r->rbuf, p, n);
 	if (rc)
 		return rc;
@@ -122,6 +130,7 @@ int sw__reply(sw_vfs_req *r, sw_vfs_status status, int n, ...)
 {
 	sw_buf_reset(&r->rbuf);
 	r->nr = 0;
+	r->rargs_ok = false;
 	r->status = status;
 	r->replied = true;
 	r->has_body = false;
@@ -406,29 +415,70 @@ static int dispatch(sw_vfs_req *r, const struct verb *vb, const sw_slice *a, siz
 	}
 }
 
+/* A request in its initial state: the spare one with its buffers emptied
+ * (their memory kept), or a new one. */
+static sw_vfs_req *req_new(sw_vfs *v)
+{
+	sw_vfs_req *r = atomic_exchange(&v->spare, NULL);
+	if (r) {
+		sw_buf rbuf = r->rbuf, text = r->text, wbuf = r->wbuf;
+		sw_jail_path jp = r->jp;
+		size_t *roff = r->roff, rcap = r->rcap, rargs_cap = r->rargs_cap;
+		sw_slice *rargs = r->rargs;
+		memset(r, 0, sizeof *r);
+		r->rbuf = rbuf;
+		r->text = text;
+		r->wbuf = wbuf;
+		r->jp = jp;
+		r->roff = roff;
+		r->rcap = rcap;
+		r->rargs = rargs;
+		r->rargs_cap = rargs_cap;
+		sw_buf_reset(&r->rbuf);
+		sw_buf_reset(&r->text);
+		sw_buf_reset(&r->wbuf);
+		sw_buf_reset(&r->jp.wire);
+		sw_buf_reset(&r->jp.combined);
+		sw_buf_reset(&r->jp.fs);
+		sw_buf_reset(&r->jp.msg);
+		r->jp.nonascii = r->jp.has_nul = false;
+	} else {
+		if (!(r = sw_malloc(v->mem, sizeof *r)))
+			return NULL;
+		memset(r, 0, sizeof *r);
+		sw_buf_init(&r->rbuf, v->mem);
+		sw_buf_init(&r->text, v->mem);
+		sw_buf_init(&r->wbuf, v->mem);
+		sw_jail_path_init(&r->jp, v->mem);
+	}
+	r->vfs = v;
+	r->mem = v->mem;
+	r->state = REQ_ANSWERED;
+	r->dirfd = r->fd = r->pdirfd = -1;
+	return r;
+}
+
 int sw_vfs_begin(sw_vfs *v, const sw_slice *args, size_t nargs, sw_vfs_req **out)
 {
 	*out = NULL;
 	if (nargs == 0)
 		return SW_ERR_INVALID_ARGUMENT;
 	const struct verb *vb = NULL;
-	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-		if (strlen(verbs[i].verb) == args[0].n && memcmp(verbs[i].verb, args[0].p, args[0].n) == 0)
+	size_t n = args[0].n;
+	for (size_t i = 0; n && i < sizeof verbs / sizeof verbs[0]; i++) {
+		const char *name = verbs[i].verb;
+		if (name[0] == (char)args[0].p[0] && strnlen(name, n + 1) == n &&
+		    memcmp(name, args[0].p, n) == 0) {
 			vb = &verbs[i];
+			break;
+		}
+	}
 	if (!vb)
 		return SW_ERR_UNKNOWN_METHOD;
-	sw_vfs_req *r = sw_malloc(v->mem, sizeof *r);
+	sw_vfs_req *r = req_new(v);
 	if (!r)
 		return SW_ERR_NOMEM;
-	memset(r, 0, sizeof *r);
-	r->vfs = v;
-	r->mem = v->mem;
 	r->verb = vb->id;
-	r->state = REQ_ANSWERED;
-	r->dirfd = r->fd = r->pdirfd = -1;
-	sw_buf_init(&r->rbuf, v->mem);
-	sw_buf_init(&r->text, v->mem);
-	sw_jail_path_init(&r->jp, v->mem);
 	int rc = dispatch(r, vb, args + 1, nargs - 1);
 	if (rc) {
 		sw_vfs_req_free(r);
@@ -479,14 +529,19 @@ int sw_vfs_get_reply(const sw_vfs_req *rc, sw_vfs_reply *out)
 	sw_vfs_req *r = (sw_vfs_req *)rc;
 	if (r->state != REQ_ANSWERED)
 		return SW_ERR_STATE;
-	if (!r->rargs && r->nr) {
-		r->rargs = sw_malloc(r->mem, r->nr * sizeof *r->rargs);
-		if (!r->rargs)
-			return SW_ERR_NOMEM;
+	if (!r->rargs_ok && r->nr) {
+		if (r->nr > r->rargs_cap) {
+			sw_slice *a = sw_realloc(r->mem, r->rargs, r->nr * sizeof *a);
+			if (!a)
+				return SW_ERR_NOMEM;
+			r->rargs = a;
+			r->rargs_cap = r->nr;
+		}
 		for (size_t i = 0; i < r->nr; i++) {
 			r->rargs[i].p = r->rbuf.data ? r->rbuf.data + r->roff[2 * i] : (const uint8_t *)"";
 			r->rargs[i].n = r->roff[2 * i + 1];
 		}
+		r->rargs_ok = true;
 	}
 	out->status = r->status;
 	out->args = r->rargs;
@@ -517,10 +572,29 @@ void sw_vfs_req_free(sw_vfs_req *r)
 	sw_free(r->mem, r->name);
 	sw_free(r->mem, r->pname);
 	sw_free(r->mem, r->ranges);
+	r->name = r->pname = NULL;
+	r->ranges = NULL;
+	/* Kept for the next request unless it holds big buffers (a long
+	 * listing, a readv text, a put's write buffer). */
+	if (r->rbuf.cap <= KEEP_MAX && r->text.cap <= KEEP_MAX && r->wbuf.cap <= KEEP_MAX &&
+	    r->rcap <= 64 && r->rargs_cap <= 64 && r->jp.wire.cap <= 2 * KEEP_MAX &&
+	    r->jp.combined.cap <= 2 * KEEP_MAX && r->jp.fs.cap <= 2 * KEEP_MAX &&
+	    r->jp.msg.cap <= 2 * KEEP_MAX) {
+		req_destroy(atomic_exchange(&r->vfs->spare, r));
+		return;
+	}
+	req_destroy(r);
+}
+
+static void req_destroy(sw_vfs_req *r)
+{
+	if (!r)
+		return;
 	sw_free(r->mem, r->roff);
 	sw_free(r->mem, r->rargs);
 	sw_buf_free(&r->rbuf);
 	sw_buf_free(&r->text);
+	sw_buf_free(&r->wbuf);
 	sw_jail_path_free(&r->jp);
 	sw_free(r->mem, r);
 }

@@ -3,6 +3,7 @@
 #ifndef SW_VFS_INTERNAL_H
 #define SW_VFS_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,7 +32,13 @@ struct sw_vfs {
 	size_t root_len;
 	sw_vfs_config cfg;
 	const sw_mem *mem;
-	uint64_t tmp_seq;
+	/* Temporary file names; atomic because an sw_vfs may be shared by
+	 * threads (one sw_vfs per worker is the usual way, not a rule here). */
+	_Atomic uint64_t tmp_seq;
+	/* The last freed request, kept with its buffers for the next
+	 * sw_vfs_begin (no allocation per request in the steady state);
+	 * exchanged atomically for the same reason. */
+	_Atomic(sw_vfs_req *) spare;
 };
 
 enum { REQ_BODY = 1, REQ_ANSWERED, REQ_ABORTED };
@@ -51,6 +58,8 @@ struct sw_vfs_req {
 	size_t *roff; /* (offset, length) pairs into rbuf */
 	size_t nr, rcap;
 	sw_slice *rargs;
+	size_t rargs_cap;
+	bool rargs_ok; /* rargs matches rbuf/roff */
 	bool replied; /* a reply (possibly an error kept until sw_vfs_end) exists */
 	bool has_body;
 	uint64_t body_len, body_pos;
@@ -66,6 +75,7 @@ struct sw_vfs_req {
 	char *pname;
 	uint64_t received;
 	sw_buf text; /* readv offsets text */
+	sw_buf wbuf; /* put/append body not yet written to the temporary file */
 	sw__range *ranges;
 	size_t nranges, cur;
 	uint64_t cur_done;
@@ -108,6 +118,14 @@ int sw__touch(sw_vfs_req *r, const sw_jail_path *jp);
 /* Parses an optional mode (b'' = none).  Returns 0, 1 (answered with
  * ValueError) or SW_ERR_NOMEM. */
 int sw__mode(sw_vfs_req *r, const sw_slice *s, int64_t *mode, bool *has);
+/* The fast path of a walk that ends in an open (jail.c): opens fs[0..n)
+ * below the root in one openat2(2) with `oflags` (O_NOFOLLOW and O_CLOEXEC
+ * added) when the name is a chain of plain components and no symlink is
+ * met, which is exactly when sw_jail_resolve() would walk it to the same
+ * file without a decision of its own.  Returns the fd, or -1 for every
+ * other case, errors included: the caller then takes sw_jail_resolve(),
+ * which applies the symlink policy and finds the errno to report. */
+int sw__jail_open_plain(const sw_jail *j, const uint8_t *fs, size_t n, int oflags);
 /* Walks jp->fs.  Returns 0 (res filled), 1 (answered with the translated
  * errno, abs path) or SW_ERR_NOMEM. */
 int sw__resolve(sw_vfs_req *r, const sw_jail_path *jp, unsigned flags, sw_jail_res *res);

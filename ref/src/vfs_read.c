@@ -19,15 +19,22 @@ static int open_for_read(sw_vfs_req *r, const sw_jail_path *jp, struct stat *st,
 {
 	sw_jail_res res;
 	*is_dir = false;
-	int rc = sw__resolve(r, jp, SW_JAIL_FOLLOW, &res);
-	if (rc)
-		return rc;
-	int fd = openat(res.dirfd, res.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	int e = errno;
-	sw_jail_res_free(&res);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer.  It stays set
+	 * on the regular file (where Linux ignores it; sw__read_body clears it
+	 * should a file system answer EAGAIN after all). */
+	int rc, e, fd = sw__jail_open_plain(&r->vfs->jail, jp->fs.data, jp->fs.len,
+	                                    O_RDONLY | O_NONBLOCK);
 	if (fd < 0) {
-		rc = sw__fail_errno_abs(r, e, jp);
-		return rc ? rc : 1;
+		rc = sw__resolve(r, jp, SW_JAIL_FOLLOW, &res);
+		if (rc)
+			return rc;
+		fd = openat(res.dirfd, res.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		e = errno;
+		sw_jail_res_free(&res);
+		if (fd < 0) {
+			rc = sw__fail_errno_abs(r, e, jp);
+			return rc ? rc : 1;
+		}
 	}
 	if (fstat(fd, st) < 0) {
 		e = errno;
@@ -42,7 +49,6 @@ static int open_for_read(sw_vfs_req *r, const sw_jail_path *jp, struct stat *st,
 		*is_dir = true;
 		return 0;
 	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	r->fd = fd;
 	return 0;
 }
@@ -573,6 +579,10 @@ ptrdiff_t sw__read_body(sw_vfs_req *r, uint8_t *buf, size_t cap)
 	if (want > cap)
 		want = cap;
 	ssize_t k = pread(r->fd, buf, (size_t)want, at);
+	if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
+		fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) & ~O_NONBLOCK);
+		k = pread(r->fd, buf, (size_t)want, at);
+	}
 	if (k <= 0) {
 		if (k == 0)
 			errno = EIO; /* the file shrank after the reply was decided */

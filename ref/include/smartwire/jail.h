@@ -47,6 +47,14 @@
  * Names starting with SW_JAIL_TEMP_PREFIX (the VFS's in-flight put files)
  * are likewise treated as not existing.
  *
+ * FAST PATH: a name made only of plain components (none empty, ".", ".."
+ * or reserved) may first be opened in ONE openat2(2) call from the root fd
+ * with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, so that the kernel refuses
+ * every symlink and every step out of the root; on any failure the walk
+ * above runs instead and decides (that is where the symlink policy and the
+ * errno to report come from).  It succeeds only where the walk would reach
+ * the same file without a decision of its own.  Used by get and readv.
+ *
  * TOCTOU: after the walk the verb acts on (dirfd, name) with *at() calls and
  * O_NOFOLLOW, so a symlink swapped in after the walk is never followed (the
  * operation fails with ELOOP instead).  Everything above `dirfd` is pinned by
