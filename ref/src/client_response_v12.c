@@ -95,6 +95,12 @@ int sw__v12_read_tuple(sw_response *r)
 	r->nargs = (size_t)n;
 	if (is_unknown_method(r, r->args, r->nargs)) {
 		rc = sw__resp_server_error(r, r->args, r->nargs, false);
+		if (rc == SW_ERR_NOMEM) {
+			/* The error tuple could not be kept: report the allocation
+			 * failure, not an unknown method with an empty tuple. */
+			c->last_err = rc;
+			goto out;
+		}
 		c->last_err = rc = SW_ERR_UNKNOWN_METHOD;
 		sw_buf_reset(&c->msg);
 		if (sw_buf_append_str(&c->msg, "The server does not recognise the '") ||

@@ -1,0 +1,748 @@
+/*
+ * Fuzz target: a whole server session.  The reference file server
+ * (smartwire/vfs_server.h: sw_vfs behind sw_dispatch) runs in the serve loop
+ * (sw_serve_medium, smartwire/server.h) over the in-process fifo
+ * (smartwire/medium.h) with a fault plan (smartwire/fault.h) on the server's
+ * end.  The protocol bytes of the input (fdp.h) are everything the client
+ * sends before closing its side.  No socket, thread, clock-dependent
+ * decision or randomness: the client writes the whole stream into the fifo
+ * and half-closes it before the server starts, so every read finds data or
+ * EOF and the loop never waits (idle timeout off).
+ * SW_FUZZ_REQUIRES: ref/src/serve.c ref/src/server_conn.c ref/src/vfs_server.c ref/src/vfs.c ref/src/jail.c ref/src/medium_fifo.c ref/src/fault.c ref/src/fault_spec.c
+ *
+ * THE TREE.  Once per process a directory <base> = $TMPDIR (else /dev/shm
+ * when writable, else /tmp) /sw-fuzz-server.<10-digit pid> is made with
+ *   <base>/ro/        the tree served read-only (created once)
+ *   <base>/rw/        the tree served read-write, recreated before each run
+ *   <base>/sentinel/  a file next to the roots that no run may touch
+ * Both roots hold the same fixed layout (see `layout` below: files, an empty
+ * file, nested directories, a symlink inside the root and one pointing out
+ * of it).  <base> is removed at exit, and trees left by processes that
+ * died without exiting (killed at the end of a campaign) are removed when
+ * the next process starts.
+ *
+ * THE TRAILER (fdp.h), read by this target as:
+ *   plan % 4          allocation fault, as fdp.h (1 once, 2 persistently)
+ *   (plan >> 2) % 8   I/O fault on the server's end of the fifo:
+ *                       0     none
+ *                       1     eof@N        (reads end early)
+ *                       2     read error@N:ECONNRESET (reads as EOF, as Breezy)
+ *                       3     read error@N:EIO
+ *                       4     write error@N:EPIPE
+ *                       5     write error@N:EIO
+ *                       6     eagain=1/3 and eintr=1/2 in both roles
+ *                       7     stall@N on reads (wait_readable times out)
+ *   (plan >> 5) & 3   the read/write sizes: 0, 1 the chunks list, 2
+ *                     every:M, 3 rand:1-M (M = chunks[0] + 1, seed fail_at)
+ *   plan >> 7         the plans go to sw_fifo_pair (a_to_b for the server's
+ *                     reads, b_to_a's write sizes for its writes) instead
+ *                     of sw_fault_wrap on the server's end (not with faults
+ *                     4-6, which need the write role of the wrapper)
+ *   fail_at           N: the allocation that fails (modulo the allocations
+ *                     of the clean run), and the byte offset of an I/O fault
+ *                     (modulo the input length + 1 for reads, the clean
+ *                     run's output length + 1 for writes)
+ *   variant bit 0     read-write server (else read-only)
+ *           bit 1     pipe_exact (read exactly next_read_size bytes)
+ *           bit 2     small limits and a tiny output watermark / stream chunk
+ *   chunks            the server's read sizes and write sizes (fault plan
+ *                     read= and write=), cycled
+ *
+ * THE RUNS AND CHECKS.
+ *   A  the input read whole, no fault: the reference (output bytes, how the
+ *      session ended, requests answered, and for a read-write server the
+ *      hash of the tree afterwards);
+ *   B  the input through the chunked reads and writes plus the I/O fault:
+ *        no fault, EAGAIN/EINTR bursts: exactly A (output, end, tree);
+ *        eof@N / ECONNRESET@N: exactly T, the clean run on the first N bytes;
+ *        stall@N: if T read up to its end of stream, B must end with the
+ *          idle time-out or the request deadline (no error code) after a
+ *          prefix of T's output; otherwise exactly T;
+ *        EIO@N on reads: if T read up to its end of stream (it ended EOF or
+ *          EOF_MID_REQUEST), B must end SW_SERVE_IO with SW_ERR_IO and have
+ *          written a prefix of T's output; otherwise (T ended on a protocol
+ *          error before byte N) exactly T;
+ *        error@N on writes: if A wrote more than N bytes, B must end
+ *          SW_SERVE_IO with SW_ERR_CONNECTION_RESET (EPIPE) or SW_ERR_IO
+ *          (EIO) after writing exactly A's first N bytes; otherwise exactly A;
+ *   D  when the trailer asks for it, the chunked run with the N-th allocation
+ *      failing: it must end with error SW_ERR_NOMEM having written a prefix
+ *      of A's output, or absorb the failure and equal A.
+ * Every fault plan used is also written in the fault.h text grammar and
+ * parsed back, which must give an equal plan.
+ * In every run: nothing leaks (the failing allocator's live count is 0 after
+ * everything is closed), the sentinel and <base> are untouched, a read-only
+ * tree hashes the same as before, and a read-write tree holds no leftover
+ * upload temporary file (SW_JAIL_TEMP_PREFIX).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fdp.h"
+#include "smartwire/error.h"
+#include "smartwire/fault.h"
+#include "smartwire/format.h"
+#include "smartwire/jail.h"
+#include "smartwire/medium.h"
+#include "smartwire/server.h"
+#include "smartwire/vfs.h"
+#include "smartwire/vfs_server.h"
+
+/* ---- the served tree ------------------------------------------------- */
+
+typedef struct entry {
+	char type; /* 'd' directory, 'f' file, 'l' symlink */
+	const char *path;
+	const char *data; /* file contents or link target */
+	unsigned mode;
+} entry;
+
+static const entry layout[] = {
+	{'f', "README", "hello world\n", 0644},
+	{'f', "empty", "", 0644},
+	{'d', "d", NULL, 0755},
+	{'f', "d/a.txt", "alpha\n", 0644},
+	{'d', "d/sub", NULL, 0755},
+	{'f', "d/sub/c", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", 0600},
+	{'d', ".bzr", NULL, 0755},
+	{'f', ".bzr/branch-format", "Bazaar-NG meta directory, format 1\n", 0644},
+	{'l', "link", "d/a.txt", 0},
+	{'l', "escape", "../sentinel/keep", 0},
+	{'d', "emptydir", NULL, 0755},
+	/* What the captured sessions (corpus/sessions) read. */
+	{'f', "testfile", "contents\nof\nfile\n", 0644},
+	{'f', "readvfile", "0123456789", 0644},
+};
+
+static char base[256], ro_root[300], rw_root[300], sentinel[300];
+static uint64_t ro_hash, sentinel_hash;
+
+static void die_errno(const char *what, const char *path)
+{
+	sw_fuzz_fail("server_session: %s %s: %s\n", what, path, strerror(errno));
+}
+
+static void write_file(const char *path, const char *data, unsigned mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		die_errno("create", path);
+	size_t n = strlen(data);
+	if (n && write(fd, data, n) != (ssize_t)n)
+		die_errno("write", path);
+	if (fchmod(fd, mode) != 0)
+		die_errno("chmod", path);
+	close(fd);
+}
+
+static void make_tree(const char *root)
+{
+	if (mkdir(root, 0755) != 0)
+		die_errno("mkdir", root);
+	char p[600];
+	for (size_t i = 0; i < sizeof layout / sizeof layout[0]; i++) {
+		const entry *e = &layout[i];
+		snprintf(p, sizeof p, "%s/%s", root, e->path);
+		if (e->type == 'd') {
+			if (mkdir(p, e->mode) != 0)
+				die_errno("mkdir", p);
+		} else if (e->type == 'f') {
+			write_file(p, e->data, e->mode);
+		} else if (symlink(e->data, p) != 0) {
+			die_errno("symlink", p);
+		}
+	}
+}
+
+/* rm -rf below directory fd `dfd` (closed here), making directories
+ * searchable first: a fuzzed mkdir or chmod may have left mode 000. */
+static void remove_below(int dfd)
+{
+	DIR *d = fdopendir(dfd);
+	if (!d)
+		sw_fuzz_fail("server_session: fdopendir: %s\n", strerror(errno));
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		struct stat st;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			fchmodat(dfd, de->d_name, 0700, 0);
+			int sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0)
+				remove_below(sub);
+			if (unlinkat(dfd, de->d_name, AT_REMOVEDIR) != 0)
+				sw_fuzz_fail("server_session: rmdir %s: %s\n", de->d_name, strerror(errno));
+		} else if (unlinkat(dfd, de->d_name, 0) != 0) {
+			sw_fuzz_fail("server_session: unlink %s: %s\n", de->d_name, strerror(errno));
+		}
+	}
+	closedir(d);
+}
+
+static void remove_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		unlink(path);
+		return;
+	}
+	chmod(path, 0700);
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		die_errno("open", path);
+	remove_below(fd);
+	if (rmdir(path) != 0)
+		die_errno("rmdir", path);
+}
+
+/* FNV-1a over a canonical walk: names sorted, per entry its type, mode,
+ * size and contents (file) or target (symlink); mtimes are left out. */
+static void fnv(uint64_t *h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++) {
+		*h ^= b[i];
+		*h *= 0x100000001b3ull;
+	}
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Hashes the tree below `dir`; aborts on a leftover upload temporary file
+ * when `no_temp`. */
+static void hash_dir(uint64_t *h, const char *dir, bool no_temp)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		fnv(h, "?", 1); /* unreadable (mode 000 as non-root) */
+		return;
+	}
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			names = realloc(names, cap * sizeof *names);
+			if (!names)
+				sw_fuzz_fail("server_session: out of memory\n");
+		}
+		if (!(names[n++] = strdup(de->d_name)))
+			sw_fuzz_fail("server_session: out of memory\n");
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(names, n, sizeof *names, cmp_names);
+	for (size_t i = 0; i < n; i++) {
+		char p[4096];
+		snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+		if (no_temp && strncmp(names[i], SW_JAIL_TEMP_PREFIX, strlen(SW_JAIL_TEMP_PREFIX)) == 0)
+			sw_fuzz_fail("server_session: upload temporary file %s left behind\n", p);
+		fnv(h, names[i], strlen(names[i]) + 1);
+		struct stat st;
+		if (lstat(p, &st) != 0)
+			die_errno("lstat", p);
+		uint32_t mode = (uint32_t)st.st_mode;
+		fnv(h, &mode, sizeof mode);
+		if (S_ISREG(st.st_mode)) {
+			uint64_t size = (uint64_t)st.st_size;
+			fnv(h, &size, sizeof size);
+			int fd = open(p, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				char buf[4096];
+				ssize_t k;
+				while ((k = read(fd, buf, sizeof buf)) > 0)
+					fnv(h, buf, (size_t)k);
+				close(fd);
+			}
+		} else if (S_ISLNK(st.st_mode)) {
+			char t[4096];
+			ssize_t k = readlink(p, t, sizeof t);
+			if (k > 0)
+				fnv(h, t, (size_t)k);
+		} else if (S_ISDIR(st.st_mode)) {
+			fnv(h, "{", 1);
+			hash_dir(h, p, no_temp);
+			fnv(h, "}", 1);
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
+static uint64_t tree_hash(const char *dir, bool no_temp)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	hash_dir(&h, dir, no_temp);
+	return h;
+}
+
+static void cleanup(void)
+{
+	if (base[0])
+		remove_tree(base);
+}
+
+/* Removes the trees of fuzzing processes that died without running their
+ * atexit handler (killed at a campaign's end, crashed): entries named
+ * sw-fuzz-server.<pid> in `tmp` whose pid no longer exists. */
+static void remove_stale(const char *tmp)
+{
+	DIR *d = opendir(tmp);
+	if (!d)
+		return;
+	static const char prefix[] = "sw-fuzz-server.";
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, sizeof prefix - 1) != 0)
+			continue;
+		char *end;
+		long pid = strtol(de->d_name + sizeof prefix - 1, &end, 10);
+		if (*end || pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
+			char p[600];
+			snprintf(p, sizeof p, "%s/%s", tmp, de->d_name);
+			remove_tree(p);
+		}
+	}
+	closedir(d);
+}
+
+static void setup_once(void)
+{
+	if (base[0])
+		return;
+	/* tmpfs when we may: every read-write run rebuilds the tree and the
+	 * server fsyncs each upload, which costs real disk writes elsewhere. */
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || !*tmp)
+		tmp = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
+	/* The pid keeps parallel fuzzers apart; zero-padded so that the error
+	 * texts carrying server paths have the same length in every process,
+	 * and an input's byte offsets (write faults) replay the same. */
+	remove_stale(tmp);
+	snprintf(base, sizeof base, "%s/sw-fuzz-server.%010ld", tmp, (long)getpid());
+	remove_tree(base); /* a stale directory of a dead process with our pid */
+	if (mkdir(base, 0755) != 0)
+		die_errno("mkdir", base);
+	snprintf(ro_root, sizeof ro_root, "%s/ro", base);
+	snprintf(rw_root, sizeof rw_root, "%s/rw", base);
+	snprintf(sentinel, sizeof sentinel, "%s/sentinel", base);
+	make_tree(ro_root);
+	make_tree(rw_root);
+	if (mkdir(sentinel, 0755) != 0)
+		die_errno("mkdir", sentinel);
+	char p[400];
+	snprintf(p, sizeof p, "%s/keep", sentinel);
+	write_file(p, "do not touch\n", 0644);
+	ro_hash = tree_hash(ro_root, false);
+	sentinel_hash = tree_hash(sentinel, false);
+	atexit(cleanup);
+}
+
+/* Nothing may appear in <base> besides ro, rw and sentinel, and the
+ * sentinel must be as created: the server never writes outside its root. */
+static void check_outside(void)
+{
+	DIR *d = opendir(base);
+	if (!d)
+		die_errno("opendir", base);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		const char *n = de->d_name;
+		if (strcmp(n, ".") && strcmp(n, "..") && strcmp(n, "ro") && strcmp(n, "rw") &&
+		    strcmp(n, "sentinel"))
+			sw_fuzz_fail("server_session: %s/%s appeared outside the served roots\n", base, n);
+	}
+	closedir(d);
+	if (tree_hash(sentinel, false) != sentinel_hash)
+		sw_fuzz_fail("server_session: the sentinel next to the root was changed\n");
+}
+
+/* ---- one session ----------------------------------------------------- */
+
+typedef struct outcome {
+	int setup;      /* 0, or the (negative) error that stopped the run early */
+	int rv;         /* sw_serve_medium's return */
+	sw_serve_result res;
+	sw_buf out;     /* what the client received (libc memory) */
+	uint64_t tree;  /* read-write: hash of the tree afterwards */
+	size_t calls;   /* allocations made */
+} outcome;
+
+typedef struct run_cfg {
+	bool rw, pipe_exact, small;
+	const sw_fault_plan *rplan, *wplan; /* server end: reads / writes (NULL: none) */
+	bool pair_plans; /* give the plans to sw_fifo_pair instead of sw_fault_wrap */
+	size_t fail_at;
+	bool persistent;
+} run_cfg;
+
+static const char *end_name(int e)
+{
+	static const char *const names[] = {"EOF", "EOF_MID_REQUEST", "TIMEOUT", "DEADLINE",
+	                                    "PROTOCOL", "IO", "STALLED"};
+	return e >= 0 && e < 7 ? names[e] : "?";
+}
+
+static void session(const run_cfg *rc, const uint8_t *in, size_t len, outcome *o)
+{
+	memset(o, 0, sizeof *o);
+	sw_buf_init(&o->out, NULL);
+	o->rv = -1;
+	if (rc->rw) {
+		remove_tree(rw_root);
+		make_tree(rw_root);
+	}
+	sw_fuzz_mem fm;
+	sw_fuzz_mem_init(&fm, rc->fail_at, rc->persistent);
+	const sw_mem *mem = &fm.mem;
+
+	sw_medium *cli = NULL, *srv_inner = NULL, *srv = NULL;
+	sw_vfs *vfs = NULL;
+	sw_srv_conn *conn = NULL;
+	int rv;
+	if (rc->pair_plans) {
+		/* a_to_b: read role at the server (its write= would shape the
+		 * client's writes); b_to_a: only its write= sizes shape the
+		 * server's writes (the rest would apply to the client's reads). */
+		sw_fault_plan back;
+		sw_fault_plan_init(&back);
+		if (rc->wplan)
+			back.write = rc->wplan->write;
+		rv = sw_fifo_pair(mem, rc->rplan, &back, &cli, &srv);
+		if (rv != 0)
+			goto out;
+	} else {
+		rv = sw_fifo_pair(mem, NULL, NULL, &cli, &srv_inner);
+		if (rv != 0)
+			goto out;
+		rv = sw_fault_wrap(srv_inner, rc->rplan, rc->wplan, &srv);
+		srv_inner = NULL; /* owned by the wrapper, or closed on failure */
+		if (rv != 0)
+			goto out;
+	}
+	if (strcmp(sw_medium_name(srv), "fault") != 0 && strcmp(sw_medium_name(srv), "fifo") != 0)
+		sw_fuzz_fail("server_session: the server's medium is a \"%s\"\n", sw_medium_name(srv));
+	if (len) {
+		size_t done = 0;
+		rv = sw_medium_write_all(cli, in, len, &done);
+		if (rv != 0)
+			goto out;
+	}
+	if ((rv = sw_medium_shutdown_write(cli)) != 0)
+		goto out;
+
+	sw_vfs_config vc = {.allow_writes = rc->rw};
+	if (rc->small) {
+		vc.max_body = 64;
+		vc.max_readv_ranges = 4;
+		vc.max_path_len = 32;
+		vc.max_names = 4;
+		vc.max_depth = 2;
+	}
+	rv = sw_vfs_open(&vfs, rc->rw ? rw_root : ro_root, &vc, mem);
+	if (rv != 0)
+		goto out;
+	sw_srv_config sc;
+	memset(&sc, 0, sizeof sc);
+	sc.idle_timeout_ms = -1;
+	sc.pipe_exact = rc->pipe_exact;
+	if (rc->small) {
+		sc.max_line = 64;
+		sc.max_args = 6;
+		sc.max_body = 128;
+		sc.max_header = 48;
+		sc.max_struct = 96;
+		sc.max_part = 96;
+		sc.blimits.max_depth = 3;
+		sc.blimits.max_elements = 12;
+		sc.output_watermark = 16;
+		sc.stream_chunk = 7;
+		sc.read_size = 13;
+	}
+	rv = sw_srv_conn_new(&conn, &sc, sw_vfs_dispatch(), vfs, mem);
+	if (rv != 0)
+		goto out;
+	o->rv = sw_serve_medium(conn, srv, &o->res);
+	if (o->rv < 0) {
+		rv = o->rv;
+		goto out;
+	}
+	if (o->rv != (int)o->res.end)
+		sw_fuzz_fail("server_session: sw_serve_medium returned %d but res.end is %d\n", o->rv,
+		             (int)o->res.end);
+	rv = 0;
+out:
+	o->setup = rv;
+	sw_srv_conn_del(conn);
+	sw_vfs_close(vfs);
+	sw_medium_close(srv); /* the client now reads the queued bytes, then EOF */
+	sw_medium_close(srv_inner);
+	if (cli) {
+		uint8_t buf[4096];
+		size_t pending = sw_fifo_pending(cli);
+		for (;;) {
+			ptrdiff_t n = sw_medium_read(cli, buf, sizeof buf);
+			if (n <= 0) {
+				if (n < 0 && n != SW_ERR_NOMEM)
+					sw_fuzz_fail("server_session: reading the answer failed: %s\n",
+					             sw_errname((int)n));
+				break;
+			}
+			if (sw_buf_append(&o->out, buf, (size_t)n) != 0)
+				sw_fuzz_fail("server_session: out of memory\n");
+		}
+		if (o->out.len != pending)
+			sw_fuzz_fail("server_session: sw_fifo_pending said %zu bytes, %zu were read\n",
+			             pending, o->out.len);
+		sw_medium_close(cli);
+	}
+	sw_fuzz_mem_check_leaks(&fm, "server_session");
+	o->calls = fm.calls;
+	if (fm.failures == 0 && (rv == SW_ERR_NOMEM || o->res.error == SW_ERR_NOMEM))
+		sw_fuzz_fail("server_session: SW_ERR_NOMEM without an injected failure\n");
+	if (fm.failures == 0 && rv != 0)
+		sw_fuzz_fail("server_session: setup failed without a fault: %s\n", sw_errname(rv));
+	check_outside();
+	if (rc->rw)
+		o->tree = tree_hash(rw_root, true);
+	else if (tree_hash(ro_root, false) != ro_hash)
+		sw_fuzz_fail("server_session: the read-only server changed its tree\n");
+}
+
+static void free_outcome(outcome *o)
+{
+	sw_buf_free(&o->out);
+}
+
+static void show(const char *label, const outcome *o)
+{
+	fprintf(stderr, "--- %s: setup %s, end %s, error %s, %llu request(s), tree %016llx, "
+	        "%zu byte(s) out\n", label, sw_errname(o->setup), end_name(o->res.end),
+	        sw_errname(o->res.error), (unsigned long long)o->res.requests,
+	        (unsigned long long)o->tree, o->out.len);
+	sw_buf t;
+	sw_buf_init(&t, NULL);
+	size_t n = o->out.len > 2000 ? 2000 : o->out.len;
+	if (sw_format_bytes(&t, o->out.data, n) == 0)
+		fprintf(stderr, "%.*s%s\n", (int)t.len, (const char *)t.data,
+		        n < o->out.len ? "..." : "");
+	sw_buf_free(&t);
+}
+
+static bool same_out(const outcome *a, const outcome *b)
+{
+	return a->out.len == b->out.len &&
+	       (a->out.len == 0 || memcmp(a->out.data, b->out.data, a->out.len) == 0);
+}
+
+static bool is_prefix(const outcome *p, const outcome *of)
+{
+	return p->out.len <= of->out.len &&
+	       (p->out.len == 0 || memcmp(p->out.data, of->out.data, p->out.len) == 0);
+}
+
+static void require_equal(const char *what, const outcome *want, const outcome *got)
+{
+	if (same_out(want, got) && want->setup == got->setup && want->res.end == got->res.end &&
+	    want->res.error == got->res.error && want->res.requests == got->res.requests &&
+	    want->tree == got->tree)
+		return;
+	show("expected", want);
+	show("got", got);
+	sw_fuzz_fail("server_session: %s changed the session\n", what);
+}
+
+/* The plans are values of the fault.h text grammar: formatting one and
+ * parsing the text back must give an equal plan (the spec is how a failing
+ * run is written down and replayed by tests and the conformance runner). */
+static void plan_round_trip(const sw_fault_plan *p)
+{
+	sw_buf t;
+	sw_buf_init(&t, NULL);
+	int rv = sw_fault_plan_format(p, &t);
+	if (rv != 0)
+		sw_fuzz_fail("server_session: sw_fault_plan_format refused a plan: %s\n",
+		             sw_errname(rv));
+	if (sw_buf_append_byte(&t, 0) != 0)
+		sw_fuzz_fail("server_session: out of memory\n");
+	sw_fault_plan back;
+	size_t pos = 0;
+	rv = sw_fault_plan_parse((const char *)t.data, &back, &pos);
+	if (rv != 0 || !sw_fault_plan_equal(p, &back))
+		sw_fuzz_fail("server_session: the spec \"%s\" does not parse back to its plan "
+		             "(%s at %zu)\n", (const char *)t.data, sw_errname(rv), pos);
+	sw_buf_free(&t);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	setup_once();
+	sw_fuzz_ctl ctl;
+	sw_fuzz_ctl_read(&ctl, data, size);
+	sw_fdp f;
+	sw_fdp_init(&f, data, size);
+	uint8_t plan = sw_fdp_u8(&f);
+	unsigned io = (plan >> 2) % 8u;
+	unsigned sizes = (plan >> 5) & 3u;
+
+	run_cfg rc = {.rw = ctl.variant & 1, .pipe_exact = (ctl.variant >> 1) & 1,
+	              .small = (ctl.variant >> 2) & 1};
+
+	outcome a;
+	session(&rc, ctl.data, ctl.len, &a);
+	if (a.setup != 0)
+		sw_fuzz_fail("server_session: the clean run failed to start: %s\n",
+		             sw_errname(a.setup));
+	if (getenv("SW_FUZZ_TRACE"))
+		show("server_session", &a);
+
+	/* B: chunked reads and writes, plus the I/O fault. */
+	sw_fault_plan rp, wp;
+	sw_fault_plan_init(&rp);
+	rp.read.kind = SW_FAULT_SIZES_LIST;
+	rp.read.n = SW_FUZZ_CHUNKS;
+	for (size_t i = 0; i < SW_FUZZ_CHUNKS; i++)
+		rp.read.v[i] = (uint32_t)sw_fuzz_chunk(&ctl, i);
+	if (sizes == 2) {
+		rp.read.kind = SW_FAULT_SIZES_EVERY;
+		rp.read.v[0] = ctl.chunks[0] + 1u;
+	} else if (sizes == 3) {
+		rp.read.kind = SW_FAULT_SIZES_RAND;
+		rp.read.v[0] = 1;
+		rp.read.v[1] = ctl.chunks[0] + 1u;
+		rp.seed = ctl.fail_at;
+	}
+	sw_fault_plan_init(&wp);
+	wp.write = rp.read;
+	wp.seed = rp.seed;
+	uint64_t n_in = ctl.fail_at % (ctl.len + 1);
+	uint64_t n_out = ctl.fail_at % (a.out.len + 1);
+	switch (io) {
+	case 1:
+		rp.has_eof = true;
+		rp.eof_at = n_in;
+		break;
+	case 2:
+	case 3:
+		rp.has_error = true;
+		rp.error_at = n_in;
+		rp.error_errno = io == 2 ? ECONNRESET : EIO;
+		break;
+	case 4:
+	case 5:
+		wp.has_error = true;
+		wp.error_at = n_out;
+		wp.error_errno = io == 4 ? EPIPE : EIO;
+		break;
+	case 6:
+		rp.eagain_k = wp.eagain_k = 1;
+		rp.eagain_m = wp.eagain_m = 3;
+		rp.eintr_k = wp.eintr_k = 1;
+		rp.eintr_m = wp.eintr_m = 2;
+		break;
+	case 7:
+		rp.has_stall = true;
+		rp.stall_at = n_in;
+		break;
+	default:
+		break;
+	}
+	plan_round_trip(&rp);
+	plan_round_trip(&wp);
+	run_cfg rb = rc;
+	rb.rplan = &rp;
+	rb.wplan = &wp;
+	rb.pair_plans = (plan >> 7) && io != 4 && io != 5 && io != 6;
+	outcome b;
+	session(&rb, ctl.data, ctl.len, &b);
+	if (b.setup != 0)
+		sw_fuzz_fail("server_session: the chunked run failed to start: %s\n",
+		             sw_errname(b.setup));
+
+	if (io == 1 || io == 2 || io == 3 || io == 7) {
+		outcome t;
+		session(&rc, ctl.data, (size_t)n_in, &t);
+		bool read_to_end = t.res.end == SW_SERVE_EOF || t.res.end == SW_SERVE_EOF_MID_REQUEST;
+		if (io == 7 && read_to_end) {
+			/* A stalled read looks like time running out: the idle
+			 * timeout between requests, the deadline inside one. */
+			bool timed_out = b.res.end == SW_SERVE_TIMEOUT || b.res.end == SW_SERVE_DEADLINE;
+			if (!timed_out || b.res.error != 0 || !is_prefix(&b, &t)) {
+				show("clean run up to the stall", &t);
+				show("with the stall", &b);
+				sw_fuzz_fail("server_session: a stall at byte %llu was not reported as a "
+				             "time-out after a prefix of the output\n",
+				             (unsigned long long)n_in);
+			}
+		} else if (io != 3 || !read_to_end) {
+			require_equal("an early end of stream (or EOF-like read error)", &t, &b);
+		} else if (b.res.end != SW_SERVE_IO || b.res.error != SW_ERR_IO || !is_prefix(&b, &t)) {
+			show("clean run up to the error offset", &t);
+			show("with the read error", &b);
+			sw_fuzz_fail("server_session: a read error at byte %llu was not reported as "
+			             "SW_SERVE_IO/SW_ERR_IO after a prefix of the output\n",
+			             (unsigned long long)n_in);
+		}
+		free_outcome(&t);
+	} else if ((io == 4 || io == 5) && a.out.len > n_out) {
+		int want = io == 4 ? SW_ERR_CONNECTION_RESET : SW_ERR_IO;
+		if (b.res.end != SW_SERVE_IO || b.res.error != want || b.out.len != n_out ||
+		    (n_out && memcmp(b.out.data, a.out.data, (size_t)n_out) != 0)) {
+			show("clean", &a);
+			show("with the write error", &b);
+			sw_fuzz_fail("server_session: a write error at byte %llu was not reported as "
+			             "SW_SERVE_IO/%s after exactly the bytes before it\n",
+			             (unsigned long long)n_out, sw_errname(want));
+		}
+	} else {
+		require_equal("reading and writing in pieces (with EAGAIN/EINTR bursts)", &a, &b);
+	}
+	free_outcome(&b);
+
+	/* D: the N-th allocation fails. */
+	size_t fail_at = sw_fuzz_pick_failure(&ctl, a.calls);
+	if (ctl.fault != SW_FUZZ_FAULT_NONE && fail_at != 0) {
+		run_cfg rd = rc;
+		sw_fault_plan_init(&rp);
+		rp.read.kind = SW_FAULT_SIZES_LIST;
+		rp.read.n = SW_FUZZ_CHUNKS;
+		for (size_t i = 0; i < SW_FUZZ_CHUNKS; i++)
+			rp.read.v[i] = (uint32_t)sw_fuzz_chunk(&ctl, i);
+		rd.rplan = &rp;
+		rd.fail_at = fail_at;
+		rd.persistent = ctl.fault == SW_FUZZ_FAULT_PERSISTENT;
+		outcome d;
+		session(&rd, ctl.data, ctl.len, &d);
+		bool reported = d.setup == SW_ERR_NOMEM || d.res.error == SW_ERR_NOMEM;
+		if (reported ? !is_prefix(&d, &a) : !(same_out(&a, &d) && a.res.end == d.res.end &&
+		                                       a.res.error == d.res.error && a.tree == d.tree)) {
+			show("clean", &a);
+			show("with the allocation failure", &d);
+			sw_fuzz_fail("server_session: allocation %zu failed (%s) and the session %s\n",
+			             fail_at, rd.persistent ? "persistently" : "once",
+			             reported ? "wrote bytes the clean run did not"
+			                      : "neither ended with SW_ERR_NOMEM nor gave the clean result");
+		}
+		free_outcome(&d);
+	}
+	free_outcome(&a);
+	return 0;
+}
