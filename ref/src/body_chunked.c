@@ -178,7 +178,8 @@ static int take_line(sw_chunked_dec *dec)
 	return 0;
 }
 
-ptrdiff_t sw_chunked_feed(sw_chunked_dec *dec, const uint8_t *in, size_t len)
+/* Everything but the short path of sw_chunked_feed(). */
+SW__NOINLINE static ptrdiff_t feed_states(sw_chunked_dec *dec, const uint8_t *in, size_t len)
 {
 	static const uint8_t nothing[1];
 	size_t at = 0;
@@ -237,6 +238,24 @@ ptrdiff_t sw_chunked_feed(sw_chunked_dec *dec, const uint8_t *in, size_t len)
 			return dec->error;
 		}
 	}
+}
+
+ptrdiff_t sw_chunked_feed(sw_chunked_dec *dec, const uint8_t *in, size_t len)
+{
+	/* The short path (issue 2): the whole input is the next piece of a
+	 * data chunk, the usual case for a reader of a large body.  It does
+	 * what C_CHUNK does for a chunk that is not an error element, minus
+	 * the loop. */
+	if (dec->state == C_CHUNK && !dec->in_error && len != 0 && len <= dec->left) {
+		if (dec->cb.on_chunk && dec->cb.on_chunk(dec->ud, in, len))
+			return fail(dec, SW_ERR_CALLBACK);
+		dec->left -= len;
+		int rv;
+		if (dec->left == 0 && (rv = chunk_end(dec)) < 0)
+			return fail(dec, rv);
+		return (ptrdiff_t)len;
+	}
+	return feed_states(dec, in, len);
 }
 
 bool sw_chunked_done(const sw_chunked_dec *dec)

@@ -168,7 +168,8 @@ static int take_length(sw_prefixed_dec *dec)
 	return 0;
 }
 
-ptrdiff_t sw_prefixed_feed(sw_prefixed_dec *dec, const uint8_t *in, size_t len)
+/* Everything but the short path of sw_prefixed_feed(). */
+SW__NOINLINE static ptrdiff_t feed_states(sw_prefixed_dec *dec, const uint8_t *in, size_t len)
 {
 	static const uint8_t nothing[1];
 	size_t at = 0;
@@ -223,6 +224,22 @@ ptrdiff_t sw_prefixed_feed(sw_prefixed_dec *dec, const uint8_t *in, size_t len)
 			return dec->error;
 		}
 	}
+}
+
+ptrdiff_t sw_prefixed_feed(sw_prefixed_dec *dec, const uint8_t *in, size_t len)
+{
+	/* The short path (issue 2): the whole input is the next piece of the
+	 * body, the usual case for a reader of a large body.  It does what
+	 * P_BODY does, minus the loop. */
+	if (dec->state == P_BODY && len != 0 && len <= dec->left) {
+		dec->left -= len;
+		if (dec->left == 0)
+			dec->state = P_TRAILER;
+		if (dec->cb.on_data && dec->cb.on_data(dec->ud, in, len))
+			return fail(dec, SW_ERR_CALLBACK);
+		return (ptrdiff_t)len;
+	}
+	return feed_states(dec, in, len);
 }
 
 bool sw_prefixed_done(const sw_prefixed_dec *dec)

@@ -10,11 +10,14 @@
 ptrdiff_t sw__stage_literal(const char *lit, size_t litlen, size_t *matched,
                             const uint8_t *in, size_t len)
 {
-	size_t at = 0;
-	for (; at < len && *matched < litlen; at++, (*matched)++)
-		if (in[at] != (uint8_t)lit[*matched])
-			return -1;
-	return (ptrdiff_t)at;
+	/* One memcmp over what is available: a mismatch anywhere in it is the
+	 * same error as at its first byte, and *matched is not looked at
+	 * again after an error. */
+	size_t n = litlen - *matched < len ? litlen - *matched : len;
+	if (n && memcmp(in, lit + *matched, n) != 0)
+		return -1;
+	*matched += n;
+	return (ptrdiff_t)n;
 }
 
 ptrdiff_t sw__stage_line(uint8_t *line, size_t *staged, size_t max, const uint8_t *in,

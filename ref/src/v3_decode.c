@@ -7,6 +7,13 @@
  * payloads (in `stage`, bounded by the configured limits, and skipped
  * entirely when the payload lies whole inside one feed).  Bytes parts go to
  * the callbacks straight from the caller's input.
+ *
+ * Speed (issue 2): headers and structures are decoded into a node arena the
+ * decoder keeps from one message to the next, so a stream of small messages
+ * allocates nothing in the steady state; the marker and length prefixes are
+ * taken straight from the input when they lie whole in it; and a feed that
+ * falls inside a bytes part (a reader's typical piece of a large body) takes
+ * a short path that goes straight to the callback.
  */
 #include "smartwire/v3.h"
 #include "smartwire/error.h"
@@ -46,7 +53,14 @@ struct sw_v3_dec {
 	uint32_t got;     /* payload bytes staged (ST_STAGE) or passed (ST_BYTES) */
 	uint8_t *stage;
 	size_t stage_cap;
+	sw_barena arena;  /* the nodes of the last header or structure */
 };
+
+/* Arenas larger than this (in values) are released by sw_v3_dec_reset(), as
+ * large staging buffers are: a peer's one huge structure should not pin
+ * memory for the connection's lifetime.  The default header and an args
+ * tuple take a handful of values. */
+#define ARENA_KEEP 1024
 
 void sw_v3_config_default(sw_v3_config *cfg)
 {
@@ -86,6 +100,7 @@ int sw_v3_dec_new(sw_v3_dec **out, const sw_v3_config *cfg, const sw_v3_callback
 		dec->cb = *cb;
 	dec->ud = user_data;
 	dec->mem = mem;
+	sw_barena_init(&dec->arena, mem);
 	start(dec);
 	*out = dec;
 	return 0;
@@ -96,6 +111,7 @@ void sw_v3_dec_del(sw_v3_dec *dec)
 	if (!dec)
 		return;
 	sw_free(dec->mem, dec->stage);
+	sw_barena_free(&dec->arena);
 	sw_free(dec->mem, dec);
 }
 
@@ -106,6 +122,8 @@ void sw_v3_dec_reset(sw_v3_dec *dec)
 		dec->stage = NULL;
 		dec->stage_cap = 0;
 	}
+	if (dec->arena.cap > ARENA_KEEP)
+		sw_barena_free(&dec->arena);
 	start(dec);
 }
 
@@ -161,12 +179,15 @@ static int verdict(sw_v3_dec *dec, int cbrv)
 	return cbrv ? fail(dec, SW_ERR_CALLBACK) : 0;
 }
 
-/* The length prefix is complete: check it against its limit before anything
- * is allocated, then move to the payload. */
-static int length_known(sw_v3_dec *dec)
+static uint32_t get_u32be(const uint8_t *p)
 {
-	uint32_t n = (uint32_t)dec->small[0] << 24 | (uint32_t)dec->small[1] << 16 |
-	             (uint32_t)dec->small[2] << 8 | dec->small[3];
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The length prefix `n` is complete: check it against its limit before
+ * anything is allocated, then move to the payload. */
+static SW__INLINE int length_known(sw_v3_dec *dec, uint32_t n)
+{
 	dec->need = n;
 	dec->got = 0;
 	switch (dec->part) {
@@ -189,10 +210,10 @@ static int length_known(sw_v3_dec *dec)
 }
 
 /* A whole header or structure payload is available at `p`. */
-static int deliver(sw_v3_dec *dec, const uint8_t *p, size_t n)
+static SW__INLINE int deliver(sw_v3_dec *dec, const uint8_t *p, size_t n)
 {
-	sw_bval *v;
-	int rv = sw_bdecode(dec->mem, p, n, &dec->cfg.blimits, &v);
+	const sw_bval *v;
+	int rv = sw_bdecode_into(&dec->arena, p, n, &dec->cfg.blimits, &v);
 	if (rv < 0)
 		return fail(dec, rv);
 	int cbrv = 0;
@@ -204,7 +225,6 @@ static int deliver(sw_v3_dec *dec, const uint8_t *p, size_t n)
 	} else if (dec->cb.on_structure) {
 		cbrv = dec->cb.on_structure(dec->ud, v);
 	}
-	sw_bval_free(dec->mem, v);
 	if (rv < 0)
 		return rv;
 	dec->state = ST_KIND;
@@ -229,7 +249,8 @@ static size_t min_size(size_t a, size_t b)
 	return a < b ? a : b;
 }
 
-ptrdiff_t sw_v3_dec_feed(sw_v3_dec *dec, const uint8_t *in, size_t len)
+/* Everything but the short path of sw_v3_dec_feed(). */
+SW__NOINLINE static ptrdiff_t feed_states(sw_v3_dec *dec, const uint8_t *in, size_t len)
 {
 	static const uint8_t nothing[1];
 	size_t pos = 0;
@@ -247,6 +268,16 @@ ptrdiff_t sw_v3_dec_feed(sw_v3_dec *dec, const uint8_t *in, size_t len)
 	for (;;) {
 		switch (dec->state) {
 		case ST_MARKER:
+			if (dec->have == 0 && len - pos >= SW_V3_MARKER_LEN) {
+				/* The whole marker is in the input: one
+				 * fixed-size comparison, which compilers inline. */
+				if (memcmp(in + pos, SW_V3_MARKER, SW_V3_MARKER_LEN) != 0)
+					return fail(dec, SW_ERR_BAD_MARKER);
+				pos += SW_V3_MARKER_LEN;
+				dec->state = ST_LENGTH;
+				dec->part = PART_HEADERS;
+				goto length;
+			}
 			r = sw__stage_literal(SW_V3_MARKER, SW_V3_MARKER_LEN, &dec->have, in + pos,
 			                      len - pos);
 			if (r < 0)
@@ -259,23 +290,34 @@ ptrdiff_t sw_v3_dec_feed(sw_v3_dec *dec, const uint8_t *in, size_t len)
 			dec->have = 0;
 			/* fallthrough */
 		case ST_LENGTH:
-			n = min_size(4 - dec->have, len - pos);
-			memcpy(dec->small + dec->have, in + pos, n);
-			dec->have += n;
-			pos += n;
-			if (dec->have < 4)
-				goto out;
-			dec->have = 0;
-			if ((rv = length_known(dec)) < 0)
+		length:
+			if (dec->have == 0 && len - pos >= 4) {
+				/* The whole prefix is in the input: no staging. */
+				pos += 4;
+				rv = length_known(dec, get_u32be(in + pos - 4));
+			} else {
+				while (dec->have < 4 && pos < len)
+					dec->small[dec->have++] = in[pos++];
+				if (dec->have < 4)
+					goto out;
+				dec->have = 0;
+				rv = length_known(dec, get_u32be(dec->small));
+			}
+			if (rv < 0)
 				return rv;
-			break;
+			/* The usual next states are taken without going through
+			 * the switch (here and below): a small message visits
+			 * seven states. */
+			if (dec->state != ST_STAGE)
+				break;
+			/* fallthrough */
 		case ST_STAGE:
 			if (dec->got == 0 && len - pos >= dec->need) {
 				/* Zero copy: the whole payload is in this input. */
 				pos += dec->need;
 				if ((rv = deliver(dec, in + pos - dec->need, dec->need)) < 0)
 					return rv;
-				break;
+				goto kind;
 			}
 			if ((rv = stage_reserve(dec)) < 0)
 				return rv;
@@ -304,6 +346,7 @@ ptrdiff_t sw_v3_dec_feed(sw_v3_dec *dec, const uint8_t *in, size_t len)
 				return rv;
 			break;
 		case ST_KIND:
+		kind:
 			if (pos == len)
 				goto out;
 			switch (in[pos++]) {
@@ -313,11 +356,11 @@ ptrdiff_t sw_v3_dec_feed(sw_v3_dec *dec, const uint8_t *in, size_t len)
 			case 's':
 				dec->state = ST_LENGTH;
 				dec->part = PART_STRUCT;
-				break;
+				goto length;
 			case 'b':
 				dec->state = ST_LENGTH;
 				dec->part = PART_BYTES;
-				break;
+				goto length;
 			case 'e':
 				dec->state = ST_DONE;
 				dec->began = true;
@@ -346,4 +389,24 @@ out:
 	if (pos)
 		dec->began = true;
 	return (ptrdiff_t)pos;
+}
+
+ptrdiff_t sw_v3_dec_feed(sw_v3_dec *dec, const uint8_t *in, size_t len)
+{
+	/* The short path: the whole input is the next piece of a bytes part
+	 * (the usual case for a reader of a large body).  It does what
+	 * ST_BYTES does, minus what is already settled there: a feed has
+	 * happened (`fed`) and a byte of the message was consumed (`began`). */
+	if (dec->state == ST_BYTES && len != 0 && len <= dec->need - dec->got) {
+		dec->got += (uint32_t)len;
+		if (dec->cb.on_bytes && dec->cb.on_bytes(dec->ud, in, len))
+			return fail(dec, SW_ERR_CALLBACK);
+		if (dec->got == dec->need) {
+			dec->state = ST_KIND;
+			if (dec->cb.on_bytes_end && dec->cb.on_bytes_end(dec->ud))
+				return fail(dec, SW_ERR_CALLBACK);
+		}
+		return (ptrdiff_t)len;
+	}
+	return feed_states(dec, in, len);
 }

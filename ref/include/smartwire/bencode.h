@@ -3,7 +3,7 @@
  *
  * The decoder is whole-buffer, not incremental: a v3 part carries its own
  * length prefix, so the v3 decoder stages the complete part (within its
- * limit) and then calls sw_bdecode().  It is as strict as Breezy's
+ * limit) and then calls sw_bdecode_into().  It is as strict as Breezy's
  * (fastbencode) decoder:
  *   - exactly one value spanning the whole input, no trailing bytes;
  *   - dict keys are byte strings in strictly ascending raw-byte order;
@@ -74,6 +74,36 @@ int sw_bdecode(const sw_mem *mem, const uint8_t *in, size_t len,
 
 /* Frees a tree returned by sw_bdecode() (NULL is a no-op). */
 void sw_bval_free(const sw_mem *mem, sw_bval *v);
+
+/* A reusable node buffer for sw_bdecode_into(), for a caller that decodes
+ * many small values one after the other (the v3 decoder keeps one per
+ * decoder): after the first few calls it has the room it needs and decoding
+ * allocates nothing.  The caller owns the struct; the buffer inside is
+ * allocated through `mem` and released by sw_barena_free(). */
+typedef struct sw_barena {
+	const sw_mem *mem; /* NULL: libc */
+	sw_bval *nodes;    /* NULL until the first decode */
+	size_t cap;        /* room in `nodes`, in values */
+} sw_barena;
+
+/* Readies an empty arena (allocates nothing). */
+void sw_barena_init(sw_barena *a, const sw_mem *mem);
+
+/* Frees the arena's buffer and leaves it empty and reusable.  Every tree
+ * decoded into it becomes invalid. */
+void sw_barena_free(sw_barena *a);
+
+/* Like sw_bdecode(), with the same strictness, limits and error codes, but
+ * the tree lives in `a`: *out (the root) stays valid until the next
+ * sw_bdecode_into() or sw_barena_free() on the same arena, and must not be
+ * passed to sw_bval_free().  The buffer grows through the arena's allocator
+ * when the tree needs more room (never beyond lim->max_elements values) and
+ * is kept for the next call.  Byte strings point into `in`, which must
+ * outlive the tree.  Returns 0, or one of sw_bdecode()'s errors with *out
+ * NULL; after an error, SW_ERR_NOMEM included, the arena is still valid
+ * (and owns whatever it had) and nothing is leaked. */
+int sw_bdecode_into(sw_barena *a, const uint8_t *in, size_t len, const sw_blimits *lim,
+                    const sw_bval **out);
 
 /* Appends the canonical encoding of `v` to `out`.  Dict items must already be
  * in strictly ascending key order with byte-string keys, or

@@ -18,7 +18,10 @@
  * bytes after it to the caller.  sw_v3_dec_reset() readies it for the next
  * message.  Byte parts are delivered piecewise as they arrive, so a body of
  * any size is decoded in constant memory; headers and structures are staged
- * (bounded by their limits) and decoded with sw_bdecode().
+ * (bounded by their limits) and decoded with sw_bdecode()'s rules, into a
+ * node arena (sw_bdecode_into()) that the decoder keeps from one message to
+ * the next, so that decoding a stream of small messages allocates nothing
+ * once the first few have been seen.
  *
  * ENCODER (sw_v3_put_*, sw_v3_encode_*): functions appending Breezy's exact
  * bytes to a caller's sw_buf.  On error every encoder leaves `out` exactly as
@@ -150,7 +153,9 @@ int sw_v3_dec_error(const sw_v3_dec *dec);
 
 /* Readies the decoder for the next message with the same configuration and
  * callbacks, clearing any error.  Legal in every state.  A large staging
- * buffer (over SW_V3_DEFAULT_MAX_HEADER) is released; a small one is kept. */
+ * buffer (over SW_V3_DEFAULT_MAX_HEADER) is released; a small one is kept.
+ * Likewise the node arena of the last header or structure is released if it
+ * grew past 1024 values, and kept otherwise. */
 void sw_v3_dec_reset(sw_v3_dec *dec);
 
 /* End of input.  Returns 0 if the message is complete or has not started
