@@ -130,6 +130,77 @@ static void test_vectors(void **state)
 	assert_true(valid > 30);
 }
 
+/* sw_bdecode_into(): every fastbencode vector decoded one after the other
+ * into ONE arena gives exactly what sw_bdecode() gives (value or error code),
+ * earlier trees are replaced, a large tree grows the arena, and an allocation
+ * failure at any point is SW_ERR_NOMEM with nothing leaked. */
+static void test_arena(void **state)
+{
+	(void)state;
+	sw_barena a;
+	sw_barena_init(&a, NULL);
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < NELEM(vectors); i++) {
+			const bencode_vector *t = &vectors[i];
+			sw_bval *ref;
+			const sw_bval *got = (const sw_bval *)1;
+			int want = sw_bdecode(NULL, (const uint8_t *)t->input, t->len, NULL, &ref);
+			int rv = sw_bdecode_into(&a, (const uint8_t *)t->input, t->len, NULL, &got);
+			if (rv != want)
+				fail_msg("%s: arena %s, sw_bdecode %s", t->name, sw_errname(rv),
+				         sw_errname(want));
+			if (rv < 0)
+				continue;
+			sw_buf x, y;
+			sw_buf_init(&x, NULL);
+			sw_buf_init(&y, NULL);
+			assert_int_equal(sw_bval_format(&x, ref), 0);
+			assert_int_equal(sw_bval_format(&y, got), 0);
+			assert_int_equal(x.len, y.len);
+			assert_memory_equal(x.data, y.data, x.len);
+			sw_buf_free(&x);
+			sw_buf_free(&y);
+			sw_bval_free(NULL, ref);
+		}
+	}
+	/* A list of 5000 integers needs more than any small buffer. */
+	sw_buf big;
+	sw_buf_init(&big, NULL);
+	assert_int_equal(sw_buf_append_byte(&big, 'l'), 0);
+	for (int i = 0; i < 5000; i++)
+		assert_int_equal(sw_buf_append(&big, "i7e", 3), 0);
+	assert_int_equal(sw_buf_append_byte(&big, 'e'), 0);
+	const sw_bval *v;
+	assert_int_equal(sw_bdecode_into(&a, big.data, big.len, NULL, &v), 0);
+	assert_int_equal(v->type, SW_BLIST);
+	assert_int_equal(v->u.list.n, 5000);
+	assert_int_equal(v->u.list.items[4999].u.i, 7);
+	assert_true(a.cap >= 5001);
+	sw_barena_free(&a);
+	assert_null(a.nodes);
+
+	/* Fail each allocation of a fresh arena in turn, once and persistently. */
+	for (size_t n = 1; n <= 64; n++) {
+		for (int persistent = 0; persistent <= 1; persistent++) {
+			sw_failmem fm;
+			sw_failmem_init(&fm, n, persistent);
+			sw_barena_init(&a, &fm.mem);
+			int rv = sw_bdecode_into(&a, big.data, big.len, NULL, &v);
+			if (fm.failures)
+				assert_int_equal(rv, SW_ERR_NOMEM);
+			else
+				assert_int_equal(rv, 0);
+			/* The arena stays usable after a failure. */
+			fm.fail_at = 0;
+			assert_int_equal(sw_bdecode_into(&a, big.data, big.len, NULL, &v), 0);
+			assert_int_equal(v->u.list.n, 5000);
+			sw_barena_free(&a);
+			assert_int_equal(fm.live, 0);
+		}
+	}
+	sw_buf_free(&big);
+}
+
 /* The strictness rules of protocol-reference.md 3.2, each with its code. */
 static void test_strict_codes(void **state)
 {
@@ -342,6 +413,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vectors),
+		cmocka_unit_test(test_arena),
 		cmocka_unit_test(test_strict_codes),
 		cmocka_unit_test(test_int64_range),
 		cmocka_unit_test(test_limits),
