@@ -22,5 +22,20 @@ struct sw_cmd {
 };
 
 int sw_cmd_dissect(int argc, char **argv);
+int sw_cmd_conform(int argc, char **argv);
+int sw_cmd_record(int argc, char **argv);
+int sw_cmd_serve(int argc, char **argv);
+/* cmd_call.c and call_verbs.c (the client: call and its convenience verbs) */
+int sw_cmd_call(int argc, char **argv);
+int sw_cmd_cat(int argc, char **argv);
+int sw_cmd_ls(int argc, char **argv);
+int sw_cmd_stat(int argc, char **argv);
+int sw_cmd_put(int argc, char **argv);
+int sw_cmd_readv(int argc, char **argv);
+int sw_cmd_mkdir(int argc, char **argv);
+int sw_cmd_rm(int argc, char **argv);
+int sw_cmd_rmdir(int argc, char **argv);
+int sw_cmd_mv(int argc, char **argv);
+int sw_cmd_hello(int argc, char **argv);
 
 #endif

@@ -6,6 +6,20 @@
 
 static const struct sw_cmd cmds[] = {
 	{"dissect", "print the messages in a captured byte stream", sw_cmd_dissect},
+	{"conform", "run the conformance suite against a server or client", sw_cmd_conform},
+	{"record", "proxy to a server and record each connection's bytes", sw_cmd_record},
+	{"serve", "serve a directory over the smart protocol (brz serve)", sw_cmd_serve},
+	{"call", "send one request to a server and print the response", sw_cmd_call},
+	{"cat", "print a remote file (get)", sw_cmd_cat},
+	{"ls", "list a remote directory (list_dir)", sw_cmd_ls},
+	{"stat", "print a remote file's size and mode (stat)", sw_cmd_stat},
+	{"put", "write a remote file from stdin or --file (put)", sw_cmd_put},
+	{"readv", "print byte ranges of a remote file (readv)", sw_cmd_readv},
+	{"mkdir", "create a remote directory (mkdir)", sw_cmd_mkdir},
+	{"rm", "delete a remote file (delete)", sw_cmd_rm},
+	{"rmdir", "remove an empty remote directory (rmdir)", sw_cmd_rmdir},
+	{"mv", "rename a remote file (rename)", sw_cmd_mv},
+	{"hello", "ask a server which protocol it speaks (hello)", sw_cmd_hello},
 };
 
 static void usage(FILE *f)

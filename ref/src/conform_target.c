@@ -1,0 +1,288 @@
+/*
+ * Conformance runner: the targets.  Command templates ({dir} {options}
+ * {port} {url} {op} {args}) are split into words and spawned; a TCP server
+ * is waited for until it accepts; a client target gets a listening socket;
+ * the embedded server runs in a thread (conform_embedded.c).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conform_impl.h"
+#include "smartwire/error.h"
+#include "smartwire/medium.h"
+
+#define START_MS 10000     /* TCP server start-up bound (unscaled) */
+#define MAX_ARGV 64
+
+int64_t sw__cf_scaled(const sw__cf_run *R, uint32_t ms)
+{
+	return (int64_t)((double)ms * R->o->timeout_scale);
+}
+
+void sw__cf_sleep_ms(int64_t ms)
+{
+	if (ms <= 0)
+		return;
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* ---- Command templates --------------------------------------------------- */
+
+/* Splits a template into words (single/double quotes, backslash escapes; no
+ * other shell syntax).  Returns the count or -1. */
+static int split_words(const char *s, char **out, int max)
+{
+	int n = 0;
+	while (*s) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			break;
+		if (n == max)
+			return -1;
+		char *w = malloc(strlen(s) + 1), *o = w;
+		if (!w)
+			return -1;
+		while (*s && *s != ' ' && *s != '\t') {
+			if (*s == '\'') {
+				s++;
+				while (*s && *s != '\'')
+					*o++ = *s++;
+				if (*s)
+					s++;
+			} else if (*s == '"') {
+				s++;
+				while (*s && *s != '"') {
+					if (*s == '\\' && s[1])
+						s++;
+					*o++ = *s++;
+				}
+				if (*s)
+					s++;
+			} else if (*s == '\\' && s[1]) {
+				s++;
+				*o++ = *s++;
+			} else
+				*o++ = *s++;
+		}
+		*o = '\0';
+		out[n++] = w;
+	}
+	return n;
+}
+
+/* Replaces every occurrence of `key` in word by `val` (malloc'd result). */
+static char *subst(const char *word, const char *key, const char *val)
+{
+	sw_buf b;
+	sw_buf_init(&b, NULL);
+	size_t kl = strlen(key);
+	for (const char *p = word; *p;) {
+		if (strncmp(p, key, kl) == 0) {
+			sw_buf_append_str(&b, val);
+			p += kl;
+		} else
+			sw_buf_append_byte(&b, (uint8_t)*p++);
+	}
+	sw_buf_append_byte(&b, 0);
+	return (char *)b.data;
+}
+
+/* Builds argv from the template; the caller frees each word and the array. */
+static int build_argv(const sw__cf_run *R, const char *tmpl, char **argv)
+{
+	char *words[MAX_ARGV];
+	int nw = split_words(tmpl, words, MAX_ARGV);
+	if (nw <= 0)
+		return -1;
+	char port[16], url[64], tmo[48];
+	snprintf(port, sizeof port, "%u", (unsigned)R->port);
+	snprintf(url, sizeof url, "bzr://127.0.0.1:%u/", (unsigned)R->port);
+	snprintf(tmo, sizeof tmo, "--client-timeout=%d", R->c->client_timeout);
+	char *opwords[MAX_ARGV];
+	int nop = R->c->client_op ? split_words(R->c->client_op, opwords, MAX_ARGV) : 0;
+	if (nop < 0)
+		nop = 0;
+	bool used_op = false;
+	int n = 0;
+	for (int i = 0; i < nw && n < MAX_ARGV - 8; i++) {
+		if (strcmp(words[i], "{options}") == 0) {
+			if (R->c->allow_writes)
+				argv[n++] = strdup("--allow-writes");
+			if (R->c->client_timeout)
+				argv[n++] = strdup(tmo);
+		} else if (strcmp(words[i], "{args}") == 0) {
+			for (int k = 1; k < nop && n < MAX_ARGV - 8; k++)
+				argv[n++] = strdup(opwords[k]);
+			used_op = true;
+		} else {
+			char *a = subst(words[i], "{dir}", R->dir);
+			char *b = subst(a, "{port}", port);
+			char *c = subst(b, "{url}", url);
+			char *d = subst(c, "{op}", nop ? opwords[0] : "");
+			if (strstr(words[i], "{op}"))
+				used_op = true;
+			free(a);
+			free(b);
+			free(c);
+			argv[n++] = d;
+		}
+		free(words[i]);
+	}
+	if (R->o->target == SW_CF_TARGET_CLIENT && !used_op)
+		for (int k = 0; k < nop && n < MAX_ARGV - 1; k++)
+			argv[n++] = strdup(opwords[k]);
+	for (int k = 0; k < nop; k++)
+		free(opwords[k]);
+	argv[n] = NULL;
+	return n;
+}
+
+static void free_argv(char **argv)
+{
+	for (int i = 0; argv[i]; i++)
+		free(argv[i]);
+}
+
+/* Spawning is serialised: a pipe created by one thread must not leak into a
+ * child forked by another before it is marked close-on-exec (the child
+ * would hold the other server's stdin open and it would never see EOF). */
+static pthread_mutex_t spawn_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int spawn(sw__cf_run *R, const char *tmpl)
+{
+	char *argv[MAX_ARGV + 1];
+	if (build_argv(R, tmpl, argv) <= 0) {
+		sw__cf_appendf(&R->why, "cannot parse the command template '%s'", tmpl);
+		return SW_ERR_INVALID_ARGUMENT;
+	}
+	sw_cmd_config cfg = {0};
+	cfg.kill_timeout_ms = R->o->target == SW_CF_TARGET_PIPE ? (int)sw__cf_scaled(R, 2000)
+	                      : R->o->target == SW_CF_TARGET_CLIENT ? (int)sw__cf_scaled(R, 1000) : -1;
+	int e = 0;
+	pthread_mutex_lock(&spawn_lock);
+	int rc = sw_cmd_spawn((const char *const *)argv, &cfg, NULL, &R->proc, &e);
+	pthread_mutex_unlock(&spawn_lock);
+	if (rc < 0)
+		sw__cf_appendf(&R->why, "cannot start '%s': %s", argv[0], e ? strerror(e) : sw_strerror(rc));
+	else {
+		sw_buf line;
+		sw_buf_init(&line, NULL);
+		for (int i = 0; argv[i]; i++)
+			sw__cf_appendf(&line, "%s%s", i ? " " : "", argv[i]);
+		sw__cf_note(R->r, "started: %.400s", line.len ? (const char *)line.data : "");
+		sw_buf_free(&line);
+	}
+	free_argv(argv);
+	return rc;
+}
+
+/* ---- Starting and stopping targets ------------------------------------- */
+
+int sw__cf_embedded_start(const sw_cf_case *c, const char *dir, sw_medium **client_end,
+                          void **handle, char *err, size_t errlen);
+int sw__cf_embedded_stop(void *handle, char **log);
+
+int sw__cf_target_start(sw__cf_run *R)
+{
+	const sw_cf_opts *o = R->o;
+	R->listen_fd = -1;
+	switch (o->target) {
+	case SW_CF_TARGET_EMBEDDED: {
+		char err[256] = "";
+		int rc = sw__cf_embedded_start(R->c, R->dir, &R->conn.m, &R->embedded, err, sizeof err);
+		if (rc < 0)
+			sw__cf_appendf(&R->why, "embedded server: %s", err);
+		return rc;
+	}
+	case SW_CF_TARGET_PIPE: {
+		int rc = spawn(R, o->server_cmd);
+		R->conn.m = R->proc;
+		return rc;
+	}
+	case SW_CF_TARGET_TCP: {
+		int fd;
+		char err[200];
+		if (sw_tcp_listen("127.0.0.1", 0, 1, &fd, &R->port, err, sizeof err) < 0) {
+			sw__cf_appendf(&R->why, "cannot find a free port: %s", err);
+			return SW_ERR_IO;
+		}
+		close(fd);
+		int rc = spawn(R, o->server_cmd);
+		if (rc < 0)
+			return rc;
+		int64_t deadline = sw__cf_now_ms() + sw__cf_scaled(R, START_MS);
+		for (;;) {
+			rc = sw_tcp_connect("127.0.0.1", R->port, 1000, NULL, &R->conn.m, err, sizeof err);
+			if (rc == 0)
+				return 0;
+			if (sw__cf_now_ms() >= deadline) {
+				sw__cf_appendf(&R->why, "the server did not accept connections on port %u within %lld ms: %s",
+				               R->port, (long long)sw__cf_scaled(R, START_MS), err);
+				return SW_ERR_TIMEOUT;
+			}
+			/* Wait for the server's stdout to change (it exited) or 20 ms. */
+			if (sw_medium_wait_readable(R->proc, 20) == 1) {
+				uint8_t b[256];
+				if (sw_medium_read(R->proc, b, sizeof b) <= 0) {
+					sw__cf_appendf(&R->why, "the server exited before accepting connections");
+					return SW_ERR_CONNECT;
+				}
+			}
+		}
+	}
+	case SW_CF_TARGET_CLIENT: {
+		char err[200];
+		if (sw_tcp_listen("127.0.0.1", 0, 4, &R->listen_fd, &R->port, err, sizeof err) < 0) {
+			sw__cf_appendf(&R->why, "cannot listen: %s", err);
+			return SW_ERR_IO;
+		}
+		return spawn(R, o->client_cmd);
+	}
+	}
+	return SW_ERR_INVALID_ARGUMENT;
+}
+
+void sw__cf_target_stop(sw__cf_run *R)
+{
+	if (R->conn.m && R->conn.m != R->proc)
+		sw_medium_close(R->conn.m);
+	R->conn.m = NULL;
+	if (R->embedded) {
+		char *log = NULL;
+		sw__cf_embedded_stop(R->embedded, &log);
+		R->embedded = NULL;
+		if (log && R->r) {
+			free(R->r->stderr_text);
+			R->r->stderr_text = log;
+		} else
+			free(log);
+	}
+	if (R->proc) {
+		int st = -1;
+		sw_slice err = {0};
+		sw_cmd_close_wait(R->proc, &st, &err);
+		if (R->r) {
+			R->r->exit_status = st;
+			if (st != -1)
+				sw__cf_note(R->r, "%s %s with %s %d", R->o->target == SW_CF_TARGET_CLIENT ? "client" : "server",
+				            WIFEXITED(st) ? "exited" : "was killed", WIFEXITED(st) ? "status" : "signal",
+				            WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+			free(R->r->stderr_text);
+			R->r->stderr_text = err.n ? sw__cf_strndup((const char *)err.p, err.n > 8192 ? 8192 : err.n) : NULL;
+		}
+		sw_medium_close(R->proc);
+		R->proc = NULL;
+	}
+	if (R->listen_fd >= 0)
+		close(R->listen_fd);
+	R->listen_fd = -1;
+}

@@ -1,0 +1,46 @@
+# The conformance suite (conformance/): the case files must parse, a filter
+# that matches nothing must fail, the suite must kill every mutant
+# (conformance/mutants/), and, with SW_INTEROP, it runs against Breezy's
+# `brz serve --inet` and Breezy's client with the Breezy expectations file.
+# Tests that need Breezy FAIL with a clear message when brz is missing.
+set(SW_CONFORM_DIR ${PROJECT_SOURCE_DIR}/conformance)
+set(SW_BRZ_SERVER "brz serve --inet --directory={dir} {options}")
+set(SW_NEED_BRZ "command -v brz >/dev/null 2>&1 || { echo 'FAIL: brz (Breezy 3.3.2) is not installed: apt-get install brz' >&2; exit 1; }")
+
+add_test(NAME conform.cases-parse
+         COMMAND smartwire_cli conform --cases ${SW_CONFORM_DIR}/cases --list)
+add_test(NAME conform.no-match
+         COMMAND smartwire_cli conform --cases ${SW_CONFORM_DIR}/cases --list "no.such.case.*")
+set_tests_properties(conform.no-match PROPERTIES WILL_FAIL TRUE)
+add_test(NAME conform.embedded
+         COMMAND smartwire_cli conform --cases ${SW_CONFORM_DIR}/cases -j 2 -q
+                 --expect ${SW_CONFORM_DIR}/expectations/smartwire.txt)
+# smartwire's own server as a separate process (the pipe target) and its
+# client through the adapter.
+add_test(NAME conform.smartwire-serve
+         COMMAND sh -c "exec \"$0\" conform --cases ${SW_CONFORM_DIR}/cases --server-cmd \"$0 serve --inet --directory={dir} {options}\" --expect ${SW_CONFORM_DIR}/expectations/smartwire.txt --sweep none -j 2 -q"
+                 $<TARGET_FILE:smartwire_cli>)
+add_test(NAME conform.smartwire-client
+         COMMAND sh -c "exec \"$0\" conform --cases ${SW_CONFORM_DIR}/cases --client-cmd \"/usr/bin/python3 ${SW_CONFORM_DIR}/adapters/smartwire_client.py --smartwire $0 {url}\" -j 2 -q 'client.*'"
+                 $<TARGET_FILE:smartwire_cli>)
+set_tests_properties(conform.cases-parse conform.no-match conform.embedded
+                     conform.smartwire-serve conform.smartwire-client PROPERTIES
+                     LABELS conformance TIMEOUT 300)
+
+add_test(NAME conform.mutants
+         COMMAND sh ${SW_CONFORM_DIR}/mutants/run-mutants.sh $<TARGET_FILE:smartwire_cli>)
+set_tests_properties(conform.mutants PROPERTIES LABELS "conformance;mutants" TIMEOUT 300)
+
+if(SW_INTEROP)
+  add_test(NAME conform.breezy-server
+           COMMAND sh -c "${SW_NEED_BRZ}; exec \"$0\" conform --cases ${SW_CONFORM_DIR}/cases --server-cmd '${SW_BRZ_SERVER}' --expect ${SW_CONFORM_DIR}/expectations/breezy-3.3.2.txt --sweep none -j 2 -q --json breezy-server.json"
+                   $<TARGET_FILE:smartwire_cli>)
+  add_test(NAME conform.breezy-sweeps
+           COMMAND sh -c "${SW_NEED_BRZ}; exec \"$0\" conform --cases ${SW_CONFORM_DIR}/cases --server-cmd '${SW_BRZ_SERVER}' --expect ${SW_CONFORM_DIR}/expectations/breezy-3.3.2.txt --sweep framing -j 2 -q detect.marker.v1-hello v12.body.v1-put session.eof.v1-write-sweep v3.parts.byte-before-args"
+                   $<TARGET_FILE:smartwire_cli>)
+  add_test(NAME conform.breezy-client
+           COMMAND sh -c "${SW_NEED_BRZ}; exec \"$0\" conform --cases ${SW_CONFORM_DIR}/cases --client-cmd '/usr/bin/python3 ${SW_CONFORM_DIR}/adapters/breezy_client.py {url}' --expect ${SW_CONFORM_DIR}/expectations/breezy-3.3.2.txt -j 2 -q 'client.*'"
+                   $<TARGET_FILE:smartwire_cli>)
+  set_tests_properties(conform.breezy-server conform.breezy-sweeps conform.breezy-client PROPERTIES
+                       LABELS interop TIMEOUT 900)
+endif()
