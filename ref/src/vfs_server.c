@@ -2,6 +2,7 @@
  * The reference file server: sw_vfs behind the sw_dispatch interface.  See
  * smartwire/vfs_server.h for the mapping and its departures from Breezy.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "smartwire/error.h"
@@ -32,6 +33,16 @@ static int respond(sw_vfs_req *r, sw_srv_req *req)
 	return SW_ERR_STATE;
 }
 
+/* The VFS verbs that take a request body. */
+static bool body_verb(const sw_slice *verb)
+{
+	static const char *const verbs[] = {"put", "put_non_atomic", "append", "readv"};
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		if (verb->n == strlen(verbs[i]) && memcmp(verb->p, verbs[i], verb->n) == 0)
+			return true;
+	return false;
+}
+
 static int begin(void *ud, sw_srv_req *req, const sw_slice *args, size_t nargs, void **ctx)
 {
 	sw_vfs_req *r = NULL;
@@ -41,18 +52,36 @@ static int begin(void *ud, sw_srv_req *req, const sw_slice *args, size_t nargs, 
 	*ctx = r;
 	if (rv == SW_VFS_NEEDS_BODY)
 		return SW_SRV_WANT_BODY;
+	/* A v1/v2 body verb answered before its body (a bad mode, say): the
+	 * client still sends the length-prefixed body, which only the verb
+	 * announces.  Breezy answers at once and then parses that body as
+	 * further requests; we take the body first and answer from body() or
+	 * end(), so the session reads and discards it.  In v3 the framing
+	 * delimits the body, so the answer goes out at once as in Breezy. */
+	if (sw_srv_req_version(req) != 3 && body_verb(&args[0]))
+		return SW_SRV_WANT_BODY;
 	rv = respond(r, req);
 	return rv < 0 ? rv : SW_SRV_ANSWERED;
 }
 
+/* True if the request was answered in begin() and its answer held back. */
+static bool held(const sw_vfs_req *r)
+{
+	sw_vfs_reply rep;
+	return sw_vfs_get_reply(r, &rep) == 0;
+}
+
 static int body(void *ctx, sw_srv_req *req, const uint8_t *p, size_t n)
 {
-	(void)req;
+	if (held(ctx))
+		return respond(ctx, req); /* the session discards the rest */
 	return sw_vfs_body(ctx, p, n);
 }
 
 static int end(void *ctx, sw_srv_req *req)
 {
+	if (held(ctx))
+		return respond(ctx, req);
 	int rv = sw_vfs_end(ctx);
 	return rv < 0 ? rv : respond(ctx, req);
 }

@@ -36,6 +36,13 @@
  *  - `iter_files_recursive` in v1/v2: same bug with its `str` names (v1
  *    closes silently, v2 sends "bzr response 2\nsuccess\n" and closes).  We
  *    answer "names\x01a\x01sub/b..." (v2: with the success marker first).
+ *  - A v1/v2 body verb (put, put_non_atomic, append, readv) answered before
+ *    its body -- a bad mode, a path above the root -- is answered only once
+ *    its length-prefixed body has been read (and discarded).  Breezy answers
+ *    at once and then parses that body as further requests ("bad request
+ *    '1'", "bad request 'zdone'"), desynchronising the connection.  The
+ *    answer's bytes are Breezy's; in v3, where the framing delimits the body,
+ *    the answer goes out at once as in Breezy.
  *  - Everything sw_vfs departs on (smartwire/vfs.h: symlinks leaving the
  *    root, atomic move, hidden temporary files, limits) and everything the
  *    session layer departs on (smartwire/server.h: pipelining, framing
