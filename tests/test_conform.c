@@ -72,6 +72,9 @@ static void test_eval_helpers(void **state)
 	eval_ok("hexlen{repeat{17 \"a\"}}", "11\naaaaaaaaaaaaaaaaa", 20);
 	eval_ok("repeat{3 \"ab\" \"c\"}", "abcabcabc", 9);
 	eval_ok("repeat{0 \"x\"}", "", 0);
+	eval_ok("repeat{5 \"abc\"}", "abcabcabcabcabc", 15);
+	/* An empty operand repeated any number of times is empty, at once. */
+	eval_ok("repeat{18446744073709551615 \"\"}", "", 0);
 	eval_ok("$v3 $hdr0", "bzr message 3 (bzr 1.6)\n\0\0\0\x02" "de", 30);
 	eval_ok("$req2 $resp2 $success $failed", "bzr request 2\nbzr response 2\nsuccess\nfailed\n", 44);
 	eval_ok("$hdr", "\0\0\0\x1c" "d16:Software version5:3.3.2e", 32);
