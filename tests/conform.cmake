@@ -20,11 +20,15 @@ add_test(NAME conform.embedded
 add_test(NAME conform.smartwire-serve
          COMMAND sh -c "exec \"$0\" conform --cases ${SW_CONFORM_DIR}/cases --server-cmd \"$0 serve --inet --directory={dir} {options}\" --expect ${SW_CONFORM_DIR}/expectations/smartwire.txt --sweep none -j 2 -q"
                  $<TARGET_FILE:smartwire_cli>)
+add_test(NAME conform.smartwire-serve-tcp
+         COMMAND sh -c "exec \"$0\" conform --cases ${SW_CONFORM_DIR}/cases --server-tcp-cmd \"$0 serve --listen=127.0.0.1 --port={port} --directory={dir} {options}\" --expect ${SW_CONFORM_DIR}/expectations/smartwire.txt --sweep none -j 2 -q"
+                 $<TARGET_FILE:smartwire_cli>)
 add_test(NAME conform.smartwire-client
          COMMAND sh -c "exec \"$0\" conform --cases ${SW_CONFORM_DIR}/cases --client-cmd \"/usr/bin/python3 ${SW_CONFORM_DIR}/adapters/smartwire_client.py --smartwire $0 {url}\" -j 2 -q 'client.*'"
                  $<TARGET_FILE:smartwire_cli>)
 set_tests_properties(conform.cases-parse conform.no-match conform.embedded
-                     conform.smartwire-serve conform.smartwire-client PROPERTIES
+                     conform.smartwire-serve conform.smartwire-serve-tcp
+                     conform.smartwire-client PROPERTIES
                      LABELS conformance TIMEOUT 300)
 
 add_test(NAME conform.mutants
