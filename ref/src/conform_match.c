@@ -543,6 +543,7 @@ static int match_msg(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, 
                      sw_buf *actual, bool *unknown)
 {
 	char err[200] = "";
+	int verdict = -1; /* before any goto out */
 	items wargs = {0}, wbodies = {0}, weargs = {0};
 	dmsg m = {.version = a->version, .status = -1};
 	sw_buf_init(&m.args_text, NULL);
@@ -585,7 +586,6 @@ static int match_msg(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, 
 	if (rc < 0)
 		goto out;
 	size_t start = c->pos;
-	int verdict = -1;
 	for (;;) {
 		if (c->pos < c->rx.len) {
 			ptrdiff_t n = d3 ? sw_v3_dec_feed(d3, c->rx.data + c->pos, c->rx.len - c->pos)
