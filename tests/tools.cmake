@@ -3,3 +3,7 @@ add_test(NAME tool.dissect
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools/dissect.sh
                  $<TARGET_FILE:smartwire_cli> ${PROJECT_SOURCE_DIR})
 set_tests_properties(tool.dissect PROPERTIES LABELS tools TIMEOUT 120)
+# The install rule and the pkg-config file, used by an outside program.
+add_test(NAME tool.install
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools/install.sh ${PROJECT_BINARY_DIR} ${CMAKE_C_COMPILER})
+set_tests_properties(tool.install PROPERTIES LABELS tools TIMEOUT 120)

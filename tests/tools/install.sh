@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `cmake --install` into a temporary prefix, then build and run a program
+# against the installed headers and library through pkg-config, statically
+# and dynamically.
+set -euo pipefail
+BUILD=$1
+CC=${2:-cc}
+command -v pkg-config >/dev/null || { echo "FAIL: pkg-config missing: apt-get install pkg-config"; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cmake --install "$BUILD" --prefix "$tmp/prefix" >/dev/null
+export PKG_CONFIG_PATH=$tmp/prefix/lib/pkgconfig
+[ -d "$tmp/prefix/lib" ] || PKG_CONFIG_PATH=$(echo "$tmp"/prefix/lib*/pkgconfig)
+cat >"$tmp/use.c" <<'C'
+#include <smartwire/error.h>
+#include <smartwire/v3.h>
+#include <stdio.h>
+#include <string.h>
+int main(void)
+{
+	sw_buf b;
+	sw_buf_init(&b, NULL);
+	if (sw_v3_put_marker(&b) != 0 || b.len != 24 || memcmp(b.data, SW_V3_MARKER, 24) != 0)
+		return 1;
+	sw_buf_free(&b);
+	return strcmp(sw_errname(SW_ERR_NOMEM), "SW_ERR_NOMEM") != 0;
+}
+C
+# shellcheck disable=SC2046
+$CC "$tmp/use.c" $(pkg-config --cflags smartwire) $(pkg-config --libs smartwire) -o "$tmp/use-shared"
+libdir=$(pkg-config --variable=libdir smartwire)
+LD_LIBRARY_PATH=$libdir "$tmp/use-shared"
+# shellcheck disable=SC2046
+$CC "$tmp/use.c" $(pkg-config --cflags smartwire) "$libdir/libsmartwire.a" -lpthread -o "$tmp/use-static"
+"$tmp/use-static"
+"$tmp/prefix/bin/smartwire" --help >/dev/null
+echo "ok: installed headers, libsmartwire (shared and static) and pkg-config file work"
