@@ -20,42 +20,7 @@
 #include "support/failmem.h"
 #include "support/fakeserver.h"
 
-struct client_req_vec {
-	const char *name;
-	int version;
-	int hdefault;
-	int nargs;
-	const char *args[4];
-	size_t arglen[4];
-	int kind;
-	const char *body;
-	size_t body_len;
-	int nranges;
-	uint64_t ranges[4][2];
-	int nchunks;
-	const char *chunks[3];
-	size_t chunk_len[3];
-	const char *expect;
-	size_t expect_len;
-};
-
-struct client_resp_vec {
-	const char *name;
-	int version;
-	const char *verb;
-	int mode;
-	const char *resp;
-	size_t resp_len;
-	const char *trace;
-};
-
-#include "vectors/client_vectors.inc"
-
-#define S(lit) ((const uint8_t *)(lit)), (sizeof(lit) - 1)
-#define SL(lit) ((sw_slice){(const uint8_t *)(lit), sizeof(lit) - 1})
-#define M3 "bzr message 3 (bzr 1.6)\n"
-#define H0 "\x00\x00\x00\x02" "de"
-#define HDEF "\x00\x00\x00\x1c" "d16:Software version5:3.3.2e"
+#include "client_vectors.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 

@@ -22,36 +22,7 @@
 #include "server_drive.h"
 #include "smartwire/v3.h"
 
-struct srv_vec {
-	const char *name;
-	int eof_class;
-	const char *req;
-	size_t req_len;
-	const char *resp;
-	size_t resp_len;
-};
-struct srv_stream_vec {
-	const char *name;
-	int version, nchunks, fail;
-	const char *resp;
-	size_t resp_len;
-};
-struct srv_resp_vec {
-	const char *name;
-	int version;
-	const char *resp;
-	size_t resp_len;
-};
-#include "vectors/server_vectors.inc"
-
-static const struct srv_vec *find_vec(const char *name)
-{
-	for (size_t i = 0; i < sizeof srv_vectors / sizeof srv_vectors[0]; i++)
-		if (strcmp(srv_vectors[i].name, name) == 0)
-			return &srv_vectors[i];
-	fail_msg("no vector %s", name);
-	return NULL;
-}
+#include "server_vectors.h"
 
 typedef struct server {
 	pthread_t th;

@@ -20,27 +20,7 @@
 #include "smartwire/v3.h"
 #include "support/failmem.h"
 
-struct srv_vec {
-	const char *name;
-	int eof_class;
-	const char *req;
-	size_t req_len;
-	const char *resp;
-	size_t resp_len;
-};
-struct srv_stream_vec {
-	const char *name;
-	int version, nchunks, fail;
-	const char *resp;
-	size_t resp_len;
-};
-struct srv_resp_vec {
-	const char *name;
-	int version;
-	const char *resp;
-	size_t resp_len;
-};
-#include "vectors/server_vectors.inc"
+#include "server_vectors.h"
 
 #define NVEC (sizeof srv_vectors / sizeof srv_vectors[0])
 
@@ -59,15 +39,6 @@ static void add_part(sw_buf *b, char kind, const char *payload)
 	sw_buf_append_byte(b, (uint8_t)kind);
 	sw_buf_append_u32be(b, (uint32_t)strlen(payload));
 	sw_buf_append_str(b, payload);
-}
-
-static const struct srv_vec *find_vec(const char *name)
-{
-	for (size_t i = 0; i < NVEC; i++)
-		if (strcmp(srv_vectors[i].name, name) == 0)
-			return &srv_vectors[i];
-	fail_msg("no vector %s", name);
-	return NULL;
 }
 
 static void expect_bytes(const char *what, const sw_buf *got, const void *want, size_t n)

@@ -31,27 +31,7 @@
 #include "smartwire/v3.h"
 #include "support/failmem.h"
 
-struct srv_vec {
-	const char *name;
-	int eof_class;
-	const char *req;
-	size_t req_len;
-	const char *resp;
-	size_t resp_len;
-};
-struct srv_stream_vec {
-	const char *name;
-	int version, nchunks, fail;
-	const char *resp;
-	size_t resp_len;
-};
-struct srv_resp_vec {
-	const char *name;
-	int version;
-	const char *resp;
-	size_t resp_len;
-};
-#include "vectors/server_vectors.inc"
+#include "server_vectors.h"
 
 typedef struct exch {
 	const char *name;

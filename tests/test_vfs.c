@@ -31,6 +31,7 @@
 #include "smartwire/jail.h"
 #include "smartwire/vfs.h"
 #include "support/failmem.h"
+#include "support/fsfix.h"
 #include "support/harness.h"
 
 struct fx {
@@ -76,30 +77,6 @@ static const struct vcase cases[] = {
 };
 
 /* ---- file-system helpers (test code may use plain paths) ---- */
-
-static void rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		chmod(path, 0700);
-		DIR *d = opendir(path);
-		struct dirent *de;
-		while (d && (de = readdir(d)) != NULL) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			char sub[4096];
-			snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-			rm_rf(sub);
-		}
-		if (d)
-			closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
 
 static void build_fixture(const char *root)
 {
@@ -357,7 +334,7 @@ static void replay_case(const struct vcase *c, size_t chunk, const sw_mem *mem, 
 	int rc = sw_vfs_open(&v, root, &cfg, mem);
 	if (rc == SW_ERR_NOMEM && mem) {
 		*nomem = true;
-		rm_rf(base);
+		sw_t_rm_rf(base);
 		free(base);
 		return;
 	}
@@ -405,7 +382,7 @@ static void replay_case(const struct vcase *c, size_t chunk, const sw_mem *mem, 
 	if (mem)
 		assert_null(strstr(tree, SW_JAIL_TEMP_PREFIX));
 	free(tree);
-	rm_rf(base);
+	sw_t_rm_rf(base);
 	free(base);
 }
 
@@ -569,8 +546,8 @@ static void test_hostile_paths(void **state)
 			{"mkdir", 1}, {"rmdir", 0}, {"rename", 4}, {"rename", 5}, {"move", 4}, {"move", 5},
 		};
 		for (size_t q = 0; q < sizeof reqs / sizeof reqs[0]; q++) {
-			rm_rf(root);
-			rm_rf(out);
+			sw_t_rm_rf(root);
+			sw_t_rm_rf(out);
 			build_hostile(base, root, out);
 			sw_vfs_config cfg = {0};
 			cfg.allow_writes = true;
@@ -626,7 +603,7 @@ static void test_hostile_paths(void **state)
 	assert_true(npaths >= 50);
 	assert_int_equal(nreq, npaths * 16);
 	free(sentinel);
-	rm_rf(base);
+	sw_t_rm_rf(base);
 	free(base);
 	free(text);
 }
@@ -650,7 +627,7 @@ static void env_open(env *e, const sw_vfs_config *cfg, const sw_mem *mem)
 static void env_close(env *e)
 {
 	sw_vfs_close(e->v);
-	rm_rf(e->base);
+	sw_t_rm_rf(e->base);
 	free(e->base);
 }
 

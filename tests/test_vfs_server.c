@@ -41,6 +41,7 @@
 #include "smartwire/medium.h"
 #include "smartwire/vfs_server.h"
 #include "support/failmem.h"
+#include "support/fsfix.h"
 #include "support/guard.h"
 
 struct vsrv_fx {
@@ -59,27 +60,7 @@ struct vsrv_vec {
 };
 #include "interop/vfs_server_vectors.inc"
 
-struct srv_vec {
-	const char *name;
-	int eof_class;
-	const char *req;
-	size_t req_len;
-	const char *resp;
-	size_t resp_len;
-};
-struct srv_stream_vec {
-	const char *name;
-	int version, nchunks, fail;
-	const char *resp;
-	size_t resp_len;
-};
-struct srv_resp_vec {
-	const char *name;
-	int version;
-	const char *resp;
-	size_t resp_len;
-};
-#include "vectors/server_vectors.inc"
+#include "server_vectors.h"
 
 /* gen_server.py's tree at SW_T_SRV_ROOT. */
 static const struct vsrv_fx srv_fixture[] = {
@@ -92,32 +73,9 @@ static const struct vsrv_fx srv_fixture[] = {
 
 /* ---- fixtures ---- */
 
-static void rm_rf(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *de;
-		while (d && (de = readdir(d)) != NULL) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			char sub[4096];
-			snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-			rm_rf(sub);
-		}
-		if (d)
-			closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
-
 static void build(const char *root, const struct vsrv_fx *fx, size_t n)
 {
-	rm_rf(root);
+	sw_t_rm_rf(root);
 	assert_int_equal(mkdir(root, 0755), 0);
 	chmod(root, 0755);
 	for (size_t i = 0; i < n; i++) {
@@ -344,7 +302,7 @@ static void test_server_vectors_real_vfs(void **state)
 		sw_vfs_close(v);
 		n++;
 	}
-	rm_rf(SW_T_SRV_ROOT);
+	sw_t_rm_rf(SW_T_SRV_ROOT);
 	assert_true(n > 50);
 }
 
@@ -493,7 +451,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	rm_rf(SW_T_VSRV_ROOT);
+	sw_t_rm_rf(SW_T_VSRV_ROOT);
 	if (lock_fd >= 0)
 		close(lock_fd); /* releases the lock */
 	return 0;

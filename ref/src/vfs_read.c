@@ -53,6 +53,15 @@ static int open_for_read(sw_vfs_req *r, const sw_jail_path *jp, struct stat *st,
 	return 0;
 }
 
+/* Translates the verb's path argument a[0] into r->jp (`slash` as for
+ * sw__translate) and touches the local transport with it, as every read verb
+ * but readv does first.  Returns 0, 1 (answered) or SW_ERR_NOMEM. */
+static int take_path(sw_vfs_req *r, const sw_slice *a, bool slash)
+{
+	int rc = sw__translate(r, &a[0], slash, &r->jp);
+	return rc ? rc : sw__touch(r, &r->jp);
+}
+
 static int read_error(sw_vfs_req *r, const sw_jail_path *jp)
 {
 	int rc = sw__reply(r, SW_VFS_FAILED, 1, "ReadError");
@@ -61,9 +70,7 @@ static int read_error(sw_vfs_req *r, const sw_jail_path *jp)
 
 int sw__do_get(sw_vfs_req *r, const sw_slice *a)
 {
-	int rc = sw__translate(r, &a[0], false, &r->jp);
-	if (rc == 0)
-		rc = sw__touch(r, &r->jp);
+	int rc = take_path(r, a, false);
 	if (rc)
 		return rc < 0 ? rc : 0;
 	struct stat st;
@@ -81,9 +88,7 @@ int sw__do_get(sw_vfs_req *r, const sw_slice *a)
 
 int sw__do_has(sw_vfs_req *r, const sw_slice *a)
 {
-	int rc = sw__translate(r, &a[0], false, &r->jp);
-	if (rc == 0)
-		rc = sw__touch(r, &r->jp);
+	int rc = take_path(r, a, false);
 	if (rc)
 		return rc < 0 ? rc : 0;
 	sw_jail_res res;
@@ -101,9 +106,7 @@ int sw__do_has(sw_vfs_req *r, const sw_slice *a)
 
 int sw__do_stat(sw_vfs_req *r, const sw_slice *a)
 {
-	int rc = sw__translate(r, &a[0], true, &r->jp);
-	if (rc == 0)
-		rc = sw__touch(r, &r->jp);
+	int rc = take_path(r, a, true);
 	if (rc)
 		return rc < 0 ? rc : 0;
 	sw_jail_res res;
@@ -138,6 +141,14 @@ static int open_dir(sw_vfs_req *r, const sw_jail_path *jp, int *fd)
 		return rc ? rc : 1;
 	}
 	return 0;
+}
+
+/* take_path() for a directory, then opens it.  Returns 0 (*fd open), 1
+ * (answered) or SW_ERR_NOMEM. */
+static int take_dir(sw_vfs_req *r, const sw_slice *a, int *fd)
+{
+	int rc = take_path(r, a, true);
+	return rc ? rc : open_dir(r, &r->jp, fd);
 }
 
 /* Reads the names of directory `fd` (consumed) in readdir order, skipping
@@ -175,12 +186,8 @@ static ptrdiff_t read_names(int fd, sw_buf *names)
 
 int sw__do_list_dir(sw_vfs_req *r, const sw_slice *a)
 {
-	int rc = sw__translate(r, &a[0], true, &r->jp);
-	if (rc == 0)
-		rc = sw__touch(r, &r->jp);
 	int fd;
-	if (rc == 0)
-		rc = open_dir(r, &r->jp, &fd);
+	int rc = take_dir(r, a, &fd);
 	if (rc)
 		return rc < 0 ? rc : 0;
 	sw_buf names, esc;
@@ -291,12 +298,8 @@ static int iter_dir(sw_vfs_req *r, int fd, sw_buf *rel, sw_buf *raw, size_t dept
 
 int sw__do_iter(sw_vfs_req *r, const sw_slice *a)
 {
-	int rc = sw__translate(r, &a[0], true, &r->jp);
-	if (rc == 0)
-		rc = sw__touch(r, &r->jp);
 	int fd;
-	if (rc == 0)
-		rc = open_dir(r, &r->jp, &fd);
+	int rc = take_dir(r, a, &fd);
 	if (rc)
 		return rc < 0 ? rc : 0;
 	sw_buf rel, raw;
