@@ -5,5 +5,6 @@ add_test(NAME tool.dissect
 set_tests_properties(tool.dissect PROPERTIES LABELS tools TIMEOUT 120)
 # The install rule and the pkg-config file, used by an outside program.
 add_test(NAME tool.install
-         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools/install.sh ${PROJECT_BINARY_DIR} ${CMAKE_C_COMPILER})
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools/install.sh ${PROJECT_BINARY_DIR} ${CMAKE_C_COMPILER}
+                 "$<$<BOOL:${SW_SANITIZE}>:-fsanitize=address,undefined>")
 set_tests_properties(tool.install PROPERTIES LABELS tools TIMEOUT 120)

@@ -5,6 +5,8 @@
 set -euo pipefail
 BUILD=$1
 CC=${2:-cc}
+# A sanitizer build's library needs the sanitizer runtime in the program too.
+read -r -a EXTRA <<<"${3:-}"
 command -v pkg-config >/dev/null || { echo "FAIL: pkg-config missing: apt-get install pkg-config"; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -27,11 +29,11 @@ int main(void)
 }
 C
 # shellcheck disable=SC2046
-$CC "$tmp/use.c" $(pkg-config --cflags smartwire) $(pkg-config --libs smartwire) -o "$tmp/use-shared"
+$CC "${EXTRA[@]}" "$tmp/use.c" $(pkg-config --cflags smartwire) $(pkg-config --libs smartwire) -o "$tmp/use-shared"
 libdir=$(pkg-config --variable=libdir smartwire)
 LD_LIBRARY_PATH=$libdir "$tmp/use-shared"
 # shellcheck disable=SC2046
-$CC "$tmp/use.c" $(pkg-config --cflags smartwire) "$libdir/libsmartwire.a" -lpthread -o "$tmp/use-static"
+$CC "${EXTRA[@]}" "$tmp/use.c" $(pkg-config --cflags smartwire) "$libdir/libsmartwire.a" -lpthread -o "$tmp/use-static"
 "$tmp/use-static"
 "$tmp/prefix/bin/smartwire" --help >/dev/null
 echo "ok: installed headers, libsmartwire (shared and static) and pkg-config file work"
