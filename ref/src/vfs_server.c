@@ -64,23 +64,32 @@ static int begin(void *ud, sw_srv_req *req, const sw_slice *args, size_t nargs, 
 	return rv < 0 ? rv : SW_SRV_ANSWERED;
 }
 
-/* True if the request was answered in begin() and its answer held back. */
-static bool held(const sw_vfs_req *r)
+/* 1 if the request was answered in begin() and its answer held back, 0 if
+ * it is waiting for its body, or SW_ERR_NOMEM (building the reply failed:
+ * found by fuzz_server_session, which fails every allocation in turn). */
+static int held(const sw_vfs_req *r)
 {
 	sw_vfs_reply rep;
-	return sw_vfs_get_reply(r, &rep) == 0;
+	int rv = sw_vfs_get_reply(r, &rep);
+	return rv == 0 ? 1 : rv == SW_ERR_NOMEM ? rv : 0;
 }
 
 static int body(void *ctx, sw_srv_req *req, const uint8_t *p, size_t n)
 {
-	if (held(ctx))
+	int h = held(ctx);
+	if (h < 0)
+		return h;
+	if (h)
 		return respond(ctx, req); /* the session discards the rest */
 	return sw_vfs_body(ctx, p, n);
 }
 
 static int end(void *ctx, sw_srv_req *req)
 {
-	if (held(ctx))
+	int h = held(ctx);
+	if (h < 0)
+		return h;
+	if (h)
 		return respond(ctx, req);
 	int rv = sw_vfs_end(ctx);
 	return rv < 0 ? rv : respond(ctx, req);
