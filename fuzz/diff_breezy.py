@@ -52,6 +52,7 @@ sys.path.insert(0, os.path.join(ROOT, 'tests', 'vectors'))
 
 try:
     import breezy_trace as bt  # noqa: E402
+    import gen_v12  # noqa: E402  (Breezy client trace, shared with the vectors)
     from breezy.bzr.smart import protocol, medium, request, vfs  # noqa: E402
     from breezy import errors  # noqa: E402
     from fastbencode import bdecode_as_tuple  # noqa: E402
@@ -194,73 +195,11 @@ def breezy_v12_response(data, variant):
         mode = 'none'
     if version == 2 and variant & 0x10:
         data = protocol.RESPONSE_VERSION_TWO + data
-    inp = BytesIO(data)
-    med = medium.SmartSimplePipesClientMedium(inp, BytesIO(), 'base')
-    req = med.get_request()
-    base = (protocol.SmartClientRequestProtocolOne if version == 1
-            else protocol.SmartClientRequestProtocolTwo)
-    seen = {}
-
-    class Rec(base):
-        def _recv_tuple(self):
-            r = base._recv_tuple(self)
-            seen['args'] = r
-            return r
-
-    p = Rec(req)
-    p.call(b'verb-x')
-    lines = []
-    read_line = req.read_line
-
-    def recording_read_line():
-        line = read_line()
-        lines.append(line)
-        return line
-    req.read_line = recording_read_line
-    trace = ''
-    effective = 'none'
-    failed = False
-    try:
-        p.read_response_tuple(expect_body=(mode != 'none'))
-        effective = mode
-    except (errors.ErrorFromSmartServer, errors.UnknownSmartMethod):
-        pass
-    except (errors.SmartProtocolError, errors.UnexpectedProtocolVersionMarker,
-            TypeError, errors.ConnectionReset):
-        failed = True
-    if version == 2 and len(lines) >= 2 and lines[0] == protocol.RESPONSE_VERSION_TWO:
-        if lines[1] in (b'success\n', b'failed\n'):
-            trace += 'status %s\n' % ('success' if lines[1] == b'success\n' else 'failed')
-    args = seen.get('args')
-    if args is None:
-        failed = True
-    elif not failed:
-        trace += 'args %s\n' % bt.fmt_tuple(args)
     # Breezy's client lets the body decoders' ValueError (a length that
     # int() refuses) and SmartProtocolError escape from the read: the call
     # fails, which is its way of rejecting the body.
     rejected = (errors.ConnectionReset, ValueError, errors.SmartProtocolError)
-    if not failed and effective == 'prefixed':
-        try:
-            trace += 'body %s\n' % bt.esc(p.read_body_bytes())
-        except rejected:
-            failed = True
-    elif not failed and effective == 'chunked':
-        try:
-            for c in p.read_streamed_body():
-                if isinstance(c, bytes):
-                    trace += 'chunk %s\n' % bt.esc(c)
-                else:
-                    trace += 'error-chunks %s\n' % bt.fmt_tuple(c.args)
-        except rejected:
-            failed = True
-    if failed:
-        trace += 'error\n'
-    else:
-        trace += 'end\n'
-        rest = (med._push_back_buffer or b'') + inp.read()
-        if rest:
-            trace += 'excess %s\n' % bt.esc(rest)
+    trace, _ = gen_v12.client_trace(version, data, mode, rejected=rejected)
     return trace
 
 

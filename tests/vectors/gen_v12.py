@@ -308,9 +308,12 @@ REQUEST_CASES = [
 V1_ERRORS = None
 
 
-def client_trace(version, data, mode, verb=b'verb-x'):
+def client_trace(version, data, mode, verb=b'verb-x', rejected=(errors.ConnectionReset,)):
     """Breezy's client reading ``data``; ``mode`` 'none'|'prefixed'|'chunked'.
-    Returns (trace, effective mode: the body Breezy actually read)."""
+    Returns (trace, effective mode: the body Breezy actually read).
+    ``rejected``: the exceptions that, escaping from reading the body, mean
+    Breezy rejected it (fuzz/diff_breezy.py adds the ones fuzzed inputs
+    provoke)."""
     inp = BytesIO(data)
     m = medium.SmartSimplePipesClientMedium(inp, BytesIO(), 'base')
     req = m.get_request()
@@ -360,7 +363,7 @@ def client_trace(version, data, mode, verb=b'verb-x'):
     if not failed and effective == 'prefixed':
         try:
             trace += "body %s\n" % esc(p.read_body_bytes())
-        except errors.ConnectionReset:
+        except rejected:
             failed = True
     elif not failed and effective == 'chunked':
         try:
@@ -369,7 +372,7 @@ def client_trace(version, data, mode, verb=b'verb-x'):
                     trace += "chunk %s\n" % esc(c)
                 else:
                     trace += "error-chunks %s\n" % fmt_tuple(c.args)
-        except errors.ConnectionReset:
+        except rejected:
             failed = True
     if failed:
         trace += "error\n"
