@@ -9,22 +9,21 @@
 # so the same script builds libFuzzer, AFL++ (CC=afl-clang-fast) and
 # coverage flavours; fuzz/oss-fuzz-local.sh runs it without Docker.
 #
-# Targets are fuzz/fuzz_<target>.c.  A target whose "SW_FUZZ_REQUIRES:"
-# sources are not in the tree yet is skipped with a message (see
-# fuzz/CMakeLists.txt); every other failure stops the build.
+# Targets are fuzz/fuzz_<target>.c; any failure stops the build.
 
 SW="$SRC/smartwire"
 OBJ="$(mktemp -d)"
 trap 'rm -rf "$OBJ"' EXIT
 
 SW_CFLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-  -I$SW/ref/include -I$SW/ref/src -I$SW/fuzz"
+  -I$SW/ref/include -I$SW/testbench -I$SW/fuzz"
 
-# The library and the fuzzing support code, instrumented like the targets,
-# archived so that each target links only the objects it uses.
+# The library (one folder per layer; private headers are found beside their
+# sources), the test bench and the fuzzing support code, instrumented like
+# the targets, archived so that each target links only the objects it uses.
 objs=()
-for src in "$SW"/ref/src/*.c "$SW"/fuzz/fdp.c "$SW"/fuzz/codec*.c; do
-  obj="$OBJ/$(basename "$src" .c).o"
+for src in "$SW"/ref/src/*/*.c "$SW"/testbench/*/*.c "$SW"/fuzz/fdp.c "$SW"/fuzz/codec*.c; do
+  obj="$OBJ/$(basename "$(dirname "$src")")_$(basename "$src" .c).o"
   $CC $CFLAGS $SW_CFLAGS -c "$src" -o "$obj"
   objs+=("$obj")
 done
@@ -33,14 +32,6 @@ ar rcs "$OBJ/libsmartwire_fuzz.a" "${objs[@]}"
 for src in "$SW"/fuzz/fuzz_*.c; do
   name="$(basename "$src" .c)"
   target="${name#fuzz_}"
-  missing=""
-  for req in $(sed -n 's/.*SW_FUZZ_REQUIRES:[[:space:]]*//p' "$src" | sed 's/\*\/.*//'); do
-    [ -e "$SW/$req" ] || missing="$missing $req"
-  done
-  if [ -n "$missing" ]; then
-    echo "build.sh: skipping $name until$missing exist(s)" >&2
-    continue
-  fi
   $CC $CFLAGS $SW_CFLAGS -c "$src" -o "$OBJ/$name.o"
   $CXX $CFLAGS "$OBJ/$name.o" "$OBJ/libsmartwire_fuzz.a" $LIB_FUZZING_ENGINE \
     -lpthread -o "$OUT/$name"

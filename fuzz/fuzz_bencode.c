@@ -1,7 +1,5 @@
 /*
  * Fuzz target: bencode (smartwire/bencode.h).
- * SW_FUZZ_REQUIRES: ref/src/bencode.c
- *
  * The protocol bytes (the input minus the control trailer of fdp.h) go to
  * sw_bdecode() with limits chosen by the trailer's `variant` byte: 0 means the
  * defaults (NULL), otherwise max_depth = 1 + (variant & 15) and

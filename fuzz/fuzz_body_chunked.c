@@ -3,7 +3,6 @@
  * smartwire/body.h.
  * The checks and the input layout are those of the codec driver (codec.h)
  * and the control trailer (fdp.h).
- * SW_FUZZ_REQUIRES: ref/src/body_chunked.c
  */
 #include "codec.h"
 

@@ -3,7 +3,6 @@
  * ("%d\n" body "done\n"), smartwire/body.h.
  * The checks and the input layout are those of the codec driver (codec.h)
  * and the control trailer (fdp.h).
- * SW_FUZZ_REQUIRES: ref/src/body_prefixed.c
  */
 #include "codec.h"
 

@@ -15,8 +15,6 @@
  * EOF) or makes no progress, a stall that the client must turn into a
  * bounded error (SW_ERR_TIMEOUT after SW_CLIENT_MAX_STALLS attempts); the
  * client's own timeout is off, so no clock is involved.
- * SW_FUZZ_REQUIRES: ref/src/client_call.c ref/src/client_request.c ref/src/client_response.c ref/src/medium_fifo.c ref/src/fault.c
- *
  * THE TRAILER (fdp.h), read by this target as:
  *   plan % 4          allocation fault, as fdp.h (1 once, 2 persistently)
  *   (plan >> 2) % 8   I/O fault on the client's end of each connection:

@@ -4,8 +4,6 @@
  * files are text that people write and that `smartwire conform` loads from
  * any directory, so the parser must reject bad text with a diagnostic and
  * never crash, leak or half-apply a file.
- * SW_FUZZ_REQUIRES: ref/src/conform_parse.c ref/src/conform_bytes.c
- *
  * The protocol bytes of the input (fdp.h) are the text.  The trailer's
  * variant byte: bit 0 clear parses the text as a case file, set evaluates
  * it as one byte expression (sw_cf_eval) and, cut at its first space, as
@@ -30,7 +28,7 @@
 #include <string.h>
 
 #include "fdp.h"
-#include "smartwire/conform.h"
+#include "conform/conform.h"
 #include "smartwire/error.h"
 
 static int count_lines(const char *t, size_t n)

@@ -1,7 +1,5 @@
 /*
  * Fuzz target: the server's protocol version detection, smartwire/detect.h.
- * SW_FUZZ_REQUIRES: ref/src/detect.c
- *
  * The protocol bytes (input minus the fdp.h trailer) are the start of a
  * request stream.  Checks:
  *   - sw_detect_bytes() agrees with an independent statement of Breezy's

@@ -1,7 +1,5 @@
 /*
  * Fuzz target: the readv offset list, smartwire/readv.h.
- * SW_FUZZ_REQUIRES: ref/src/readv.c ref/src/body_prefixed.c
- *
  * The protocol bytes (input minus the fdp.h trailer) are a readv request
  * body, parsed with max_ranges = the trailer's variant byte (0: default).
  * Checks:

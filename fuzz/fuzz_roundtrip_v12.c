@@ -4,8 +4,6 @@
  * which must give the same events; encoding that decoding once more must
  * give the same bytes (the encoders are deterministic and the decoder loses
  * nothing they write).
- * SW_FUZZ_REQUIRES: ref/src/v12_decode.c ref/src/v12_encode.c ref/src/body_prefixed.c ref/src/body_chunked.c ref/src/tuple.c
- *
  * The protocol bytes (fdp.h) are a stream of messages, decoded one after
  * the other until the stream ends or the decoder refuses a message.  The
  * trailer's variant byte:

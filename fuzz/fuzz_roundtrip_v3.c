@@ -2,8 +2,6 @@
  * Fuzz target: v3 round trip (smartwire/v3.h).  Whatever the v3 decoder
  * accepts is re-encoded with our encoders and decoded again, which must give
  * the same events.
- * SW_FUZZ_REQUIRES: ref/src/v3_decode.c ref/src/v3_encode.c ref/src/bencode.c
- *
  * The protocol bytes (fdp.h) are a stream of messages, decoded one after
  * the other (reset, then the excess) until the stream ends or the decoder
  * refuses a message.  Each accepted message is re-encoded twice:

@@ -8,8 +8,6 @@
  * decision or randomness: the client writes the whole stream into the fifo
  * and half-closes it before the server starts, so every read finds data or
  * EOF and the loop never waits (idle timeout off).
- * SW_FUZZ_REQUIRES: ref/src/serve.c ref/src/server_conn.c ref/src/vfs_server.c ref/src/vfs.c ref/src/jail.c ref/src/medium_fifo.c ref/src/fault.c ref/src/fault_spec.c
- *
  * THE TREE.  Once per process a directory <base> = $TMPDIR (else /dev/shm
  * when writable, else /tmp) /sw-fuzz-server.<10-digit pid> is made with
  *   <base>/ro/        the tree served read-only (created once)

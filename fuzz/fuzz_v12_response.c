@@ -4,7 +4,6 @@
  * trailer's variant byte (codec_v12.c).
  * The checks and the input layout are those of the codec driver (codec.h)
  * and the control trailer (fdp.h).
- * SW_FUZZ_REQUIRES: ref/src/v12_decode.c ref/src/body_prefixed.c ref/src/body_chunked.c ref/src/tuple.c
  */
 #include "codec.h"
 

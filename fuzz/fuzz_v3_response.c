@@ -3,7 +3,6 @@
  * starts with the "bzr message 3 (bzr 1.6)\n" marker), smartwire/v3.h.
  * The checks and the input layout are those of the codec driver (codec.h)
  * and the control trailer (fdp.h).
- * SW_FUZZ_REQUIRES: ref/src/v3_decode.c ref/src/bencode.c
  */
 #include "codec.h"
 

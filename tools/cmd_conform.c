@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
-#include "smartwire/conform.h"
+#include "conform/conform.h"
 #include "smartwire/error.h"
 
 static void usage(FILE *f)

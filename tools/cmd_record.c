@@ -17,7 +17,7 @@
 #include "cmds.h"
 #include "smartwire/error.h"
 #include "smartwire/medium.h"
-#include "smartwire/record.h"
+#include "record/record.h"
 
 static volatile sig_atomic_t stop_signal;
 

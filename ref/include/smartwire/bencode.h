@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartwire/export.h"
 #include "smartwire/mem.h"
 
 #ifdef __cplusplus
@@ -69,11 +70,11 @@ typedef struct sw_blimits {
  * SW_ERR_BENCODE_JUNK, SW_ERR_BENCODE_UNSORTED, SW_ERR_BENCODE_BAD_INT,
  * SW_ERR_BENCODE_DEPTH, SW_ERR_BENCODE_TOO_MANY, SW_ERR_BENCODE_KEY.
  * On error *out is set to NULL and nothing is leaked. */
-int sw_bdecode(const sw_mem *mem, const uint8_t *in, size_t len,
+SW_API int sw_bdecode(const sw_mem *mem, const uint8_t *in, size_t len,
                const sw_blimits *lim, sw_bval **out);
 
 /* Frees a tree returned by sw_bdecode() (NULL is a no-op). */
-void sw_bval_free(const sw_mem *mem, sw_bval *v);
+SW_API void sw_bval_free(const sw_mem *mem, sw_bval *v);
 
 /* A reusable node buffer for sw_bdecode_into(), for a caller that decodes
  * many small values one after the other (the v3 decoder keeps one per
@@ -87,11 +88,11 @@ typedef struct sw_barena {
 } sw_barena;
 
 /* Readies an empty arena (allocates nothing). */
-void sw_barena_init(sw_barena *a, const sw_mem *mem);
+SW_API void sw_barena_init(sw_barena *a, const sw_mem *mem);
 
 /* Frees the arena's buffer and leaves it empty and reusable.  Every tree
  * decoded into it becomes invalid. */
-void sw_barena_free(sw_barena *a);
+SW_API void sw_barena_free(sw_barena *a);
 
 /* Like sw_bdecode(), with the same strictness, limits and error codes, but
  * the tree lives in `a`: *out (the root) stays valid until the next
@@ -102,7 +103,7 @@ void sw_barena_free(sw_barena *a);
  * outlive the tree.  Returns 0, or one of sw_bdecode()'s errors with *out
  * NULL; after an error, SW_ERR_NOMEM included, the arena is still valid
  * (and owns whatever it had) and nothing is leaked. */
-int sw_bdecode_into(sw_barena *a, const uint8_t *in, size_t len, const sw_blimits *lim,
+SW_API int sw_bdecode_into(sw_barena *a, const uint8_t *in, size_t len, const sw_blimits *lim,
                     const sw_bval **out);
 
 /* Appends the canonical encoding of `v` to `out`.  Dict items must already be
@@ -110,11 +111,11 @@ int sw_bdecode_into(sw_barena *a, const uint8_t *in, size_t len, const sw_blimit
  * SW_ERR_INVALID_ARGUMENT is returned.  Returns 0, SW_ERR_NOMEM or
  * SW_ERR_INVALID_ARGUMENT; on error `out` may hold a partial encoding past
  * its original length (truncate it if needed). */
-int sw_bencode(sw_buf *out, const sw_bval *v);
+SW_API int sw_bencode(sw_buf *out, const sw_bval *v);
 
 /* Appends the encoding of a list of byte strings: "l" (len ":" bytes)* "e".
  * This is the shape of every v3 args structure.  Returns 0 or SW_ERR_NOMEM. */
-int sw_bencode_strlist(sw_buf *out, const sw_slice *items, size_t n);
+SW_API int sw_bencode_strlist(sw_buf *out, const sw_slice *items, size_t n);
 
 /* Value constructors for building trees by hand (no allocation). */
 static inline sw_bval sw_bstr(const void *p, size_t n)
@@ -152,14 +153,14 @@ static inline sw_bval sw_bdict(sw_bval *items, size_t n)
 
 /* Returns the value for byte-string `key` in dict `d`, or NULL if absent or
  * `d` is not a dict. */
-const sw_bval *sw_bdict_get(const sw_bval *d, const void *key, size_t keylen);
+SW_API const sw_bval *sw_bdict_get(const sw_bval *d, const void *key, size_t keylen);
 
 /* Appends the trace notation of `v` (see smartwire/format.h): byte strings as
  * quoted escaped strings, integers in decimal, lists as `[a, b]`, dicts as
  * `{k: v, k2: v2}`.  Returns 0, SW_ERR_NOMEM, or SW_ERR_INVALID_ARGUMENT for
  * a value whose type is not one of sw_btype; on error `out` may hold a
  * partial result past its original length. */
-int sw_bval_format(sw_buf *out, const sw_bval *v);
+SW_API int sw_bval_format(sw_buf *out, const sw_bval *v);
 
 #ifdef __cplusplus
 }

@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartwire/export.h"
 #include "smartwire/mem.h"
 
 #ifdef __cplusplus
@@ -62,7 +63,7 @@ extern "C" {
  *
  * Returns 0, SW_ERR_INVALID_ARGUMENT for a syntax error (or a bad `base`),
  * or SW_ERR_LIMIT when the magnitude does not fit in 64 bits. */
-int sw_parse_pyint(const uint8_t *p, size_t n, unsigned base, bool *negative,
+SW_API int sw_parse_pyint(const uint8_t *p, size_t n, unsigned base, bool *negative,
                    uint64_t *magnitude);
 
 /* ---- Length-prefixed body ---------------------------------------------- */
@@ -102,10 +103,10 @@ typedef struct sw_prefixed_dec sw_prefixed_dec;
  * sw_prefixed_del()).  `cfg` and `cb` may be NULL (defaults / no events);
  * both are copied.  `mem` may be NULL (libc).  Exactly one allocation.
  * Returns 0, SW_ERR_INVALID_ARGUMENT (out NULL) or SW_ERR_NOMEM. */
-int sw_prefixed_new(sw_prefixed_dec **out, const sw_prefixed_config *cfg,
+SW_API int sw_prefixed_new(sw_prefixed_dec **out, const sw_prefixed_config *cfg,
                     const sw_prefixed_callbacks *cb, void *ud, const sw_mem *mem);
 /* Frees the decoder (NULL is a no-op).  Legal in every state. */
-void sw_prefixed_del(sw_prefixed_dec *dec);
+SW_API void sw_prefixed_del(sw_prefixed_dec *dec);
 
 /* Consumes bytes of "%d\n" <body> "done\n" and returns how many it took,
  * stopping right after "done\n" (the rest of `in` is the caller's).
@@ -123,36 +124,36 @@ void sw_prefixed_del(sw_prefixed_dec *dec);
  * for a trailer that cannot match, which silently drops the request),
  * SW_ERR_CALLBACK, or the sticky error of an earlier call.  After the end,
  * feed consumes nothing and returns 0. */
-ptrdiff_t sw_prefixed_feed(sw_prefixed_dec *dec, const uint8_t *in, size_t len);
+SW_API ptrdiff_t sw_prefixed_feed(sw_prefixed_dec *dec, const uint8_t *in, size_t len);
 
 /* True once "done\n" has been consumed. */
-bool sw_prefixed_done(const sw_prefixed_dec *dec);
+SW_API bool sw_prefixed_done(const sw_prefixed_dec *dec);
 
 /* End of input: 0 if the body is complete, the sticky error after an error,
  * SW_ERR_UNEXPECTED_EOF otherwise (even before the first byte: a body was
  * expected).  An UNEXPECTED_EOF becomes the sticky error. */
-int sw_prefixed_finish(sw_prefixed_dec *dec);
+SW_API int sw_prefixed_finish(sw_prefixed_dec *dec);
 
 /* Breezy's LengthPrefixedBodyDecoder.next_read_size(): 6 while reading the
  * length line ("\n" plus "done\n" still to come), bytes_left + 5 inside the
  * body, 5 - (trailer bytes seen) in the trailer.  0 once done (Breezy: 1,
  * "reading unused") and after an error. */
-size_t sw_prefixed_next_read_size(const sw_prefixed_dec *dec);
+SW_API size_t sw_prefixed_next_read_size(const sw_prefixed_dec *dec);
 
 /* Back to the initial state for the next body; keeps config, callbacks and
  * memory.  Clears a sticky error.  Legal in every state. */
-void sw_prefixed_reset(sw_prefixed_dec *dec);
+SW_API void sw_prefixed_reset(sw_prefixed_dec *dec);
 
 /* Appends "%d\n" % len (plain decimal).  With the body bytes and
  * sw_prefixed_encode_trailer() this writes a body without holding it whole.
  * Returns 0 or SW_ERR_NOMEM (out unchanged). */
-int sw_prefixed_encode_header(sw_buf *out, uint64_t len);
+SW_API int sw_prefixed_encode_header(sw_buf *out, uint64_t len);
 /* Appends "done\n".  Returns 0 or SW_ERR_NOMEM (out unchanged). */
-int sw_prefixed_encode_trailer(sw_buf *out);
+SW_API int sw_prefixed_encode_trailer(sw_buf *out);
 /* Appends the whole framing of `body[0..len)` (Breezy _encode_bulk_data).
  * `body` may be NULL when `len` is 0.  Returns 0 or SW_ERR_NOMEM (out
  * unchanged). */
-int sw_prefixed_encode(sw_buf *out, const void *body, size_t len);
+SW_API int sw_prefixed_encode(sw_buf *out, const void *body, size_t len);
 
 /* ---- Chunked body (v2 responses) --------------------------------------- */
 
@@ -208,11 +209,11 @@ typedef struct sw_chunked_dec sw_chunked_dec;
  * NULL.  One allocation here; error chunks, if any, are collected in a
  * buffer allocated through `mem` (bounded by max_error_bytes).
  * Returns 0, SW_ERR_INVALID_ARGUMENT (out NULL) or SW_ERR_NOMEM. */
-int sw_chunked_new(sw_chunked_dec **out, const sw_chunked_config *cfg,
+SW_API int sw_chunked_new(sw_chunked_dec **out, const sw_chunked_config *cfg,
                    const sw_chunked_callbacks *cb, void *ud, const sw_mem *mem);
 /* Frees the decoder and its error-chunk buffers (NULL is a no-op).  Legal in
  * every state. */
-void sw_chunked_del(sw_chunked_dec *dec);
+SW_API void sw_chunked_del(sw_chunked_dec *dec);
 
 /* Consumes bytes of a chunked body and returns how many it took, stopping
  * right after "END\n".
@@ -231,40 +232,40 @@ void sw_chunked_del(sw_chunked_dec *dec);
  * over 64 bits, or error chunks over max_error_bytes), SW_ERR_TOO_MANY_ARGS
  * (too many error chunks), SW_ERR_NOMEM (collecting error chunks),
  * SW_ERR_CALLBACK, or the sticky error of an earlier call. */
-ptrdiff_t sw_chunked_feed(sw_chunked_dec *dec, const uint8_t *in, size_t len);
+SW_API ptrdiff_t sw_chunked_feed(sw_chunked_dec *dec, const uint8_t *in, size_t len);
 
 /* True once "END\n" has been consumed. */
-bool sw_chunked_done(const sw_chunked_dec *dec);
+SW_API bool sw_chunked_done(const sw_chunked_dec *dec);
 
 /* End of input: 0 if done, the sticky error after an error, otherwise
  * SW_ERR_UNEXPECTED_EOF (which becomes sticky). */
-int sw_chunked_finish(sw_chunked_dec *dec);
+SW_API int sw_chunked_finish(sw_chunked_dec *dec);
 
 /* Breezy's ChunkedBodyDecoder.next_read_size(): max(0, 8 - header bytes
  * seen) in the header, 2 before a length line, 1 inside a length line,
  * bytes_left + 4 inside a chunk.  0 once done (Breezy: 1) and after an
  * error. */
-size_t sw_chunked_next_read_size(const sw_chunked_dec *dec);
+SW_API size_t sw_chunked_next_read_size(const sw_chunked_dec *dec);
 
 /* Back to the initial state for the next body; keeps config, callbacks and
  * memory.  Clears a sticky error.  Legal in every state. */
-void sw_chunked_reset(sw_chunked_dec *dec);
+SW_API void sw_chunked_reset(sw_chunked_dec *dec);
 
 /* Appends "chunked\n".  Returns 0 or SW_ERR_NOMEM (out unchanged). */
-int sw_chunked_encode_header(sw_buf *out);
+SW_API int sw_chunked_encode_header(sw_buf *out);
 /* Appends "%x\n" % len (lower-case hex, no prefix); the chunk's bytes follow.
  * Returns 0 or SW_ERR_NOMEM (out unchanged). */
-int sw_chunked_encode_chunk_header(sw_buf *out, uint64_t len);
+SW_API int sw_chunked_encode_chunk_header(sw_buf *out, uint64_t len);
 /* Appends one whole chunk: its length line and `p[0..n)` (`p` may be NULL if
  * n is 0).  Returns 0 or SW_ERR_NOMEM (out unchanged). */
-int sw_chunked_encode_chunk(sw_buf *out, const void *p, size_t n);
+SW_API int sw_chunked_encode_chunk(sw_buf *out, const void *p, size_t n);
 /* Appends "ERR\n" and then each of `args[0..n)` as a chunk (Breezy
  * _send_chunks of a FailedSmartServerResponse); the body must then be
  * closed with sw_chunked_encode_end().  Returns 0 or SW_ERR_NOMEM (out
  * unchanged). */
-int sw_chunked_encode_error(sw_buf *out, const sw_slice *args, size_t n);
+SW_API int sw_chunked_encode_error(sw_buf *out, const sw_slice *args, size_t n);
 /* Appends "END\n".  Returns 0 or SW_ERR_NOMEM (out unchanged). */
-int sw_chunked_encode_end(sw_buf *out);
+SW_API int sw_chunked_encode_end(sw_buf *out);
 
 #ifdef __cplusplus
 }

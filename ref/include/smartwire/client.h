@@ -51,6 +51,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartwire/export.h"
 #include "smartwire/medium.h"
 #include "smartwire/mem.h"
 #include "smartwire/readv.h"
@@ -122,7 +123,7 @@ typedef struct sw_client_config {
 } sw_client_config;
 
 /* All defaults (the same as a NULL config). */
-void sw_client_config_default(sw_client_config *cfg);
+SW_API void sw_client_config_default(sw_client_config *cfg);
 
 /* Creates an IDLE client.  `cfg` (NULL: defaults) is copied, headers
  * included; `connect` is required; `connect_ud` is passed back to it.  No
@@ -131,46 +132,46 @@ void sw_client_config_default(sw_client_config *cfg);
  * Returns 0 (*out owned by the caller, free with sw_client_del),
  * SW_ERR_INVALID_ARGUMENT (out or connect NULL, protocol not 0..3) or
  * SW_ERR_NOMEM. */
-int sw_client_new(sw_client **out, const sw_client_config *cfg, sw_client_connect_fn connect,
+SW_API int sw_client_new(sw_client **out, const sw_client_config *cfg, sw_client_connect_fn connect,
                   void *connect_ud, const sw_mem *mem);
 
 /* Disconnects and frees.  NULL is a no-op.  Every request and response of
  * the client must have been freed before. */
-void sw_client_del(sw_client *c);
+SW_API void sw_client_del(sw_client *c);
 
 /* IDLE -> CONNECTING -> RUNNING.  Returns 0, SW_ERR_STATE (not IDLE), or the
  * connect callback's error (the client is then IDLE again). */
-int sw_client_connect(sw_client *c);
+SW_API int sw_client_connect(sw_client *c);
 
 /* Closes the connection, if any (RUNNING -> DISCONNECTING -> IDLE); IDLE is
  * a no-op.  An outstanding request stays open but can no longer do I/O
  * (SW_ERR_CLOSED), as in Breezy.  Returns 0 or SW_ERR_STATE (called while
  * CONNECTING or DISCONNECTING). */
-int sw_client_disconnect(sw_client *c);
+SW_API int sw_client_disconnect(sw_client *c);
 
 /* Breezy's reset(): disconnects and forgets the outstanding request (which
  * then fails every I/O call with SW_ERR_CLOSED and may only be freed).
  * Returns 0 or SW_ERR_STATE. */
-int sw_client_reset(sw_client *c);
+SW_API int sw_client_reset(sw_client *c);
 
-sw_client_runstate sw_client_state(const sw_client *c);
+SW_API sw_client_runstate sw_client_state(const sw_client *c);
 
 /* The current connection's medium (still owned by the client), or NULL when
  * IDLE.  Valid until the next disconnect. */
-sw_medium *sw_client_medium(sw_client *c);
+SW_API sw_medium *sw_client_medium(sw_client *c);
 
 /* The protocol version pinned by negotiation or forced by the config (1..3),
  * or 0 while unknown. */
-int sw_client_protocol_version(const sw_client *c);
+SW_API int sw_client_protocol_version(const sw_client *c);
 
 /* Breezy's _remember_remote_is_before((major, minor)): records that the
  * server is older than that version, unless an older bound is already
  * known (a newer one is then ignored, as Breezy does). */
-void sw_client_remember_remote_is_before(sw_client *c, int major, int minor);
+SW_API void sw_client_remember_remote_is_before(sw_client *c, int major, int minor);
 
 /* Breezy's _is_remote_before((major, minor)): true when a bound is known and
  * (major, minor) >= it. */
-bool sw_client_is_remote_before(const sw_client *c, int major, int minor);
+SW_API bool sw_client_is_remote_before(const sw_client *c, int major, int minor);
 
 /* Breezy's medium.protocol_version(): sends "hello\n" in protocol v1 (on the
  * current connection, without negotiation or retry) and accepts ("ok", "1")
@@ -180,12 +181,12 @@ bool sw_client_is_remote_before(const sw_client *c, int major, int minor);
  * _protocol_version_error; other errors (connection reset, I/O) are not.
  * Also SW_ERR_TOO_MANY_REQUESTS, SW_ERR_UNKNOWN_METHOD, SW_ERR_ERROR_RESPONSE,
  * SW_ERR_NOMEM, SW_ERR_TIMEOUT, SW_ERR_CONNECTION_RESET, media errors. */
-int sw_client_hello(sw_client *c, int *version);
+SW_API int sw_client_hello(sw_client *c, int *version);
 
 /* The last error recorded by any function of this client (0 if none since
  * the last successful call that clears it: sw_client_call and
  * sw_client_hello clear it when they start). */
-int sw_client_last_error(const sw_client *c);
+SW_API int sw_client_last_error(const sw_client *c);
 
 /* str() of the exception Breezy raises for the last error, e.g.
  *   "Connection closed: Unexpected end of message. Please check connectivity
@@ -198,14 +199,14 @@ int sw_client_last_error(const sw_client *c);
  * NULL ("" before any error); valid until the next call on the client or
  * one of its requests/responses.  May be shorter than Breezy's (even empty)
  * if memory ran out while formatting it. */
-const char *sw_client_error_message(const sw_client *c);
+SW_API const char *sw_client_error_message(const sw_client *c);
 
 /* The server's error tuple behind the last SW_ERR_ERROR_RESPONSE (v3 'E'
  * args, v2 "failed" tuple, v1 tuple from the error list, a mid-stream v3 oE
  * structure or v2 ERR chunks) or SW_ERR_UNKNOWN_METHOD (v3 ("UnknownMethod",
  * verb); v1/v2: ("error", "Generic bzr smart protocol error: bad request
  * '<verb>'")).  NULL with *n = 0 otherwise.  Valid as the message. */
-const sw_slice *sw_client_error_args(const sw_client *c, size_t *n);
+SW_API const sw_slice *sw_client_error_args(const sw_client *c, size_t *n);
 
 typedef struct sw_client_stats {
 	uint64_t connects;    /* successful connect callbacks */
@@ -214,7 +215,7 @@ typedef struct sw_client_stats {
 	uint64_t retries;     /* resends after a connection reset */
 } sw_client_stats;
 
-void sw_client_get_stats(const sw_client *c, sw_client_stats *out);
+SW_API void sw_client_get_stats(const sw_client *c, sw_client_stats *out);
 
 /* ======================================================================
  * The medium request (Breezy's SmartClientStreamMediumRequest)
@@ -236,39 +237,39 @@ typedef enum sw_client_request_state {
  * with sw_client_request_del), SW_ERR_TOO_MANY_REQUESTS (a request is open:
  * finish reading it or reset), SW_ERR_STATE (CONNECTING/DISCONNECTING),
  * SW_ERR_NOMEM. */
-int sw_client_request_new(sw_client *c, sw_client_request **out);
+SW_API int sw_client_request_new(sw_client *c, sw_client_request **out);
 
 /* Breezy's accept_bytes: connects if IDLE, then writes all `n` bytes.
  * Returns 0, SW_ERR_WRITING_COMPLETED, SW_ERR_CLOSED (the request lost its
  * connection through a reset), the connect error, SW_ERR_CONNECTION_RESET,
  * SW_ERR_IO, SW_ERR_TIMEOUT (the medium kept refusing), SW_ERR_NOMEM. */
-int sw_client_request_write(sw_client_request *r, const void *p, size_t n);
+SW_API int sw_client_request_write(sw_client_request *r, const void *p, size_t n);
 
 /* writing -> reading.  Returns 0 or SW_ERR_WRITING_COMPLETED. */
-int sw_client_request_finish_writing(sw_client_request *r);
+SW_API int sw_client_request_finish_writing(sw_client_request *r);
 
 /* Breezy's read_bytes: bytes already buffered by the client, or one read of
  * the medium (at most min(n, read_size)).  Returns > 0 bytes, 0 at end of
  * stream, SW_ERR_WRITING_NOT_COMPLETE, SW_ERR_READING_COMPLETED,
  * SW_ERR_CLOSED, SW_ERR_TIMEOUT, SW_ERR_IO, SW_ERR_NOMEM. */
-ptrdiff_t sw_client_request_read(sw_client_request *r, void *buf, size_t n);
+SW_API ptrdiff_t sw_client_request_read(sw_client_request *r, void *buf, size_t n);
 
 /* Breezy's read_line: replaces `line` with the next line, "\n" included.
  * Bytes after the "\n" stay buffered in the client for the next read.
  * Returns the line length, SW_ERR_CONNECTION_RESET at end of stream before
  * the "\n" (message "Unexpected end of message. ..."), SW_ERR_LINE_TOO_LONG,
  * and the errors of sw_client_request_read. */
-ptrdiff_t sw_client_request_read_line(sw_client_request *r, sw_buf *line);
+SW_API ptrdiff_t sw_client_request_read_line(sw_client_request *r, sw_buf *line);
 
 /* reading -> done; frees the client for the next request.  Returns 0,
  * SW_ERR_WRITING_NOT_COMPLETE or SW_ERR_READING_COMPLETED. */
-int sw_client_request_finish_reading(sw_client_request *r);
+SW_API int sw_client_request_finish_reading(sw_client_request *r);
 
-sw_client_request_state sw_client_request_get_state(const sw_client_request *r);
+SW_API sw_client_request_state sw_client_request_get_state(const sw_client_request *r);
 
 /* Frees a request.  Freeing the client's open request before it is done
  * resets the connection (the stream position is unknown).  NULL: no-op. */
-void sw_client_request_del(sw_client_request *r);
+SW_API void sw_client_request_del(sw_client_request *r);
 
 /* ======================================================================
  * Calls
@@ -322,11 +323,11 @@ typedef struct sw_call {
  * SW_ERR_PREMATURE_END: 'e' before the args, SW_ERR_PROTOCOL: args not a
  * list of byte strings), SW_ERR_LINE_TOO_LONG, SW_ERR_TOO_MANY_ARGS,
  * connect and media errors, SW_ERR_NOMEM. */
-int sw_client_call(sw_client *c, const sw_call *call, sw_response **out);
+SW_API int sw_client_call(sw_client *c, const sw_call *call, sw_response **out);
 
 /* Breezy's _SmartClient.call(verb, *args): expects a body, then cancels it.
  * Same results as sw_client_call; the response is finished. */
-int sw_client_call_simple(sw_client *c, sw_slice verb, const sw_slice *args, size_t nargs,
+SW_API int sw_client_call_simple(sw_client *c, sw_slice verb, const sw_slice *args, size_t nargs,
                           sw_response **out);
 
 /* ======================================================================
@@ -335,17 +336,17 @@ int sw_client_call_simple(sw_client *c, sw_slice verb, const sw_slice *args, siz
 
 /* The response tuple (>= 0 elements; v1/v2 lines give >= 1) and its count.
  * Valid until sw_response_free. */
-const sw_slice *sw_response_args(const sw_response *r, size_t *n);
+SW_API const sw_slice *sw_response_args(const sw_response *r, size_t *n);
 
 /* The protocol version the response came in (1..3). */
-int sw_response_version(const sw_response *r);
+SW_API int sw_response_version(const sw_response *r);
 
 /* True unless the server flagged failure.  Calls that succeed always have a
  * successful response; provided for completeness. */
-bool sw_response_success(const sw_response *r);
+SW_API bool sw_response_success(const sw_response *r);
 
 /* True once the whole response was read (or cancelled). */
-bool sw_response_finished(const sw_response *r);
+SW_API bool sw_response_finished(const sw_response *r);
 
 /* Reads the body whole, appending it to `out` (Breezy read_body_bytes).  v3:
  * every bytes part joined, a trailing oE error is NOT checked (as Breezy).
@@ -355,7 +356,7 @@ bool sw_response_finished(const sw_response *r);
  * while reading response body." in v1/v2), decoding errors
  * (SW_ERR_BAD_LENGTH, SW_ERR_BAD_TRAILER, SW_ERR_BODY_TOO_LARGE, ...),
  * SW_ERR_TIMEOUT, SW_ERR_IO, SW_ERR_NOMEM. */
-int sw_response_read_body(sw_response *r, sw_buf *out);
+SW_API int sw_response_read_body(sw_response *r, sw_buf *out);
 
 typedef struct sw_body_callbacks {
 	/* A piece of body bytes as it arrives (never empty; valid during the
@@ -372,19 +373,19 @@ typedef struct sw_body_callbacks {
  * SW_ERR_UNKNOWN_METHOD) after every data piece was delivered, with the
  * tuple in sw_client_error_args.  Other errors as sw_response_read_body
  * ("Connection lost while reading streamed body." in v2). */
-int sw_response_read_streamed_body(sw_response *r, const sw_body_callbacks *cb, void *ud);
+SW_API int sw_response_read_streamed_body(sw_response *r, const sw_body_callbacks *cb, void *ud);
 
 /* Breezy cancel_read_body.  v3: reads the message to its end (the stream
  * stays in sync).  v1/v2: only marks the request finished WITHOUT consuming
  * body bytes, exactly as Breezy; a body that the server did send is then
  * read as the start of the next response.  Returns 0 (also when already
  * finished) or the read errors. */
-int sw_response_cancel_read_body(sw_response *r);
+SW_API int sw_response_cancel_read_body(sw_response *r);
 
 /* Frees the response.  If its request is still open (body neither read nor
  * cancelled) the connection is reset, since the stream position is unknown.
  * NULL: no-op. */
-void sw_response_free(sw_response *r);
+SW_API void sw_response_free(sw_response *r);
 
 #ifdef __cplusplus
 }

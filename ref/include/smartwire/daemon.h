@@ -68,6 +68,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartwire/export.h"
 #include "smartwire/mem.h"
 #include "smartwire/server.h"
 
@@ -98,14 +99,14 @@ typedef struct sw_daemon sw_daemon;
  * worker).  Nothing runs until sw_daemon_run().  Returns 0,
  * SW_ERR_INVALID_ARGUMENT (bad nuds, workers over SW_DAEMON_MAX_WORKERS),
  * SW_ERR_NOMEM, or SW_ERR_IO (epoll/eventfd creation; errno set). */
-int sw_daemon_new(sw_daemon **out, const sw_daemon_config *cfg, const sw_dispatch *d,
+SW_API int sw_daemon_new(sw_daemon **out, const sw_daemon_config *cfg, const sw_dispatch *d,
                   void *const *uds, size_t nuds, const sw_mem *mem);
 
 /* Adds a listening socket (e.g. from sw_tcp_listen), before sw_daemon_run.
  * It is made non-blocking but stays the caller's: close it after run
  * returns.  Returns 0, SW_ERR_STATE (running), SW_ERR_INVALID_ARGUMENT,
  * SW_ERR_NOMEM, SW_ERR_IO. */
-int sw_daemon_add_listener(sw_daemon *d, int fd);
+SW_API int sw_daemon_add_listener(sw_daemon *d, int fd);
 
 /* Adds one already connected client on a read and a write descriptor (the
  * same socket twice is fine; `serve --inet` passes 0 and 1), served by
@@ -113,18 +114,18 @@ int sw_daemon_add_listener(sw_daemon *d, int fd);
  * connection's life and their original file status flags restored when it
  * ends; they are closed then if `own`.  Returns 0, SW_ERR_STATE,
  * SW_ERR_INVALID_ARGUMENT, SW_ERR_NOMEM, SW_ERR_IO. */
-int sw_daemon_add_conn(sw_daemon *d, int rfd, int wfd, bool own);
+SW_API int sw_daemon_add_conn(sw_daemon *d, int rfd, int wfd, bool own);
 
 /* Runs the workers (worker 0 on the calling thread) until stopped, or, when
  * no listener was added, until every connection has ended.  Can run once.
  * Returns 0, SW_ERR_STATE (ran before), SW_ERR_IO (a thread could not be
  * created or epoll failed; everything is stopped and closed first). */
-int sw_daemon_run(sw_daemon *d);
+SW_API int sw_daemon_run(sw_daemon *d);
 
 /* Requests a graceful stop (first call) or an immediate one (later calls).
  * Async-signal-safe, callable from any thread, before or during run (a stop
  * before run makes run return as soon as idle connections are closed). */
-void sw_daemon_stop(sw_daemon *d);
+SW_API void sw_daemon_stop(sw_daemon *d);
 
 /* How connections ended, and counters.  Safe to read from any thread at any
  * time (each field is read atomically; the set is not a snapshot). */
@@ -137,11 +138,11 @@ typedef struct sw_daemon_stats {
 	         ended_stop;
 } sw_daemon_stats;
 
-void sw_daemon_get_stats(const sw_daemon *d, sw_daemon_stats *st);
+SW_API void sw_daemon_get_stats(const sw_daemon *d, sw_daemon_stats *st);
 
 /* Frees the daemon (after run returned, or without running: added
  * connections are closed as for their `own` flag).  NULL is a no-op. */
-void sw_daemon_del(sw_daemon *d);
+SW_API void sw_daemon_del(sw_daemon *d);
 
 #ifdef __cplusplus
 }

@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartwire/export.h"
 #include "smartwire/mem.h"
 
 #ifdef __cplusplus
@@ -68,7 +69,7 @@ typedef struct sw_detect {
 
 /* Prepares `d` for the first byte of a request (also to reuse it for the
  * next request). */
-void sw_detect_init(sw_detect *d);
+SW_API void sw_detect_init(sw_detect *d);
 
 /* Examines `in[0..len)` and returns how many bytes it consumed (never an
  * error).  It consumes bytes only while they continue a marker, and stops
@@ -81,27 +82,27 @@ void sw_detect_init(sw_detect *d);
  *     the v1 decoder, in that order.
  * If the return value equals `len` and sw_detect_version() is still NONE,
  * more bytes are needed.  Once decided, feed consumes nothing. */
-size_t sw_detect_feed(sw_detect *d, const uint8_t *in, size_t len);
+SW_API size_t sw_detect_feed(sw_detect *d, const uint8_t *in, size_t len);
 
 /* End of input before a decision.  If no byte was fed, the version stays
  * NONE: the connection ended cleanly between requests.  Otherwise the bytes
  * seen are a partial marker, which Breezy treats as a v1 request that ends
  * inside its line: the version becomes v1 with those bytes pending (the v1
  * decoder's finish then reports SW_ERR_UNEXPECTED_EOF).  Returns 0. */
-int sw_detect_finish(sw_detect *d);
+SW_API int sw_detect_finish(sw_detect *d);
 
 /* SW_VERSION_NONE until decided. */
-sw_version sw_detect_version(const sw_detect *d);
+SW_API sw_version sw_detect_version(const sw_detect *d);
 
 /* Bytes of version marker consumed: 14 (v2), 24 (v3), 0 (v1 or undecided). */
-size_t sw_detect_marker_len(const sw_detect *d);
+SW_API size_t sw_detect_marker_len(const sw_detect *d);
 
 /* v1 only: the bytes consumed so far that belong to the v1 request (a
  * prefix of a marker, so static storage, valid forever).  Empty otherwise. */
-sw_slice sw_detect_pending(const sw_detect *d);
+SW_API sw_slice sw_detect_pending(const sw_detect *d);
 
 /* Breezy reads the first line one byte at a time: 1 until decided, then 0. */
-size_t sw_detect_next_read_size(const sw_detect *d);
+SW_API size_t sw_detect_next_read_size(const sw_detect *d);
 
 /* One-shot form of medium._get_protocol_factory_for_bytes(bytes), which
  * bzr+http uses on a whole request body: decides from `in[0..len)` alone,
@@ -109,7 +110,7 @@ size_t sw_detect_next_read_size(const sw_detect *d);
  * marker, or "", is v1).  *marker_len (may be NULL) receives the number of
  * marker bytes at the start of `in`; the request proper is in + *marker_len
  * (for v1 that is all of `in`). */
-sw_version sw_detect_bytes(const uint8_t *in, size_t len, size_t *marker_len);
+SW_API sw_version sw_detect_bytes(const uint8_t *in, size_t len, size_t *marker_len);
 
 #ifdef __cplusplus
 }

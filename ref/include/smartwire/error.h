@@ -12,6 +12,8 @@
 #ifndef SMARTWIRE_ERROR_H
 #define SMARTWIRE_ERROR_H
 
+#include "smartwire/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -92,12 +94,12 @@ typedef enum sw_err {
 
 /* A static, human-readable English sentence for `err`; never NULL.  Unknown
  * values give "unknown error". */
-const char *sw_strerror(int err);
+SW_API const char *sw_strerror(int err);
 
 /* The enumerator's name ("SW_ERR_NOMEM"), for machine-readable output such as
  * traces, JSON and conformance reports; never NULL ("SW_ERR_UNKNOWN" for
  * values not in the enum). */
-const char *sw_errname(int err);
+SW_API const char *sw_errname(int err);
 
 #ifdef __cplusplus
 }

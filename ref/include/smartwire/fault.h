@@ -69,6 +69,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartwire/export.h"
 #include "smartwire/medium.h"
 #include "smartwire/mem.h"
 
@@ -120,23 +121,23 @@ typedef struct sw_fault_stats {
 } sw_fault_stats;
 
 /* Sets *p to "no faults". */
-void sw_fault_plan_init(sw_fault_plan *p);
+SW_API void sw_fault_plan_init(sw_fault_plan *p);
 
 /* Parses a text spec (grammar above) into *p.  Returns 0 or
  * SW_ERR_INVALID_ARGUMENT (p untouched).  On error *err_pos (if not NULL)
  * receives the offset in `spec` of the first character that could not be
  * accepted (for a duplicate item or out-of-range value: the start of that
  * item or value). */
-int sw_fault_plan_parse(const char *spec, sw_fault_plan *p, size_t *err_pos);
+SW_API int sw_fault_plan_parse(const char *spec, sw_fault_plan *p, size_t *err_pos);
 
 /* Appends the canonical spec of *p to `out` (items in the order seed, read,
  * write, eof, error, eagain, eintr, stall; seed omitted when 0), such that
  * parsing it gives back an equal plan.  Returns 0, SW_ERR_NOMEM,
  * SW_ERR_INVALID_ARGUMENT (a field outside what the grammar allows). */
-int sw_fault_plan_format(const sw_fault_plan *p, sw_buf *out);
+SW_API int sw_fault_plan_format(const sw_fault_plan *p, sw_buf *out);
 
 /* Field-by-field equality (unused v[] entries ignored). */
-bool sw_fault_plan_equal(const sw_fault_plan *a, const sw_fault_plan *b);
+SW_API bool sw_fault_plan_equal(const sw_fault_plan *a, const sw_fault_plan *b);
 
 /* Wraps `inner`: reads follow read_plan, writes follow write_plan (NULL: no
  * faults; the plans are copied).  Ownership of `inner` always moves to the
@@ -145,19 +146,19 @@ bool sw_fault_plan_equal(const sw_fault_plan *a, const sw_fault_plan *b);
  * SW_ERR_INVALID_ARGUMENT for a NULL inner or out, or a plan with a field
  * outside what the text grammar allows (an empty or zero size, a burst with
  * K >= M, an errno not in ERRNAME); `inner`, if any, is then closed. */
-int sw_fault_wrap(sw_medium *inner, const sw_fault_plan *read_plan,
+SW_API int sw_fault_wrap(sw_medium *inner, const sw_fault_plan *read_plan,
                   const sw_fault_plan *write_plan, sw_medium **out);
 
 /* Ends stalls in both roles of a "fault" medium (later stall@ offsets are
  * not re-armed).  Returns 0 or SW_ERR_INVALID_ARGUMENT. */
-int sw_fault_release_stall(sw_medium *m);
+SW_API int sw_fault_release_stall(sw_medium *m);
 
 /* Copies the counters.  Returns 0 or SW_ERR_INVALID_ARGUMENT. */
-int sw_fault_get_stats(const sw_medium *m, sw_fault_stats *out);
+SW_API int sw_fault_get_stats(const sw_medium *m, sw_fault_stats *out);
 
 /* The wrapped medium (still owned by the wrapper), or NULL if m is not a
  * "fault" medium. */
-sw_medium *sw_fault_inner(sw_medium *m);
+SW_API sw_medium *sw_fault_inner(sw_medium *m);
 
 #ifdef __cplusplus
 }

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartwire/export.h"
 #include "smartwire/mem.h"
 
 #ifdef __cplusplus
@@ -35,12 +36,12 @@ extern "C" {
 
 /* Appends `"..."`: `n` bytes at `p` in the quoted, escaped notation above.
  * Returns 0 or SW_ERR_NOMEM. */
-int sw_format_bytes(sw_buf *out, const void *p, size_t n);
+SW_API int sw_format_bytes(sw_buf *out, const void *p, size_t n);
 
 /* Appends a tuple of byte strings as `["a", "b"]`.  Returns 0 or
  * SW_ERR_NOMEM; on error `out` may hold a partial tuple past its original
  * length. */
-int sw_format_tuple(sw_buf *out, const sw_slice *items, size_t n);
+SW_API int sw_format_tuple(sw_buf *out, const sw_slice *items, size_t n);
 
 #ifdef __cplusplus
 }

@@ -67,6 +67,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartwire/export.h"
 #include "smartwire/mem.h"
 
 #ifdef __cplusplus
@@ -98,21 +99,21 @@ typedef struct sw_jail_path {
 	bool has_nul;    /* `fs` contains a NUL byte: ValueError on use */
 } sw_jail_path;
 
-void sw_jail_path_init(sw_jail_path *jp, const sw_mem *mem);
-void sw_jail_path_free(sw_jail_path *jp);
+SW_API void sw_jail_path_init(sw_jail_path *jp, const sw_mem *mem);
+SW_API void sw_jail_path_free(sw_jail_path *jp);
 
 /* Translates the client path bytes `p[0..n)` exactly as received on the
  * wire.  `append_slash` mirrors stat/list_dir/iter_files_recursive, which
  * append '/' before translating (it shows in the InvalidURLJoin message).
  * Returns SW_JAIL_OK, SW_JAIL_ABOVE_ROOT, SW_JAIL_BAD_UTF8 or SW_ERR_NOMEM;
  * `jp` is reset first, so it may be reused. */
-int sw_jail_translate(const uint8_t *p, size_t n, bool append_slash, sw_jail_path *jp);
+SW_API int sw_jail_translate(const uint8_t *p, size_t n, bool append_slash, sw_jail_path *jp);
 
 /* Appends Breezy's InvalidURL `extra` text for `jp->combined` (only
  * meaningful when jp->nonascii): ": URL was not a plain ASCII url: 'ascii'
  * codec can't encode character '\\xe9' in position 3: ordinal not in
  * range(128)".  Returns 0 or SW_ERR_NOMEM. */
-int sw_jail_invalid_url(const sw_jail_path *jp, sw_buf *out);
+SW_API int sw_jail_invalid_url(const sw_jail_path *jp, sw_buf *out);
 
 /* An open served root. */
 typedef struct sw_jail {
@@ -124,8 +125,8 @@ typedef struct sw_jail {
 
 /* Opens `root` (a directory).  Returns 0, SW_ERR_NOMEM, or SW_ERR_IO with
  * errno set (root missing, not a directory, ...). */
-int sw_jail_init(sw_jail *j, const char *root, const sw_mem *mem);
-void sw_jail_fini(sw_jail *j);
+SW_API int sw_jail_init(sw_jail *j, const char *root, const sw_mem *mem);
+SW_API void sw_jail_fini(sw_jail *j);
 
 /* Flags for sw_jail_resolve(). */
 #define SW_JAIL_FOLLOW 1u /* also follow a symlink in the last component */
@@ -147,9 +148,9 @@ typedef struct sw_jail_res {
  * SW_ERR_IO with `*err` set to the errno the walk met (ENOENT, ENOTDIR,
  * ELOOP, EACCES, ENAMETOOLONG...; ENOENT with res->outside for a refusal).
  * On failure nothing is left open. */
-int sw_jail_resolve(const sw_jail *j, const uint8_t *fs, size_t n, unsigned flags,
+SW_API int sw_jail_resolve(const sw_jail *j, const uint8_t *fs, size_t n, unsigned flags,
                     sw_jail_res *res, int *err);
-void sw_jail_res_free(sw_jail_res *res);
+SW_API void sw_jail_res_free(sw_jail_res *res);
 
 #ifdef __cplusplus
 }

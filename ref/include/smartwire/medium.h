@@ -49,6 +49,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartwire/export.h"
 #include "smartwire/mem.h"
 
 #ifdef __cplusplus
@@ -90,24 +91,24 @@ struct sw_medium {
  * SW_ERR_CONNECTION_RESET (only media that choose to: the fault wrapper never
  * does on read, see fault.h), SW_ERR_NOMEM (fifo pump), or
  * SW_ERR_INVALID_ARGUMENT when m or buf is NULL or len is 0. */
-ptrdiff_t sw_medium_read(sw_medium *m, void *buf, size_t len);
+SW_API ptrdiff_t sw_medium_read(sw_medium *m, void *buf, size_t len);
 
 /* Writes up to `len` bytes; may take fewer.  Returns > 0 bytes taken, 0 only
  * when len is 0, SW_ERR_WOULD_BLOCK, SW_ERR_CONNECTION_RESET, SW_ERR_CLOSED,
  * SW_ERR_IO, SW_ERR_NOMEM (fifo), SW_ERR_INVALID_ARGUMENT. */
-ptrdiff_t sw_medium_write(sw_medium *m, const void *buf, size_t len);
+SW_API ptrdiff_t sw_medium_write(sw_medium *m, const void *buf, size_t len);
 
 /* Writes all `len` bytes, looping over short writes.  Returns 0 or the first
  * negative result of sw_medium_write() (including SW_ERR_WOULD_BLOCK: this
  * function does not wait for writability; SW_ERR_IO if a faulty medium takes
  * 0 bytes).  `*written` (if not NULL) receives
  * the number of bytes taken before the error, so a caller can resume. */
-int sw_medium_write_all(sw_medium *m, const void *buf, size_t len, size_t *written);
+SW_API int sw_medium_write_all(sw_medium *m, const void *buf, size_t len, size_t *written);
 
 /* Half-closes the writing direction.  Returns 0, SW_ERR_IO,
  * SW_ERR_INVALID_ARGUMENT (m NULL), or what the medium documents.  Calling it
  * twice is harmless (0). */
-int sw_medium_shutdown_write(sw_medium *m);
+SW_API int sw_medium_shutdown_write(sw_medium *m);
 
 /* Waits until a read would not block: data, end of stream or an error.
  * timeout_ms < 0 waits without bound (a threaded fifo still applies its own
@@ -116,20 +117,20 @@ int sw_medium_shutdown_write(sw_medium *m);
  * SW_ERR_WOULD_BLOCK when a single-threaded fifo has nothing and its pump
  * cannot produce more, a negative pump result, SW_ERR_IO, or
  * SW_ERR_INVALID_ARGUMENT (m NULL). */
-int sw_medium_wait_readable(sw_medium *m, int timeout_ms);
+SW_API int sw_medium_wait_readable(sw_medium *m, int timeout_ms);
 
 /* Closes the medium and frees it (owned descriptors are closed, a command's
  * child is reaped).  NULL is a no-op.  `m` is invalid afterwards. */
-void sw_medium_close(sw_medium *m);
+SW_API void sw_medium_close(sw_medium *m);
 
 /* The errno behind the most recent SW_ERR_IO or SW_ERR_CONNECTION_RESET
  * result or end of stream: ECONNRESET, EPIPE or EINVAL after an
  * error-mapped EOF, 0 after a clean one.  Other successful calls leave it
  * unchanged; 0 before any failure. */
-int sw_medium_errno(const sw_medium *m);
+SW_API int sw_medium_errno(const sw_medium *m);
 
 /* The medium's kind ("fd", "tcp", "cmd", "fifo", "fault"); static string. */
-const char *sw_medium_name(const sw_medium *m);
+SW_API const char *sw_medium_name(const sw_medium *m);
 
 /* ---- File descriptors (medium_fd.c) ---------------------------------- */
 
@@ -147,13 +148,13 @@ const char *sw_medium_name(const sw_medium *m);
  * On success *out owns the descriptors iff SW_FD_OWN; on failure nothing is
  * closed.  Returns 0, SW_ERR_INVALID_ARGUMENT (negative fd, NULL out),
  * SW_ERR_NOMEM. */
-int sw_fd_medium_new(int rfd, int wfd, unsigned flags, const sw_mem *mem, sw_medium **out);
+SW_API int sw_fd_medium_new(int rfd, int wfd, unsigned flags, const sw_mem *mem, sw_medium **out);
 
 /* The descriptors of an "fd" or "tcp" medium (for poll loops, getsockopt,
  * logs); still owned as decided at creation.  *wfd is -1 after
  * shutdown_write closed it.  Either pointer may be NULL.  Returns 0 or
  * SW_ERR_INVALID_ARGUMENT (not an fd/tcp medium). */
-int sw_fd_medium_fds(const sw_medium *m, int *rfd, int *wfd);
+SW_API int sw_fd_medium_fds(const sw_medium *m, int *rfd, int *wfd);
 
 /* ---- TCP (medium_tcp.c) ---------------------------------------------- */
 
@@ -169,7 +170,7 @@ int sw_fd_medium_fds(const sw_medium *m, int *rfd, int *wfd);
  * message is written to `errbuf` (if not NULL, truncated to errlen) exactly
  * as Breezy words it: "failed to connect to HOST:PORT: <strerror>" or
  * "failed to lookup HOST:PORT: <gai_strerror>". */
-int sw_tcp_connect(const char *host, uint16_t port, int timeout_ms, const sw_mem *mem,
+SW_API int sw_tcp_connect(const char *host, uint16_t port, int timeout_ms, const sw_mem *mem,
                    sw_medium **out, char *errbuf, size_t errlen);
 
 /* Opens a listening socket like `brz serve`: the first result of
@@ -178,14 +179,14 @@ int sw_tcp_connect(const char *host, uint16_t port, int timeout_ms, const sw_mem
  * is non-blocking (sw_tcp_accept waits with poll) and close-on-exec; the
  * caller owns *fd_out and closes it.  *port_out (may be NULL) receives the
  * bound port.  Returns 0, SW_ERR_IO (errno text in errbuf), SW_ERR_INVALID_ARGUMENT. */
-int sw_tcp_listen(const char *addr, uint16_t port, int backlog, int *fd_out,
+SW_API int sw_tcp_listen(const char *addr, uint16_t port, int backlog, int *fd_out,
                   uint16_t *port_out, char *errbuf, size_t errlen);
 
 /* Accepts one connection, waiting at most timeout_ms (< 0: no bound).  The
  * accepted socket is blocking, close-on-exec, has TCP_NODELAY, and becomes
  * an owning "tcp" medium.  Returns 0, SW_ERR_TIMEOUT, SW_ERR_IO,
  * SW_ERR_NOMEM, SW_ERR_INVALID_ARGUMENT. */
-int sw_tcp_accept(int listen_fd, int timeout_ms, const sw_mem *mem, sw_medium **out);
+SW_API int sw_tcp_accept(int listen_fd, int timeout_ms, const sw_mem *mem, sw_medium **out);
 
 /* ---- Spawned command (medium_cmd.c) ---------------------------------- */
 
@@ -218,7 +219,7 @@ typedef struct sw_cmd_config {
  * example not found; its errno is stored in *spawn_errno if not NULL),
  * SW_ERR_IO (pipe creation; errno in *spawn_errno too), SW_ERR_NOMEM,
  * SW_ERR_INVALID_ARGUMENT (NULL or empty argv, NULL out). */
-int sw_cmd_spawn(const char *const *argv, const sw_cmd_config *cfg, const sw_mem *mem,
+SW_API int sw_cmd_spawn(const char *const *argv, const sw_cmd_config *cfg, const sw_mem *mem,
                  sw_medium **out, int *spawn_errno);
 
 /* Ends the child without freeing the medium: closes its stdin and stdout
@@ -230,14 +231,14 @@ int sw_cmd_spawn(const char *const *argv, const sw_cmd_config *cfg, const sw_mem
  * NULL) receives the captured stderr, valid until sw_medium_close().
  * Idempotent: a second call returns the same results.  Returns 0 or
  * SW_ERR_INVALID_ARGUMENT (m is not a "cmd" medium). */
-int sw_cmd_close_wait(sw_medium *m, int *wait_status, sw_slice *err);
+SW_API int sw_cmd_close_wait(sw_medium *m, int *wait_status, sw_slice *err);
 
 /* The child's pid (for tests and logs), or -1 if m is not a "cmd" medium. */
-long sw_cmd_pid(const sw_medium *m);
+SW_API long sw_cmd_pid(const sw_medium *m);
 
 /* Captured stderr so far (valid until the next operation on m) and the count
  * of bytes dropped beyond the limit.  Returns 0 or SW_ERR_INVALID_ARGUMENT. */
-int sw_cmd_stderr(const sw_medium *m, sw_slice *err, uint64_t *dropped);
+SW_API int sw_cmd_stderr(const sw_medium *m, sw_slice *err, uint64_t *dropped);
 
 /* Parameters of a bzr+ssh connection (Breezy SSHParams). */
 typedef struct sw_ssh_params {
@@ -261,7 +262,7 @@ typedef struct sw_ssh_params {
  * free it with sw_free(mem, *argv_out).  Returns 0, SW_ERR_INVALID_ARGUMENT
  * (no host, or a host starting with '-': Breezy's StrangeHostname),
  * SW_ERR_NOMEM. */
-int sw_ssh_argv(const sw_ssh_params *p, const sw_mem *mem, char ***argv_out);
+SW_API int sw_ssh_argv(const sw_ssh_params *p, const sw_mem *mem, char ***argv_out);
 
 /* ---- In-process fifo pair (medium_fifo.c) ---------------------------- */
 
@@ -298,20 +299,20 @@ struct sw_fault_plan;
  * Returns 0, SW_ERR_NOMEM (nothing leaked, *a and *b untouched), SW_ERR_IO
  * (mutex/condvar creation), SW_ERR_INVALID_ARGUMENT (NULL a or b, or a plan
  * that sw_fault_wrap() refuses). */
-int sw_fifo_pair(const sw_mem *mem, const struct sw_fault_plan *a_to_b,
+SW_API int sw_fifo_pair(const sw_mem *mem, const struct sw_fault_plan *a_to_b,
                  const struct sw_fault_plan *b_to_a, sw_medium **a, sw_medium **b);
 
 /* Sets the pump of endpoint m (NULL pump: threaded style).  The pump returns
  * > 0 "made progress, call me again if still empty", 0 "no progress", or a
  * negative sw_err.  Returns 0 or SW_ERR_INVALID_ARGUMENT (not a fifo). */
-int sw_fifo_set_pump(sw_medium *m, int (*pump)(void *ud), void *ud);
+SW_API int sw_fifo_set_pump(sw_medium *m, int (*pump)(void *ud), void *ud);
 
 /* Sets the bound of blocking reads in threaded style (> 0 ms).  Returns 0 or
  * SW_ERR_INVALID_ARGUMENT. */
-int sw_fifo_set_timeout(sw_medium *m, int timeout_ms);
+SW_API int sw_fifo_set_timeout(sw_medium *m, int timeout_ms);
 
 /* Bytes queued for reading at endpoint m (for tests), or 0 if not a fifo. */
-size_t sw_fifo_pending(const sw_medium *m);
+SW_API size_t sw_fifo_pending(const sw_medium *m);
 
 #ifdef __cplusplus
 }

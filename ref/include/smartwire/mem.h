@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartwire/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -26,12 +28,12 @@ typedef struct sw_mem {
 } sw_mem;
 
 /* The default allocator (the C library's); never NULL, statically owned. */
-const sw_mem *sw_mem_default(void);
+SW_API const sw_mem *sw_mem_default(void);
 
 /* Allocation helpers that accept NULL for the default allocator. */
-void *sw_malloc(const sw_mem *mem, size_t size);
-void *sw_realloc(const sw_mem *mem, void *ptr, size_t size);
-void sw_free(const sw_mem *mem, void *ptr);
+SW_API void *sw_malloc(const sw_mem *mem, size_t size);
+SW_API void *sw_realloc(const sw_mem *mem, void *ptr, size_t size);
+SW_API void sw_free(const sw_mem *mem, void *ptr);
 
 /* A byte string that the caller does not own: `p` points at `n` bytes that
  * stay valid as documented by the function handing it out. */
@@ -53,26 +55,26 @@ typedef struct sw_buf {
 
 /* Initialises an empty buffer that allocates through `mem` (NULL: default).
  * Never fails; no memory is allocated until the first append. */
-void sw_buf_init(sw_buf *buf, const sw_mem *mem);
+SW_API void sw_buf_init(sw_buf *buf, const sw_mem *mem);
 
 /* Releases the bytes and leaves `buf` empty and reusable. */
-void sw_buf_free(sw_buf *buf);
+SW_API void sw_buf_free(sw_buf *buf);
 
 /* Ensures room for `extra` more bytes.  Returns 0 or SW_ERR_NOMEM (the buffer
  * is unchanged on failure). */
-int sw_buf_reserve(sw_buf *buf, size_t extra);
+SW_API int sw_buf_reserve(sw_buf *buf, size_t extra);
 
 /* Appends bytes.  Returns 0 or SW_ERR_NOMEM (buffer unchanged on failure). */
-int sw_buf_append(sw_buf *buf, const void *data, size_t len);
-int sw_buf_append_byte(sw_buf *buf, uint8_t byte);
-int sw_buf_append_str(sw_buf *buf, const char *s);
+SW_API int sw_buf_append(sw_buf *buf, const void *data, size_t len);
+SW_API int sw_buf_append_byte(sw_buf *buf, uint8_t byte);
+SW_API int sw_buf_append_str(sw_buf *buf, const char *s);
 /* Appends the decimal form of `v` (no sign, no padding). */
-int sw_buf_append_u64(sw_buf *buf, uint64_t v);
+SW_API int sw_buf_append_u64(sw_buf *buf, uint64_t v);
 /* Appends a 4-byte big-endian integer. */
-int sw_buf_append_u32be(sw_buf *buf, uint32_t v);
+SW_API int sw_buf_append_u32be(sw_buf *buf, uint32_t v);
 
 /* Drops the first `n` bytes (n <= len), keeping the rest. */
-void sw_buf_consume(sw_buf *buf, size_t n);
+SW_API void sw_buf_consume(sw_buf *buf, size_t n);
 
 /* Empties the buffer but keeps its memory. */
 static inline void sw_buf_reset(sw_buf *buf) { buf->len = 0; }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartwire/export.h"
 #include "smartwire/mem.h"
 
 #ifdef __cplusplus
@@ -30,7 +31,7 @@ typedef struct sw_readv_range {
 
 /* Appends the serialised form of `ranges[0..n)` (`ranges` may be NULL if n is
  * 0; the output is then empty).  Returns 0 or SW_ERR_NOMEM (out unchanged). */
-int sw_readv_serialise(sw_buf *out, const sw_readv_range *ranges, size_t n);
+SW_API int sw_readv_serialise(sw_buf *out, const sw_readv_range *ranges, size_t n);
 
 /* Parses a readv body as Breezy's server does.  Each field is read with
  * Python int() rules (sw_parse_pyint, base 10), so " 3", "+3", "3\r" and
@@ -47,7 +48,7 @@ int sw_readv_serialise(sw_buf *out, const sw_readv_range *ranges, size_t n);
  * (Breezy parses a negative offset and then fails inside the transport);
  * SW_ERR_LIMIT for more than `max_ranges` ranges; SW_ERR_NOMEM.  On error
  * *out is NULL and *n is 0. */
-int sw_readv_parse(const uint8_t *body, size_t len, size_t max_ranges, const sw_mem *mem,
+SW_API int sw_readv_parse(const uint8_t *body, size_t len, size_t max_ranges, const sw_mem *mem,
                    sw_readv_range **out, size_t *n);
 
 #ifdef __cplusplus

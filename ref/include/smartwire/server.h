@@ -157,6 +157,7 @@
 #include <stdint.h>
 
 #include "smartwire/bencode.h"
+#include "smartwire/export.h"
 #include "smartwire/medium.h"
 #include "smartwire/mem.h"
 
@@ -241,7 +242,7 @@ typedef struct sw_dispatch {
 } sw_dispatch;
 
 /* The protocol version of the request (1, 2 or 3). */
-int sw_srv_req_version(const sw_srv_req *req);
+SW_API int sw_srv_req_version(const sw_srv_req *req);
 
 /* ---- Responding (from begin, body or end; exactly once per request) ----
  * All return 0, SW_ERR_STATE (a response was already given, or called
@@ -253,30 +254,30 @@ int sw_srv_req_version(const sw_srv_req *req);
 
 /* A response without a body: v1 tuple line; v2 marker, success/failed,
  * tuple; v3 marker, headers, oS/oE, s(args), e. */
-int sw_srv_respond(sw_srv_req *req, bool success, const sw_slice *args, size_t nargs);
+SW_API int sw_srv_respond(sw_srv_req *req, bool success, const sw_slice *args, size_t nargs);
 
 /* A successful response with a body of exactly body_len bytes pulled with
  * read_body: v1/v2 "%d\n" <body> "done\n" (Breezy's response.body), v3 one
  * bytes part of body_len bytes, as Breezy sends a whole `get` body. */
-int sw_srv_respond_body(sw_srv_req *req, const sw_slice *args, size_t nargs,
+SW_API int sw_srv_respond_body(sw_srv_req *req, const sw_slice *args, size_t nargs,
                         uint64_t body_len);
 
 /* The same with the body given at once (copied; for small bodies). */
-int sw_srv_respond_bytes(sw_srv_req *req, const sw_slice *args, size_t nargs,
+SW_API int sw_srv_respond_bytes(sw_srv_req *req, const sw_slice *args, size_t nargs,
                          const void *body, size_t len);
 
 /* A successful response with a streamed body pulled with read_body (Breezy's
  * response.body_stream): v2 "chunked\n" chunks "END\n"; v3 one bytes part
  * per chunk; v1 sends the tuple line only and never calls read_body (Breezy
  * v1 drops body streams). */
-int sw_srv_respond_stream(sw_srv_req *req, const sw_slice *args, size_t nargs);
+SW_API int sw_srv_respond_stream(sw_srv_req *req, const sw_slice *args, size_t nargs);
 
 /* From read_body of a streamed response: ends the body with an error tuple
  * (v2 "ERR\n" + args as chunks + "END\n", v3 oE s(args) e).  Then return 0.
  * Chunks are length-prefixed, so any bytes may be sent.  Returns 0,
  * SW_ERR_STATE (no stream in progress, or not called from read_body),
  * SW_ERR_INVALID_ARGUMENT, SW_ERR_NOMEM. */
-int sw_srv_stream_error(sw_srv_req *req, const sw_slice *args, size_t nargs);
+SW_API int sw_srv_stream_error(sw_srv_req *req, const sw_slice *args, size_t nargs);
 
 /* ---- Connection core (sans-I/O) -------------------------------------- */
 
@@ -287,12 +288,12 @@ typedef struct sw_srv_conn sw_srv_conn;
  * is required.  `ud` is passed to begin.  All memory through `mem` (NULL:
  * libc); decoders are created when first needed.  Returns 0,
  * SW_ERR_INVALID_ARGUMENT or SW_ERR_NOMEM (*out untouched). */
-int sw_srv_conn_new(sw_srv_conn **out, const sw_srv_config *cfg, const sw_dispatch *d,
+SW_API int sw_srv_conn_new(sw_srv_conn **out, const sw_srv_config *cfg, const sw_dispatch *d,
                     void *ud, const sw_mem *mem);
 
 /* Frees the core; a request in progress is aborted (abort + free of its
  * ctx).  NULL is a no-op.  Legal in every state. */
-void sw_srv_conn_del(sw_srv_conn *c);
+SW_API void sw_srv_conn_del(sw_srv_conn *c);
 
 /* Consumes client bytes and returns how many it took.  It stops early (the
  * rest is the caller's, to be fed again later) when the current request is
@@ -306,19 +307,19 @@ void sw_srv_conn_del(sw_srv_conn *c);
  * SW_ERR_NOMEM.  Errors are sticky.  After an error, output still holds
  * whatever must be sent before closing (e.g. the error answer): drain it,
  * then close.  `in` may be NULL if len is 0. */
-ptrdiff_t sw_srv_conn_feed(sw_srv_conn *c, const uint8_t *in, size_t len);
+SW_API ptrdiff_t sw_srv_conn_feed(sw_srv_conn *c, const uint8_t *in, size_t len);
 
 /* The client closed its sending side.  Mid-request, the request is aborted
  * without an answer (unless its answer had started, which is completed) and
  * SW_ERR_UNEXPECTED_EOF is returned; between requests 0.  Either way the
  * connection closes once output is drained.  Returns the sticky error if
  * one happened before. */
-int sw_srv_conn_eof(sw_srv_conn *c);
+SW_API int sw_srv_conn_eof(sw_srv_conn *c);
 
 /* Closes the connection now (I/O error, timeout): a request in progress is
  * aborted, queued output is dropped, `err` (negative) becomes the sticky
  * error unless one is set. */
-void sw_srv_conn_abort(sw_srv_conn *c, int err);
+SW_API void sw_srv_conn_abort(sw_srv_conn *c, int err);
 
 /* Points *p / *n at the queued response bytes (*n may be 0), after pulling
  * response body bytes from read_body while the queue is below the
@@ -327,10 +328,10 @@ void sw_srv_conn_abort(sw_srv_conn *c, int err);
  * does not show here: it makes the connection close (sw_srv_conn_closing,
  * sw_srv_conn_error) and the bytes given out must still be sent.  Returns 0
  * or SW_ERR_INVALID_ARGUMENT. */
-int sw_srv_conn_output(sw_srv_conn *c, const uint8_t **p, size_t *n);
+SW_API int sw_srv_conn_output(sw_srv_conn *c, const uint8_t **p, size_t *n);
 
 /* The first `n` bytes returned by sw_srv_conn_output were written. */
-void sw_srv_conn_output_done(sw_srv_conn *c, size_t n);
+SW_API void sw_srv_conn_output_done(sw_srv_conn *c, size_t n);
 
 /* How many bytes the core wants next: exactly Breezy's server next_read_size
  * (1 between requests and while reading a v1/v2 marker or tuple line, the
@@ -338,25 +339,25 @@ void sw_srv_conn_output_done(sw_srv_conn *c, size_t n);
  * when it will not take input now (response being produced, watermark
  * reached, closing).  Breezy's "1" for a finished length-prefixed decoder
  * never shows: the request is then complete. */
-size_t sw_srv_conn_next_read_size(const sw_srv_conn *c);
+SW_API size_t sw_srv_conn_next_read_size(const sw_srv_conn *c);
 
 /* True when no request is in progress and no byte of the next one was
  * consumed (the idle timeout applies). */
-bool sw_srv_conn_idle(const sw_srv_conn *c);
+SW_API bool sw_srv_conn_idle(const sw_srv_conn *c);
 
 /* True once the connection must be closed after the queued output is sent
  * (EOF, fatal error, abort). */
-bool sw_srv_conn_closing(const sw_srv_conn *c);
+SW_API bool sw_srv_conn_closing(const sw_srv_conn *c);
 
 /* True when closing and nothing more will be produced: close the medium
  * once the bytes from sw_srv_conn_output are written. */
-bool sw_srv_conn_finished(const sw_srv_conn *c);
+SW_API bool sw_srv_conn_finished(const sw_srv_conn *c);
 
 /* The sticky error (0: none; a clean EOF leaves 0). */
-int sw_srv_conn_error(const sw_srv_conn *c);
+SW_API int sw_srv_conn_error(const sw_srv_conn *c);
 
 /* Requests completed (answered and fully read) on this connection. */
-uint64_t sw_srv_conn_requests(const sw_srv_conn *c);
+SW_API uint64_t sw_srv_conn_requests(const sw_srv_conn *c);
 
 /* ---- Serve loop ------------------------------------------------------ */
 
@@ -388,7 +389,7 @@ typedef struct sw_serve_result {
  * how the client sees the end) and deletes the core.  A core can serve only
  * once.  Returns the reason (also in res->end if res is not NULL), or
  * SW_ERR_INVALID_ARGUMENT / SW_ERR_NOMEM (read buffer) before serving. */
-int sw_serve_medium(sw_srv_conn *c, sw_medium *m, sw_serve_result *res);
+SW_API int sw_serve_medium(sw_srv_conn *c, sw_medium *m, sw_serve_result *res);
 
 #ifdef __cplusplus
 }

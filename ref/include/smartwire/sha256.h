@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartwire/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -25,15 +27,15 @@ typedef struct sw_sha256 {
 } sw_sha256;
 
 /* Starts a new digest (also to reuse a finished context). */
-void sw_sha256_init(sw_sha256 *s);
+SW_API void sw_sha256_init(sw_sha256 *s);
 
 /* Adds `len` bytes (`data` may be NULL when len is 0). */
-void sw_sha256_update(sw_sha256 *s, const void *data, size_t len);
+SW_API void sw_sha256_update(sw_sha256 *s, const void *data, size_t len);
 
 /* Finishes the digest and writes its 64 lower-case hex digits and a NUL to
  * hex[65].  The context is consumed: call sw_sha256_init before using it
  * again. */
-void sw_sha256_hex(sw_sha256 *s, char hex[65]);
+SW_API void sw_sha256_hex(sw_sha256 *s, char hex[65]);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartwire/export.h"
 #include "smartwire/mem.h"
 
 #ifdef __cplusplus
@@ -32,7 +33,7 @@ extern "C" {
  * Returns 0, SW_ERR_BAD_ARGUMENT_BYTE if an argument contains 0x01 or "\n"
  * (Breezy would send such a tuple and corrupt the stream; we refuse), or
  * SW_ERR_NOMEM.  On any error `out` is left exactly as it was. */
-int sw_tuple_encode(sw_buf *out, const sw_slice *args, size_t n);
+SW_API int sw_tuple_encode(sw_buf *out, const sw_slice *args, size_t n);
 
 /* Splits one complete line `line[0..len)`, which must end with "\n", into
  * its elements, exactly as Breezy's _decode_tuple: the final "\n" is dropped
@@ -48,7 +49,7 @@ int sw_tuple_encode(sw_buf *out, const sw_slice *args, size_t n);
  * does not end with "\n" (Breezy: None for end of file, SmartProtocolError
  * "request ... not terminated" for a partial line; both happen only when the
  * stream ends inside a line). */
-ptrdiff_t sw_tuple_decode(const uint8_t *line, size_t len, sw_slice *out, size_t max_args);
+SW_API ptrdiff_t sw_tuple_decode(const uint8_t *line, size_t len, sw_slice *out, size_t max_args);
 
 #ifdef __cplusplus
 }

@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartwire/export.h"
 #include "smartwire/mem.h"
 
 #ifdef __cplusplus
@@ -70,17 +71,17 @@ typedef struct sw_url {
  * URL, a host starting with '-' (Breezy's StrangeHostname) or containing a
  * NUL byte once decoded; SW_ERR_NOMEM.  On error *out is zeroed and nothing
  * is left allocated. */
-int sw_url_parse(const char *url, const sw_mem *mem, sw_url *out);
+SW_API int sw_url_parse(const char *url, const sw_mem *mem, sw_url *out);
 
 /* Frees the strings of *u and zeroes it.  NULL or a zeroed sw_url: no-op.
  * `mem` must be the allocator given to sw_url_parse. */
-void sw_url_free(sw_url *u, const sw_mem *mem);
+SW_API void sw_url_free(sw_url *u, const sw_mem *mem);
 
 /* Appends the wire path of the `n` bytes at `p` (a URL path, or a relative
  * path: both give an absolute result) as described at the top of this file.
  * Returns 0 or SW_ERR_NOMEM (out may then hold a partial path past its
  * original length). */
-int sw_url_escape_path(sw_buf *out, const void *p, size_t n);
+SW_API int sw_url_escape_path(sw_buf *out, const void *p, size_t n);
 
 #ifdef __cplusplus
 }

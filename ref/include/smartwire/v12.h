@@ -37,6 +37,7 @@
 
 #include "smartwire/body.h"
 #include "smartwire/detect.h"
+#include "smartwire/export.h"
 #include "smartwire/mem.h"
 #include "smartwire/readv.h"
 #include "smartwire/tuple.h"
@@ -126,18 +127,18 @@ typedef struct sw_v12_dec sw_v12_dec;
  * across sw_v12_dec_reset().
  * Returns 0, SW_ERR_INVALID_ARGUMENT (out NULL, bad kind or version) or
  * SW_ERR_NOMEM. */
-int sw_v12_dec_new(sw_v12_dec **out, sw_v12_kind kind, int version, const sw_v12_config *cfg,
+SW_API int sw_v12_dec_new(sw_v12_dec **out, sw_v12_kind kind, int version, const sw_v12_config *cfg,
                    const sw_v12_callbacks *cb, void *ud, const sw_mem *mem);
 /* Frees the decoder and everything it allocated (NULL is a no-op).  Legal
  * in every state. */
-void sw_v12_dec_del(sw_v12_dec *dec);
+SW_API void sw_v12_dec_del(sw_v12_dec *dec);
 
 /* Says whether a body follows the tuple line of the current message.
  * Legal after new/reset and until on_args returns (i.e. before feeding, or
  * from inside on_args).  Returns 0, SW_ERR_STATE (too late: the tuple was
  * already handled), or SW_ERR_INVALID_ARGUMENT (unknown mode, or
  * SW_BODY_CHUNKED for anything but a v2 response). */
-int sw_v12_dec_expect_body(sw_v12_dec *dec, sw_body_mode mode);
+SW_API int sw_v12_dec_expect_body(sw_v12_dec *dec, sw_body_mode mode);
 
 /* Consumes bytes of one message and returns how many it took.  Returns early
  * when the message is complete (sw_v12_dec_done()); the unconsumed rest is
@@ -152,37 +153,37 @@ int sw_v12_dec_expect_body(sw_v12_dec *dec, sw_body_mode mode);
  * line (SW_ERR_LINE_TOO_LONG, SW_ERR_TOO_MANY_ARGS), then the body decoder's
  * errors (smartwire/body.h).  Also SW_ERR_NOMEM, SW_ERR_CALLBACK, or the
  * sticky error of an earlier call. */
-ptrdiff_t sw_v12_dec_feed(sw_v12_dec *dec, const uint8_t *in, size_t len);
+SW_API ptrdiff_t sw_v12_dec_feed(sw_v12_dec *dec, const uint8_t *in, size_t len);
 
 /* True once the message is complete (after on_end). */
-bool sw_v12_dec_done(const sw_v12_dec *dec);
+SW_API bool sw_v12_dec_done(const sw_v12_dec *dec);
 
 /* End of input.  Returns 0 when the message is complete or when no byte of
  * it was fed (a clean end between messages), the sticky error after an
  * error, and SW_ERR_UNEXPECTED_EOF otherwise (inside the marker, status,
  * line or body; Breezy: ConnectionReset on the client, a silently unanswered
  * request on the server).  An UNEXPECTED_EOF becomes the sticky error. */
-int sw_v12_dec_finish(sw_v12_dec *dec);
+SW_API int sw_v12_dec_finish(sw_v12_dec *dec);
 
 /* Breezy's next_read_size(): 1 while reading the marker, status and tuple
  * lines (Breezy reads lines one byte at a time), then the body decoder's
  * value (6 for a length-prefixed body before its length line, 8 for a
  * chunked body before its header), 0 once the message is complete (Breezy's
  * server protocol: 0 after answering) or failed. */
-size_t sw_v12_dec_next_read_size(const sw_v12_dec *dec);
+SW_API size_t sw_v12_dec_next_read_size(const sw_v12_dec *dec);
 
 /* Prepares the decoder for the next message on the same connection: body
  * mode back to SW_BODY_NONE, sticky error cleared, memory kept.  Invalidates
  * the args of the previous message.  Legal in every state. */
-void sw_v12_dec_reset(sw_v12_dec *dec);
+SW_API void sw_v12_dec_reset(sw_v12_dec *dec);
 
 /* The current message's args once on_args was called (else NULL, *n = 0);
  * valid until reset or del.  `n` may be NULL. */
-const sw_slice *sw_v12_dec_args(const sw_v12_dec *dec, size_t *n);
+SW_API const sw_slice *sw_v12_dec_args(const sw_v12_dec *dec, size_t *n);
 
 /* v2 responses: 1 after "success\n", 0 after "failed\n", -1 before the
  * status or for other kinds. */
-int sw_v12_dec_status(const sw_v12_dec *dec);
+SW_API int sw_v12_dec_status(const sw_v12_dec *dec);
 
 /* ---- Encoders ------------------------------------------------------------
  * Each appends one whole message to `out` and returns 0, or a negative
@@ -193,19 +194,19 @@ int sw_v12_dec_status(const sw_v12_dec *dec);
 
 /* A request: [v2 marker] tuple [length-prefixed body].  `body` NULL means no
  * body; a non-NULL empty slice sends "0\ndone\n". */
-int sw_v12_encode_request(sw_buf *out, int version, const sw_slice *args, size_t n,
+SW_API int sw_v12_encode_request(sw_buf *out, int version, const sw_slice *args, size_t n,
                           const sw_slice *body);
 
 /* A readv-style request (Breezy call_with_body_readv_array): the tuple, then
  * the serialised ranges (smartwire/readv.h) as a length-prefixed body. */
-int sw_v12_encode_request_readv(sw_buf *out, int version, const sw_slice *args, size_t n,
+SW_API int sw_v12_encode_request_readv(sw_buf *out, int version, const sw_slice *args, size_t n,
                                 const sw_readv_range *ranges, size_t nranges);
 
 /* A response: v2 marker and "success\n"/"failed\n" (v1: nothing, `success`
  * is ignored), the tuple, and a length-prefixed body unless `body` is NULL.
  * With `body` NULL this is also the head of a streamed response, to be
  * followed by the sw_chunked_encode_* functions (v2 only). */
-int sw_v12_encode_response(sw_buf *out, int version, bool success, const sw_slice *args,
+SW_API int sw_v12_encode_response(sw_buf *out, int version, bool success, const sw_slice *args,
                            size_t n, const sw_slice *body);
 
 /* A v2 response with a chunked body: head as above, "chunked\n", each of
@@ -213,7 +214,7 @@ int sw_v12_encode_response(sw_buf *out, int version, bool success, const sw_slic
  * as chunks, then "END\n" (Breezy _send_stream).  For version 1 only the
  * tuple line is written: Breezy's v1 server silently drops a body stream
  * (protocol-reference §2.3). */
-int sw_v12_encode_response_stream(sw_buf *out, int version, bool success,
+SW_API int sw_v12_encode_response_stream(sw_buf *out, int version, bool success,
                                   const sw_slice *args, size_t n,
                                   const sw_slice *chunks, size_t nchunks, bool has_error,
                                   const sw_slice *error_args, size_t nerror);

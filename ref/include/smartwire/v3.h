@@ -37,6 +37,7 @@
 
 #include "smartwire/bencode.h"
 #include "smartwire/detect.h"
+#include "smartwire/export.h"
 #include "smartwire/mem.h"
 
 #ifdef __cplusplus
@@ -84,7 +85,7 @@ typedef struct sw_v3_config {
 
 /* Fills `cfg` with the defaults above, expect_marker false and the bencode
  * defaults of bencode.h.  This is what a NULL config means. */
-void sw_v3_config_default(sw_v3_config *cfg);
+SW_API void sw_v3_config_default(sw_v3_config *cfg);
 
 /* Events, in wire order.  Every callback may be NULL (event ignored).  A
  * callback returns 0 to continue; non-zero makes the current feed return
@@ -115,11 +116,11 @@ typedef struct sw_v3_dec sw_v3_dec;
  * events) are copied; `user_data` is passed to every callback.  All memory
  * comes from `mem` (NULL: libc).  Returns 0 and stores the decoder in *out
  * (free it with sw_v3_dec_del), or SW_ERR_NOMEM (*out = NULL). */
-int sw_v3_dec_new(sw_v3_dec **out, const sw_v3_config *cfg, const sw_v3_callbacks *cb,
+SW_API int sw_v3_dec_new(sw_v3_dec **out, const sw_v3_config *cfg, const sw_v3_callbacks *cb,
                   void *user_data, const sw_mem *mem);
 
 /* Frees the decoder (NULL is a no-op).  Legal in every state. */
-void sw_v3_dec_del(sw_v3_dec *dec);
+SW_API void sw_v3_dec_del(sw_v3_dec *dec);
 
 /* Consumes bytes of the current message and returns how many it took (0 ..
  * len).  It stops right after the final 'e' and never consumes past it: when
@@ -143,26 +144,26 @@ void sw_v3_dec_del(sw_v3_dec *dec);
  *   SW_ERR_BAD_KIND         a part kind byte other than 'o' 's' 'b' 'e'
  *   SW_ERR_CALLBACK         a callback returned non-zero
  *   SW_ERR_NOMEM            staging a header or structure failed */
-ptrdiff_t sw_v3_dec_feed(sw_v3_dec *dec, const uint8_t *in, size_t len);
+SW_API ptrdiff_t sw_v3_dec_feed(sw_v3_dec *dec, const uint8_t *in, size_t len);
 
 /* True once the final 'e' was consumed (and until reset). */
-bool sw_v3_dec_done(const sw_v3_dec *dec);
+SW_API bool sw_v3_dec_done(const sw_v3_dec *dec);
 
 /* The sticky error, or 0 if the decoder has not failed. */
-int sw_v3_dec_error(const sw_v3_dec *dec);
+SW_API int sw_v3_dec_error(const sw_v3_dec *dec);
 
 /* Readies the decoder for the next message with the same configuration and
  * callbacks, clearing any error.  Legal in every state.  A large staging
  * buffer (over SW_V3_DEFAULT_MAX_HEADER) is released; a small one is kept.
  * Likewise the node arena of the last header or structure is released if it
  * grew past 1024 values, and kept otherwise. */
-void sw_v3_dec_reset(sw_v3_dec *dec);
+SW_API void sw_v3_dec_reset(sw_v3_dec *dec);
 
 /* End of input.  Returns 0 if the message is complete or has not started
  * (no byte of it consumed yet), SW_ERR_UNEXPECTED_EOF in the middle of a
  * message (which becomes the sticky error, as in the v1/v2 decoders), or
  * the sticky error of a failed decoder. */
-int sw_v3_dec_finish(sw_v3_dec *dec);
+SW_API int sw_v3_dec_finish(sw_v3_dec *dec);
 
 /* How many more bytes the current message needs at least: exactly Breezy's
  * ProtocolThreeDecoder.next_read_size(), so a reader of a pipe can ask for
@@ -177,7 +178,7 @@ int sw_v3_dec_finish(sw_v3_dec *dec);
  *   done or failed: 0.
  * The only divergence: a length prefix over our limit fails (0) where Breezy
  * would wait for the payload. */
-size_t sw_v3_dec_next_read_size(const sw_v3_dec *dec);
+SW_API size_t sw_v3_dec_next_read_size(const sw_v3_dec *dec);
 
 /* ======================================================================
  * Encoder building blocks (append to `out`; 0 or a negative sw_err; on error
@@ -197,44 +198,44 @@ extern const sw_slice sw_v3_default_header_kv[2];
 #define SW_V3_DEFAULT_HEADER_PAIRS 1
 
 /* Appends SW_V3_MARKER.  Returns 0 or SW_ERR_NOMEM. */
-int sw_v3_put_marker(sw_buf *out);
+SW_API int sw_v3_put_marker(sw_buf *out);
 
 /* Appends u32be(len) bencode({k: v, ...}).  Returns 0, SW_ERR_NOMEM or
  * SW_ERR_INVALID_ARGUMENT (duplicate keys, or encoding over 4 GiB). */
-int sw_v3_put_headers(sw_buf *out, const sw_slice *kv, size_t npairs);
+SW_API int sw_v3_put_headers(sw_buf *out, const sw_slice *kv, size_t npairs);
 
 /* Appends the headers {"Software version": "3.3.2"}, i.e.
  * "\0\0\0\x1cd16:Software version5:3.3.2e".  Returns 0 or SW_ERR_NOMEM. */
-int sw_v3_put_default_headers(sw_buf *out);
+SW_API int sw_v3_put_default_headers(sw_buf *out);
 
 /* Appends u32be(len) bencode(dict) for an arbitrary caller-built dict (keys
  * must already be ascending, see sw_bencode).  Returns 0, SW_ERR_NOMEM or
  * SW_ERR_INVALID_ARGUMENT (not a dict, unsorted keys, over 4 GiB). */
-int sw_v3_put_headers_bval(sw_buf *out, const sw_bval *dict);
+SW_API int sw_v3_put_headers_bval(sw_buf *out, const sw_bval *dict);
 
 /* Appends a one-byte part: 'o' byte.  Returns 0 or SW_ERR_NOMEM. */
-int sw_v3_put_byte(sw_buf *out, uint8_t byte);
+SW_API int sw_v3_put_byte(sw_buf *out, uint8_t byte);
 
 /* Appends a structure part 's' u32be(len) bencode(value).  Returns 0,
  * SW_ERR_NOMEM or SW_ERR_INVALID_ARGUMENT (see sw_bencode; over 4 GiB). */
-int sw_v3_put_structure(sw_buf *out, const sw_bval *value);
+SW_API int sw_v3_put_structure(sw_buf *out, const sw_bval *value);
 
 /* Appends the structure part of an args tuple: 's' u32be(len) l(args)e, as
  * Breezy's _write_structure.  Returns 0, SW_ERR_NOMEM or
  * SW_ERR_INVALID_ARGUMENT (over 4 GiB). */
-int sw_v3_put_args(sw_buf *out, const sw_slice *args, size_t nargs);
+SW_API int sw_v3_put_args(sw_buf *out, const sw_slice *args, size_t nargs);
 
 /* Appends a bytes part 'b' u32be(n) <n bytes>.  Returns 0, SW_ERR_NOMEM or
  * SW_ERR_INVALID_ARGUMENT (n > UINT32_MAX).  `p` may be NULL if n is 0. */
-int sw_v3_put_bytes(sw_buf *out, const void *p, size_t n);
+SW_API int sw_v3_put_bytes(sw_buf *out, const void *p, size_t n);
 
 /* Appends only the 5-byte prefix 'b' u32be(n) of a bytes part whose n bytes
  * the caller then writes itself (e.g. straight from a file to the medium,
  * without copying them into `out`).  Returns 0 or SW_ERR_NOMEM. */
-int sw_v3_put_bytes_prefix(sw_buf *out, uint32_t n);
+SW_API int sw_v3_put_bytes_prefix(sw_buf *out, uint32_t n);
 
 /* Appends the end of the message 'e'.  Returns 0 or SW_ERR_NOMEM. */
-int sw_v3_put_end(sw_buf *out);
+SW_API int sw_v3_put_end(sw_buf *out);
 
 /* ======================================================================
  * Whole messages, byte-identical to Breezy's ProtocolThreeRequester and
@@ -246,36 +247,36 @@ int sw_v3_put_end(sw_buf *out);
  * `body` NULL: no bytes part (Requester.call).  Non-NULL: exactly one bytes
  * part, even an empty one (call_with_body_bytes; a readv array is the same
  * with body "start,len\n..." without a trailing newline). */
-int sw_v3_encode_request(sw_buf *out, const sw_slice *hdr_kv, size_t hdr_pairs,
+SW_API int sw_v3_encode_request(sw_buf *out, const sw_slice *hdr_kv, size_t hdr_pairs,
                          const sw_slice *args, size_t nargs, const sw_slice *body);
 
 /* The start of a request with a streamed body (call_with_body_stream):
  * marker, headers, s(args).  Then append one sw_v3_put_bytes() per chunk and
  * finish with sw_v3_put_end(), or abort with sw_v3_encode_request_abort(). */
-int sw_v3_encode_request_start(sw_buf *out, const sw_slice *hdr_kv, size_t hdr_pairs,
+SW_API int sw_v3_encode_request_start(sw_buf *out, const sw_slice *hdr_kv, size_t hdr_pairs,
                                const sw_slice *args, size_t nargs);
 
 /* Aborts a streamed request body as Breezy does when the client's stream
  * raises: "oE" s(("error",)) "e". */
-int sw_v3_encode_request_abort(sw_buf *out);
+SW_API int sw_v3_encode_request_abort(sw_buf *out);
 
 /* A response: marker, headers, "oS" (success) or "oE", s(args), [b(body)], e.
  * An error response (Breezy's send_error and FailedSmartServerResponse) is
  * success=false with the error tuple as args, e.g. ("UnknownMethod", verb)
  * or ("error", message).  `body` as for sw_v3_encode_request. */
-int sw_v3_encode_response(sw_buf *out, const sw_slice *hdr_kv, size_t hdr_pairs,
+SW_API int sw_v3_encode_response(sw_buf *out, const sw_slice *hdr_kv, size_t hdr_pairs,
                           bool success, const sw_slice *args, size_t nargs,
                           const sw_slice *body);
 
 /* The start of a response with a streamed body: marker, headers, oS/oE,
  * s(args).  Then one sw_v3_put_bytes() per chunk, and sw_v3_put_end() or
  * sw_v3_encode_stream_error(). */
-int sw_v3_encode_response_start(sw_buf *out, const sw_slice *hdr_kv, size_t hdr_pairs,
+SW_API int sw_v3_encode_response_start(sw_buf *out, const sw_slice *hdr_kv, size_t hdr_pairs,
                                 bool success, const sw_slice *args, size_t nargs);
 
 /* Ends a streamed body with an error, as ProtocolThreeResponder when the body
  * iterator raises or yields a FailedSmartServerResponse: "oE" s(args) "e". */
-int sw_v3_encode_stream_error(sw_buf *out, const sw_slice *args, size_t nargs);
+SW_API int sw_v3_encode_stream_error(sw_buf *out, const sw_slice *args, size_t nargs);
 
 #ifdef __cplusplus
 }

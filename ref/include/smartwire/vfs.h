@@ -70,6 +70,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartwire/export.h"
 #include "smartwire/mem.h"
 
 #ifdef __cplusplus
@@ -103,9 +104,9 @@ typedef struct sw_vfs_req sw_vfs_req;
  * Returns 0 and *out, SW_ERR_NOMEM, SW_ERR_INVALID_ARGUMENT (NULL or empty
  * root), or SW_ERR_IO (errno set: the root cannot be opened as a directory).
  * Free with sw_vfs_close(). */
-int sw_vfs_open(sw_vfs **out, const char *root_dir, const sw_vfs_config *cfg,
+SW_API int sw_vfs_open(sw_vfs **out, const char *root_dir, const sw_vfs_config *cfg,
                 const sw_mem *mem);
-void sw_vfs_close(sw_vfs *vfs);
+SW_API void sw_vfs_close(sw_vfs *vfs);
 
 /* Return values of sw_vfs_begin() besides negative sw_err. */
 enum { SW_VFS_ANSWERED = 0, SW_VFS_NEEDS_BODY = 1 };
@@ -121,25 +122,25 @@ enum { SW_VFS_ANSWERED = 0, SW_VFS_NEEDS_BODY = 1 };
  *    layer answers with Breezy's per-version unknown-method form;
  *  - SW_ERR_INVALID_ARGUMENT (nargs == 0), SW_ERR_NOMEM (*out = NULL).
  * The request is freed with sw_vfs_req_free() in every success case. */
-int sw_vfs_begin(sw_vfs *vfs, const sw_slice *args, size_t nargs, sw_vfs_req **out);
+SW_API int sw_vfs_begin(sw_vfs *vfs, const sw_slice *args, size_t nargs, sw_vfs_req **out);
 
 /* Feeds request body bytes (any split).  Returns 0, SW_ERR_STATE (the
  * request does not expect a body now) or SW_ERR_NOMEM.  File-system errors
  * and limits do not fail the call: they are remembered, the rest of the body
  * is discarded, and sw_vfs_end() answers with the error, as Breezy answers
  * only after the whole body. */
-int sw_vfs_body(sw_vfs_req *req, const uint8_t *p, size_t n);
+SW_API int sw_vfs_body(sw_vfs_req *req, const uint8_t *p, size_t n);
 
 /* The body is complete: put fsyncs and renames into place, append appends,
  * readv parses the offsets and checks them against the file.  Returns 0 (the
  * reply is ready), SW_ERR_STATE or SW_ERR_NOMEM (the request is then
  * aborted: nothing applied). */
-int sw_vfs_end(sw_vfs_req *req);
+SW_API int sw_vfs_end(sw_vfs_req *req);
 
 /* The client vanished mid-body: the temporary file is removed, a parent
  * directory created for put_non_atomic is removed again, nothing is applied.
  * No reply is available afterwards; free the request. */
-void sw_vfs_abort(sw_vfs_req *req);
+SW_API void sw_vfs_abort(sw_vfs_req *req);
 
 typedef enum sw_vfs_status {
 	SW_VFS_SUCCESS = 0,       /* SuccessfulSmartServerResponse */
@@ -160,17 +161,17 @@ typedef struct sw_vfs_reply {
 /* The reply of an answered request.  Returns 0, SW_ERR_STATE (still
  * waiting for the body, or aborted) or SW_ERR_NOMEM (the slice array is
  * built on the first call; calling again is fine). */
-int sw_vfs_get_reply(const sw_vfs_req *req, sw_vfs_reply *out);
+SW_API int sw_vfs_get_reply(const sw_vfs_req *req, sw_vfs_reply *out);
 
 /* Pulls up to `cap` response body bytes (get: the file from its open fd;
  * readv: the ranges in request order).  Returns the count (> 0), 0 at the
  * end, SW_ERR_STATE (no body), or SW_ERR_IO (errno set; e.g. the file was
  * truncated after the reply was decided -- the protocol layer must then
  * abort the response, which v3 can signal mid-stream). */
-ptrdiff_t sw_vfs_read_body(sw_vfs_req *req, uint8_t *buf, size_t cap);
+SW_API ptrdiff_t sw_vfs_read_body(sw_vfs_req *req, uint8_t *buf, size_t cap);
 
 /* Releases the request (aborting it first if it still expects a body). */
-void sw_vfs_req_free(sw_vfs_req *req);
+SW_API void sw_vfs_req_free(sw_vfs_req *req);
 
 #ifdef __cplusplus
 }

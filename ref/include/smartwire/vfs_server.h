@@ -60,6 +60,7 @@
 #ifndef SMARTWIRE_VFS_SERVER_H
 #define SMARTWIRE_VFS_SERVER_H
 
+#include "smartwire/export.h"
 #include "smartwire/server.h"
 #include "smartwire/vfs.h"
 
@@ -70,7 +71,7 @@ extern "C" {
 /* The request handler backed by the sw_vfs passed as sw_srv_conn_new()'s
  * `ud` (it must outlive every connection using it).  Static storage: never
  * freed, valid for the life of the program. */
-const sw_dispatch *sw_vfs_dispatch(void);
+SW_API const sw_dispatch *sw_vfs_dispatch(void);
 
 #ifdef __cplusplus
 }

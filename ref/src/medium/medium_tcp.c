@@ -36,10 +36,10 @@ static int resolve(const char *host, uint16_t port, int flags, struct addrinfo *
  * (ETIMEDOUT when the bound expired). */
 static int finish_connect(int fd, int timeout_ms)
 {
-	int64_t deadline = sw__deadline(timeout_ms);
+	int64_t deadline = sw_deadline_ms(timeout_ms);
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLOUT};
-		int rc = poll(&p, 1, sw__remaining(deadline));
+		int rc = poll(&p, 1, sw_deadline_left(deadline));
 		if (rc == 0)
 			return ETIMEDOUT;
 		if (rc < 0) {
@@ -182,10 +182,10 @@ int sw_tcp_accept(int listen_fd, int timeout_ms, const sw_mem *mem, sw_medium **
 {
 	if (listen_fd < 0 || !out)
 		return SW_ERR_INVALID_ARGUMENT;
-	int64_t deadline = sw__deadline(timeout_ms);
+	int64_t deadline = sw_deadline_ms(timeout_ms);
 	for (;;) {
 		struct pollfd p = {.fd = listen_fd, .events = POLLIN};
-		int rc = poll(&p, 1, sw__remaining(deadline));
+		int rc = poll(&p, 1, sw_deadline_left(deadline));
 		if (rc == 0)
 			return SW_ERR_TIMEOUT;
 		if (rc < 0) {

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "server_fake.h"
+#include "support/server_fake.h"
 #include "smartwire/fault.h"
 #include "smartwire/medium.h"
 #include "support/guard.h"

@@ -14,13 +14,13 @@
 
 #include <cmocka.h>
 
-#include "server_drive.h"
+#include "support/server_drive.h"
 #include "smartwire/format.h"
 #include "smartwire/v12.h"
 #include "smartwire/v3.h"
 #include "support/failmem.h"
 
-#include "server_vectors.h"
+#include "support/server_vectors.h"
 
 #define NVEC (sizeof srv_vectors / sizeof srv_vectors[0])
 

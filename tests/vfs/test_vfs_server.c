@@ -60,7 +60,7 @@ struct vsrv_vec {
 };
 #include "interop/vfs_server_vectors.inc"
 
-#include "server_vectors.h"
+#include "support/server_vectors.h"
 
 /* gen_server.py's tree at SW_T_SRV_ROOT. */
 static const struct vsrv_fx srv_fixture[] = {

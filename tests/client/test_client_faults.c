@@ -29,7 +29,7 @@
 #include "support/failmem.h"
 #include "support/fakeserver.h"
 
-#include "client_vectors.h"
+#include "support/client_vectors.h"
 
 static size_t total_runs;
 /* Runs whose outcome differed from the whole run, per plan kind: proof that

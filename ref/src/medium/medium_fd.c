@@ -116,10 +116,10 @@ static int fd_shutdown_write(sw_medium *m)
 static int fd_wait_readable(sw_medium *m, int timeout_ms)
 {
 	fd_medium *f = (fd_medium *)m;
-	int64_t deadline = sw__deadline(timeout_ms);
+	int64_t deadline = sw_deadline_ms(timeout_ms);
 	for (;;) {
 		struct pollfd p = {.fd = f->rfd, .events = POLLIN};
-		int rc = poll(&p, 1, sw__remaining(deadline));
+		int rc = poll(&p, 1, sw_deadline_left(deadline));
 		if (rc > 0) {
 			if (p.revents & POLLNVAL) {
 				m->sys_errno = EBADF;

@@ -19,10 +19,10 @@
 
 #include <cmocka.h>
 
-#include "server_drive.h"
+#include "support/server_drive.h"
 #include "smartwire/v3.h"
 
-#include "server_vectors.h"
+#include "support/server_vectors.h"
 
 typedef struct server {
 	pthread_t th;

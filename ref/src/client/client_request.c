@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "client_impl.h"
-#include "medium_impl.h"
+#include "smartwire/clock.h"
 #include "smartwire/error.h"
 
 static const char eof_text[] =
@@ -337,9 +337,9 @@ ptrdiff_t sw__client_fill(sw_client *c)
 			return SW_ERR_NOMEM;
 		c->in_cap = c->cfg.read_size;
 	}
-	int64_t deadline = sw__deadline(c->cfg.timeout_ms);
+	int64_t deadline = sw_deadline_ms(c->cfg.timeout_ms);
 	for (int stalls = 0;;) {
-		int w = sw_medium_wait_readable(c->medium, sw__remaining(deadline));
+		int w = sw_medium_wait_readable(c->medium, sw_deadline_left(deadline));
 		if (w == SW_ERR_TIMEOUT)
 			return SW_ERR_TIMEOUT;
 		if (w < 0 && w != SW_ERR_WOULD_BLOCK)

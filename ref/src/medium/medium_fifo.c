@@ -58,7 +58,7 @@ static bool wait_until(fifo_link *l, int64_t deadline)
 		pthread_cond_wait(&l->cv, &l->mu);
 		return true;
 	}
-	if (sw__remaining(deadline) == 0)
+	if (sw_deadline_left(deadline) == 0)
 		return false;
 	struct timespec ts = {(time_t)(deadline / 1000), (long)(deadline % 1000) * 1000000L};
 	return pthread_cond_timedwait(&l->cv, &l->mu, &ts) != ETIMEDOUT;
@@ -99,7 +99,7 @@ static ptrdiff_t fifo_read(sw_medium *m, void *buf, size_t len)
 	fifo_link *l = e->link;
 	fifo_queue *q = &l->q[e->side];
 	pthread_mutex_lock(&l->mu);
-	int rc = wait_data(e, sw__deadline(e->timeout_ms));
+	int rc = wait_data(e, sw_deadline_ms(e->timeout_ms));
 	ptrdiff_t n = rc;
 	if (rc == 0)
 		m->sys_errno = 0; /* a clean end of stream */
@@ -177,7 +177,7 @@ static int fifo_wait_readable(sw_medium *m, int timeout_ms)
 	fifo_end *e = (fifo_end *)m;
 	fifo_link *l = e->link;
 	pthread_mutex_lock(&l->mu);
-	int rc = wait_data(e, sw__deadline(timeout_ms < 0 ? e->timeout_ms : timeout_ms));
+	int rc = wait_data(e, sw_deadline_ms(timeout_ms < 0 ? e->timeout_ms : timeout_ms));
 	pthread_mutex_unlock(&l->mu);
 	return rc >= 0 ? 1 : rc;
 }

@@ -3,6 +3,7 @@
  * socket and every proxied connection, each direction with a bounded buffer,
  * and every byte written to the recording files before it is forwarded.
  */
+#define _GNU_SOURCE 1
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -19,9 +20,17 @@
 #include <unistd.h>
 #include <netdb.h>
 
-#include "medium_impl.h"
+#include "smartwire/clock.h"
+#include "smartwire/medium.h"
 #include "smartwire/error.h"
-#include "smartwire/record.h"
+#include "record/record.h"
+
+static void set_nonblock(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		(void)fcntl(fd, F_SETFL, on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK));
+}
 
 extern char **environ;
 
@@ -264,18 +273,14 @@ static int spawn_upstream(sw_recorder *r, struct conn *c)
 		errno = missing;
 		return 1;
 	}
-	if (pipe(in) < 0)
+	if (pipe2(in, O_CLOEXEC) < 0)
 		return 1;
-	if (pipe(out) < 0) {
+	if (pipe2(out, O_CLOEXEC) < 0) {
 		int e = errno;
 		close(in[0]);
 		close(in[1]);
 		errno = e;
 		return 1;
-	}
-	for (int i = 0; i < 2; i++) {
-		sw__set_cloexec(in[i]);
-		sw__set_cloexec(out[i]);
 	}
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -302,8 +307,8 @@ static int spawn_upstream(sw_recorder *r, struct conn *c)
 		rc = sw_fd_medium_new(out[0], in[1], SW_FD_OWN, r->mem, &c->m[UPSTREAM]);
 		if (rc == 0) {
 			c->pid = pid;
-			sw__set_nonblock(out[0], 1);
-			sw__set_nonblock(in[1], 1);
+			set_nonblock(out[0], 1);
+			set_nonblock(in[1], 1);
 			return 0;
 		}
 		kill(pid, SIGKILL);
@@ -337,7 +342,7 @@ static int open_upstream(sw_recorder *r, struct conn *c)
 		}
 		int fd;
 		sw_fd_medium_fds(c->m[UPSTREAM], &fd, NULL);
-		sw__set_nonblock(fd, 1);
+		set_nonblock(fd, 1);
 		conn_log(c, "upstream tcp %s:%u", r->host, r->port);
 		return 0;
 	}
@@ -367,7 +372,7 @@ static int open_upstream(sw_recorder *r, struct conn *c)
 static void reap(sw_recorder *r, struct conn *c)
 {
 	pid_t pid = c->pid;
-	int64_t deadline = sw__deadline(r->kill_timeout_ms);
+	int64_t deadline = sw_deadline_ms(r->kill_timeout_ms);
 	for (int stage = 0;;) {
 		int st;
 		pid_t w = waitpid(pid, &st, WNOHANG);
@@ -380,7 +385,7 @@ static void reap(sw_recorder *r, struct conn *c)
 		}
 		if (w < 0 && errno != EINTR)
 			return;
-		if (w == 0 && sw__remaining(deadline) > 0) {
+		if (w == 0 && sw_deadline_left(deadline) > 0) {
 			struct timespec ts = {0, 10 * 1000 * 1000};
 			nanosleep(&ts, NULL);
 			continue;
@@ -388,7 +393,7 @@ static void reap(sw_recorder *r, struct conn *c)
 		if (stage++ == 0) {
 			conn_log(c, "upstream command still running: SIGTERM");
 			kill(pid, SIGTERM);
-			deadline = sw__deadline(r->kill_timeout_ms);
+			deadline = sw_deadline_ms(r->kill_timeout_ms);
 		} else {
 			conn_log(c, "upstream command still running: SIGKILL");
 			kill(pid, SIGKILL);
@@ -514,9 +519,9 @@ int sw_recorder_add_client(sw_recorder *r, sw_medium *client)
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	conn_log(c, "open conn %u at %s, client %s (%s)", c->id, when, peer, sw_medium_name(client));
 	event(r, "conn %u: open, client %s", c->id, peer);
-	sw__set_nonblock(rfd, 1);
+	set_nonblock(rfd, 1);
 	if (wfd >= 0 && wfd != rfd)
-		sw__set_nonblock(wfd, 1);
+		set_nonblock(wfd, 1);
 	int rc = open_upstream(r, c);
 	if (rc == SW_ERR_NOMEM) {
 		c->failed = true;

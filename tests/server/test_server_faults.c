@@ -26,12 +26,12 @@
 
 #include <cmocka.h>
 
-#include "server_drive.h"
+#include "support/server_drive.h"
 #include "smartwire/v12.h"
 #include "smartwire/v3.h"
 #include "support/failmem.h"
 
-#include "server_vectors.h"
+#include "support/server_vectors.h"
 
 typedef struct exch {
 	const char *name;

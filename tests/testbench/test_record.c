@@ -22,7 +22,7 @@
 
 #include "smartwire/error.h"
 #include "smartwire/medium.h"
-#include "smartwire/record.h"
+#include "record/record.h"
 #include "support/failmem.h"
 
 #define DEADLINE_MS 10000

@@ -20,7 +20,7 @@
 #include "support/failmem.h"
 #include "support/fakeserver.h"
 
-#include "client_vectors.h"
+#include "support/client_vectors.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 

@@ -76,7 +76,7 @@ static int poll_with_stderr(cmd_medium *c, int fd, short events, int64_t deadlin
 	for (;;) {
 		struct pollfd p[2] = {{.fd = fd, .events = events},
 		                      {.fd = c->err_fd, .events = POLLIN}};
-		int rc = poll(p, 2, sw__remaining(deadline));
+		int rc = poll(p, 2, sw_deadline_left(deadline));
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc <= 0)
@@ -144,7 +144,7 @@ static int cmd_wait_readable(sw_medium *m, int timeout_ms)
 	cmd_medium *c = (cmd_medium *)m;
 	if (c->out_fd < 0)
 		return 1;
-	int rc = poll_with_stderr(c, c->out_fd, POLLIN, sw__deadline(timeout_ms));
+	int rc = poll_with_stderr(c, c->out_fd, POLLIN, sw_deadline_ms(timeout_ms));
 	if (rc < 0) {
 		m->sys_errno = errno;
 		return SW_ERR_IO;
@@ -166,7 +166,7 @@ static bool wait_child(cmd_medium *c, int64_t deadline)
 			c->status = -1; /* ECHILD: the program reaps children itself */
 			return true;
 		}
-		int left = sw__remaining(deadline);
+		int left = sw_deadline_left(deadline);
 		if (left == 0)
 			return false;
 		/* Stderr EOF usually comes with the exit; otherwise poll in short
@@ -188,9 +188,9 @@ int sw_cmd_close_wait(sw_medium *m, int *wait_status, sw_slice *err)
 		close(c->out_fd);
 		c->out_fd = -1;
 		int t = c->kill_timeout_ms < 0 ? 0 : c->kill_timeout_ms;
-		if (!wait_child(c, sw__deadline(t))) {
+		if (!wait_child(c, sw_deadline_ms(t))) {
 			kill(c->pid, SIGTERM);
-			if (!wait_child(c, sw__deadline(t))) {
+			if (!wait_child(c, sw_deadline_ms(t))) {
 				kill(c->pid, SIGKILL);
 				wait_child(c, -1);
 			}

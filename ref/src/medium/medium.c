@@ -85,28 +85,6 @@ const char *sw_medium_name(const sw_medium *m)
 	return m ? m->ops->name : "(null)";
 }
 
-int64_t sw__mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t sw__deadline(int timeout_ms)
-{
-	return timeout_ms < 0 ? -1 : sw__mono_ms() + timeout_ms;
-}
-
-int sw__remaining(int64_t deadline)
-{
-	if (deadline < 0)
-		return -1;
-	int64_t left = deadline - sw__mono_ms();
-	if (left <= 0)
-		return 0;
-	return left > INT_MAX ? INT_MAX : (int)left;
-}
-
 ptrdiff_t sw__map_read_errno(sw_medium *m, int e)
 {
 	if (e == EAGAIN || e == EWOULDBLOCK)

@@ -11,17 +11,8 @@
 #include <sys/types.h>
 
 #include "smartwire/fault.h"
+#include "smartwire/clock.h"
 #include "smartwire/medium.h"
-
-/* Milliseconds of CLOCK_MONOTONIC. */
-int64_t sw__mono_ms(void);
-
-/* A deadline timeout_ms from now, or -1 for "no bound" (timeout_ms < 0). */
-int64_t sw__deadline(int timeout_ms);
-
-/* Milliseconds left until `deadline` (0 when past), or -1 for no bound;
- * clamped to INT_MAX so it can be passed to poll(). */
-int sw__remaining(int64_t deadline);
 
 /* Maps a read() errno: ECONNRESET, EPIPE, EINVAL -> 0 (EOF, as Breezy's
  * read_bytes_from_socket), EAGAIN -> SW_ERR_WOULD_BLOCK, else SW_ERR_IO.

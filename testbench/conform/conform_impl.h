@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "smartwire/conform.h"
+#include "conform/conform.h"
 #include "smartwire/mem.h"
 
 /* A token of a case-file line: p[0..n) is its source text.  `quoted`: a

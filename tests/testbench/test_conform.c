@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "smartwire/conform.h"
+#include "conform/conform.h"
 #include "smartwire/error.h"
 
 /* ---- byte expressions ------------------------------------------------------ */
