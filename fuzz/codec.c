@@ -144,11 +144,11 @@ int sw_fuzz_codec_one(const sw_fuzz_codec *c, const uint8_t *data, size_t size)
 	sw_buf_init(&whole, NULL);
 	sw_buf_init(&chunked, NULL);
 
-	sw_fuzz_mem m1, m2;
-	sw_fuzz_mem_init(&m1, 0, false);
+	sw_failmem m1, m2;
+	sw_failmem_init(&m1, 0, false);
 	int rc1 = run(c, &ctl, false, &m1.mem, &whole);
 	sw_fuzz_mem_check_leaks(&m1, c->name);
-	sw_fuzz_mem_init(&m2, 0, false);
+	sw_failmem_init(&m2, 0, false);
 	int rc2 = run(c, &ctl, true, &m2.mem, &chunked);
 	sw_fuzz_mem_check_leaks(&m2, c->name);
 	if (rc1 == SW_ERR_NOMEM || rc2 == SW_ERR_NOMEM)
@@ -166,8 +166,8 @@ int sw_fuzz_codec_one(const sw_fuzz_codec *c, const uint8_t *data, size_t size)
 
 	size_t fail_at = sw_fuzz_pick_failure(&ctl, m2.calls);
 	if (ctl.fault != SW_FUZZ_FAULT_NONE && fail_at != 0) {
-		sw_fuzz_mem m3;
-		sw_fuzz_mem_init(&m3, fail_at, ctl.fault == SW_FUZZ_FAULT_PERSISTENT);
+		sw_failmem m3;
+		sw_failmem_init(&m3, fail_at, ctl.fault == SW_FUZZ_FAULT_PERSISTENT);
 		sw_buf faulty;
 		sw_buf_init(&faulty, NULL);
 		int rc3 = run(c, &ctl, true, &m3.mem, &faulty);

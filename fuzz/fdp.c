@@ -73,76 +73,18 @@ size_t sw_fuzz_pick_failure(const sw_fuzz_ctl *ctl, size_t calls)
 	return 1 + (size_t)ctl->fail_at % calls;
 }
 
-/* ---- allocator ---------------------------------------------------------- */
-
-static bool should_fail(sw_fuzz_mem *fm)
+void sw_fuzz_mem_check_leaks(const sw_failmem *fm, const char *what)
 {
-	fm->calls++;
-	if (fm->fail_at == 0)
-		return false;
-	if (fm->calls == fm->fail_at || (fm->persistent && fm->calls > fm->fail_at)) {
-		fm->failures++;
-		return true;
-	}
-	return false;
-}
-
-static void *fm_malloc(size_t size, void *ud)
-{
-	sw_fuzz_mem *fm = ud;
-	if (should_fail(fm))
-		return NULL;
-	void *p = malloc(size);
-	if (p)
-		fm->live++;
-	return p;
-}
-
-static void *fm_realloc(void *ptr, size_t size, void *ud)
-{
-	sw_fuzz_mem *fm = ud;
-	if (should_fail(fm))
-		return NULL;
-	/* sw_realloc never asks for zero bytes, so realloc cannot free here. */
-	void *p = realloc(ptr, size);
-	if (p && !ptr)
-		fm->live++;
-	return p;
-}
-
-static void fm_free(void *ptr, void *ud)
-{
-	sw_fuzz_mem *fm = ud;
-	if (!ptr)
-		return;
-	if (fm->live == 0)
-		sw_fuzz_fail("sw_fuzz_mem: free of a block this allocator never handed out\n");
-	fm->live--;
-	free(ptr);
-}
-
-void sw_fuzz_mem_init(sw_fuzz_mem *fm, size_t fail_at, bool persistent)
-{
-	fm->mem.malloc = fm_malloc;
-	fm->mem.realloc = fm_realloc;
-	fm->mem.free = fm_free;
-	fm->mem.ud = fm;
-	fm->calls = 0;
-	fm->fail_at = fail_at;
-	fm->persistent = persistent;
-	fm->failures = 0;
-	fm->live = 0;
-}
-
-void sw_fuzz_mem_check_leaks(const sw_fuzz_mem *fm, const char *what)
-{
+	if (fm->bad_frees != 0)
+		sw_fuzz_fail("%s: %zu free(s) of blocks this allocator never handed out\n", what,
+		             fm->bad_frees);
 	if (fm->live != 0)
 		sw_fuzz_fail("%s: %zu block(s) leaked (allocation %zu of %zu failed %s)\n",
 		             what, fm->live, fm->fail_at, fm->calls,
 		             fm->persistent ? "persistently" : "once");
 }
 
-void sw_fuzz_mem_check_report(const sw_fuzz_mem *fm, int rc, bool absorbed,
+void sw_fuzz_mem_check_report(const sw_failmem *fm, int rc, bool absorbed,
                               const char *what)
 {
 	if (fm->failures == 0 || rc == SW_ERR_NOMEM || absorbed)

@@ -25,7 +25,7 @@
  * The all-zero trailer (fuzz/split_sessions.py appends it to every seed)
  * means: no fault, variant 0, one byte per feed.
  *
- * Allocator.  sw_fuzz_mem counts allocation calls and live blocks and can
+ * Allocator.  sw_failmem counts allocation calls and live blocks and can
  * fail the N-th call, once or persistently (nghttp2 failmalloc, SQLite
  * test_malloc.c).  The check functions abort() -- which every fuzzing engine
  * reports as a crash -- when a run leaked or did not report an injected
@@ -39,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartwire/failmem.h"
 #include "smartwire/mem.h"
 
 /* Every fuzz_<target>.c defines the libFuzzer entry point; declared here so
@@ -97,25 +98,17 @@ size_t sw_fuzz_pick_failure(const sw_fuzz_ctl *ctl, size_t calls);
 
 /* ---- the counting, failing allocator --------------------------------- */
 
-typedef struct sw_fuzz_mem {
-	sw_mem mem;      /* pass &fm.mem to the code under test */
-	size_t calls;    /* malloc + realloc calls so far */
-	size_t fail_at;  /* 0: never fail; else the call number that fails */
-	bool persistent; /* keep failing after fail_at */
-	size_t failures; /* calls that were failed */
-	size_t live;     /* blocks allocated and not yet freed */
-} sw_fuzz_mem;
-
-void sw_fuzz_mem_init(sw_fuzz_mem *fm, size_t fail_at, bool persistent);
+/* The allocator is the library's (smartwire/failmem.h); these add the
+ * checks a target makes after a run. */
 
 /* Aborts with a message on stderr if any block is still live.  `what` names
  * the run in the message. */
-void sw_fuzz_mem_check_leaks(const sw_fuzz_mem *fm, const char *what);
+void sw_fuzz_mem_check_leaks(const sw_failmem *fm, const char *what);
 
 /* Aborts unless an injected failure was reported: when fm->failures > 0 the
  * result `rc` must be SW_ERR_NOMEM, or `absorbed` must be true (the caller
  * proved the run still produced the fault-free result). */
-void sw_fuzz_mem_check_report(const sw_fuzz_mem *fm, int rc, bool absorbed,
+void sw_fuzz_mem_check_report(const sw_failmem *fm, int rc, bool absorbed,
                               const char *what);
 
 /* Prints `fmt` to stderr and aborts: the one way a target reports a bug. */

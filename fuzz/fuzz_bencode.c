@@ -110,8 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lim = &limits;
 	}
 
-	sw_fuzz_mem clean;
-	sw_fuzz_mem_init(&clean, 0, false);
+	sw_failmem clean;
+	sw_failmem_init(&clean, 0, false);
 	sw_buf text;
 	sw_buf_init(&text, NULL);
 	int rc = round_trip(&clean.mem, ctl.data, ctl.len, lim, &text);
@@ -127,8 +127,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sw_buf_init(&want, NULL);
 		int want_rc = round_trip(NULL, ctl.data, ctl.len, lim, &want);
 
-		sw_fuzz_mem fm;
-		sw_fuzz_mem_init(&fm, fail_at, ctl.fault == SW_FUZZ_FAULT_PERSISTENT);
+		sw_failmem fm;
+		sw_failmem_init(&fm, fail_at, ctl.fault == SW_FUZZ_FAULT_PERSISTENT);
 		sw_buf_init(&text, NULL);
 		int frc = round_trip(&fm.mem, ctl.data, ctl.len, lim, &text);
 		bool absorbed = frc == want_rc && text.len == want.len &&

@@ -419,8 +419,8 @@ static bool any_nomem(const sw_buf *b)
 static void session(const run_cfg *rc, const sw_fuzz_ctl *ctl, outcome *o)
 {
 	sw_buf_init(&o->trace, NULL);
-	sw_fuzz_mem fm;
-	sw_fuzz_mem_init(&fm, rc->fail_at, rc->persistent);
+	sw_failmem fm;
+	sw_failmem_init(&fm, rc->fail_at, rc->persistent);
 	script s;
 	memset(&s, 0, sizeof s);
 	s.ctl = ctl;

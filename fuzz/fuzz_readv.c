@@ -92,8 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sw_fuzz_ctl_read(&ctl, data, size);
 	size_t max = ctl.variant;
 
-	sw_fuzz_mem clean;
-	sw_fuzz_mem_init(&clean, 0, false);
+	sw_failmem clean;
+	sw_failmem_init(&clean, 0, false);
 	size_t count = 0;
 	int rc = round_trip(&clean.mem, ctl.data, ctl.len, max, &count);
 	if (rc == SW_ERR_NOMEM)
@@ -102,8 +102,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	size_t fail_at = sw_fuzz_pick_failure(&ctl, clean.calls);
 	if (ctl.fault != SW_FUZZ_FAULT_NONE && fail_at != 0) {
-		sw_fuzz_mem fm;
-		sw_fuzz_mem_init(&fm, fail_at, ctl.fault == SW_FUZZ_FAULT_PERSISTENT);
+		sw_failmem fm;
+		sw_failmem_init(&fm, fail_at, ctl.fault == SW_FUZZ_FAULT_PERSISTENT);
 		size_t fcount = 0;
 		int frc = round_trip(&fm.mem, ctl.data, ctl.len, max, &fcount);
 		sw_fuzz_mem_check_leaks(&fm, "readv with an allocation failure");

@@ -357,8 +357,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sw_fuzz_ctl_read(&ctl, data, size);
 	bool response = ctl.variant & 1;
 
-	sw_fuzz_mem m1;
-	sw_fuzz_mem_init(&m1, 0, false);
+	sw_failmem m1;
+	sw_failmem_init(&m1, 0, false);
 	sw_buf clean;
 	sw_buf_init(&clean, NULL);
 	int rc = round_trip(&m1.mem, response, ctl.data, ctl.len, &clean);
@@ -370,8 +370,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	size_t fail_at = sw_fuzz_pick_failure(&ctl, m1.calls);
 	if (ctl.fault != SW_FUZZ_FAULT_NONE && fail_at) {
-		sw_fuzz_mem m2;
-		sw_fuzz_mem_init(&m2, fail_at, ctl.fault == SW_FUZZ_FAULT_PERSISTENT);
+		sw_failmem m2;
+		sw_failmem_init(&m2, fail_at, ctl.fault == SW_FUZZ_FAULT_PERSISTENT);
 		sw_buf faulty;
 		sw_buf_init(&faulty, NULL);
 		int rc2 = round_trip(&m2.mem, response, ctl.data, ctl.len, &faulty);

@@ -408,8 +408,8 @@ static void session(const run_cfg *rc, const uint8_t *in, size_t len, outcome *o
 		remove_tree(rw_root);
 		make_tree(rw_root);
 	}
-	sw_fuzz_mem fm;
-	sw_fuzz_mem_init(&fm, rc->fail_at, rc->persistent);
+	sw_failmem fm;
+	sw_failmem_init(&fm, rc->fail_at, rc->persistent);
 	const sw_mem *mem = &fm.mem;
 
 	sw_medium *cli = NULL, *srv_inner = NULL, *srv = NULL;

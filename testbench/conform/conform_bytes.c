@@ -29,6 +29,7 @@
 
 #include "conform_impl.h"
 #include "smartwire/error.h"
+#include "smartwire/hex.h"
 
 #define MAX_DEPTH 16
 #define MAX_OUTPUT ((size_t)64 << 20) /* repeat{} cannot make more than 64 MiB */
@@ -231,17 +232,6 @@ int sw__cf_tokenize(const char *s, size_t len, sw__cf_tok *out, size_t max, char
 
 /* ---- Evaluation --------------------------------------------------------- */
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Appends `text` with {root} and {version} replaced. */
 static int append_subst(sw_buf *out, const uint8_t *p, size_t n, const sw_cf_ctx *ctx)
 {
@@ -292,8 +282,8 @@ static int eval_quoted(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, c
 		case '0': rc = sw_buf_append_byte(&tmp, 0); break;
 		case '\\': case '"': case '\'': case '{': rc = sw_buf_append_byte(&tmp, (uint8_t)e); break;
 		case 'x': {
-			int h = i + 2 < t->n ? hexval(t->p[i + 1]) : -1;
-			int l = i + 2 < t->n ? hexval(t->p[i + 2]) : -1;
+			int h = i + 2 < t->n ? sw_hex_value(t->p[i + 1]) : -1;
+			int l = i + 2 < t->n ? sw_hex_value(t->p[i + 2]) : -1;
 			if (h < 0 || l < 0) {
 				seterr(err, errlen, "\\x needs two hex digits");
 				rc = SW_ERR_INVALID_ARGUMENT;
@@ -377,7 +367,7 @@ static int eval_helper(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, c
 		for (size_t i = 0; i < inl; i++) {
 			if (in[i] == ' ' || in[i] == '\t' || in[i] == ',')
 				continue;
-			int v = hexval(in[i]);
+			int v = sw_hex_value(in[i]);
 			if (v < 0) {
 				seterr(err, errlen, "hex{} holds a non-hex character '%c'", in[i]);
 				return SW_ERR_INVALID_ARGUMENT;

@@ -16,7 +16,7 @@
 
 #include "smartwire/error.h"
 #include "smartwire/url.h"
-#include "support/failmem.h"
+#include "smartwire/failmem.h"
 
 typedef struct url_vector {
 	const char *url;

@@ -26,7 +26,7 @@
 
 #include "smartwire/client.h"
 #include "smartwire/error.h"
-#include "support/failmem.h"
+#include "smartwire/failmem.h"
 #include "support/fakeserver.h"
 
 #include "support/client_vectors.h"

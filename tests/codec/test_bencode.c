@@ -14,7 +14,7 @@
 
 #include "smartwire/bencode.h"
 #include "smartwire/error.h"
-#include "support/failmem.h"
+#include "smartwire/failmem.h"
 #include "support/harness.h"
 
 typedef struct bencode_vector {

@@ -13,6 +13,7 @@
 
 #include "smartwire/body.h"
 #include "smartwire/error.h"
+#include "smartwire/pytext.h"
 #include "support/harness.h"
 
 struct vec {
@@ -454,7 +455,7 @@ static void int_ok(const char *s, unsigned base, bool neg, uint64_t v)
 {
 	bool n = !neg;
 	uint64_t m = ~v;
-	assert_int_equal(sw_parse_pyint((const uint8_t *)s, strlen(s), base, &n, &m), 0);
+	assert_int_equal(sw_py_int((const uint8_t *)s, strlen(s), base, &n, &m), 0);
 	assert_int_equal(n, neg);
 	assert_true(m == v);
 }
@@ -463,7 +464,7 @@ static void int_bad(const char *s, unsigned base, int err)
 {
 	bool n;
 	uint64_t m;
-	assert_int_equal(sw_parse_pyint((const uint8_t *)s, strlen(s), base, &n, &m), err);
+	assert_int_equal(sw_py_int((const uint8_t *)s, strlen(s), base, &n, &m), err);
 }
 
 /* Each case was checked against Python 3.11's int(bytes[, base]). */
@@ -495,7 +496,7 @@ static void test_parse_pyint(void **state)
 	int_bad("+", 10, SW_ERR_INVALID_ARGUMENT);
 	bool n0;
 	uint64_t m0;
-	assert_int_equal(sw_parse_pyint((const uint8_t *)"7\0", 2, 10, &n0, &m0),
+	assert_int_equal(sw_py_int((const uint8_t *)"7\0", 2, 10, &n0, &m0),
 	                 SW_ERR_INVALID_ARGUMENT);
 	int_ok("0x1f", 16, false, 31);
 	int_ok("0X1F", 16, false, 31);

@@ -12,7 +12,7 @@
 
 #include "smartwire/error.h"
 #include "smartwire/readv.h"
-#include "support/failmem.h"
+#include "smartwire/failmem.h"
 
 struct vec {
 	const char *name;

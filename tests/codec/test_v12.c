@@ -15,7 +15,7 @@
 #include "smartwire/error.h"
 #include "smartwire/format.h"
 #include "smartwire/v12.h"
-#include "support/failmem.h"
+#include "smartwire/failmem.h"
 #include "support/harness.h"
 
 /* What the driver tells the decoder: which message, which body, and

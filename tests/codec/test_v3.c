@@ -19,7 +19,7 @@
 #include "smartwire/error.h"
 #include "smartwire/format.h"
 #include "smartwire/v3.h"
-#include "support/failmem.h"
+#include "smartwire/failmem.h"
 #include "support/harness.h"
 
 /* ---------------------------------------------------------------------- */

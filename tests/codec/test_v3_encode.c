@@ -15,7 +15,7 @@
 
 #include "smartwire/error.h"
 #include "smartwire/v3.h"
-#include "support/failmem.h"
+#include "smartwire/failmem.h"
 
 typedef struct v3_enc_vector {
 	const char *name;

@@ -15,7 +15,7 @@
 #include "smartwire/error.h"
 #include "smartwire/fault.h"
 #include "smartwire/medium.h"
-#include "support/failmem.h"
+#include "smartwire/failmem.h"
 
 static const char MSG[] = "0123456789abcdefghijklmnopqrstuvwxyzABCD"; /* 40 bytes */
 #define MSGLEN (sizeof MSG - 1)

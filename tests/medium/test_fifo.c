@@ -15,7 +15,7 @@
 #include "smartwire/error.h"
 #include "smartwire/fault.h"
 #include "smartwire/medium.h"
-#include "support/failmem.h"
+#include "smartwire/failmem.h"
 
 static int64_t now_ms(void)
 {

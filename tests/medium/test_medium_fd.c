@@ -20,7 +20,7 @@
 
 #include "smartwire/error.h"
 #include "smartwire/medium.h"
-#include "support/failmem.h"
+#include "smartwire/failmem.h"
 
 /* Two pipes joined into two fd media: a -> b over p, b -> a over q. */
 static void pipe_pair(sw_medium **a, sw_medium **b, unsigned flags)

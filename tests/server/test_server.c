@@ -18,7 +18,7 @@
 #include "smartwire/format.h"
 #include "smartwire/v12.h"
 #include "smartwire/v3.h"
-#include "support/failmem.h"
+#include "smartwire/failmem.h"
 
 #include "support/server_vectors.h"
 

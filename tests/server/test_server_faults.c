@@ -29,7 +29,7 @@
 #include "support/server_drive.h"
 #include "smartwire/v12.h"
 #include "smartwire/v3.h"
-#include "support/failmem.h"
+#include "smartwire/failmem.h"
 
 #include "support/server_vectors.h"
 

@@ -1,5 +1,5 @@
 #include "support/harness.h"
-#include "support/failmem.h"
+#include "smartwire/failmem.h"
 #include "support/guard.h"
 
 #include <setjmp.h>

@@ -23,7 +23,7 @@
 #include "smartwire/error.h"
 #include "smartwire/medium.h"
 #include "record/record.h"
-#include "support/failmem.h"
+#include "smartwire/failmem.h"
 
 #define DEADLINE_MS 10000
 

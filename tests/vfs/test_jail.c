@@ -19,7 +19,7 @@
 
 #include "smartwire/error.h"
 #include "smartwire/jail.h"
-#include "support/failmem.h"
+#include "smartwire/failmem.h"
 
 static bool buf_is(const sw_buf *b, const char *s)
 {

@@ -30,7 +30,7 @@
 #include "smartwire/format.h"
 #include "smartwire/jail.h"
 #include "smartwire/vfs.h"
-#include "support/failmem.h"
+#include "smartwire/failmem.h"
 #include "support/fsfix.h"
 #include "support/harness.h"
 

@@ -40,7 +40,7 @@
 #include "smartwire/jail.h"
 #include "smartwire/medium.h"
 #include "smartwire/vfs_server.h"
-#include "support/failmem.h"
+#include "smartwire/failmem.h"
 #include "support/fsfix.h"
 #include "support/guard.h"
 

@@ -11,7 +11,7 @@
  * The encoders emit exactly Breezy's bytes (plain decimal, lower-case hex
  * without "0x").  The decoders accept exactly what Breezy's
  * LengthPrefixedBodyDecoder and ChunkedBodyDecoder accept, where that is well
- * defined (see sw_parse_pyint() and the notes at each decoder), and report
+ * defined (see sw_py_int() and the notes at each decoder), and report
  * the cases where Breezy hangs, drops the request or crashes as distinct
  * errors.
  *
@@ -39,32 +39,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* ---- Integers as Python's int(bytes, base) reads them ---------------------
- *
- * Breezy parses body lengths with int(line), chunk lengths with
- * int(line, 16) and readv offsets with int(field).  For a bytes argument,
- * Python 3.11 accepts, and so does this function:
- *   - leading and trailing ASCII whitespace: space, \t, \n, \v, \f, \r
- *     (not 0x1c-0x1f, not 0x85 or 0xa0);
- *   - one optional sign, '+' or '-', directly before the digits (or prefix);
- *   - for base 16 an optional "0x" or "0X" prefix (base 8: "0o"/"0O", base 2:
- *     "0b"/"0B"), which may be followed by one underscore;
- *   - at least one digit; single underscores between digits ("1_000");
- *     leading zeros ("007");
- *   - upper- or lower-case hex digits.
- * Rejected, as by Python: empty or all-space input, "_1", "1_", "1__0",
- * "+ 1", "0x" alone, any other byte.  "-0" is zero and not negative.
- *
- * `base` must be 2, 8, 10 or 16.  On success *negative says whether a minus
- * sign applied to a non-zero value and *magnitude is the absolute value.
- * Python's limit of 4300 decimal digits is not replicated: callers bound the
- * input length themselves.
- *
- * Returns 0, SW_ERR_INVALID_ARGUMENT for a syntax error (or a bad `base`),
- * or SW_ERR_LIMIT when the magnitude does not fit in 64 bits. */
-SW_API int sw_parse_pyint(const uint8_t *p, size_t n, unsigned base, bool *negative,
-                   uint64_t *magnitude);
 
 /* ---- Length-prefixed body ---------------------------------------------- */
 
@@ -111,7 +85,7 @@ SW_API void sw_prefixed_del(sw_prefixed_dec *dec);
 /* Consumes bytes of "%d\n" <body> "done\n" and returns how many it took,
  * stopping right after "done\n" (the rest of `in` is the caller's).
  *
- * The length line is read with Python int() rules (sw_parse_pyint, base 10),
+ * The length line is read with Python int() rules (sw_py_int, base 10),
  * so " 7", "+7", "7\r" and "0_7" are accepted like Breezy.  A negative length
  * is accepted as 0: Breezy's decoder then treats every following byte as
  * trailer, which is the same as an empty body.
@@ -221,7 +195,7 @@ SW_API void sw_chunked_del(sw_chunked_dec *dec);
  * The header must be exactly "chunked\n": SW_ERR_BAD_CHUNK_HEADER at the
  * first byte that differs (Breezy reads the whole line first, then raises
  * SmartProtocolError).  Length lines are "ERR", "END" or a hex length read
- * with Python int(x, 16) rules (sw_parse_pyint), so "0x1f", " 1F " and "+a"
+ * with Python int(x, 16) rules (sw_py_int), so "0x1f", " 1F " and "+a"
  * are accepted as Breezy accepts them.  A second "ERR" starts the error
  * tuple afresh, discarding the error chunks before it, as in Breezy.
  *

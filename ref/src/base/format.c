@@ -1,9 +1,9 @@
 #include "smartwire/format.h"
 #include "smartwire/error.h"
+#include "smartwire/hex.h"
 
 int sw_format_bytes(sw_buf *out, const void *p, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 	const uint8_t *s = p;
 	/* Worst case every byte becomes four characters. */
 	if (n > (SIZE_MAX - 2) / 4)
@@ -23,8 +23,8 @@ int sw_format_bytes(sw_buf *out, const void *p, size_t n)
 		} else {
 			*d++ = '\\';
 			*d++ = 'x';
-			*d++ = (uint8_t)hex[c >> 4];
-			*d++ = (uint8_t)hex[c & 15];
+			*d++ = (uint8_t)sw_hex_lower(c >> 4);
+			*d++ = (uint8_t)sw_hex_lower(c);
 		}
 	}
 	*d++ = '"';

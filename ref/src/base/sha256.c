@@ -1,3 +1,4 @@
+#include "smartwire/hex.h"
 #include "smartwire/sha256.h"
 
 #include <string.h>
@@ -88,7 +89,6 @@ void sw_sha256_update(sw_sha256 *s, const void *data, size_t len)
 
 void sw_sha256_hex(sw_sha256 *s, char hex[65])
 {
-	static const char digits[] = "0123456789abcdef";
 	/* 0x80, zeros up to 56 bytes into a block, the length in bits. */
 	static const uint8_t pad[64] = {0x80};
 	uint64_t bits = s->total * 8;
@@ -99,8 +99,8 @@ void sw_sha256_hex(sw_sha256 *s, char hex[65])
 	sw_sha256_update(s, len, 8);
 	for (size_t i = 0; i < 32; i++) {
 		uint8_t b = (uint8_t)(s->h[i / 4] >> (24 - 8 * (i % 4)));
-		hex[2 * i] = digits[b >> 4];
-		hex[2 * i + 1] = digits[b & 15];
+		hex[2 * i] = sw_hex_lower(b >> 4u);
+		hex[2 * i + 1] = sw_hex_lower(b);
 	}
 	hex[64] = '\0';
 }

@@ -8,6 +8,7 @@
 #include "client_impl.h"
 #include "smartwire/detect.h"
 #include "smartwire/error.h"
+#include "smartwire/pytext.h"
 #include "smartwire/tuple.h"
 #include "smartwire/v12.h"
 
@@ -266,7 +267,7 @@ static int send_no_retry(sw_client *c, const sw_call *call, int version,
 		sw_buf_reset(&c->msg);
 		c->last_err = SW_ERR_UNKNOWN_METHOD;
 		if (sw_buf_append_str(&c->msg, "The server does not recognise the '") ||
-		    sw__pyrepr_bytes(&c->msg, call->verb.p, call->verb.n) ||
+		    sw_py_repr_bytes(&c->msg, call->verb.p, call->verb.n) ||
 		    sw_buf_append_str(&c->msg, "' request.") || sw_buf_append_byte(&c->msg, 0))
 			sw_buf_reset(&c->msg);
 		return SW_ERR_UNKNOWN_METHOD;

@@ -114,10 +114,6 @@ const char *sw__client_eof_text(void);
 /* True for errors after which the stream position is unknown. */
 bool sw__err_desyncs(int err);
 
-/* Appends Python's repr() of a bytes object / a tuple of bytes. */
-int sw__pyrepr_bytes(sw_buf *out, const uint8_t *p, size_t n);
-int sw__pyrepr_tuple(sw_buf *out, const sw_slice *a, size_t n);
-
 /* Copies a tuple into one allocation: slices then bytes.  *out NULL for 0
  * elements.  0 or NOMEM. */
 int sw__tuple_copy(const sw_mem *mem, const sw_slice *a, size_t n, sw_slice **out);

@@ -7,6 +7,7 @@
 
 #include "client_impl.h"
 #include "smartwire/error.h"
+#include "smartwire/pytext.h"
 
 static int check_call(const sw_call *call)
 {
@@ -157,7 +158,7 @@ int sw_client_hello(sw_client *c, int *version)
 			c->last_err = rc = SW_ERR_PROTOCOL;
 			sw_buf_reset(&c->msg);
 			if (sw_buf_append_str(&c->msg, "Generic bzr smart protocol error: bad response ") ||
-			    sw__pyrepr_tuple(&c->msg, a, n) || sw_buf_append_byte(&c->msg, 0))
+			    sw_py_repr_tuple(&c->msg, a, n) || sw_buf_append_byte(&c->msg, 0))
 				sw_buf_reset(&c->msg);
 			hello_cache_error(c, rc);
 		}

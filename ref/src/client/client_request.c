@@ -98,60 +98,6 @@ int sw__client_set_error_args(sw_client *c, const sw_slice *a, size_t n)
 	return rc;
 }
 
-int sw__pyrepr_bytes(sw_buf *out, const uint8_t *p, size_t n)
-{
-	/* Python picks '"' only when the bytes hold a "'" and no '"'. */
-	bool sq = false, dq = false;
-	for (size_t i = 0; i < n; i++) {
-		sq |= p[i] == '\'';
-		dq |= p[i] == '"';
-	}
-	char q = sq && !dq ? '"' : '\'';
-	int rc = sw_buf_append_str(out, "b");
-	rc = rc ? rc : sw_buf_append_byte(out, (uint8_t)q);
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		uint8_t b = p[i];
-		char tmp[5];
-		if (b == (uint8_t)q || b == '\\') {
-			tmp[0] = '\\';
-			tmp[1] = (char)b;
-			tmp[2] = 0;
-		} else if (b == '\t') {
-			memcpy(tmp, "\\t", 3);
-		} else if (b == '\n') {
-			memcpy(tmp, "\\n", 3);
-		} else if (b == '\r') {
-			memcpy(tmp, "\\r", 3);
-		} else if (b < 0x20 || b >= 0x7f) {
-			static const char hex[] = "0123456789abcdef";
-			tmp[0] = '\\';
-			tmp[1] = 'x';
-			tmp[2] = hex[b >> 4];
-			tmp[3] = hex[b & 15];
-			tmp[4] = 0;
-		} else {
-			tmp[0] = (char)b;
-			tmp[1] = 0;
-		}
-		rc = sw_buf_append_str(out, tmp);
-	}
-	return rc ? rc : sw_buf_append_byte(out, (uint8_t)q);
-}
-
-int sw__pyrepr_tuple(sw_buf *out, const sw_slice *a, size_t n)
-{
-	int rc = sw_buf_append_str(out, "(");
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (i)
-			rc = sw_buf_append_str(out, ", ");
-		if (rc == 0)
-			rc = sw__pyrepr_bytes(out, a[i].p, a[i].n);
-	}
-	if (rc == 0 && n == 1)
-		rc = sw_buf_append_str(out, ",");
-	return rc ? rc : sw_buf_append_str(out, ")");
-}
-
 /* ---- the client medium --------------------------------------------- */
 
 void sw_client_config_default(sw_client_config *cfg)

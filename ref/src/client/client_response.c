@@ -15,6 +15,7 @@
 #include "client_impl.h"
 #include "smartwire/detect.h"
 #include "smartwire/error.h"
+#include "smartwire/pytext.h"
 #include "smartwire/tuple.h"
 
 static bool slice_eq(sw_slice s, const char *z)
@@ -61,7 +62,7 @@ static void set_repr_text(sw_client *c, int err, const char *prefix, const uint8
 {
 	c->last_err = err;
 	sw_buf_reset(&c->msg);
-	if (sw_buf_append_str(&c->msg, prefix) || sw__pyrepr_bytes(&c->msg, p, n) ||
+	if (sw_buf_append_str(&c->msg, prefix) || sw_py_repr_bytes(&c->msg, p, n) ||
 	    sw_buf_append_byte(&c->msg, 0))
 		sw_buf_reset(&c->msg);
 }
@@ -86,13 +87,13 @@ int sw__resp_server_error(sw_response *r, const sw_slice *a, size_t n, bool tran
 	if (err == SW_ERR_UNKNOWN_METHOD) {
 		rc = sw_buf_append_str(&c->msg, "The server does not recognise the '");
 		if (!rc && n >= 2)
-			rc = sw__pyrepr_bytes(&c->msg, a[1].p, a[1].n);
+			rc = sw_py_repr_bytes(&c->msg, a[1].p, a[1].n);
 		if (!rc)
 			rc = sw_buf_append_str(&c->msg, "' request.");
 	} else {
 		rc = sw_buf_append_str(&c->msg, "Error received from smart server: ");
 		if (!rc)
-			rc = sw__pyrepr_tuple(&c->msg, a, n);
+			rc = sw_py_repr_tuple(&c->msg, a, n);
 	}
 	if (rc || sw_buf_append_byte(&c->msg, 0))
 		sw_buf_reset(&c->msg);

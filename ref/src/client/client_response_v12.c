@@ -8,6 +8,7 @@
 #include "client_impl.h"
 #include "smartwire/detect.h"
 #include "smartwire/error.h"
+#include "smartwire/pytext.h"
 #include "smartwire/tuple.h"
 
 static bool slice_eq(sw_slice s, const char *z)
@@ -104,7 +105,7 @@ int sw__v12_read_tuple(sw_response *r)
 		c->last_err = rc = SW_ERR_UNKNOWN_METHOD;
 		sw_buf_reset(&c->msg);
 		if (sw_buf_append_str(&c->msg, "The server does not recognise the '") ||
-		    sw__pyrepr_bytes(&c->msg, r->verb.p, r->verb.n) ||
+		    sw_py_repr_bytes(&c->msg, r->verb.p, r->verb.n) ||
 		    sw_buf_append_str(&c->msg, "' request.") || sw_buf_append_byte(&c->msg, 0))
 			sw_buf_reset(&c->msg);
 		goto out;
@@ -216,7 +217,7 @@ int sw__v12_read_body(sw_response *r, bool chunked)
 		c->last_err = SW_ERR_ERROR_RESPONSE;
 		sw_buf_reset(&c->msg);
 		if (sw_buf_append_str(&c->msg, "Error received from smart server: ") ||
-		    sw__pyrepr_tuple(&c->msg, a, n) || sw_buf_append_byte(&c->msg, 0))
+		    sw_py_repr_tuple(&c->msg, a, n) || sw_buf_append_byte(&c->msg, 0))
 			sw_buf_reset(&c->msg);
 		return SW_ERR_ERROR_RESPONSE;
 	}

@@ -9,19 +9,8 @@
 #include <string.h>
 
 #include "smartwire/error.h"
+#include "smartwire/hex.h"
 
-static const char HEX[] = "0123456789ABCDEF";
-
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static bool is_alnum(uint8_t c)
 {
@@ -47,19 +36,19 @@ static int normalize(sw_buf *out, const uint8_t *p, size_t n)
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		uint8_t c = p[i];
-		if (c == '%' && i + 2 < n && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0) {
-			uint8_t v = (uint8_t)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
+		if (c == '%' && i + 2 < n && sw_hex_value(p[i + 1]) >= 0 && sw_hex_value(p[i + 2]) >= 0) {
+			uint8_t v = (uint8_t)(sw_hex_value(p[i + 1]) * 16 + sw_hex_value(p[i + 2]));
 			if (dont_escape(v)) {
 				rc = sw_buf_append_byte(out, v);
 			} else {
-				uint8_t e[3] = {'%', (uint8_t)HEX[v >> 4], (uint8_t)HEX[v & 15]};
+				uint8_t e[3] = {'%', (uint8_t)sw_hex_upper(v >> 4), (uint8_t)sw_hex_upper(v)};
 				rc = sw_buf_append(out, e, 3);
 			}
 			i += 2;
 		} else if (url_safe(c)) {
 			rc = sw_buf_append_byte(out, c);
 		} else {
-			uint8_t e[3] = {'%', (uint8_t)HEX[c >> 4], (uint8_t)HEX[c & 15]};
+			uint8_t e[3] = {'%', (uint8_t)sw_hex_upper(c >> 4), (uint8_t)sw_hex_upper(c)};
 			rc = sw_buf_append(out, e, 3);
 		}
 	}
@@ -109,9 +98,9 @@ static char *copy_str(const sw_mem *mem, const char *p, size_t n, bool decode, b
 		return NULL;
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (decode && p[i] == '%' && i + 2 < n && hexval((uint8_t)p[i + 1]) >= 0 &&
-		    hexval((uint8_t)p[i + 2]) >= 0) {
-			s[k] = (char)(hexval((uint8_t)p[i + 1]) * 16 + hexval((uint8_t)p[i + 2]));
+		if (decode && p[i] == '%' && i + 2 < n && sw_hex_value((uint8_t)p[i + 1]) >= 0 &&
+		    sw_hex_value((uint8_t)p[i + 2]) >= 0) {
+			s[k] = (char)(sw_hex_value((uint8_t)p[i + 1]) * 16 + sw_hex_value((uint8_t)p[i + 2]));
 			i += 2;
 			if (s[k] == '\0') {
 				*bad = true;

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "smartwire/error.h"
+#include "smartwire/hex.h"
+#include "smartwire/pytext.h"
 #include "stage.h"
 
 enum cstate { C_HEADER, C_LENGTH, C_CHUNK, C_DONE, C_FAILED };
@@ -149,7 +151,7 @@ static int take_line(sw_chunked_dec *dec)
 	}
 	bool neg;
 	uint64_t v;
-	int rv = sw_parse_pyint(dec->line, dec->staged, 16, &neg, &v);
+	int rv = sw_py_int(dec->line, dec->staged, 16, &neg, &v);
 	dec->staged = 0;
 	if (rv == SW_ERR_LIMIT)
 		return SW_ERR_CHUNK_TOO_LARGE;
@@ -295,12 +297,11 @@ int sw_chunked_encode_header(sw_buf *out)
 
 int sw_chunked_encode_chunk_header(sw_buf *out, uint64_t len)
 {
-	static const char hex[] = "0123456789abcdef";
 	uint8_t tmp[17];
 	size_t n = sizeof tmp;
 	tmp[--n] = '\n';
 	do {
-		tmp[--n] = (uint8_t)hex[len & 15];
+		tmp[--n] = (uint8_t)sw_hex_lower((unsigned)len);
 		len >>= 4;
 	} while (len);
 	return sw_buf_append(out, tmp + n, sizeof tmp - n);

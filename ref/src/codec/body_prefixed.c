@@ -1,87 +1,13 @@
 /*
- * The length-prefixed body ("%d\n" <body> "done\n") and the Python int()
- * reader shared by the v1/v2 codecs.  See smartwire/body.h.
+ * The length-prefixed body ("%d\n" <body> "done\n").  See smartwire/body.h.
  */
 #include "smartwire/body.h"
 
 #include <string.h>
 
 #include "smartwire/error.h"
+#include "smartwire/pytext.h"
 #include "stage.h"
-
-/* ---- Python int() ------------------------------------------------------ */
-
-static bool py_space(uint8_t c)
-{
-	/* Py_ISSPACE for bytes: exactly the six ASCII whitespace characters. */
-	return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
-static int digit_value(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A' + 10;
-	return 99;
-}
-
-int sw_parse_pyint(const uint8_t *p, size_t n, unsigned base, bool *negative,
-                   uint64_t *magnitude)
-{
-	if (base != 2 && base != 8 && base != 10 && base != 16)
-		return SW_ERR_INVALID_ARGUMENT;
-	size_t i = 0, end = n;
-	while (i < end && py_space(p[i]))
-		i++;
-	while (end > i && py_space(p[end - 1]))
-		end--;
-	bool neg = false;
-	if (i < end && (p[i] == '+' || p[i] == '-')) {
-		neg = p[i] == '-';
-		i++;
-	}
-	/* Python allows the base prefix for an explicit base and then one
-	 * underscore before the first digit ("0x_1f"). */
-	if (base != 10 && end - i >= 2 && p[i] == '0') {
-		uint8_t x = (uint8_t)(p[i + 1] | 0x20);
-		if ((base == 16 && x == 'x') || (base == 8 && x == 'o') ||
-		    (base == 2 && x == 'b')) {
-			i += 2;
-			if (i < end && p[i] == '_')
-				i++;
-		}
-	}
-	if (i >= end)
-		return SW_ERR_INVALID_ARGUMENT;
-	uint64_t v = 0;
-	bool overflow = false;
-	bool prev_digit = false;
-	for (; i < end; i++) {
-		if (p[i] == '_') {
-			/* Only a single underscore between two digits. */
-			if (!prev_digit || i + 1 >= end || p[i + 1] == '_')
-				return SW_ERR_INVALID_ARGUMENT;
-			prev_digit = false;
-			continue;
-		}
-		int d = digit_value(p[i]);
-		if (d >= (int)base)
-			return SW_ERR_INVALID_ARGUMENT;
-		if (v > (UINT64_MAX - (uint64_t)d) / base)
-			overflow = true;
-		else
-			v = v * base + (uint64_t)d;
-		prev_digit = true;
-	}
-	if (overflow)
-		return SW_ERR_LIMIT;
-	*negative = neg && v != 0;
-	*magnitude = v;
-	return 0;
-}
 
 /* ---- Decoder ----------------------------------------------------------- */
 
@@ -151,7 +77,7 @@ static int take_length(sw_prefixed_dec *dec)
 {
 	bool neg;
 	uint64_t v;
-	int rv = sw_parse_pyint(dec->line, dec->staged, 10, &neg, &v);
+	int rv = sw_py_int(dec->line, dec->staged, 10, &neg, &v);
 	if (rv == SW_ERR_LIMIT)
 		return SW_ERR_BODY_TOO_LARGE;
 	if (rv < 0)

@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "smartwire/body.h"
 #include "smartwire/error.h"
+#include "smartwire/pytext.h"
 
 int sw_readv_serialise(sw_buf *out, const sw_readv_range *ranges, size_t n)
 {
@@ -31,7 +31,7 @@ int sw_readv_serialise(sw_buf *out, const sw_readv_range *ranges, size_t n)
 static int field(const uint8_t *p, size_t n, uint64_t *v)
 {
 	bool neg;
-	if (sw_parse_pyint(p, n, 10, &neg, v) < 0 || neg)
+	if (sw_py_int(p, n, 10, &neg, v) < 0 || neg)
 		return SW_ERR_INVALID_ARGUMENT;
 	return 0;
 }

@@ -123,8 +123,7 @@ ptrdiff_t sw__srv_v12_feed(struct sw_srv_conn *c, const uint8_t *in, size_t len)
 int sw__srv_v3_start(struct sw_srv_conn *c);
 ptrdiff_t sw__srv_v3_feed(struct sw_srv_conn *c, const uint8_t *in, size_t len);
 void sw__srv_v3_free(struct sw_srv_conn *c);
-/* Python repr() of bytes / of a bdecode_as_tuple value, appended to out. */
-int sw__srv_repr_bytes(sw_buf *out, const uint8_t *p, size_t n);
+/* Python repr() of a bdecode_as_tuple value, appended to out. */
 int sw__srv_repr_bval(sw_buf *out, const sw_bval *v);
 
 #endif

@@ -9,8 +9,8 @@
  * with the connection kept; framing errors (the decoder fails) are answered
  * if nothing was answered yet, and the connection is closed.
  *
- * Breezy's texts print Python reprs of the offending bytes or values, so
- * this file carries a small repr() for bytes and bdecode_as_tuple values,
+ * Breezy's texts print Python reprs of the offending bytes or values
+ * (smartwire/pytext.h; bdecode_as_tuple values are printed here),
  * and a shadow of the framing that keeps the payload of the current header
  * or structure: when the decoder rejects one, its bytes may have arrived in
  * earlier feeds.
@@ -21,48 +21,9 @@
 
 #include "server_impl.h"
 #include "smartwire/error.h"
+#include "smartwire/pytext.h"
 
 /* ---- Python repr ---------------------------------------------------- */
-
-int sw__srv_repr_bytes(sw_buf *out, const uint8_t *p, size_t n)
-{
-	/* CPython bytes_repr: single quotes unless the bytes hold a ' and no ". */
-	uint8_t q = '\'';
-	if (n && memchr(p, '\'', n) && !memchr(p, '"', n))
-		q = '"';
-	if (sw_buf_reserve(out, n * 4 + 3) < 0)
-		return SW_ERR_NOMEM;
-	uint8_t *o = out->data + out->len;
-	*o++ = 'b';
-	*o++ = q;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t ch = p[i];
-		if (ch == q || ch == '\\') {
-			*o++ = '\\';
-			*o++ = ch;
-		} else if (ch == '\t') {
-			*o++ = '\\';
-			*o++ = 't';
-		} else if (ch == '\n') {
-			*o++ = '\\';
-			*o++ = 'n';
-		} else if (ch == '\r') {
-			*o++ = '\\';
-			*o++ = 'r';
-		} else if (ch < 0x20 || ch >= 0x7f) {
-			static const char hex[] = "0123456789abcdef";
-			*o++ = '\\';
-			*o++ = 'x';
-			*o++ = (uint8_t)hex[ch >> 4];
-			*o++ = (uint8_t)hex[ch & 15];
-		} else {
-			*o++ = ch;
-		}
-	}
-	*o++ = q;
-	out->len = (size_t)(o - out->data);
-	return 0;
-}
 
 int sw__srv_repr_bval(sw_buf *out, const sw_bval *v)
 {
@@ -70,7 +31,7 @@ int sw__srv_repr_bval(sw_buf *out, const sw_bval *v)
 	char num[32];
 	switch (v->type) {
 	case SW_BSTR:
-		return sw__srv_repr_bytes(out, v->u.str.p, v->u.str.n);
+		return sw_py_repr_bytes(out, v->u.str.p, v->u.str.n);
 	case SW_BINT:
 		snprintf(num, sizeof num, "%" PRId64, v->u.i);
 		return sw_buf_append_str(out, num);
@@ -241,7 +202,7 @@ static int on_byte(void *ud, uint8_t byte)
 	}
 	sw_buf t;
 	sw_buf_init(&t, c->mem);
-	int rv = sw__srv_repr_bytes(&t, &byte, 1);
+	int rv = sw_py_repr_bytes(&t, &byte, 1);
 	if (rv == 0) {
 		if (r->expecting == EX_BODY)
 			rv = semantic(c, "Non-success status byte in request body: ", &t, NULL);
@@ -319,7 +280,7 @@ static int on_bytes_end(void *ud)
 		return 0;
 	sw_buf t;
 	sw_buf_init(&t, c->mem);
-	int rv = sw__srv_repr_bytes(&t, c->part.data, c->part.len);
+	int rv = sw_py_repr_bytes(&t, c->part.data, c->part.len);
 	if (rv == 0)
 		rv = semantic(c, "Unexpected message part: bytes(", &t, r->part_cut ? "...)" : ")");
 	sw_buf_free(&t);
@@ -459,11 +420,11 @@ static int framing_text(sw_srv_conn *c, int err, const uint8_t *in, size_t len, 
 		if (rv == 1 && err == SW_ERR_BAD_KIND && c->sh.state == SH_KIND) {
 			if ((rv = sw_buf_append_str(t, "Bad message kind byte: ")) < 0)
 				return rv;
-			return sw__srv_repr_bytes(t, &c->sh.kind, 1);
+			return sw_py_repr_bytes(t, &c->sh.kind, 1);
 		}
 		if (rv == 1 && bencode) {
 			if ((rv = sw_buf_append_str(t, "Bytes ")) < 0 ||
-			    (rv = sw__srv_repr_bytes(t, c->sh.stage.data, c->sh.stage.len)) < 0)
+			    (rv = sw_py_repr_bytes(t, c->sh.stage.data, c->sh.stage.len)) < 0)
 				return rv;
 			return sw_buf_append_str(t, " not bencoded");
 		}

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "smartwire/error.h"
+#include "smartwire/hex.h"
+#include "smartwire/pytext.h"
 #include "vfs_internal.h"
 
 #define MAX_SYMLINKS 40
@@ -38,17 +40,6 @@ void sw_jail_path_free(sw_jail_path *jp)
 	sw_buf_free(&jp->msg);
 }
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* urlutils._url_dont_escape_characters */
 static bool unreserved(int c)
 {
@@ -66,8 +57,8 @@ static int combine(const uint8_t *p, size_t n, sw_buf *out)
 	sw_buf_init(&tmp, out->mem);
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (p[i] == '%' && i + 2 < n && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0) {
-			int c = hexval(p[i + 1]) * 16 + hexval(p[i + 2]);
+		if (p[i] == '%' && i + 2 < n && sw_hex_value(p[i + 1]) >= 0 && sw_hex_value(p[i + 2]) >= 0) {
+			int c = sw_hex_value(p[i + 1]) * 16 + sw_hex_value(p[i + 2]);
 			if (unreserved(c)) {
 				rc = sw_buf_append_byte(&tmp, (uint8_t)c);
 				i += 2;
@@ -256,7 +247,7 @@ int sw_jail_translate(const uint8_t *p, size_t n, bool append_slash, sw_jail_pat
 				rc = sw_buf_append_str(&jp->msg, "Invalid URL join request: "
 				                                 "Cannot go above root: '/' + (");
 				if (rc == 0)
-					rc = sw__py_repr_str(&jp->msg, arg.data, arg.len);
+					rc = sw_py_repr_str(&jp->msg, arg.data, arg.len);
 				if (rc == 0)
 					rc = sw_buf_append_str(&jp->msg, ",)");
 				sw_buf_free(&arg);
@@ -304,9 +295,9 @@ int sw_jail_translate(const uint8_t *p, size_t n, bool append_slash, sw_jail_pat
 	sw_buf_init(&raw, jp->wire.mem);
 	for (size_t i = 0; rc == 0 && i < jp->combined.len; i++) {
 		const uint8_t *c = jp->combined.data;
-		if (c[i] == '%' && i + 2 < jp->combined.len && hexval(c[i + 1]) >= 0 &&
-		    hexval(c[i + 2]) >= 0) {
-			rc = sw_buf_append_byte(&raw, (uint8_t)(hexval(c[i + 1]) * 16 + hexval(c[i + 2])));
+		if (c[i] == '%' && i + 2 < jp->combined.len && sw_hex_value(c[i + 1]) >= 0 &&
+		    sw_hex_value(c[i + 2]) >= 0) {
+			rc = sw_buf_append_byte(&raw, (uint8_t)(sw_hex_value(c[i + 1]) * 16 + sw_hex_value(c[i + 2])));
 			i += 2;
 		} else {
 			rc = sw_buf_append_byte(&raw, c[i]);

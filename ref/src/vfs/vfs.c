@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "smartwire/error.h"
+#include "smartwire/hex.h"
+#include "smartwire/pytext.h"
 #include "vfs_internal.h"
 
 /* Buffers of a freed request up to this size are kept for the next one. */
@@ -175,12 +177,12 @@ static int oserror_text(sw_buf *t, int e, const sw_buf *f1, const sw_buf *f2)
 	if (rc == 0 && f1) {
 		rc = sw_buf_append_str(t, ": ");
 		if (rc == 0)
-			rc = sw__py_repr_str(t, f1->data, f1->len);
+			rc = sw_py_repr_str(t, f1->data, f1->len);
 	}
 	if (rc == 0 && f2) {
 		rc = sw_buf_append_str(t, " -> ");
 		if (rc == 0)
-			rc = sw__py_repr_str(t, f2->data, f2->len);
+			rc = sw_py_repr_str(t, f2->data, f2->len);
 	}
 	return rc;
 }
@@ -264,7 +266,7 @@ int sw__fail_oserror(sw_vfs_req *r, int e, const char *suffix)
 	if (rc == 0 && suffix)
 		rc = sw_buf_append_str(&t, suffix);
 	if (rc == 0)
-		rc = sw__fail_generic(r, sw__py_oserror_class(e), t.data, t.len);
+		rc = sw__fail_generic(r, sw_py_oserror_class(e), t.data, t.len);
 	sw_buf_free(&t);
 	return rc;
 }
@@ -318,13 +320,13 @@ int sw__mode(sw_vfs_req *r, const sw_slice *s, int64_t *mode, bool *has)
 	if (s->n == 0)
 		return 0;
 	int64_t v = 0;
-	int k = sw__py_int(s->p, s->n, &v);
+	int k = sw_py_int64(s->p, s->n, &v);
 	if (k == 1) {
 		sw_buf t;
 		sw_buf_init(&t, r->mem);
 		int rc = sw_buf_append_str(&t, "invalid literal for int() with base 10: ");
 		if (rc == 0)
-			rc = sw__py_repr_bytes(&t, s->p, s->n);
+			rc = sw_py_repr_bytes(&t, s->p, s->n);
 		if (rc == 0)
 			rc = sw__fail_generic(r, "ValueError", t.data, t.len);
 		sw_buf_free(&t);
@@ -352,7 +354,6 @@ int sw__resolve(sw_vfs_req *r, const sw_jail_path *jp, unsigned flags, sw_jail_r
 
 int sw__escape(sw_buf *out, const uint8_t *p, size_t n)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		uint8_t c = p[i];
@@ -360,7 +361,7 @@ int sw__escape(sw_buf *out, const uint8_t *p, size_t n)
 		    c == '_' || c == '.' || c == '-' || c == '~' || c == '/') {
 			rc = sw_buf_append_byte(out, c);
 		} else {
-			char t[3] = {'%', hex[c >> 4], hex[c & 15]};
+			char t[3] = {'%', sw_hex_upper(c >> 4u), sw_hex_upper(c)};
 			rc = sw_buf_append(out, t, 3);
 		}
 	}

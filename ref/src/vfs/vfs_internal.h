@@ -10,19 +10,8 @@
 
 #include "smartwire/jail.h"
 #include "smartwire/mem.h"
+#include "smartwire/pytext.h"
 #include "smartwire/vfs.h"
-
-/* ---- Python-compatible texts (vfs_pyerr.c) ---- */
-
-/* repr() of the str whose file-system bytes are p[0..n) (UTF-8; invalid
- * bytes appear as surrogate escapes \udcXX, as Python shows them). */
-int sw__py_repr_str(sw_buf *out, const uint8_t *p, size_t n);
-/* repr() of a bytes object: b'...' */
-int sw__py_repr_bytes(sw_buf *out, const uint8_t *p, size_t n);
-/* int(b) for bytes, base 10: 0 ok, 1 invalid literal, 2 outside int64. */
-int sw__py_int(const uint8_t *p, size_t n, int64_t *v);
-/* Python's OSError subclass name for errno `e` ("FileNotFoundError"...). */
-const char *sw__py_oserror_class(int e);
 
 /* ---- the server and a request ---- */
 

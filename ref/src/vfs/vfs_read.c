@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "smartwire/error.h"
+#include "smartwire/pytext.h"
 #include "vfs_internal.h"
 
 /* Opens the file `jp` names for reading, following symlinks inside the root.
@@ -333,7 +334,7 @@ static int value_error(sw_vfs_req *r, const char *msg, const uint8_t *lit, size_
 	sw_buf_init(&t, r->mem);
 	int rc = sw_buf_append_str(&t, msg);
 	if (rc == 0 && lit)
-		rc = sw__py_repr_bytes(&t, lit, n);
+		rc = sw_py_repr_bytes(&t, lit, n);
 	if (rc == 0)
 		rc = sw__fail_generic(r, "ValueError", t.data, t.len);
 	sw_buf_free(&t);
@@ -368,7 +369,7 @@ static int parse_offsets(sw_vfs_req *r)
 		size_t fl[2] = {(size_t)(c1 - line), len - (size_t)(c1 + 1 - line)};
 		int64_t *dst[2] = {&rg.off, &rg.len};
 		for (int k = 0; k < 2; k++) {
-			int x = sw__py_int(f[k], fl[k], dst[k]);
+			int x = sw_py_int64(f[k], fl[k], dst[k]);
 			int rc = 0;
 			if (x == 1)
 				rc = value_error(r, "invalid literal for int() with base 10: ", f[k], fl[k]);

@@ -1,13 +1,17 @@
-/* Python-compatible texts for the VFS error tuples: repr() of str and
- * bytes, int() of bytes, OSError class names.  Breezy puts these texts on
- * the wire (InvalidURLJoin, ValueError, PermissionDenied, TransportError),
- * so they must match CPython 3 byte for byte. */
+/*
+ * Python-compatible texts (smartwire/pytext.h): repr() of bytes, str and
+ * tuples of bytes, int() of bytes, OSError class names, as CPython 3 prints
+ * them.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "smartwire/error.h"
-#include "vfs_internal.h"
+#include "smartwire/hex.h"
+#include "smartwire/pytext.h"
+
+/* ---- repr() ------------------------------------------------------------- */
 
 /* str.isprintable() approximation: exact for ASCII and Latin-1 and for the
  * common separator/format/private-use blocks; unassigned code points are
@@ -31,9 +35,11 @@ static bool printable(uint32_t c)
 static int esc_cp(sw_buf *out, uint32_t c)
 {
 	char t[16];
-	if (c < 0x100)
-		snprintf(t, sizeof t, "\\x%02x", (unsigned)c);
-	else if (c < 0x10000)
+	if (c < 0x100) {
+		char x[4] = {'\\', 'x', sw_hex_lower(c >> 4), sw_hex_lower(c)};
+		return sw_buf_append(out, x, 4);
+	}
+	if (c < 0x10000)
 		snprintf(t, sizeof t, "\\u%04x", (unsigned)c);
 	else
 		snprintf(t, sizeof t, "\\U%08x", (unsigned)c);
@@ -95,7 +101,7 @@ static int esc_ascii(sw_buf *out, uint8_t c, char q)
 	return sw_buf_append_byte(out, c);
 }
 
-int sw__py_repr_str(sw_buf *out, const uint8_t *p, size_t n)
+int sw_py_repr_str(sw_buf *out, const uint8_t *p, size_t n)
 {
 	char q = quote_for(p, n);
 	int rc = sw_buf_append_byte(out, (uint8_t)q);
@@ -117,7 +123,7 @@ int sw__py_repr_str(sw_buf *out, const uint8_t *p, size_t n)
 	return rc ? rc : sw_buf_append_byte(out, (uint8_t)q);
 }
 
-int sw__py_repr_bytes(sw_buf *out, const uint8_t *p, size_t n)
+int sw_py_repr_bytes(sw_buf *out, const uint8_t *p, size_t n)
 {
 	char q = quote_for(p, n);
 	int rc = sw_buf_append_byte(out, 'b');
@@ -128,59 +134,133 @@ int sw__py_repr_bytes(sw_buf *out, const uint8_t *p, size_t n)
 	return rc ? rc : sw_buf_append_byte(out, (uint8_t)q);
 }
 
-static bool py_space(uint8_t c)
+int sw_py_repr_tuple(sw_buf *out, const sw_slice *a, size_t n)
 {
-	return c == ' ' || (c >= '\t' && c <= '\r'); /* Py_ISSPACE */
+	int rc = sw_buf_append_byte(out, '(');
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (i)
+			rc = sw_buf_append_str(out, ", ");
+		if (rc == 0)
+			rc = sw_py_repr_bytes(out, a[i].p, a[i].n);
+	}
+	if (rc == 0 && n == 1)
+		rc = sw_buf_append_byte(out, ',');
+	return rc ? rc : sw_buf_append_byte(out, ')');
 }
 
-int sw__py_int(const uint8_t *p, size_t n, int64_t *v)
+/* ---- int() -------------------------------------------------------------- */
+
+static bool py_space(uint8_t c)
 {
+	/* Py_ISSPACE for bytes: exactly the six ASCII whitespace characters. */
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static int digit_value(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A' + 10;
+	return 99;
+}
+
+int sw_py_int(const uint8_t *p, size_t n, unsigned base, bool *negative,
+                   uint64_t *magnitude)
+{
+	if (base != 2 && base != 8 && base != 10 && base != 16)
+		return SW_ERR_INVALID_ARGUMENT;
 	size_t i = 0, end = n;
 	while (i < end && py_space(p[i]))
 		i++;
 	while (end > i && py_space(p[end - 1]))
 		end--;
 	bool neg = false;
-	if (i < end && (p[i] == '+' || p[i] == '-'))
-		neg = p[i++] == '-';
-	if (i == end)
-		return 1;
-	uint64_t acc = 0;
-	bool over = false, prev_digit = false;
+	if (i < end && (p[i] == '+' || p[i] == '-')) {
+		neg = p[i] == '-';
+		i++;
+	}
+	/* Python allows the base prefix for an explicit base and then one
+	 * underscore before the first digit ("0x_1f"). */
+	if (base != 10 && end - i >= 2 && p[i] == '0') {
+		uint8_t x = (uint8_t)(p[i + 1] | 0x20);
+		if ((base == 16 && x == 'x') || (base == 8 && x == 'o') ||
+		    (base == 2 && x == 'b')) {
+			i += 2;
+			if (i < end && p[i] == '_')
+				i++;
+		}
+	}
+	if (i >= end)
+		return SW_ERR_INVALID_ARGUMENT;
+	uint64_t v = 0;
+	bool overflow = false;
+	bool prev_digit = false;
 	for (; i < end; i++) {
 		if (p[i] == '_') {
-			/* single underscores between digits only */
-			if (!prev_digit || i + 1 == end || p[i + 1] < '0' || p[i + 1] > '9')
-				return 1;
+			/* Only a single underscore between two digits. */
+			if (!prev_digit || i + 1 >= end || p[i + 1] == '_')
+				return SW_ERR_INVALID_ARGUMENT;
 			prev_digit = false;
 			continue;
 		}
-		if (p[i] < '0' || p[i] > '9')
-			return 1;
-		prev_digit = true;
-		if (acc > (UINT64_MAX - 9) / 10)
-			over = true;
+		int d = digit_value(p[i]);
+		if (d >= (int)base)
+			return SW_ERR_INVALID_ARGUMENT;
+		if (v > (UINT64_MAX - (uint64_t)d) / base)
+			overflow = true;
 		else
-			acc = acc * 10 + (uint64_t)(p[i] - '0');
+			v = v * base + (uint64_t)d;
+		prev_digit = true;
 	}
-	if (over || acc > (uint64_t)INT64_MAX + (neg ? 1u : 0u))
-		return 2;
-	*v = neg ? (int64_t)(0 - acc) : (int64_t)acc;
+	if (overflow)
+		return SW_ERR_LIMIT;
+	*negative = neg && v != 0;
+	*magnitude = v;
 	return 0;
 }
 
-const char *sw__py_oserror_class(int e)
+int sw_py_int64(const uint8_t *p, size_t n, int64_t *v)
+{
+	bool neg;
+	uint64_t mag;
+	int rv = sw_py_int(p, n, 10, &neg, &mag);
+	if (rv == SW_ERR_INVALID_ARGUMENT)
+		return 1;
+	if (rv < 0 || mag > (uint64_t)INT64_MAX + (neg ? 1u : 0u))
+		return 2;
+	*v = neg ? (int64_t)(0 - mag) : (int64_t)mag;
+	return 0;
+}
+
+/* ---- OSError ------------------------------------------------------------ */
+
+/* CPython's errnomap (Objects/exceptions.c, _PyExc_InitState). */
+const char *sw_py_oserror_class(int e)
 {
 	switch (e) {
-	case ENOENT: return "FileNotFoundError";
+	case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+	case EWOULDBLOCK:
+#endif
+	case EALREADY:
+	case EINPROGRESS: return "BlockingIOError";
+	case ECHILD: return "ChildProcessError";
+	case EPIPE:
+	case ESHUTDOWN: return "BrokenPipeError";
+	case ECONNABORTED: return "ConnectionAbortedError";
+	case ECONNREFUSED: return "ConnectionRefusedError";
+	case ECONNRESET: return "ConnectionResetError";
 	case EEXIST: return "FileExistsError";
+	case ENOENT: return "FileNotFoundError";
 	case EISDIR: return "IsADirectoryError";
 	case ENOTDIR: return "NotADirectoryError";
+	case EINTR: return "InterruptedError";
 	case EACCES:
 	case EPERM: return "PermissionError";
-	case EINTR: return "InterruptedError";
-	case EAGAIN: return "BlockingIOError";
-	case EPIPE: return "BrokenPipeError";
+	case ESRCH: return "ProcessLookupError";
 	case ETIMEDOUT: return "TimeoutError";
 	default: return "OSError";
 	}

@@ -1,6 +1,9 @@
-#include "support/failmem.h"
-
+/*
+ * The counting, failing allocator (smartwire/failmem.h).
+ */
 #include <stdlib.h>
+
+#include "smartwire/failmem.h"
 
 static bool should_fail(sw_failmem *fm)
 {
@@ -30,6 +33,7 @@ static void *fm_realloc(void *ptr, size_t size, void *ud)
 	sw_failmem *fm = ud;
 	if (should_fail(fm))
 		return NULL;
+	/* sw_realloc never asks for zero bytes, so realloc cannot free here. */
 	void *p = realloc(ptr, size);
 	if (p && !ptr)
 		fm->live++;
@@ -39,21 +43,21 @@ static void *fm_realloc(void *ptr, size_t size, void *ud)
 static void fm_free(void *ptr, void *ud)
 {
 	sw_failmem *fm = ud;
-	if (ptr) {
-		fm->live--;
-		free(ptr);
+	if (!ptr)
+		return;
+	if (fm->live == 0) {
+		fm->bad_frees++;
+		return; /* not ours to free: leave it to the sanitizers to report */
 	}
+	fm->live--;
+	free(ptr);
 }
 
 void sw_failmem_init(sw_failmem *fm, size_t fail_at, bool persistent)
 {
-	fm->mem.malloc = fm_malloc;
-	fm->mem.realloc = fm_realloc;
-	fm->mem.free = fm_free;
-	fm->mem.ud = fm;
-	fm->calls = 0;
-	fm->fail_at = fail_at;
-	fm->persistent = persistent;
-	fm->failures = 0;
-	fm->live = 0;
+	*fm = (sw_failmem){
+		.mem = {.malloc = fm_malloc, .realloc = fm_realloc, .free = fm_free, .ud = fm},
+		.fail_at = fail_at,
+		.persistent = persistent,
+	};
 }
