@@ -518,9 +518,9 @@ int main(int argc, char **argv)
 	run_job(&(struct job){"memcpy", NULL, v3.data, body, body, 1, dst});
 
 	free(dst);
-	sw_buf_free(&small);
-	sw_buf_free(&v3);
-	sw_buf_free(&chunked);
-	sw_buf_free(&prefixed);
+	sw_buf_fini(&small);
+	sw_buf_fini(&v3);
+	sw_buf_fini(&chunked);
+	sw_buf_fini(&prefixed);
 	return 0;
 }

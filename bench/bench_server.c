@@ -388,7 +388,7 @@ static void run_ceilings(const sb_req *get)
 	sb_echo_spawn(get->head.len, resp.data, resp.len, &port, &pid);
 	run_small("echo", port, pid, get);
 	sb_child_reap(pid);
-	sw_buf_free(&resp);
+	sw_buf_fini(&resp);
 
 	/* Raw loopback: 64 KiB writes into a sink, best of opt.reps. */
 	double best = 0;

@@ -71,7 +71,7 @@ void sb_req_put(sb_req *rq, const char *path, uint64_t body_n, const uint8_t *pa
 		sb_die("encoding put", rc);
 	rq->tail[0] = end.data[0];
 	rq->tail_n = 1;
-	sw_buf_free(&end);
+	sw_buf_fini(&end);
 	rq->body_n = body_n;
 	rq->pat = pat;
 	rq->pat_n = pat_n;
@@ -79,7 +79,7 @@ void sb_req_put(sb_req *rq, const char *path, uint64_t body_n, const uint8_t *pa
 
 void sb_req_free(sb_req *rq)
 {
-	sw_buf_free(&rq->head);
+	sw_buf_fini(&rq->head);
 }
 
 static uint8_t *slurp(const char *path, size_t *n)
@@ -134,9 +134,9 @@ int sb_verify_requests(const char *get_capture, const char *client_recording)
 	printf("{\"bench\": \"verify\", \"get_testfile_bytes\": %zu, \"get_testfile\": %s, "
 	       "\"get_recorded\": %s, \"put_recorded\": %s}\n",
 	       f1.len, ok1 ? "true" : "false", ok2 ? "true" : "false", ok3 ? "true" : "false");
-	sw_buf_free(&f1);
-	sw_buf_free(&f2);
-	sw_buf_free(&f3);
+	sw_buf_fini(&f1);
+	sw_buf_fini(&f2);
+	sw_buf_fini(&f3);
 	sb_req_free(&get1);
 	sb_req_free(&get2);
 	sb_req_free(&put);

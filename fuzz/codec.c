@@ -187,10 +187,10 @@ int sw_fuzz_codec_one(const sw_fuzz_codec *c, const uint8_t *data, size_t size)
 			show("with the failure", &faulty);
 		}
 		sw_fuzz_mem_check_report(&m3, rc3, absorbed, c->name);
-		sw_buf_free(&faulty);
+		sw_buf_fini(&faulty);
 	}
-	sw_buf_free(&whole);
-	sw_buf_free(&chunked);
+	sw_buf_fini(&whole);
+	sw_buf_fini(&chunked);
 	return 0;
 }
 
@@ -208,7 +208,7 @@ void sw_fuzz_sink_init(sw_fuzz_sink *s, sw_buf *trace, unsigned abort_at)
 
 void sw_fuzz_sink_free(sw_fuzz_sink *s)
 {
-	sw_buf_free(&s->part);
+	sw_buf_fini(&s->part);
 }
 
 int sw_fuzz_sink_event(sw_fuzz_sink *s)

@@ -419,7 +419,7 @@ static void do_bencode(const uint8_t *in, size_t len)
 	if (sw_bval_format(&out, v) != 0)
 		sw_fuzz_fail("difftrace: out of memory\n");
 	put("\n");
-	sw_bval_free(NULL, v);
+	sw_bval_del(NULL, v);
 }
 
 static void do_detect(const uint8_t *in, size_t len)
@@ -537,7 +537,7 @@ int main(int argc, char **argv)
 		printf("== %s\n%.*s", argv[i], (int)out.len, out.data ? (const char *)out.data : "");
 		free(data);
 	}
-	sw_buf_free(&out);
-	sw_buf_free(&part);
+	sw_buf_fini(&out);
+	sw_buf_fini(&part);
 	return rc;
 }

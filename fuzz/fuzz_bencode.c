@@ -90,10 +90,10 @@ static int round_trip(const sw_mem *mem, const uint8_t *in, size_t len,
 	if (text2.len != text->len || memcmp(text2.data, text->data, text->len) != 0)
 		sw_fuzz_fail("decoding the re-encoding gives a different tree\n");
 out:
-	sw_bval_free(mem, v);
-	sw_bval_free(mem, v2);
-	sw_buf_free(&enc);
-	sw_buf_free(&text2);
+	sw_bval_del(mem, v);
+	sw_bval_del(mem, v2);
+	sw_buf_fini(&enc);
+	sw_buf_fini(&text2);
 	return rc;
 }
 
@@ -117,7 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc = round_trip(&clean.mem, ctl.data, ctl.len, lim, &text);
 	if (rc == SW_ERR_NOMEM)
 		sw_fuzz_fail("bencode: SW_ERR_NOMEM without an injected failure\n");
-	sw_buf_free(&text);
+	sw_buf_fini(&text);
 	sw_fuzz_mem_check_leaks(&clean, "bencode clean run");
 
 	size_t fail_at = sw_fuzz_pick_failure(&ctl, clean.calls);
@@ -133,8 +133,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int frc = round_trip(&fm.mem, ctl.data, ctl.len, lim, &text);
 		bool absorbed = frc == want_rc && text.len == want.len &&
 		                (want.len == 0 || memcmp(text.data, want.data, want.len) == 0);
-		sw_buf_free(&text);
-		sw_buf_free(&want);
+		sw_buf_fini(&text);
+		sw_buf_fini(&want);
 		sw_fuzz_mem_check_leaks(&fm, "bencode with an allocation failure");
 		sw_fuzz_mem_check_report(&fm, frc, absorbed, "bencode");
 	}

@@ -151,9 +151,9 @@ static int do_connect(void *ud, sw_medium **out)
 			b2a.write.kind = SW_FAULT_SIZES_NONE;
 		}
 		a2b.seed = b2a.seed;
-		rv = sw_fifo_pair(s->mem, &a2b, &b2a, &near, &far);
+		rv = sw_fifo_pair(&near, &far, &a2b, &b2a, s->mem);
 	} else {
-		rv = sw_fifo_pair(s->mem, NULL, NULL, &near, &far);
+		rv = sw_fifo_pair(&near, &far, NULL, NULL, s->mem);
 	}
 	if (rv != 0)
 		return rv;
@@ -165,7 +165,7 @@ static int do_connect(void *ud, sw_medium **out)
 	if ((rv = sw_fifo_set_pump(near, pump, k)) != 0)
 		sw_fuzz_fail("client_session: sw_fifo_set_pump: %s\n", sw_errname(rv));
 	if (!s->pair_plans && (s->rplan || s->wplan)) {
-		rv = sw_fault_wrap(near, s->rplan, s->wplan, &wrapped);
+		rv = sw_fault_wrap(&wrapped, near, s->rplan, s->wplan);
 		if (rv != 0)
 			return rv; /* near was closed by sw_fault_wrap */
 		near = wrapped;
@@ -330,7 +330,7 @@ static void one_call(sw_client *c, unsigned kind, int forced, sw_buf *t)
 		if (rv == SW_ERR_ERROR_RESPONSE || rv == SW_ERR_UNKNOWN_METHOD)
 			put_result(t, c, rv, NULL);
 		sw_fuzz_put_bytes(t, "body", body.data, body.len);
-		sw_buf_free(&body);
+		sw_buf_fini(&body);
 	} else if (kind == 3) {
 		sw_body_callbacks cb = {on_data, on_part_end};
 		streamed sd = {t, {0}};
@@ -343,7 +343,7 @@ static void one_call(sw_client *c, unsigned kind, int forced, sw_buf *t)
 			put_result(t, c, rv, NULL);
 		if (sd.part.len)
 			sw_fuzz_put_bytes(t, " unfinished-part", sd.part.data, sd.part.len);
-		sw_buf_free(&sd.part);
+		sw_buf_fini(&sd.part);
 	} else if (kind == 7) {
 		rv = sw_response_cancel_read_body(r);
 		sw_fuzz_puts(t, "cancel-rc ");
@@ -352,7 +352,7 @@ static void one_call(sw_client *c, unsigned kind, int forced, sw_buf *t)
 	}
 	if (rv == 0 && (kind == 2 || kind == 3 || kind == 6 || kind == 7) && !sw_response_finished(r))
 		sw_fuzz_fail("client_session: body read but the response is not finished\n");
-	sw_response_free(r);
+	sw_response_del(r);
 }
 
 typedef struct run_cfg {
@@ -454,7 +454,7 @@ static void session(const run_cfg *rc, const sw_fuzz_ctl *ctl, outcome *o)
 		sw_client_del(c);
 	}
 	for (size_t i = 0; i < s.nconns; i++)
-		sw_medium_close(s.conns[i].far);
+		sw_medium_del(s.conns[i].far);
 	sw_fuzz_mem_check_leaks(&fm, "client_session");
 	o->connects = s.nconns;
 	o->calls = fm.calls;
@@ -631,7 +631,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else {
 			check_first_difference(what, &c, &fo, code, alt);
 		}
-		sw_buf_free(&fo.trace);
+		sw_buf_fini(&fo.trace);
 	}
 
 	size_t fail_at = sw_fuzz_pick_failure(&ctl, c.calls);
@@ -642,9 +642,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		outcome m;
 		session(&rm, &ctl, &m);
 		check_first_difference("an allocation failure", &c, &m, SW_ERR_NOMEM, 0);
-		sw_buf_free(&m.trace);
+		sw_buf_fini(&m.trace);
 	}
-	sw_buf_free(&w.trace);
-	sw_buf_free(&c.trace);
+	sw_buf_fini(&w.trace);
+	sw_buf_fini(&c.trace);
 	return 0;
 }

@@ -91,7 +91,7 @@ static void parse_case(const char *text, size_t len)
 		check_diag(&diag, lines);
 		if (s.n != 1 || strcmp(s.cases[0].id, "fuzz.first") != 0)
 			sw_fuzz_fail("conform_case: a failed parse changed the suite (%zu cases)\n", s.n);
-		sw_cf_suite_free(&s);
+		sw_cf_suite_fini(&s);
 		return;
 	}
 	for (size_t i = 1; i < s.n; i++) {
@@ -135,8 +135,8 @@ static void parse_case(const char *text, size_t len)
 		             before - 1);
 	if (rv != 0 && s.n != before)
 		sw_fuzz_fail("conform_case: a refused parse changed the suite\n");
-	sw_cf_suite_free(&s2);
-	sw_cf_suite_free(&s);
+	sw_cf_suite_fini(&s2);
+	sw_cf_suite_fini(&s);
 }
 
 static void eval_twice(int (*fn)(const char *, const sw_cf_ctx *, sw_buf *, char *, size_t),
@@ -156,8 +156,8 @@ static void eval_twice(int (*fn)(const char *, const sw_cf_ctx *, sw_buf *, char
 		sw_fuzz_fail("conform_case: evaluation error text not NUL-terminated\n");
 	if (ra != rb || (ra == 0 && (a.len != b.len || (a.len && memcmp(a.data, b.data, a.len)))))
 		sw_fuzz_fail("conform_case: evaluating twice gave different results\n");
-	sw_buf_free(&a);
-	sw_buf_free(&b);
+	sw_buf_fini(&a);
+	sw_buf_fini(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

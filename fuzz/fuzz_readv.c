@@ -82,7 +82,7 @@ static int round_trip(const sw_mem *mem, const uint8_t *in, size_t len, size_t m
 out:
 	sw_free(mem, r);
 	sw_free(mem, r2);
-	sw_buf_free(&body);
+	sw_buf_fini(&body);
 	return rc;
 }
 

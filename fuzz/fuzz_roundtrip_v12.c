@@ -317,11 +317,11 @@ static int round_trip(const mode *md, const sw_mem *mem, const uint8_t *in, size
 		sw_v12_dec_reset(d);
 	}
 	sw_v12_dec_del(d);
-	sw_buf_free(&c->store);
-	sw_buf_free(&c2->store);
-	sw_buf_free(&enc);
-	sw_buf_free(&enc2);
-	sw_buf_free(&t2);
+	sw_buf_fini(&c->store);
+	sw_buf_fini(&c2->store);
+	sw_buf_fini(&enc);
+	sw_buf_fini(&enc2);
+	sw_buf_fini(&t2);
 	sw_fuzz_puts(trace, "result ");
 	sw_fuzz_puts(trace, sw_errname(rv));
 	sw_fuzz_puts(trace, "\n");
@@ -386,8 +386,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				          &faulty);
 		}
 		sw_fuzz_mem_check_report(&m2, rc2, absorbed, "roundtrip_v12");
-		sw_buf_free(&faulty);
+		sw_buf_fini(&faulty);
 	}
-	sw_buf_free(&clean);
+	sw_buf_fini(&clean);
 	return 0;
 }

@@ -240,8 +240,8 @@ static ptrdiff_t decode_one(const sw_mem *mem, bool response, const uint8_t *in,
 		goto out;
 	rv = (int)r; /* consumed */
 out:
-	sw_buf_free(&m.enc);
-	sw_buf_free(&m.hdr_store);
+	sw_buf_fini(&m.enc);
+	sw_buf_fini(&m.hdr_store);
 	return rv;
 }
 
@@ -295,7 +295,7 @@ static int round_trip(const sw_mem *mem, bool response, const uint8_t *in, size_
 		sw_buf_init(&again, NULL);
 		ptrdiff_t r2 = decode_one(mem, response, m.enc.data, m.enc.len, &again);
 		if (r2 == SW_ERR_NOMEM) {
-			sw_buf_free(&again);
+			sw_buf_fini(&again);
 			rv = SW_ERR_NOMEM;
 			break;
 		}
@@ -305,7 +305,7 @@ static int round_trip(const sw_mem *mem, bool response, const uint8_t *in, size_
 			             "%.*s--- again:\n%.*s", r2 < 0 ? sw_errname((int)r2) : "complete",
 			             (int)(trace->len - mark), (const char *)at(trace, mark),
 			             (int)again.len, again.data ? (const char *)again.data : "");
-		sw_buf_free(&again);
+		sw_buf_fini(&again);
 
 		/* The whole-message encoders, for the conventional shape. */
 		bool conv = m.conventional && m.structs == 1 && m.parts <= 1 &&
@@ -342,9 +342,9 @@ static int round_trip(const sw_mem *mem, bool response, const uint8_t *in, size_
 		sw_v3_dec_reset(d);
 	}
 	sw_v3_dec_del(d);
-	sw_buf_free(&m.enc);
-	sw_buf_free(&m.hdr_store);
-	sw_buf_free(&whole);
+	sw_buf_fini(&m.enc);
+	sw_buf_fini(&m.hdr_store);
+	sw_buf_fini(&whole);
 	sw_fuzz_puts(trace, "result ");
 	sw_fuzz_puts(trace, sw_errname(rv));
 	sw_fuzz_puts(trace, "\n");
@@ -393,8 +393,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				             "clean run\n");
 		}
 		sw_fuzz_mem_check_report(&m2, rc2, absorbed, "roundtrip_v3");
-		sw_buf_free(&faulty);
+		sw_buf_fini(&faulty);
 	}
-	sw_buf_free(&clean);
+	sw_buf_fini(&clean);
 	return 0;
 }

@@ -424,14 +424,14 @@ static void session(const run_cfg *rc, const uint8_t *in, size_t len, outcome *o
 		sw_fault_plan_init(&back);
 		if (rc->wplan)
 			back.write = rc->wplan->write;
-		rv = sw_fifo_pair(mem, rc->rplan, &back, &cli, &srv);
+		rv = sw_fifo_pair(&cli, &srv, rc->rplan, &back, mem);
 		if (rv != 0)
 			goto out;
 	} else {
-		rv = sw_fifo_pair(mem, NULL, NULL, &cli, &srv_inner);
+		rv = sw_fifo_pair(&cli, &srv_inner, NULL, NULL, mem);
 		if (rv != 0)
 			goto out;
-		rv = sw_fault_wrap(srv_inner, rc->rplan, rc->wplan, &srv);
+		rv = sw_fault_wrap(&srv, srv_inner, rc->rplan, rc->wplan);
 		srv_inner = NULL; /* owned by the wrapper, or closed on failure */
 		if (rv != 0)
 			goto out;
@@ -455,7 +455,7 @@ static void session(const run_cfg *rc, const uint8_t *in, size_t len, outcome *o
 		vc.max_names = 4;
 		vc.max_depth = 2;
 	}
-	rv = sw_vfs_open(&vfs, rc->rw ? rw_root : ro_root, &vc, mem);
+	rv = sw_vfs_new(&vfs, rc->rw ? rw_root : ro_root, &vc, mem);
 	if (rv != 0)
 		goto out;
 	sw_srv_config sc;
@@ -490,9 +490,9 @@ static void session(const run_cfg *rc, const uint8_t *in, size_t len, outcome *o
 out:
 	o->setup = rv;
 	sw_srv_conn_del(conn);
-	sw_vfs_close(vfs);
-	sw_medium_close(srv); /* the client now reads the queued bytes, then EOF */
-	sw_medium_close(srv_inner);
+	sw_vfs_del(vfs);
+	sw_medium_del(srv); /* the client now reads the queued bytes, then EOF */
+	sw_medium_del(srv_inner);
 	if (cli) {
 		uint8_t buf[4096];
 		size_t pending = sw_fifo_pending(cli);
@@ -510,7 +510,7 @@ out:
 		if (o->out.len != pending)
 			sw_fuzz_fail("server_session: sw_fifo_pending said %zu bytes, %zu were read\n",
 			             pending, o->out.len);
-		sw_medium_close(cli);
+		sw_medium_del(cli);
 	}
 	sw_fuzz_mem_check_leaks(&fm, "server_session");
 	o->calls = fm.calls;
@@ -527,7 +527,7 @@ out:
 
 static void free_outcome(outcome *o)
 {
-	sw_buf_free(&o->out);
+	sw_buf_fini(&o->out);
 }
 
 static void show(const char *label, const outcome *o)
@@ -542,7 +542,7 @@ static void show(const char *label, const outcome *o)
 	if (sw_format_bytes(&t, o->out.data, n) == 0)
 		fprintf(stderr, "%.*s%s\n", (int)t.len, (const char *)t.data,
 		        n < o->out.len ? "..." : "");
-	sw_buf_free(&t);
+	sw_buf_fini(&t);
 }
 
 static bool same_out(const outcome *a, const outcome *b)
@@ -587,7 +587,7 @@ static void plan_round_trip(const sw_fault_plan *p)
 	if (rv != 0 || !sw_fault_plan_equal(p, &back))
 		sw_fuzz_fail("server_session: the spec \"%s\" does not parse back to its plan "
 		             "(%s at %zu)\n", (const char *)t.data, sw_errname(rv), pos);
-	sw_buf_free(&t);
+	sw_buf_fini(&t);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -200,8 +200,8 @@ static int run_verb(const struct verb_spec *v, int argc, char **argv)
 		code = sw__call_run(&cc, &call, print, v->expect);
 	}
 	sw__call_conn_close(&cc);
-	sw_buf_free(&body);
-	sw_buf_free(&newpath);
+	sw_buf_fini(&body);
+	sw_buf_fini(&newpath);
 	free(ranges);
 	free(pos);
 	return code;

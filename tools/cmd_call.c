@@ -121,7 +121,7 @@ int sw__call_conn_open(sw__call_conn *cc, const sw__call_opts *o, const char *ur
 {
 	memset(cc, 0, sizeof *cc);
 	cc->o = o;
-	int rc = sw_url_parse(url, NULL, &cc->url);
+	int rc = sw_url_parse(&cc->url, url, NULL);
 	if (rc == SW_ERR_NOMEM) {
 		fprintf(stderr, "%s: out of memory\n", o->prog);
 		return SW_EXIT_FAILURE;
@@ -164,7 +164,7 @@ void sw__call_conn_close(sw__call_conn *cc)
 {
 	sw_client_del(cc->client);
 	sw_free(NULL, cc->ssh_argv);
-	sw_url_free(&cc->url, NULL);
+	sw_url_fini(&cc->url, NULL);
 	memset(cc, 0, sizeof *cc);
 }
 
@@ -261,7 +261,7 @@ static int report_error(sw__call_conn *cc, int rc)
 		sw_buf_append_str(&b, "}\n");
 		fwrite(b.data, 1, b.len, stdout);
 	}
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 	return exit_code_of(rc);
 }
 
@@ -291,7 +291,7 @@ static int print_response(sw__call_conn *cc, sw_response *r, sw__call_print prin
 	int rc = 0;
 	if (has_body && o->output && write_file(o->output, body) < 0) {
 		fprintf(stderr, "%s: %s: %s\n", o->prog, o->output, strerror(errno));
-		sw_buf_free(&b);
+		sw_buf_fini(&b);
 		return SW_EXIT_FAILURE;
 	}
 	if (o->json) {
@@ -335,7 +335,7 @@ static int print_response(sw__call_conn *cc, sw_response *r, sw__call_print prin
 		fprintf(stderr, "%s: cannot write the output: %s\n", o->prog, strerror(errno));
 		code = SW_EXIT_FAILURE;
 	}
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 	return code;
 }
 
@@ -363,14 +363,14 @@ int sw__call_run(sw__call_conn *cc, const sw_call *call, sw__call_print print,
 			sw_format_tuple(&t, args, n);
 			fprintf(stderr, "%s: unexpected response %.*s (SW_ERR_PROTOCOL)\n", cc->o->prog,
 			        (int)t.len, (const char *)t.data);
-			sw_buf_free(&t);
+			sw_buf_fini(&t);
 			code = SW_EXIT_PROTOCOL;
 		} else {
 			code = print_response(cc, r, print, &body, call->expect_body);
 		}
 	}
-	sw_buf_free(&body);
-	sw_response_free(r);
+	sw_buf_fini(&body);
+	sw_response_del(r);
 	return code;
 }
 
@@ -531,7 +531,7 @@ int sw_cmd_call(int argc, char **argv)
 			code = sw__call_run(&cc, &call, SW__PRINT_TUPLE, NULL);
 		sw__call_conn_close(&cc);
 	}
-	sw_buf_free(&bodybuf);
+	sw_buf_fini(&bodybuf);
 	free(args);
 	free(rv);
 	free(pos);

@@ -174,7 +174,7 @@ static int merge_html(const char *html, char **files, int n)
 	} else
 		rc = SW_EXIT_FAILURE;
 	for (int i = 0; i < n; i++)
-		sw_cf_column_free(cols[i]);
+		sw_cf_column_del(cols[i]);
 	free(cols);
 	return rc;
 }
@@ -307,7 +307,7 @@ int sw_cmd_conform(int argc, char **argv)
 	memset(&d, 0, sizeof d);
 	if (sw_cf_load(&suite, cases, &d) < 0) {
 		fprintf(stderr, "smartwire conform: %s:%d: %s\n", d.file, d.line, d.msg);
-		sw_cf_suite_free(&suite);
+		sw_cf_suite_fini(&suite);
 		return SW_EXIT_USAGE;
 	}
 	if (expect_file) {
@@ -315,14 +315,14 @@ int sw_cmd_conform(int argc, char **argv)
 		size_t len;
 		if (read_text(expect_file, &text, &len) < 0) {
 			fprintf(stderr, "smartwire conform: cannot read %s: %s\n", expect_file, strerror(errno));
-			sw_cf_suite_free(&suite);
+			sw_cf_suite_fini(&suite);
 			return SW_EXIT_USAGE;
 		}
 		int rc = sw_cf_expectations_parse(&J.exp, text, len, expect_file, &d);
 		free(text);
 		if (rc < 0) {
 			fprintf(stderr, "smartwire conform: %s:%d: %s\n", d.file, d.line, d.msg);
-			sw_cf_suite_free(&suite);
+			sw_cf_suite_fini(&suite);
 			return SW_EXIT_USAGE;
 		}
 	}
@@ -411,7 +411,7 @@ int sw_cmd_conform(int argc, char **argv)
 			rc = sw_cf_column_from_report(&rep, &col);
 			if (rc == 0)
 				rc = sw_cf_write_html(f, &col, 1);
-			sw_cf_column_free(col);
+			sw_cf_column_del(col);
 		}
 		if (fclose(f) != 0 || rc < 0) {
 			fprintf(stderr, "smartwire conform: error writing %s\n", paths[k]);
@@ -422,11 +422,11 @@ int sw_cmd_conform(int argc, char **argv)
 		if (sw_cf_verdict_fails(J.res[i].verdict, J.strict))
 			status = SW_EXIT_FAILURE;
 	for (size_t i = 0; i < J.nsel; i++)
-		sw_cf_result_free(&J.res[i]);
+		sw_cf_result_fini(&J.res[i]);
 	free(J.res);
 out:
 	free(J.sel);
-	sw_cf_expectations_free(&J.exp);
-	sw_cf_suite_free(&suite);
+	sw_cf_expectations_fini(&J.exp);
+	sw_cf_suite_fini(&suite);
 	return status;
 }

@@ -444,10 +444,10 @@ static void msg_init(struct msg *m)
 
 static void msg_free(struct msg *m)
 {
-	sw_buf_free(&m->trace);
-	sw_buf_free(&m->headers);
-	sw_buf_free(&m->args);
-	sw_buf_free(&m->error_args);
+	sw_buf_fini(&m->trace);
+	sw_buf_fini(&m->headers);
+	sw_buf_fini(&m->args);
+	sw_buf_fini(&m->error_args);
 }
 
 static void print_buf(FILE *f, const sw_buf *b)
@@ -579,7 +579,7 @@ int sw_cmd_dissect(int argc, char **argv)
 		fclose(f);
 	if (rc < 0) {
 		fprintf(stderr, "smartwire dissect: cannot read input\n");
-		sw_buf_free(&in);
+		sw_buf_fini(&in);
 		return SW_EXIT_FAILURE;
 	}
 
@@ -626,6 +626,6 @@ int sw_cmd_dissect(int argc, char **argv)
 		msg_free(&m);
 		pos += (size_t)used;
 	}
-	sw_buf_free(&in);
+	sw_buf_fini(&in);
 	return status;
 }

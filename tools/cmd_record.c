@@ -184,7 +184,7 @@ int sw_cmd_record(int argc, char **argv)
 
 	if (inet) {
 		sw_medium *m;
-		rc = sw_fd_medium_new(0, 1, 0, NULL, &m);
+		rc = sw_fd_medium_new(&m, 0, 1, 0, NULL);
 		if (rc == 0)
 			rc = sw_recorder_add_client(r, m);
 	} else {

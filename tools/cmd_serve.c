@@ -314,7 +314,7 @@ int sw_cmd_serve(int argc, char **argv)
 	sw_vfs *vfs[SW_DAEMON_MAX_WORKERS] = {0};
 	sw_daemon *d = NULL;
 	for (unsigned i = 0; i < nw; i++) {
-		int rv = sw_vfs_open(&vfs[i], root, &vc, NULL);
+		int rv = sw_vfs_new(&vfs[i], root, &vc, NULL);
 		if (rv < 0) {
 			fprintf(stderr, "smartwire serve: cannot serve %s: %s\n", root,
 			        rv == SW_ERR_IO ? strerror(errno) : sw_strerror(rv));
@@ -397,7 +397,7 @@ out:
 	if (lfd >= 0)
 		close(lfd);
 	for (unsigned i = 0; i < nw; i++)
-		sw_vfs_close(vfs[i]);
+		sw_vfs_del(vfs[i]);
 	free(root);
 	return code;
 }

@@ -180,7 +180,7 @@ typedef struct sw_cf_diag {
 void sw_cf_suite_init(sw_cf_suite *s);
 
 /* Frees everything the suite holds and leaves it empty. */
-void sw_cf_suite_free(sw_cf_suite *s);
+void sw_cf_suite_fini(sw_cf_suite *s);
 
 /* Parses case text `text[0..len)` (need not be NUL-terminated) named `file`
  * (for messages) and appends its cases to `s`.  Checks every case fully:
@@ -312,14 +312,14 @@ typedef struct sw_cf_result {
 	int exit_status;       /* raw wait status of the server, -1 unknown */
 } sw_cf_result;
 
-/* Runs one case.  Fills *r (free with sw_cf_result_free); the outcome is
+/* Runs one case.  Fills *r (free with sw_cf_result_fini); the outcome is
  * SKIP with a reason when the target cannot run the case (root, TCP-only,
  * client role without a client target, no embedded server).  The verdict
  * is left at the outcome's plain mapping; sw_cf_decide() refines it.
  * Returns 0 or SW_ERR_NOMEM. */
 int sw_cf_run_case(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r);
 
-void sw_cf_result_free(sw_cf_result *r);
+void sw_cf_result_fini(sw_cf_result *r);
 
 /* ======================================================================
  * Verdicts and expectations
@@ -343,7 +343,7 @@ typedef struct sw_cf_expectations {
  * 0, SW_ERR_INVALID_ARGUMENT (diag filled) or SW_ERR_NOMEM. */
 int sw_cf_expectations_parse(sw_cf_expectations *e, const char *text, size_t len,
                              const char *file, sw_cf_diag *diag);
-void sw_cf_expectations_free(sw_cf_expectations *e);
+void sw_cf_expectations_fini(sw_cf_expectations *e);
 /* The first entry whose glob matches `id`, or NULL. */
 sw_cf_expect *sw_cf_expectations_find(sw_cf_expectations *e, const char *id);
 
@@ -390,7 +390,7 @@ typedef struct sw_cf_column sw_cf_column;
 int sw_cf_column_load(const char *path, sw_cf_column **out, char *err, size_t errlen);
 /* Builds a column from an in-memory report (the strings are copied). */
 int sw_cf_column_from_report(const sw_cf_report *rep, sw_cf_column **out);
-void sw_cf_column_free(sw_cf_column *c);
+void sw_cf_column_del(sw_cf_column *c);
 
 /* The self-contained HTML page: a verdict matrix (one column per
  * implementation, one row per case id in any column) and per case and

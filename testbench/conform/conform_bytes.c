@@ -311,7 +311,7 @@ static int eval_quoted(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, c
 		rc = escaped_brace ? sw_buf_append(out, tmp.data, tmp.len)
 		                   : append_subst(out, tmp.data, tmp.len, ctx);
 	}
-	sw_buf_free(&tmp);
+	sw_buf_fini(&tmp);
 	return rc;
 }
 
@@ -434,7 +434,7 @@ static int eval_helper(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, c
 				out->len = start + total;
 			}
 		}
-		sw_buf_free(&tmp);
+		sw_buf_fini(&tmp);
 		return rc;
 	}
 	if (NAME("list")) {
@@ -449,7 +449,7 @@ static int eval_helper(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, c
 				rc = sw__cf_appendf(out, "%zu:", tmp.len);
 			if (rc == 0)
 				rc = sw_buf_append(out, tmp.data, tmp.len);
-			sw_buf_free(&tmp);
+			sw_buf_fini(&tmp);
 		}
 		if (rc == 0)
 			rc = sw_buf_append_byte(out, 'e');
@@ -457,7 +457,7 @@ static int eval_helper(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, c
 	}
 	rc = eval_inner(in, inl, ctx, &tmp, err, errlen, depth);
 	if (rc < 0) {
-		sw_buf_free(&tmp);
+		sw_buf_fini(&tmp);
 		return rc;
 	}
 	if (NAME("u32len")) {
@@ -483,7 +483,7 @@ static int eval_helper(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, c
 	if (rc == 0 && NAME("prefixed"))
 		rc = sw_buf_append_str(out, "done\n");
 #undef NAME
-	sw_buf_free(&tmp);
+	sw_buf_fini(&tmp);
 	return rc;
 }
 

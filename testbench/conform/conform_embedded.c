@@ -50,7 +50,7 @@ static void *serve_thread(void *arg)
 	emb *e = arg;
 	e->rc = sw_serve_medium(e->conn, e->srv, &e->res);
 	/* Closing our end is how the runner sees the connection end. */
-	sw_medium_close(e->srv);
+	sw_medium_del(e->srv);
 	e->srv = NULL;
 	return NULL;
 }
@@ -60,10 +60,10 @@ static void emb_free(emb *e)
 	if (!e)
 		return;
 	if (e->srv)
-		sw_medium_close(e->srv);
+		sw_medium_del(e->srv);
 	sw_srv_conn_del(e->conn);
-	sw_vfs_close(e->vfs);
-	sw_buf_free(&e->log);
+	sw_vfs_del(e->vfs);
+	sw_buf_fini(&e->log);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }
@@ -81,7 +81,7 @@ int sw__cf_embedded_start(const sw_cf_case *c, const char *dir, sw_medium **clie
 	sw_vfs_config vc;
 	memset(&vc, 0, sizeof vc);
 	vc.allow_writes = c->allow_writes;
-	int rc = sw_vfs_open(&e->vfs, dir, &vc, NULL);
+	int rc = sw_vfs_new(&e->vfs, dir, &vc, NULL);
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot serve %s: %s", dir, sw_strerror(rc));
 		emb_free(e);
@@ -94,14 +94,14 @@ int sw__cf_embedded_start(const sw_cf_case *c, const char *dir, sw_medium **clie
 	sc.log_ud = e;
 	rc = sw_srv_conn_new(&e->conn, &sc, sw_vfs_dispatch(), e->vfs, NULL);
 	if (rc == 0)
-		rc = sw_fifo_pair(NULL, NULL, NULL, client_end, &e->srv);
+		rc = sw_fifo_pair(client_end, &e->srv, NULL, NULL, NULL);
 	if (rc == 0)
 		rc = sw_fifo_set_timeout(e->srv, SERVER_READ_MS);
 	if (rc == 0 && pthread_create(&e->th, NULL, serve_thread, e) != 0)
 		rc = SW_ERR_NOMEM;
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot start the embedded server: %s", sw_strerror(rc));
-		sw_medium_close(*client_end);
+		sw_medium_del(*client_end);
 		*client_end = NULL;
 		emb_free(e);
 		return rc;

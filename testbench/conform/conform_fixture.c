@@ -115,7 +115,7 @@ int sw__cf_fixture_make(const sw_cf_case *c, const char *workdir, char *dir, siz
 			rc = sw_cf_eval(e->expr, &ctx, &b, e2, sizeof e2);
 			if (rc == 0)
 				rc = write_file(dir, e->path, b.data, b.len);
-			sw_buf_free(&b);
+			sw_buf_fini(&b);
 			break;
 		}
 		case SW_CF_DIR:
@@ -249,7 +249,7 @@ static int snap_walk(const char *root, const char *rel, sw__cf_snap *s)
 			}
 			if (rc == 0)
 				rc = snap_add(s, r2, 'f', b.data, b.len);
-			sw_buf_free(&b);
+			sw_buf_fini(&b);
 		} else {
 			rc = snap_add(s, r2, '?', NULL, 0);
 		}
@@ -363,7 +363,7 @@ bool sw__cf_after_checks(const sw_cf_case *c, const char *dir, const sw_cf_ctx *
 				describe_node(why, nd);
 				ok = false;
 			}
-			sw_buf_free(&want);
+			sw_buf_fini(&want);
 			break;
 		}
 		case SW_CF_CHECK_ABSENT:

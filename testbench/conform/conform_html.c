@@ -40,7 +40,7 @@ struct sw_cf_column {
 	size_t n;
 };
 
-void sw_cf_column_free(sw_cf_column *c)
+void sw_cf_column_del(sw_cf_column *c)
 {
 	if (!c)
 		return;
@@ -82,7 +82,7 @@ int sw_cf_column_from_report(const sw_cf_report *rep, sw_cf_column **out)
 	c->name = strdup(rep->implementation ? rep->implementation : "?");
 	c->v = calloc(rep->n + 1, sizeof *c->v);
 	if (!c->name || !c->v) {
-		sw_cf_column_free(c);
+		sw_cf_column_del(c);
 		return SW_ERR_NOMEM;
 	}
 	for (size_t i = 0; i < rep->n; i++) {
@@ -100,7 +100,7 @@ int sw_cf_column_from_report(const sw_cf_report *rep, sw_cf_column **out)
 		k->steps = calloc(r->nsteps + 1, sizeof *k->steps);
 		k->events = calloc(r->nevents + 1, sizeof *k->events);
 		if (!k->id || !k->steps || !k->events) {
-			sw_cf_column_free(c);
+			sw_cf_column_del(c);
 			return SW_ERR_NOMEM;
 		}
 		for (size_t s = 0; s < r->nsteps; s++) {
@@ -194,7 +194,7 @@ static int parse_string(jp *P, char **out, size_t *outlen)
 		case 'f': sw_buf_append_byte(&b, '\f'); break;
 		case 'u': {
 			if (P->end - P->p < 4) {
-				sw_buf_free(&b);
+				sw_buf_fini(&b);
 				return jerr(P, "bad \\u escape");
 			}
 			char hex[5] = {P->p[0], P->p[1], P->p[2], P->p[3], 0};
@@ -217,12 +217,12 @@ static int parse_string(jp *P, char **out, size_t *outlen)
 		}
 	}
 	if (P->p >= P->end) {
-		sw_buf_free(&b);
+		sw_buf_fini(&b);
 		return jerr(P, "unterminated string");
 	}
 	P->p++;
 	if (sw_buf_append_byte(&b, 0) < 0) {
-		sw_buf_free(&b);
+		sw_buf_fini(&b);
 		return jerr(P, "out of memory");
 	}
 	*out = (char *)b.data;
@@ -417,9 +417,9 @@ int sw_cf_column_load(const char *path, sw_cf_column **out, char *err, size_t er
 	} else if (rc == 0)
 		rc = SW_ERR_NOMEM;
 	jv_free(&root);
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 	if (rc < 0) {
-		sw_cf_column_free(c);
+		sw_cf_column_del(c);
 		return rc;
 	}
 	*out = c;

@@ -155,7 +155,7 @@ static int eval_args(char *const *toks, size_t n, const sw_cf_ctx *ctx, items *o
 		int rc = wild ? 0 : sw_cf_eval_arg(toks[i], ctx, &b, err, errlen);
 		if (rc == 0)
 			rc = items_push(out, b.data, b.len, wild);
-		sw_buf_free(&b);
+		sw_buf_fini(&b);
 		if (rc < 0)
 			return rc;
 	}
@@ -171,7 +171,7 @@ static int eval_bodies(char *const *exprs, size_t n, const sw_cf_ctx *ctx, items
 		int rc = sw_cf_eval(exprs[i], ctx, &b, err, errlen);
 		if (rc == 0)
 			rc = items_push(out, b.data, b.len, 0);
-		sw_buf_free(&b);
+		sw_buf_fini(&b);
 		if (rc < 0)
 			return rc;
 	}
@@ -301,7 +301,7 @@ int sw__cf_describe(const sw_cf_atom *a, const sw_cf_ctx *ctx, sw_buf *out)
 			rc = sw_buf_append_str(out, "raw ");
 		if (rc == 0)
 			rc = sw__cf_quote(out, b.data, b.len, SHOW_MAX);
-		sw_buf_free(&b);
+		sw_buf_fini(&b);
 		return rc;
 	case SW_CF_MSG:
 		break;
@@ -324,7 +324,7 @@ int sw__cf_describe(const sw_cf_atom *a, const sw_cf_ctx *ctx, sw_buf *out)
 			rc = sw_buf_append_str(out, a->chunked ? " chunks " : " body ");
 		if (rc == 0)
 			rc = sw__cf_quote(out, b.data, b.len, SHOW_MAX);
-		sw_buf_free(&b);
+		sw_buf_fini(&b);
 	}
 	if (rc == 0 && a->has_error) {
 		rc = eval_args(a->eargs, a->neargs, ctx, &eargs, err, sizeof err);
@@ -659,9 +659,9 @@ out:
 	sw_v12_dec_del(m.v12);
 	items_free(&m.args);
 	items_free(&m.eargs);
-	sw_buf_free(&m.args_text);
-	sw_buf_free(&m.body);
-	sw_buf_free(&wbody);
+	sw_buf_fini(&m.args_text);
+	sw_buf_fini(&m.body);
+	sw_buf_fini(&wbody);
 	items_free(&wargs);
 	items_free(&wbodies);
 	items_free(&weargs);
@@ -676,7 +676,7 @@ static int match_raw(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, 
 	sw_buf_init(&want, NULL);
 	int rc = sw_cf_eval(a->raw, ctx, &want, err, sizeof err);
 	if (rc < 0) {
-		sw_buf_free(&want);
+		sw_buf_fini(&want);
 		if (rc == SW_ERR_NOMEM)
 			return rc;
 		sw__cf_appendf(actual, "cannot evaluate the expectation: %s", err);
@@ -694,7 +694,7 @@ static int match_raw(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, 
 			break;
 		int f = sw__cf_conn_fill(c, deadline);
 		if (f == SW_ERR_NOMEM) {
-			sw_buf_free(&want);
+			sw_buf_fini(&want);
 			return f;
 		}
 		if (f <= 0) {
@@ -717,7 +717,7 @@ static int match_raw(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, 
 		if (k < have && k < want.len)
 			sw__cf_appendf(actual, " (first difference at byte %zu of the expected %zu)", k, want.len);
 	}
-	sw_buf_free(&want);
+	sw_buf_fini(&want);
 	return verdict;
 }
 

@@ -98,7 +98,7 @@ void sw__cf_case_free(sw_cf_case *c)
 	memset(c, 0, sizeof *c);
 }
 
-void sw_cf_suite_free(sw_cf_suite *s)
+void sw_cf_suite_fini(sw_cf_suite *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		sw__cf_case_free(&s->cases[i]);
@@ -150,7 +150,7 @@ static int check_expr(pstate *ps, const char *expr, bool arg)
 	sw_buf_init(&b, NULL);
 	int rc = arg ? sw_cf_eval_arg(expr, NULL, &b, err, sizeof err)
 	             : sw_cf_eval(expr, NULL, &b, err, sizeof err);
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 	if (rc == SW_ERR_NOMEM)
 		return rc;
 	if (rc < 0)
@@ -778,7 +778,7 @@ int sw_cf_parse(sw_cf_suite *s, const char *text, size_t len, const char *file, 
 		ps.line = lineno;
 		rc = finish_case(&ps);
 	}
-	sw_buf_free(&logical);
+	sw_buf_fini(&logical);
 	if (rc < 0) {
 		if (rc == SW_ERR_NOMEM && diag) {
 			snprintf(diag->file, sizeof diag->file, "%s", ps.file);
@@ -815,7 +815,7 @@ static int load_file(sw_cf_suite *s, const char *path, sw_cf_diag *diag)
 	fclose(f);
 	if (rc == 0)
 		rc = sw_cf_parse(s, (const char *)b.data, b.len, path, diag);
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 	return rc;
 }
 

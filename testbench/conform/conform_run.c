@@ -53,7 +53,7 @@ void sw_cf_opts_default(sw_cf_opts *o)
 	o->as_root = geteuid() == 0;
 }
 
-void sw_cf_result_free(sw_cf_result *r)
+void sw_cf_result_fini(sw_cf_result *r)
 {
 	if (!r)
 		return;
@@ -123,7 +123,8 @@ static int ensure_conn(sw__cf_run *R)
 		return 0;
 	if (R->o->target != SW_CF_TARGET_CLIENT)
 		return SW_ERR_STATE;
-	int rc = sw_tcp_accept(R->listen_fd, (int)sw__cf_scaled(R, R->o->timeout_ms), NULL, &R->conn.m);
+	int rc =
+	    sw_tcp_accept(&R->conn.m, R->listen_fd, (int)sw__cf_scaled(R, R->o->timeout_ms), NULL);
 	if (rc < 0)
 		return rc;
 	sw__cf_note(R->r, "accepted a connection from the client");
@@ -204,7 +205,7 @@ static void do_expect(sw__cf_run *R, const sw_cf_step *st)
 				sw_buf_append_str(&actual, "  |and|  ");
 			sw_buf_append(&actual, one.data, one.len);
 		}
-		sw_buf_free(&one);
+		sw_buf_fini(&one);
 	}
 	sw_buf_append_byte(&expected, 0);
 	sw_buf_append_byte(&actual, 0);
@@ -215,8 +216,8 @@ static void do_expect(sw__cf_run *R, const sw_cf_step *st)
 		failf(R, "line %d: expected %s; got %s", st->line, (const char *)expected.data,
 		      (const char *)actual.data);
 	}
-	sw_buf_free(&expected);
-	sw_buf_free(&actual);
+	sw_buf_fini(&expected);
+	sw_buf_fini(&actual);
 }
 
 /* Parses the adapter's first output line: ok "bytes" | error CATEGORY ... */
@@ -233,8 +234,8 @@ static void do_result(sw__cf_run *R, const sw_cf_step *st)
 		 * accepted and closed at once, so that the client sees a reset
 		 * instead of waiting forever in the listen backlog. */
 		sw_medium *extra = NULL;
-		while (R->listen_fd >= 0 && sw_tcp_accept(R->listen_fd, 0, NULL, &extra) == 0) {
-			sw_medium_close(extra);
+		while (R->listen_fd >= 0 && sw_tcp_accept(&extra, R->listen_fd, 0, NULL) == 0) {
+			sw_medium_del(extra);
 			extra = NULL;
 			refused++;
 		}
@@ -248,7 +249,7 @@ static void do_result(sw__cf_run *R, const sw_cf_step *st)
 			step_result(R, st, false, st->text, "the client did not finish");
 			failf(R, "line %d: the client did not finish within %lld ms", st->line,
 			      (long long)sw__cf_scaled(R, within));
-			sw_buf_free(&out.rx);
+			sw_buf_fini(&out.rx);
 			return;
 		}
 	}
@@ -280,8 +281,8 @@ static void do_result(sw__cf_run *R, const sw_cf_step *st)
 			sw__cf_quote(&got, w.data, w.len, 200);
 			sw_buf_append_byte(&got, 0);
 			snprintf(want, sizeof want, "ok %s", (const char *)got.data);
-			sw_buf_free(&w);
-			sw_buf_free(&got);
+			sw_buf_fini(&w);
+			sw_buf_fini(&got);
 		} else
 			snprintf(want, sizeof want, "ok");
 	} else {
@@ -297,7 +298,7 @@ static void do_result(sw__cf_run *R, const sw_cf_step *st)
 	if (!ok)
 		failf(R, "line %d: the client should report %s; it reported: %.600s", st->line, want,
 		      *line ? line : "(nothing)");
-	sw_buf_free(&out.rx);
+	sw_buf_fini(&out.rx);
 }
 
 /* Executes the steps; returns true if the eof phase of an EOF variant was
@@ -324,7 +325,7 @@ static bool do_steps(sw__cf_run *R)
 				failf(R, "line %d: %s", st->line, err);
 			else
 				send_bytes(R, i, b.data, b.len);
-			sw_buf_free(&b);
+			sw_buf_fini(&b);
 			if (R->v.kind == V_EOF && R->v.step == i)
 				return true;
 			break;
@@ -339,7 +340,7 @@ static bool do_steps(sw__cf_run *R)
 			break;
 		case SW_CF_STEP_ACCEPT:
 			if (R->conn.m)
-				sw_medium_close(R->conn.m);
+				sw_medium_del(R->conn.m);
 			R->conn.m = NULL;
 			if (ensure_conn(R) < 0)
 				failf(R, "line %d: the client did not connect within %lld ms", st->line,
@@ -347,7 +348,7 @@ static bool do_steps(sw__cf_run *R)
 			break;
 		case SW_CF_STEP_DISCONNECT:
 			if (R->conn.m)
-				sw_medium_close(R->conn.m);
+				sw_medium_del(R->conn.m);
 			R->conn.m = NULL;
 			R->conn.pos = R->conn.rx.len;
 			sw__cf_note(R->r, "closed the connection");
@@ -388,7 +389,7 @@ static void trailing_check(sw__cf_run *R)
 		sw_buf_append_byte(&q, 0);
 		failf(R, "unexpected bytes after the last expected message (offset %zu): %s", R->conn.pos,
 		      (const char *)q.data);
-		sw_buf_free(&q);
+		sw_buf_fini(&q);
 	}
 }
 
@@ -430,9 +431,9 @@ static void eof_phase(sw__cf_run *R, const sw_buf *normal_rx, const sw__cf_snap 
 		sw_buf_append_byte(&q, 0);
 		failf(R, "after end of stream in the middle of a request the peer sent bytes the complete request "
 		         "does not produce, from offset %zu: %s", k, (const char *)q.data);
-		sw_buf_free(&q);
+		sw_buf_fini(&q);
 	}
-	sw_buf_free(&same);
+	sw_buf_fini(&same);
 	sw__cf_target_stop(R);
 	sw__cf_snap now;
 	if (sw__cf_snap_take(R->dir, &now) == 0) {
@@ -442,7 +443,7 @@ static void eof_phase(sw__cf_run *R, const sw_buf *normal_rx, const sw__cf_snap 
 			sw_buf_append_byte(&why, 0);
 			failf(R, "half-applied request: %s", (const char *)why.data);
 		}
-		sw_buf_free(&why);
+		sw_buf_fini(&why);
 		sw__cf_snap_free(&now);
 	}
 }
@@ -481,7 +482,7 @@ static void run_variant(sw__cf_run *R, const sw_buf *normal_rx, const sw__cf_sna
 			sw_buf_append_byte(&why, 0);
 			failf(R, "after-checks: %s", (const char *)why.data);
 		}
-		sw_buf_free(&why);
+		sw_buf_fini(&why);
 	}
 	if (final)
 		sw__cf_snap_take(R->dir, final);
@@ -554,7 +555,7 @@ static size_t send_len(const sw_cf_case *c, size_t i, const sw_cf_ctx *ctx)
 	sw_buf_init(&b, NULL);
 	char err[200];
 	size_t n = sw__cf_encode(&st->alts[0].atoms[0], ctx, &b, err, sizeof err) == 0 ? b.len : 0;
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 	return n;
 }
 
@@ -576,7 +577,7 @@ int sw_cf_run_case(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r)
 	sw__cf_snap final = {0};
 	bool sweep = sweeps_apply(c, o);
 	if (sweep && !(R.pre_send = calloc(c->nsteps + 1, sizeof *R.pre_send))) {
-		sw_buf_free(&R.why);
+		sw_buf_fini(&R.why);
 		return SW_ERR_NOMEM;
 	}
 	run_variant(&R, NULL, NULL, NULL, &final);
@@ -620,7 +621,7 @@ int sw_cf_run_case(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r)
 							break;
 						}
 					run_variant(&V, &normal_rx, post, R.dir, NULL);
-					sw_buf_free(&V.conn.rx);
+					sw_buf_fini(&V.conn.rx);
 					r->variants++;
 					if (V.failed) {
 						R.failed = true;
@@ -645,13 +646,13 @@ int sw_cf_run_case(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r)
 						scratch.stderr_text = NULL;
 						r->exit_status = scratch.exit_status;
 					}
-					sw_buf_free(&V.why);
-					sw_cf_result_free(&scratch);
+					sw_buf_fini(&V.why);
+					sw_cf_result_fini(&scratch);
 				}
 			}
 		}
 	}
-	sw_buf_free(&normal_rx);
+	sw_buf_fini(&normal_rx);
 	sw__cf_snap_free(&final);
 	if (R.pre_send) {
 		for (size_t i = 0; i < c->nsteps; i++)
@@ -665,7 +666,7 @@ int sw_cf_run_case(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r)
 		r->reason = strdup((const char *)R.why.data);
 	} else
 		r->outcome = SW_CF_OUT_PASS;
-	sw_buf_free(&R.why);
+	sw_buf_fini(&R.why);
 	r->verdict = sw_cf_decide(c->level, r->outcome, false);
 	return 0;
 }

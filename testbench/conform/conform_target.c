@@ -179,7 +179,7 @@ static int spawn(sw__cf_run *R, const char *tmpl)
 		for (int i = 0; argv[i]; i++)
 			sw__cf_appendf(&line, "%s%s", i ? " " : "", argv[i]);
 		sw__cf_note(R->r, "started: %.400s", line.len ? (const char *)line.data : "");
-		sw_buf_free(&line);
+		sw_buf_fini(&line);
 	}
 	free_argv(argv);
 	return rc;
@@ -254,7 +254,7 @@ int sw__cf_target_start(sw__cf_run *R)
 void sw__cf_target_stop(sw__cf_run *R)
 {
 	if (R->conn.m && R->conn.m != R->proc)
-		sw_medium_close(R->conn.m);
+		sw_medium_del(R->conn.m);
 	R->conn.m = NULL;
 	if (R->embedded) {
 		char *log = NULL;
@@ -279,7 +279,7 @@ void sw__cf_target_stop(sw__cf_run *R)
 			free(R->r->stderr_text);
 			R->r->stderr_text = err.n ? sw__cf_strndup((const char *)err.p, err.n > 8192 ? 8192 : err.n) : NULL;
 		}
-		sw_medium_close(R->proc);
+		sw_medium_del(R->proc);
 		R->proc = NULL;
 	}
 	if (R->listen_fd >= 0)

@@ -94,12 +94,12 @@ int sw_cf_expectations_parse(sw_cf_expectations *e, const char *text, size_t len
 				snprintf(diag->msg, sizeof diag->msg,
 				         "'%.*s' has no reason: every expected deviation must say why", (int)g, p);
 			}
-			sw_cf_expectations_free(e);
+			sw_cf_expectations_fini(e);
 			return SW_ERR_INVALID_ARGUMENT;
 		}
 		sw_cf_expect *v = realloc(e->v, (e->n + 1) * sizeof *v);
 		if (!v) {
-			sw_cf_expectations_free(e);
+			sw_cf_expectations_fini(e);
 			return SW_ERR_NOMEM;
 		}
 		e->v = v;
@@ -109,14 +109,14 @@ int sw_cf_expectations_parse(sw_cf_expectations *e, const char *text, size_t len
 		v[e->n].used = false;
 		e->n++;
 		if (!v[e->n - 1].glob || !v[e->n - 1].reason) {
-			sw_cf_expectations_free(e);
+			sw_cf_expectations_fini(e);
 			return SW_ERR_NOMEM;
 		}
 	}
 	return 0;
 }
 
-void sw_cf_expectations_free(sw_cf_expectations *e)
+void sw_cf_expectations_fini(sw_cf_expectations *e)
 {
 	for (size_t i = 0; i < e->n; i++) {
 		free(e->v[i].glob);

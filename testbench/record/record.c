@@ -304,7 +304,7 @@ static int spawn_upstream(sw_recorder *r, struct conn *c)
 	close(in[0]);
 	close(out[1]);
 	if (rc == 0) {
-		rc = sw_fd_medium_new(out[0], in[1], SW_FD_OWN, r->mem, &c->m[UPSTREAM]);
+		rc = sw_fd_medium_new(&c->m[UPSTREAM], out[0], in[1], SW_FD_OWN, r->mem);
 		if (rc == 0) {
 			c->pid = pid;
 			set_nonblock(out[0], 1);
@@ -418,8 +418,8 @@ static void conn_close(sw_recorder *r, struct conn *c)
 		if (wfd >= 0 && c->orig_flags[1] >= 0)
 			fcntl(wfd, F_SETFL, c->orig_flags[1]);
 	}
-	sw_medium_close(c->m[CLIENT]);
-	sw_medium_close(c->m[UPSTREAM]);
+	sw_medium_del(c->m[CLIENT]);
+	sw_medium_del(c->m[UPSTREAM]);
 	if (c->pid > 0)
 		reap(r, c);
 	conn_log(c, "close %s c2s=%llu s2c=%llu", c->failed ? "error" : "clean",
@@ -466,16 +466,16 @@ int sw_recorder_add_client(sw_recorder *r, sw_medium *client)
 {
 	int rfd = -1, wfd = -1;
 	if (!r || !client || sw_fd_medium_fds(client, &rfd, &wfd) < 0) {
-		sw_medium_close(client);
+		sw_medium_del(client);
 		return SW_ERR_INVALID_ARGUMENT;
 	}
 	if (r->max && r->count >= r->max) {
-		sw_medium_close(client);
+		sw_medium_del(client);
 		return SW_ERR_LIMIT;
 	}
 	struct conn *c = sw_malloc(r->mem, sizeof *c);
 	if (!c) {
-		sw_medium_close(client);
+		sw_medium_del(client);
 		return SW_ERR_NOMEM;
 	}
 	memset(c, 0, sizeof *c);
@@ -640,7 +640,7 @@ static int accept_pending(sw_recorder *r)
 {
 	for (int i = 0; i < 16 && r->listen_fd >= 0; i++) {
 		sw_medium *m;
-		int rc = sw_tcp_accept(r->listen_fd, 0, r->mem, &m);
+		int rc = sw_tcp_accept(&m, r->listen_fd, 0, r->mem);
 		if (rc == SW_ERR_TIMEOUT)
 			return 0;
 		if (rc == SW_ERR_NOMEM)

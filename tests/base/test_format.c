@@ -17,7 +17,7 @@ static void expect_format(const void *in, size_t n, const char *want)
 	assert_int_equal(sw_format_bytes(&b, in, n), 0);
 	assert_int_equal(b.len, strlen(want));
 	assert_memory_equal(b.data, want, b.len);
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 }
 
 static void test_bytes_escaping(void **state)
@@ -42,7 +42,7 @@ static void test_tuple(void **state)
 	assert_int_equal(sw_format_tuple(&b, items, 0), 0);
 	assert_int_equal(sw_buf_append_byte(&b, 0), 0);
 	assert_string_equal((char *)b.data, "[]");
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 }
 
 static void test_error_table(void **state)

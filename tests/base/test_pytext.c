@@ -71,13 +71,13 @@ static void test_repr(void **state)
 		assert_int_equal(sw_py_repr_tuple(&b, two, 1), 0);
 		expect_text(&b, v->repr_tuples + l1 + 1, v->repr_tuples_len - l1 - 1,
 		            "repr(1-tuple)", i);
-		sw_buf_free(&b);
+		sw_buf_fini(&b);
 	}
 	sw_buf b;
 	sw_buf_init(&b, NULL);
 	assert_int_equal(sw_py_repr_tuple(&b, NULL, 0), 0);
 	expect_text(&b, "()", 2, "repr(())", 0);
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 }
 
 static void check_int(const struct pyvec *v, unsigned base, int kind, bool neg, uint64_t mag,
@@ -145,7 +145,7 @@ static void test_repr_nomem(void **state)
 			int rv = which == 0 ? sw_py_repr_bytes(&b, one.p, one.n)
 			         : which == 1 ? sw_py_repr_str(&b, one.p, one.n)
 			                      : sw_py_repr_tuple(&b, &one, 1);
-			sw_buf_free(&b);
+			sw_buf_fini(&b);
 			assert_int_equal(fm.live, 0);
 			if (rv == 0) {
 				assert_true(k > 1);

@@ -45,7 +45,7 @@ static void test_breezy_vectors(void **state)
 	for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
 		const url_vector *v = &vectors[i];
 		sw_url u;
-		int rc = sw_url_parse(v->url, NULL, &u);
+		int rc = sw_url_parse(&u, v->url, NULL);
 		if (rc != 0)
 			fail_msg("%s: %s", v->url, sw_errname(rc));
 		assert_int_equal(u.scheme, scheme_of(v->url));
@@ -57,7 +57,7 @@ static void test_breezy_vectors(void **state)
 		assert_int_equal(u.port, v->port);
 		if (strcmp(u.path, v->path) != 0)
 			fail_msg("%s: path %s, Breezy %s", v->url, u.path, v->path);
-		sw_url_free(&u, NULL);
+		sw_url_fini(&u, NULL);
 		assert_null(u.path);
 	}
 }
@@ -91,18 +91,18 @@ static void test_rejected(void **state)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		sw_url u;
 		memset(&u, 0xa5, sizeof u);
-		int rc = sw_url_parse(bad[i], NULL, &u);
+		int rc = sw_url_parse(&u, bad[i], NULL);
 		if (rc != SW_ERR_INVALID_ARGUMENT)
 			fail_msg("%s: got %s", bad[i], sw_errname(rc));
 		assert_null(u.user);
 		assert_null(u.host);
 		assert_null(u.path);
 	}
-	assert_int_equal(sw_url_parse(NULL, NULL, &(sw_url){0}), SW_ERR_INVALID_ARGUMENT);
-	assert_int_equal(sw_url_parse("bzr://h/", NULL, NULL), SW_ERR_INVALID_ARGUMENT);
-	sw_url_free(NULL, NULL);
+	assert_int_equal(sw_url_parse(&(sw_url){0}, NULL, NULL), SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(sw_url_parse(NULL, "bzr://h/", NULL), SW_ERR_INVALID_ARGUMENT);
+	sw_url_fini(NULL, NULL);
 	sw_url z = {0};
-	sw_url_free(&z, NULL);
+	sw_url_fini(&z, NULL);
 }
 
 /* Bytes that are not UTF-8 cannot be given to Breezy's str-based
@@ -134,7 +134,7 @@ static void test_escape_raw_bytes(void **state)
 		assert_int_equal(b.len, 4 + strlen(cases[i].out));
 		assert_memory_equal(b.data, "keep", 4);
 		assert_memory_equal(b.data + 4, cases[i].out, strlen(cases[i].out));
-		sw_buf_free(&b);
+		sw_buf_fini(&b);
 	}
 }
 
@@ -147,18 +147,18 @@ static void test_failmem(void **state)
 	sw_failmem fm;
 	sw_failmem_init(&fm, 0, false);
 	sw_url u;
-	assert_int_equal(sw_url_parse(url, &fm.mem, &u), 0);
-	sw_url_free(&u, &fm.mem);
+	assert_int_equal(sw_url_parse(&u, url, &fm.mem), 0);
+	sw_url_fini(&u, &fm.mem);
 	assert_int_equal(fm.live, 0);
 	size_t calls = fm.calls;
 	assert_true(calls >= 3);
 	for (int persistent = 0; persistent < 2; persistent++) {
 		for (size_t n = 1; n <= calls; n++) {
 			sw_failmem_init(&fm, n, persistent != 0);
-			int rc = sw_url_parse(url, &fm.mem, &u);
+			int rc = sw_url_parse(&u, url, &fm.mem);
 			if (rc == 0) {
 				assert_string_equal(u.path, "/dir/y");
-				sw_url_free(&u, &fm.mem);
+				sw_url_fini(&u, &fm.mem);
 			} else {
 				assert_int_equal(rc, SW_ERR_NOMEM);
 				assert_null(u.host);
@@ -172,7 +172,7 @@ static void test_failmem(void **state)
 	sw_buf b;
 	sw_buf_init(&b, &fm.mem);
 	assert_int_equal(sw_url_escape_path(&b, "a b", 3), SW_ERR_NOMEM);
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 	assert_int_equal(fm.live, 0);
 }
 

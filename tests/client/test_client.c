@@ -103,7 +103,7 @@ static void test_request_vectors(void **state)
 		static const char *const ok[] = {"ok"};
 		assert_args(r, ok, 1);
 		assert_true(sw_fs_conn_done(&fs));
-		sw_response_free(r);
+		sw_response_del(r);
 		sw_client_del(c);
 		sw_fs_close(&fs);
 	}
@@ -347,7 +347,7 @@ static void test_request_state_machine(void **state)
 	assert_int_equal(sw_client_request_new(c, &r2), 0);
 	sw_client_request_del(r2);
 	sw_client_request_del(r);
-	sw_buf_free(&line);
+	sw_buf_fini(&line);
 	sw_client_del(c);
 	sw_fs_close(&fs);
 }
@@ -424,7 +424,7 @@ static void test_runstates(void **state)
 	assert_int_equal(reentrant_rc, SW_ERR_STATE);
 	assert_int_equal(sw_client_connect(c), SW_ERR_STATE);
 	assert_int_equal(sw_client_call_simple(c, SL("hello"), NULL, 0, &r), 0);
-	sw_response_free(r);
+	sw_response_del(r);
 	assert_int_equal(sw_client_disconnect(c), 0);
 	assert_int_equal(sw_client_state(c), SW_CLIENT_IDLE);
 	sw_client_del(c);
@@ -463,7 +463,7 @@ static void test_version_three_server(void **state)
 	assert_int_equal(sw_client_protocol_version(c), 3);
 	assert_false(sw_client_is_remote_before(c, 1, 6));
 	assert_string_equal(fs.failure, "");
-	sw_response_free(r);
+	sw_response_del(r);
 	sw_client_del(c);
 	sw_fs_close(&fs);
 }
@@ -484,12 +484,12 @@ static void test_version_two_server(void **state)
 	assert_int_equal(call_method(c, &r), 0);
 	static const char *const want[] = {"response value"};
 	assert_args(r, want, 1);
-	sw_response_free(r);
+	sw_response_del(r);
 	assert_int_equal(sw_client_protocol_version(c), 2);
 	assert_int_equal(sw_client_call_simple(c, SL("another-method"), NULL, 0, &r), 0);
 	static const char *const want2[] = {"another response"};
 	assert_args(r, want2, 1);
-	sw_response_free(r);
+	sw_response_del(r);
 	assert_true(sw_client_is_remote_before(c, 1, 6));
 	assert_true(sw_client_is_remote_before(c, 2, 0));
 	assert_false(sw_client_is_remote_before(c, 1, 5));
@@ -565,7 +565,7 @@ static void test_first_response_is_error(void **state)
 	                    "Error received from smart server: (b'FooBarError',)");
 	assert_int_equal(sw_client_protocol_version(c), 2);
 	assert_int_equal(sw_client_call_simple(c, SL("method-name"), NULL, 0, &r), 0);
-	sw_response_free(r);
+	sw_response_del(r);
 	assert_string_equal(fs.failure, "");
 	assert_int_equal(fs.nconnects, 2);
 	sw_client_del(c);
@@ -592,10 +592,10 @@ static void test_pre_1_6_server(void **state)
 	static const char *const no[] = {"no"};
 	assert_int_equal(sw_client_call_simple(c, SL("has"), &SL("/foo"), 1, &r), 0);
 	assert_args(r, no, 1);
-	sw_response_free(r);
+	sw_response_del(r);
 	assert_int_equal(sw_client_call_simple(c, SL("has"), &SL("/bar"), 1, &r), 0);
 	assert_args(r, no, 1);
-	sw_response_free(r);
+	sw_response_del(r);
 	assert_int_equal(sw_client_protocol_version(c), 2);
 	assert_true(sw_client_is_remote_before(c, 1, 6));
 	assert_string_equal(fs.failure, "");
@@ -637,7 +637,7 @@ static void test_v1_only_server(void **state)
 	assert_int_equal(sw_client_call_simple(c, SL("has"), &SL("/foo"), 1, &r), 0);
 	static const char *const no[] = {"no"};
 	assert_args(r, no, 1);
-	sw_response_free(r);
+	sw_response_del(r);
 	assert_string_equal(fs.failure, "");
 	sw_client_del(c);
 	sw_fs_close(&fs);
@@ -694,7 +694,7 @@ static void test_retry_on_write(void **state)
 	sw_client *c = new_client(&fs, 3, true);
 	sw_response *r;
 	assert_int_equal(sw_client_call_simple(c, SL("hello"), NULL, 0, &r), 0);
-	sw_response_free(r);
+	sw_response_del(r);
 	sw_client_stats st;
 	sw_client_get_stats(c, &st);
 	assert_int_equal(st.connects, 2);
@@ -735,7 +735,7 @@ static void test_retry_body_stream(void **state)
 	                .stream = two_chunks, .stream_ud = &i};
 	sw_response *r;
 	assert_int_equal(sw_client_call(c, &call, &r), 0);
-	sw_response_free(r);
+	sw_response_del(r);
 	assert_int_equal(fs.nconnects, 2);
 	assert_string_equal(fs.failure, "");
 	sw_client_del(c);
@@ -780,8 +780,8 @@ static void test_retry_on_read(void **state)
 	assert_int_equal(sw_response_read_body(r, &body), 0);
 	assert_int_equal(body.len, 8);
 	assert_memory_equal(body.data, "content\n", 8);
-	sw_buf_free(&body);
-	sw_response_free(r);
+	sw_buf_fini(&body);
+	sw_response_del(r);
 	assert_int_equal(fs.nconnects, 2);
 	assert_string_equal(fs.failure, "");
 	sw_client_del(c);
@@ -886,11 +886,11 @@ static void test_cancel_desync(void **state)
 	sw_client *c = new_client(&fs, 1, false);
 	sw_response *r;
 	assert_int_equal(sw_client_call_simple(c, SL("foo"), NULL, 0, &r), 0);
-	sw_response_free(r);
+	sw_response_del(r);
 	assert_int_equal(sw_client_call_simple(c, SL("bar"), NULL, 0, &r), 0);
 	static const char *const seven[] = {"7"};
 	assert_args(r, seven, 1);
-	sw_response_free(r);
+	sw_response_del(r);
 	assert_string_equal(fs.failure, "");
 	sw_client_del(c);
 	sw_fs_close(&fs);
@@ -927,11 +927,11 @@ static int run_alloc_case(const alloc_case *ac, sw_failmem *fm)
 			sw_buf b;
 			sw_buf_init(&b, &fm->mem);
 			rc = sw_response_read_body(r, &b);
-			sw_buf_free(&b);
+			sw_buf_fini(&b);
 		} else if (rc == 0 && ac->mode == SW_FS_MODE_STREAM) {
 			rc = sw_response_read_streamed_body(r, NULL, NULL);
 		}
-		sw_response_free(r);
+		sw_response_del(r);
 		if (rc == 0) {
 			int v;
 			rc = sw_client_hello(c, &v);

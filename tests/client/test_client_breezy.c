@@ -100,7 +100,7 @@ static void run_mode(int protocol)
 		         sw_client_error_message(c));
 	expect_args(r, "ok", "2");
 	assert_int_equal(sw_response_version(r), protocol ? protocol : 3);
-	sw_response_free(r);
+	sw_response_del(r);
 	assert_int_equal(sw_client_protocol_version(c), protocol ? protocol : 3);
 	assert_false(sw_client_is_remote_before(c, 1, 6));
 
@@ -113,12 +113,12 @@ static void run_mode(int protocol)
 	assert_int_equal(sw_response_read_body(r, &body), 0);
 	assert_int_equal(body.len, 17);
 	assert_memory_equal(body.data, "contents\nof\nfile\n", 17);
-	sw_response_free(r);
+	sw_response_del(r);
 
 	/* stat */
 	assert_int_equal(sw_client_call_simple(c, SL("stat"), &SL("/testfile"), 1, &r), 0);
 	expect_args(r, "stat", "17");
-	sw_response_free(r);
+	sw_response_del(r);
 
 	/* readv */
 	static const sw_readv_range ranges[] = {{3, 3}, {0, 2}};
@@ -131,13 +131,13 @@ static void run_mode(int protocol)
 	assert_int_equal(sw_response_read_body(r, &body), 0);
 	assert_int_equal(body.len, 5);
 	assert_memory_equal(body.data, "34501", 5);
-	sw_response_free(r);
+	sw_response_del(r);
 
 	/* an error response keeps the connection */
 	assert_int_equal(sw_client_call(c, &get, &r), 0);
 	sw_buf_reset(&body);
 	assert_int_equal(sw_response_read_body(r, &body), 0);
-	sw_response_free(r);
+	sw_response_del(r);
 	sw_call nope = {.verb = SL("get"), .args = &SL("/nope"), .nargs = 1, .expect_body = true};
 	assert_int_equal(sw_client_call(c, &nope, &r), SW_ERR_ERROR_RESPONSE);
 	size_t n;
@@ -160,7 +160,7 @@ static void run_mode(int protocol)
 	sw_client_stats st;
 	sw_client_get_stats(c, &st);
 	assert_int_equal(st.connects, 1);
-	sw_buf_free(&body);
+	sw_buf_fini(&body);
 	sw_client_del(c);
 }
 

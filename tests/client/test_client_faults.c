@@ -227,7 +227,7 @@ static char *run_scenario(const scenario *sc, const sw_fault_plan *plan, const s
 		snprintf(out, 1024, "error %s\nmessage %s\n", sw_errname(rc),
 		         sw_client_error_message(c));
 	}
-	sw_response_free(r);
+	sw_response_del(r);
 	sw_client_del(c);
 	sw_fs_close(fs);
 	free(fs);

@@ -69,14 +69,14 @@ static int drv_finish(void *p)
 	rv = sw_bval_format(d->trace, v);
 	if (rv == 0)
 		rv = sw_buf_append_byte(d->trace, '\n');
-	sw_bval_free(d->mem, v);
+	sw_bval_del(d->mem, v);
 	return rv;
 }
 
 static void drv_destroy(void *p)
 {
 	drv *d = p;
-	sw_buf_free(&d->in);
+	sw_buf_fini(&d->in);
 	free(d);
 }
 
@@ -89,7 +89,7 @@ static int decode(const char *s, size_t n, const sw_blimits *lim)
 	int rv = sw_bdecode(NULL, (const uint8_t *)s, n, lim, &v);
 	if (rv < 0)
 		assert_null(v);
-	sw_bval_free(NULL, v);
+	sw_bval_del(NULL, v);
 	return rv;
 }
 
@@ -123,8 +123,8 @@ static void test_vectors(void **state)
 		assert_int_equal(sw_bencode(&b, v), 0);
 		assert_int_equal(b.len, t->len);
 		assert_memory_equal(b.data, t->input, t->len);
-		sw_buf_free(&b);
-		sw_bval_free(NULL, v);
+		sw_buf_fini(&b);
+		sw_bval_del(NULL, v);
 		sw_t_check_failmem(&bencode_codec, NULL, (const uint8_t *)t->input, t->len, t->trace);
 	}
 	assert_true(valid > 30);
@@ -158,9 +158,9 @@ static void test_arena(void **state)
 			assert_int_equal(sw_bval_format(&y, got), 0);
 			assert_int_equal(x.len, y.len);
 			assert_memory_equal(x.data, y.data, x.len);
-			sw_buf_free(&x);
-			sw_buf_free(&y);
-			sw_bval_free(NULL, ref);
+			sw_buf_fini(&x);
+			sw_buf_fini(&y);
+			sw_bval_del(NULL, ref);
 		}
 	}
 	/* A list of 5000 integers needs more than any small buffer. */
@@ -176,7 +176,7 @@ static void test_arena(void **state)
 	assert_int_equal(v->u.list.n, 5000);
 	assert_int_equal(v->u.list.items[4999].u.i, 7);
 	assert_true(a.cap >= 5001);
-	sw_barena_free(&a);
+	sw_barena_fini(&a);
 	assert_null(a.nodes);
 
 	/* Fail each allocation of a fresh arena in turn, once and persistently. */
@@ -194,11 +194,11 @@ static void test_arena(void **state)
 			fm.fail_at = 0;
 			assert_int_equal(sw_bdecode_into(&a, big.data, big.len, NULL, &v), 0);
 			assert_int_equal(v->u.list.n, 5000);
-			sw_barena_free(&a);
+			sw_barena_fini(&a);
 			assert_int_equal(fm.live, 0);
 		}
 	}
-	sw_buf_free(&big);
+	sw_buf_fini(&big);
 }
 
 /* The strictness rules of protocol-reference.md 3.2, each with its code. */
@@ -254,7 +254,7 @@ static void test_int64_range(void **state)
 	assert_int_equal(sw_bdecode(NULL, (const uint8_t *)max, sizeof max - 1, NULL, &v), 0);
 	assert_int_equal(v->type, SW_BINT);
 	assert_true(v->u.i == INT64_MAX);
-	sw_bval_free(NULL, v);
+	sw_bval_del(NULL, v);
 	static const char min[] = "i-9223372036854775808e";
 	assert_int_equal(sw_bdecode(NULL, (const uint8_t *)min, sizeof min - 1, NULL, &v), 0);
 	assert_true(v->u.i == INT64_MIN);
@@ -267,8 +267,8 @@ static void test_int64_range(void **state)
 	assert_int_equal(sw_bval_format(&b, v), 0);
 	assert_int_equal(b.len, sizeof min - 3);
 	assert_memory_equal(b.data, min + 1, b.len);
-	sw_buf_free(&b);
-	sw_bval_free(NULL, v);
+	sw_buf_fini(&b);
+	sw_bval_del(NULL, v);
 }
 
 static void test_limits(void **state)
@@ -343,10 +343,10 @@ static void test_tree_shape(void **state)
 	assert_int_equal(sw_bval_format(&f, v), 0);
 	assert_int_equal(sw_buf_append_byte(&f, 0), 0);
 	assert_string_equal((char *)f.data, "{\"a\": [1, [2]], \"b\": \"xyz\", \"c\": {}}");
-	sw_buf_free(&f);
-	sw_bval_free(&fm.mem, v);
+	sw_buf_fini(&f);
+	sw_bval_del(&fm.mem, v);
 	assert_int_equal(fm.live, 0);
-	sw_bval_free(NULL, NULL);
+	sw_bval_del(NULL, NULL);
 	/* The one allocation failing. */
 	sw_failmem_init(&fm, 1, false);
 	v = (sw_bval *)1;
@@ -392,7 +392,7 @@ static void test_encode(void **state)
 	assert_int_equal(sw_bencode_strlist(&b, NULL, 0), 0);
 	assert_int_equal(b.len, 2);
 	assert_memory_equal(b.data, "le", 2);
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 
 	/* Allocation failures while encoding. */
 	static const char text[200] = "a long string";
@@ -404,7 +404,7 @@ static void test_encode(void **state)
 		sw_bval l = sw_blist(&s, 1);
 		int rv = sw_bencode(&b, &l);
 		assert_true(rv == 0 || rv == SW_ERR_NOMEM);
-		sw_buf_free(&b);
+		sw_buf_fini(&b);
 		assert_int_equal(fm.live, 0);
 	}
 }

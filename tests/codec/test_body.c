@@ -170,8 +170,8 @@ static void drv_destroy(void *dv)
 		sw_chunked_del(d->dec);
 	else
 		sw_prefixed_del(d->dec);
-	sw_buf_free(&d->body);
-	sw_buf_free(&d->excess);
+	sw_buf_fini(&d->body);
+	sw_buf_fini(&d->excess);
 	free(d);
 }
 
@@ -217,7 +217,7 @@ static void run_nrs(const sw_t_codec *c, const struct vec *v, size_t n)
 			         v[i].name, v[i].expected, (char *)nrs.data);
 		free(t);
 		free(cuts);
-		sw_buf_free(&nrs);
+		sw_buf_fini(&nrs);
 	}
 }
 
@@ -255,7 +255,7 @@ static void expect_nrs_pieces(const sw_t_codec *c, const char *in, const size_t 
 	sw_buf_append_byte(&nrs, 0);
 	assert_string_equal((char *)nrs.data, want);
 	free(t);
-	sw_buf_free(&nrs);
+	sw_buf_fini(&nrs);
 }
 
 /* LengthPrefixedBodyDecoder.test_accept_bytes, piece by piece: b'', b'7',
@@ -553,7 +553,7 @@ static void test_encoders(void **state)
 	assert_int_equal(sw_chunked_encode_chunk_header(&b, 0x123), 0);
 	assert_int_equal(sw_chunked_encode_chunk_header(&b, UINT64_MAX), 0);
 	EXPECT_BUF(&b, "123\nffffffffffffffff\n");
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 }
 
 int main(void)

@@ -87,7 +87,7 @@ static void test_vectors(void **state)
 			assert_int_equal(marker + req.len, v->len);
 			if (req.len)
 				assert_memory_equal(req.data, v->input + marker, req.len);
-			sw_buf_free(&req);
+			sw_buf_fini(&req);
 		}
 		size_t ml = 99;
 		sw_version one = sw_detect_bytes((const uint8_t *)v->input, v->len, &ml);

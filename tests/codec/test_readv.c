@@ -56,7 +56,7 @@ static void test_vectors(void **state)
 		sw_buf_append_byte(&b, 0);
 		if (strcmp((char *)b.data, v->expected) != 0)
 			fail_msg("%s: expected %s got %s", v->name, v->expected, (char *)b.data);
-		sw_buf_free(&b);
+		sw_buf_fini(&b);
 		sw_free(NULL, r);
 
 		/* Allocation failure: SW_ERR_NOMEM, nothing returned, no leak. */
@@ -109,7 +109,7 @@ static void test_serialise(void **state)
 	assert_int_equal(n, 3);
 	assert_memory_equal(r, three, sizeof three);
 	sw_free(NULL, r);
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 }
 
 int main(void)

@@ -56,7 +56,7 @@ static void test_decode_vectors(void **state)
 			assert_int_equal(b.len, v->len);
 			assert_memory_equal(b.data, v->input, v->len);
 		}
-		sw_buf_free(&b);
+		sw_buf_fini(&b);
 	}
 }
 
@@ -97,7 +97,7 @@ static void test_encode(void **state)
 	bad[1].p = (const uint8_t *)"x\ny";
 	assert_int_equal(sw_tuple_encode(&b, bad, 2), SW_ERR_BAD_ARGUMENT_BYTE);
 	assert_int_equal(b.len, 9);
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 }
 
 int main(void)

@@ -216,8 +216,8 @@ static void v12_destroy(void *dv)
 {
 	struct drv *d = dv;
 	sw_v12_dec_del(d->dec);
-	sw_buf_free(&d->body);
-	sw_buf_free(&d->excess);
+	sw_buf_fini(&d->body);
+	sw_buf_fini(&d->excess);
 	free(d);
 }
 
@@ -267,7 +267,7 @@ static void expect_nrs(const v12_param *p, const char *in, const size_t *cuts, s
 	sw_buf_append_byte(&nrs, 0);
 	assert_string_equal((char *)nrs.data, want);
 	free(t);
-	sw_buf_free(&nrs);
+	sw_buf_fini(&nrs);
 }
 
 static void test_next_read_size(void **state)
@@ -553,7 +553,7 @@ static void test_encoders(void **state)
 			fail_msg("%s: rv %d\n  expected %s\n  actual   %s", v->name, rv,
 			         (char *)want.data, (char *)got.data);
 		}
-		sw_buf_free(&b);
+		sw_buf_fini(&b);
 
 		/* Every allocation failure leaves the buffer as it was. */
 		for (size_t k = 1;; k++) {
@@ -563,7 +563,7 @@ static void test_encoders(void **state)
 			sw_buf_init(&b, &fm.mem);
 			int r = encode_one(&b, v);
 			size_t len = b.len;
-			sw_buf_free(&b);
+			sw_buf_fini(&b);
 			assert_int_equal(fm.live, 0);
 			if (r == 0) {
 				assert_int_equal(len, v->expected_len);
@@ -599,7 +599,7 @@ static void test_encoder_errors(void **state)
 	                 SW_ERR_INVALID_ARGUMENT);
 	assert_int_equal(b.len, 4);
 	assert_memory_equal(b.data, "keep", 4);
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 }
 
 /* Our encoders feed our decoders: a round trip through both directions. */

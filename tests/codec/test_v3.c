@@ -167,8 +167,8 @@ static void drv_destroy(void *p)
 {
 	drv *d = p;
 	sw_v3_dec_del(d->dec);
-	sw_buf_free(&d->part);
-	sw_buf_free(&d->excess);
+	sw_buf_fini(&d->part);
+	sw_buf_fini(&d->excess);
 	free(d);
 }
 
@@ -219,7 +219,7 @@ static void test_next_read_size_matches_breezy(void **state)
 			         (char *)nrs.data);
 		free(t);
 		free(cuts);
-		sw_buf_free(&nrs);
+		sw_buf_fini(&nrs);
 	}
 }
 

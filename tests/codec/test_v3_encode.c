@@ -259,7 +259,7 @@ static void test_encoder_matches_breezy(void **state)
 		assert_int_equal(builders[b].build(&out), 0);
 		if (out.len != v->len || memcmp(out.data, v->input, v->len) != 0)
 			fail_msg("%s: encoding differs from Breezy's", v->name);
-		sw_buf_free(&out);
+		sw_buf_fini(&out);
 		size_t sites = fm.calls;
 		for (size_t n = 1; n <= sites; n++) {
 			for (int persistent = 0; persistent <= 1; persistent++) {
@@ -270,7 +270,7 @@ static void test_encoder_matches_breezy(void **state)
 					assert_memory_equal(out.data, v->input, v->len);
 				else
 					assert_int_equal(rv, SW_ERR_NOMEM);
-				sw_buf_free(&out);
+				sw_buf_fini(&out);
 				assert_int_equal(fm.live, 0);
 			}
 		}
@@ -343,7 +343,7 @@ static void test_encoder_breezy_literals(void **state)
 	assert_int_equal(sw_v3_put_default_headers(&o), 0);
 	assert_int_equal(o.len, sizeof dflt - 1);
 	assert_memory_equal(o.data, dflt, o.len);
-	sw_buf_free(&o);
+	sw_buf_fini(&o);
 }
 
 /* The building blocks not covered above, and the argument errors. */
@@ -391,7 +391,7 @@ static void test_encoder_parts_and_errors(void **state)
 	assert_int_equal(sw_v3_put_end(&o), 0);
 	assert_int_equal(o.len, 3);
 	assert_memory_equal(o.data, "oSe", 3);
-	sw_buf_free(&o);
+	sw_buf_fini(&o);
 }
 
 /* A failed whole-message encoder restores the buffer's length. */
@@ -417,7 +417,7 @@ static void test_encoder_restores_on_nomem(void **state)
 			assert_int_equal(o.len, 1);
 			assert_int_equal(o.data[0], 'x');
 		}
-		sw_buf_free(&o);
+		sw_buf_fini(&o);
 		assert_int_equal(fm.live, 0);
 	}
 	assert_true(failures > 0);

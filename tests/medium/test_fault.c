@@ -40,17 +40,17 @@ static void parse_ok(const char *spec, sw_fault_plan *p)
 static void make_pair(const char *rspec, const char *wspec, sw_medium **a, sw_medium **b)
 {
 	sw_medium *ra, *rb;
-	assert_int_equal(sw_fifo_pair(NULL, NULL, NULL, &ra, &rb), 0);
+	assert_int_equal(sw_fifo_pair(&ra, &rb, NULL, NULL, NULL), 0);
 	assert_int_equal(sw_fifo_set_pump(ra, no_pump, NULL), 0);
 	assert_int_equal(sw_fifo_set_pump(rb, no_pump, NULL), 0);
 	sw_fault_plan rp, wp;
 	if (wspec) {
 		parse_ok(wspec, &wp);
-		assert_int_equal(sw_fault_wrap(ra, NULL, &wp, &ra), 0);
+		assert_int_equal(sw_fault_wrap(&ra, ra, NULL, &wp), 0);
 	}
 	if (rspec) {
 		parse_ok(rspec, &rp);
-		assert_int_equal(sw_fault_wrap(rb, &rp, NULL, &rb), 0);
+		assert_int_equal(sw_fault_wrap(&rb, rb, &rp, NULL), 0);
 	}
 	*a = ra;
 	*b = rb;
@@ -89,8 +89,8 @@ static void check_read_sizes(const char *spec, const ptrdiff_t *want, size_t nwa
 			fail_msg("%s: read %zu gave %td, want %td", spec, i, res[i], want[i]);
 	assert_int_equal(ngot, MSGLEN);
 	assert_memory_equal(got, MSG, MSGLEN);
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 }
 
 static void test_read_sizes(void **state)
@@ -124,8 +124,8 @@ static void rand_sizes(const char *spec, ptrdiff_t *res, size_t *n)
 	*n = read_all(b, res, 64, got, &ngot);
 	assert_int_equal(ngot, MSGLEN);
 	assert_memory_equal(got, MSG, MSGLEN);
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 }
 
 static void test_read_rand_deterministic(void **state)
@@ -166,8 +166,8 @@ static void test_short_writes(void **state)
 	uint8_t got[64];
 	assert_int_equal(sw_medium_read(b, got, sizeof got), MSGLEN);
 	assert_memory_equal(got, MSG, MSGLEN);
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 }
 
 static void test_eof_every_offset(void **state)
@@ -194,8 +194,8 @@ static void test_eof_every_offset(void **state)
 		assert_int_equal(sw_medium_read(b, got, sizeof got), 0);
 		assert_int_equal(sw_medium_wait_readable(b, 0), 1);
 		assert_int_equal(sw_medium_errno(b), 0);
-		sw_medium_close(a);
-		sw_medium_close(b);
+		sw_medium_del(a);
+		sw_medium_del(b);
 	}
 }
 
@@ -233,8 +233,8 @@ static void test_error_every_offset_read(void **state)
 			assert_int_equal(sw_medium_read(b, got, 1), ERRS[k].read_rc);
 			assert_int_equal(sw_medium_errno(b), ERRS[k].e);
 			assert_int_equal(sw_medium_wait_readable(b, 0), 1);
-			sw_medium_close(a);
-			sw_medium_close(b);
+			sw_medium_del(a);
+			sw_medium_del(b);
 		}
 	}
 }
@@ -260,8 +260,8 @@ static void test_error_every_offset_write(void **state)
 			assert_int_equal(sw_medium_errno(a), ERRS[k].e);
 			assert_int_equal(sw_medium_write(a, "x", 1), ERRS[k].write_rc);
 			assert_int_equal(sw_fifo_pending(b), off);
-			sw_medium_close(a);
-			sw_medium_close(b);
+			sw_medium_del(a);
+			sw_medium_del(b);
 		}
 	}
 }
@@ -285,8 +285,8 @@ static void test_eagain_eintr_bursts(void **state)
 	assert_int_equal(st.eagain_reads, 2);
 	assert_int_equal(st.inner_reads, 6);
 	assert_int_equal(st.read_bytes, 6);
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 
 	/* The write role counts its own attempts. */
 	make_pair(NULL, "eagain=1/2", &a, &b);
@@ -300,8 +300,8 @@ static void test_eagain_eintr_bursts(void **state)
 	assert_int_equal(sw_fault_get_stats(a, &st), 0);
 	assert_int_equal(st.eagain_writes, 3);
 	assert_int_equal(st.write_bytes, 4);
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 
 	make_pair(NULL, "eintr=3/4", &a, &b);
 	for (int i = 0; i < 5; i++)
@@ -309,8 +309,8 @@ static void test_eagain_eintr_bursts(void **state)
 	assert_int_equal(sw_fault_get_stats(a, &st), 0);
 	assert_int_equal(st.eintr_writes, 15);
 	assert_int_equal(st.inner_writes, 5);
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 }
 
 static void test_stall(void **state)
@@ -333,8 +333,8 @@ static void test_stall(void **state)
 	assert_int_equal(sw_fault_release_stall(b), 0);
 	assert_int_equal(sw_medium_read(b, got, sizeof got), MSGLEN - 10);
 	assert_memory_equal(got, MSG + 10, MSGLEN - 10);
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 
 	/* stall@0 refuses even the first byte; writes stall too. */
 	make_pair(NULL, "stall@5", &a, &b);
@@ -346,15 +346,15 @@ static void test_stall(void **state)
 	assert_int_equal(sw_fault_release_stall(a), 0);
 	assert_int_equal(sw_medium_write_all(a, MSG + 5, 7, &w), 0);
 	assert_int_equal(sw_fifo_pending(b), 12);
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 
 	make_pair("stall@0", NULL, &a, &b);
 	assert_int_equal(sw_medium_write_all(a, MSG, 3, NULL), 0);
 	assert_int_equal(sw_medium_read(b, got, 3), SW_ERR_WOULD_BLOCK);
 	assert_int_equal(sw_fault_release_stall(a), SW_ERR_INVALID_ARGUMENT); /* a is raw */
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 }
 
 static void test_wrap_fd(void **state)
@@ -363,10 +363,10 @@ static void test_wrap_fd(void **state)
 	int p[2];
 	assert_int_equal(pipe(p), 0);
 	sw_medium *m;
-	assert_int_equal(sw_fd_medium_new(p[0], p[1], SW_FD_OWN, NULL, &m), 0);
+	assert_int_equal(sw_fd_medium_new(&m, p[0], p[1], SW_FD_OWN, NULL), 0);
 	sw_fault_plan rp;
 	parse_ok("read=2", &rp);
-	assert_int_equal(sw_fault_wrap(m, &rp, NULL, &m), 0);
+	assert_int_equal(sw_fault_wrap(&m, m, &rp, NULL), 0);
 	assert_string_equal(sw_medium_name(m), "fault");
 	assert_string_equal(sw_medium_name(sw_fault_inner(m)), "fd");
 	assert_int_equal(sw_medium_write_all(m, "hello", 5, NULL), 0);
@@ -377,7 +377,7 @@ static void test_wrap_fd(void **state)
 	assert_int_equal(sw_medium_read(m, buf + 4, sizeof buf), 1);
 	assert_memory_equal(buf, "hello", 5);
 	assert_int_equal(sw_medium_read(m, buf, sizeof buf), 0);
-	sw_medium_close(m); /* closes the pipe too (valgrind checks fds are not leaked via memory) */
+	sw_medium_del(m); /* closes the pipe too (valgrind checks fds are not leaked via memory) */
 }
 
 static void test_fifo_direction_plans(void **state)
@@ -387,7 +387,7 @@ static void test_fifo_direction_plans(void **state)
 	parse_ok("read=1;write=3", &ab);
 	parse_ok("eof@2", &ba);
 	sw_medium *a, *b;
-	assert_int_equal(sw_fifo_pair(NULL, &ab, &ba, &a, &b), 0);
+	assert_int_equal(sw_fifo_pair(&a, &b, &ab, &ba, NULL), 0);
 	assert_int_equal(sw_fifo_set_pump(a, no_pump, NULL), 0);
 	assert_int_equal(sw_fifo_set_pump(b, no_pump, NULL), 0);
 	assert_int_equal(sw_medium_write(a, "hello", 5), 3); /* a's writes: write=3 */
@@ -399,8 +399,8 @@ static void test_fifo_direction_plans(void **state)
 	assert_int_equal(sw_medium_write(b, "wxyz", 4), 4);  /* eof@ is not a write fault */
 	assert_int_equal(sw_medium_read(a, c, 8), 2);
 	assert_int_equal(sw_medium_read(a, c, 8), 0);
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 }
 
 static void test_wrap_failmem(void **state)
@@ -409,14 +409,14 @@ static void test_wrap_failmem(void **state)
 	sw_failmem fm;
 	sw_failmem_init(&fm, 0, false);
 	sw_medium *a, *b, *w;
-	assert_int_equal(sw_fifo_pair(&fm.mem, NULL, NULL, &a, &b), 0);
+	assert_int_equal(sw_fifo_pair(&a, &b, NULL, NULL, &fm.mem), 0);
 	fm.fail_at = fm.calls + 1;
-	assert_int_equal(sw_fault_wrap(a, NULL, NULL, &w), SW_ERR_NOMEM);
+	assert_int_equal(sw_fault_wrap(&w, a, NULL, NULL), SW_ERR_NOMEM);
 	/* The inner medium was closed: b sees the reset. */
 	assert_int_equal(sw_medium_write(b, "x", 1), SW_ERR_CONNECTION_RESET);
-	sw_medium_close(b);
+	sw_medium_del(b);
 	assert_int_equal(fm.live, 0);
-	assert_int_equal(sw_fault_wrap(NULL, NULL, NULL, &w), SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(sw_fault_wrap(&w, NULL, NULL, NULL), SW_ERR_INVALID_ARGUMENT);
 	assert_int_equal(sw_fault_get_stats(NULL, NULL), SW_ERR_INVALID_ARGUMENT);
 	assert_null(sw_fault_inner(NULL));
 }
@@ -445,18 +445,19 @@ static void test_wrap_invalid_plan(void **state)
 		for (int role = 0; role < 2; role++) {
 			sw_failmem_init(&fm, 0, false);
 			sw_medium *a, *b, *w = NULL;
-			assert_int_equal(sw_fifo_pair(&fm.mem, NULL, NULL, &a, &b), 0);
-			assert_int_equal(sw_fault_wrap(a, role ? NULL : &bad[i], role ? &bad[i] : NULL,
-			                               &w),
-			                 SW_ERR_INVALID_ARGUMENT);
+			assert_int_equal(sw_fifo_pair(&a, &b, NULL, NULL, &fm.mem), 0);
+			assert_int_equal(
+			    sw_fault_wrap(&w, a, role ? NULL : &bad[i], role ? &bad[i] : NULL),
+			    SW_ERR_INVALID_ARGUMENT);
 			assert_null(w);
 			assert_int_equal(sw_medium_write(b, "x", 1), SW_ERR_CONNECTION_RESET);
-			sw_medium_close(b);
+			sw_medium_del(b);
 			assert_int_equal(fm.live, 0);
 		}
 		sw_failmem_init(&fm, 0, false);
 		sw_medium *a = NULL, *b = NULL;
-		assert_int_equal(sw_fifo_pair(&fm.mem, &bad[i], NULL, &a, &b), SW_ERR_INVALID_ARGUMENT);
+		assert_int_equal(sw_fifo_pair(&a, &b, &bad[i], NULL, &fm.mem),
+		                 SW_ERR_INVALID_ARGUMENT);
 		assert_null(a);
 		assert_null(b);
 		assert_int_equal(fm.live, 0);
@@ -473,27 +474,27 @@ static void test_errno_of_inner_eof(void **state)
 	sw_fault_plan none;
 	sw_fault_plan_init(&none);
 	sw_medium *outer;
-	assert_int_equal(sw_fault_wrap(b, &none, NULL, &outer), 0);
+	assert_int_equal(sw_fault_wrap(&outer, b, &none, NULL), 0);
 	assert_int_equal(sw_medium_write_all(a, MSG, 4, NULL), 0);
 	char got[8];
 	assert_int_equal(sw_medium_read(outer, got, sizeof got), 2);
 	assert_int_equal(sw_medium_read(outer, got, sizeof got), 0);
 	assert_int_equal(sw_medium_errno(outer), ECONNRESET);
-	sw_medium_close(outer);
-	sw_medium_close(a);
+	sw_medium_del(outer);
+	sw_medium_del(a);
 
 	make_pair("read=1", NULL, &a, &b);
-	assert_int_equal(sw_fault_wrap(b, &none, NULL, &outer), 0);
+	assert_int_equal(sw_fault_wrap(&outer, b, &none, NULL), 0);
 	assert_int_equal(sw_medium_write(a, "x", 1), 1);
 	assert_int_equal(sw_medium_shutdown_write(a), 0);
 	/* A failed write records an errno, the clean EOF then clears it. */
-	sw_medium_close(a);
+	sw_medium_del(a);
 	assert_int_equal(sw_medium_write(outer, "y", 1), SW_ERR_CONNECTION_RESET);
 	assert_int_equal(sw_medium_errno(outer), EPIPE);
 	assert_int_equal(sw_medium_read(outer, got, sizeof got), 1);
 	assert_int_equal(sw_medium_read(outer, got, sizeof got), 0);
 	assert_int_equal(sw_medium_errno(outer), 0);
-	sw_medium_close(outer);
+	sw_medium_del(outer);
 }
 
 int main(void)

@@ -32,7 +32,7 @@ static void check_roundtrip(const char *spec, const char *canonical)
 	assert_string_equal((char *)out.data, canonical);
 	parse_ok((char *)out.data, &q);
 	assert_true(sw_fault_plan_equal(&p, &q));
-	sw_buf_free(&out);
+	sw_buf_fini(&out);
 }
 
 static void test_spec_roundtrip(void **state)
@@ -71,7 +71,7 @@ static void test_spec_roundtrip(void **state)
 	assert_int_equal(sw_fault_plan_format(&p, &out), 0);
 	assert_int_equal(sw_buf_append_byte(&out, 0), 0);
 	assert_string_equal((char *)out.data, "spec: read=1;eof@2");
-	sw_buf_free(&out);
+	sw_buf_fini(&out);
 }
 
 static void test_spec_errors(void **state)
@@ -177,7 +177,7 @@ static void test_format_invalid(void **state)
 	p.eintr_k = 1; /* m == 0 */
 	assert_int_equal(sw_fault_plan_format(&p, &out), SW_ERR_INVALID_ARGUMENT);
 	assert_int_equal(out.len, 0);
-	sw_buf_free(&out);
+	sw_buf_fini(&out);
 }
 
 int main(void)

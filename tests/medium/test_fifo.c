@@ -42,7 +42,7 @@ static int pump(void *ud)
 
 static void pair(sw_medium **a, sw_medium **b, pump_state *pa, pump_state *pb)
 {
-	assert_int_equal(sw_fifo_pair(NULL, NULL, NULL, a, b), 0);
+	assert_int_equal(sw_fifo_pair(a, b, NULL, NULL, NULL), 0);
 	assert_string_equal(sw_medium_name(*a), "fifo");
 	if (pa) {
 		pa->peer = *b;
@@ -78,8 +78,8 @@ static void test_basic_and_stall(void **state)
 	assert_int_equal(sw_medium_read(a, buf, sizeof buf), 1);
 	assert_int_equal(sw_medium_write(a, NULL, 0), 0);
 	assert_int_equal(sw_medium_read(a, buf, 0), SW_ERR_INVALID_ARGUMENT);
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 }
 
 static void test_pump_progress(void **state)
@@ -103,8 +103,8 @@ static void test_pump_progress(void **state)
 	pb.result = SW_ERR_PROTOCOL;
 	assert_int_equal(sw_medium_read(b, buf, sizeof buf), SW_ERR_PROTOCOL);
 	assert_int_equal(sw_medium_wait_readable(b, 0), SW_ERR_PROTOCOL);
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 }
 
 static void test_shutdown_write(void **state)
@@ -127,8 +127,8 @@ static void test_shutdown_write(void **state)
 	assert_int_equal(sw_medium_write(b, "back", 4), 4);
 	assert_int_equal(sw_medium_read(a, buf, sizeof buf), 4);
 	assert_int_equal(sw_medium_errno(b), 0);
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 }
 
 static void test_close_peer(void **state)
@@ -140,7 +140,7 @@ static void test_close_peer(void **state)
 	char buf[16];
 	assert_int_equal(sw_medium_write(a, "xy", 2), 2);
 	assert_int_equal(sw_medium_write(b, "to a", 4), 4); /* dropped when a closes */
-	sw_medium_close(a);
+	sw_medium_del(a);
 	assert_int_equal(sw_medium_read(b, buf, sizeof buf), 2);
 	assert_memory_equal(buf, "xy", 2);
 	assert_int_equal(sw_medium_read(b, buf, sizeof buf), 0);
@@ -148,7 +148,7 @@ static void test_close_peer(void **state)
 	assert_int_equal(sw_medium_write(b, "z", 1), SW_ERR_CONNECTION_RESET);
 	assert_int_equal(sw_medium_write_all(b, "z", 1, NULL), SW_ERR_CONNECTION_RESET);
 	assert_int_equal(pb.calls, 0);
-	sw_medium_close(b);
+	sw_medium_del(b);
 }
 
 static void test_big_transfer(void **state)
@@ -175,18 +175,18 @@ static void test_big_transfer(void **state)
 		r += (size_t)n;
 	}
 	assert_memory_equal(src, dst, sizeof src);
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 }
 
 static void test_invalid(void **state)
 {
 	(void)state;
 	sw_medium *a = NULL, *b = NULL;
-	assert_int_equal(sw_fifo_pair(NULL, NULL, NULL, NULL, &b), SW_ERR_INVALID_ARGUMENT);
-	assert_int_equal(sw_fifo_pair(NULL, NULL, NULL, &a, NULL), SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(sw_fifo_pair(NULL, &b, NULL, NULL, NULL), SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(sw_fifo_pair(&a, NULL, NULL, NULL, NULL), SW_ERR_INVALID_ARGUMENT);
 	assert_int_equal(sw_fifo_set_pump(NULL, pump, NULL), SW_ERR_INVALID_ARGUMENT);
-	assert_int_equal(sw_fifo_pair(NULL, NULL, NULL, &a, &b), 0);
+	assert_int_equal(sw_fifo_pair(&a, &b, NULL, NULL, NULL), 0);
 	assert_int_equal(sw_fifo_set_timeout(a, 0), SW_ERR_INVALID_ARGUMENT);
 	assert_int_equal(sw_fifo_set_timeout(a, -5), SW_ERR_INVALID_ARGUMENT);
 	assert_int_equal(sw_fifo_pending(NULL), 0);
@@ -194,9 +194,9 @@ static void test_invalid(void **state)
 	assert_int_equal(sw_medium_write(NULL, "", 1), SW_ERR_INVALID_ARGUMENT);
 	assert_int_equal(sw_medium_shutdown_write(NULL), SW_ERR_INVALID_ARGUMENT);
 	assert_int_equal(sw_medium_wait_readable(NULL, 0), SW_ERR_INVALID_ARGUMENT);
-	sw_medium_close(NULL);
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(NULL);
+	sw_medium_del(a);
+	sw_medium_del(b);
 }
 
 /* ---- Threaded style ---------------------------------------------------- */
@@ -224,7 +224,7 @@ static void test_threaded_ping_pong(void **state)
 {
 	(void)state;
 	sw_medium *a, *b;
-	assert_int_equal(sw_fifo_pair(NULL, NULL, NULL, &a, &b), 0);
+	assert_int_equal(sw_fifo_pair(&a, &b, NULL, NULL, NULL), 0);
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, echo_thread, b), 0);
 	long total = 0;
@@ -248,8 +248,8 @@ static void test_threaded_ping_pong(void **state)
 	char c;
 	assert_int_equal(sw_medium_write(b, "!", 1), 1);
 	assert_int_equal(sw_medium_read(a, &c, 1), 1);
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 }
 
 static void *read_once_thread(void *arg)
@@ -262,24 +262,24 @@ static void test_threaded_close_wakes_reader(void **state)
 {
 	(void)state;
 	sw_medium *a, *b;
-	assert_int_equal(sw_fifo_pair(NULL, NULL, NULL, &a, &b), 0);
+	assert_int_equal(sw_fifo_pair(&a, &b, NULL, NULL, NULL), 0);
 	assert_int_equal(sw_fifo_set_timeout(b, 10000), 0);
 	pthread_t t;
 	int64_t t0 = now_ms();
 	assert_int_equal(pthread_create(&t, NULL, read_once_thread, b), 0);
-	sw_medium_close(a); /* whether or not b is already waiting, it gets EOF */
+	sw_medium_del(a); /* whether or not b is already waiting, it gets EOF */
 	void *res;
 	assert_int_equal(pthread_join(t, &res), 0);
 	assert_int_equal((intptr_t)res, 0);
 	assert_true(now_ms() - t0 < 9000);
-	sw_medium_close(b);
+	sw_medium_del(b);
 }
 
 static void test_threaded_timeout(void **state)
 {
 	(void)state;
 	sw_medium *a, *b;
-	assert_int_equal(sw_fifo_pair(NULL, NULL, NULL, &a, &b), 0);
+	assert_int_equal(sw_fifo_pair(&a, &b, NULL, NULL, NULL), 0);
 	char c;
 	assert_int_equal(sw_medium_wait_readable(b, 0), SW_ERR_TIMEOUT);
 	assert_int_equal(sw_fifo_set_timeout(b, 100), 0);
@@ -298,8 +298,8 @@ static void test_threaded_timeout(void **state)
 	assert_int_equal(sw_medium_write(a, "q", 1), 1);
 	assert_int_equal(sw_medium_wait_readable(b, 0), 1);
 	assert_int_equal(sw_medium_read(b, &c, 1), 1);
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 }
 
 /* ---- Allocation failures ----------------------------------------------- */
@@ -315,7 +315,7 @@ static int fifo_session(const sw_mem *mem, bool plans)
 	ab.read.n = 1;
 	ab.read.v[0] = 100;
 	sw_medium *a, *b;
-	int rc = sw_fifo_pair(mem, plans ? &ab : NULL, plans ? &ba : NULL, &a, &b);
+	int rc = sw_fifo_pair(&a, &b, plans ? &ab : NULL, plans ? &ba : NULL, mem);
 	if (rc < 0)
 		return rc;
 	static uint8_t buf[5000];
@@ -326,8 +326,8 @@ static int fifo_session(const sw_mem *mem, bool plans)
 			rc = sw_medium_write_all(b, buf, len / 2 + 1, NULL);
 	}
 	/* Leave the bytes queued: close must free them. */
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 	return rc;
 }
 

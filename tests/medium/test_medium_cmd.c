@@ -85,7 +85,7 @@ static void test_cat_echo(void **state)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(sw_medium_read(m, buf, 1), 0);
 	assert_int_equal(sw_medium_write(m, "x", 1), SW_ERR_CLOSED);
-	sw_medium_close(m);
+	sw_medium_del(m);
 }
 
 static void test_exit_status_and_stderr(void **state)
@@ -107,7 +107,7 @@ static void test_exit_status_and_stderr(void **state)
 	assert_int_equal(err.n, 4);
 	assert_memory_equal(err.p, "oops", 4);
 	assert_reaped(pid);
-	sw_medium_close(m);
+	sw_medium_del(m);
 }
 
 static void test_stderr_flood_no_deadlock(void **state)
@@ -131,7 +131,7 @@ static void test_stderr_flood_no_deadlock(void **state)
 	assert_int_equal(sw_cmd_stderr(m, &err, &dropped), 0);
 	assert_int_equal(err.n, 1000);
 	assert_int_equal(dropped, 299000);
-	sw_medium_close(m);
+	sw_medium_del(m);
 }
 
 static void test_write_after_child_exit(void **state)
@@ -153,7 +153,7 @@ static void test_write_after_child_exit(void **state)
 	int status;
 	assert_int_equal(sw_cmd_close_wait(m, &status, NULL), 0);
 	assert_int_equal(WEXITSTATUS(status), 0);
-	sw_medium_close(m);
+	sw_medium_del(m);
 }
 
 static void check_killed(const char *script, int want_sig)
@@ -180,7 +180,7 @@ static void check_killed(const char *script, int want_sig)
 	assert_int_equal(WTERMSIG(status), want_sig);
 	assert_true(el >= 90 && el < 5000);
 	assert_reaped(pid);
-	sw_medium_close(m);
+	sw_medium_del(m);
 }
 
 static void test_never_exits_is_killed(void **state)
@@ -193,14 +193,14 @@ static void test_never_exits_is_killed(void **state)
 static void test_close_without_wait(void **state)
 {
 	(void)state;
-	/* sw_medium_close alone also ends and reaps the child. */
+	/* sw_medium_del alone also ends and reaps the child. */
 	const char *argv[] = {"sleep", "30", NULL};
 	sw_cmd_config cfg = {.kill_timeout_ms = -1};
 	sw_medium *m;
 	assert_int_equal(sw_cmd_spawn(argv, &cfg, NULL, &m, NULL), 0);
 	long pid = sw_cmd_pid(m);
 	int64_t t0 = now_ms();
-	sw_medium_close(m);
+	sw_medium_del(m);
 	assert_true(now_ms() - t0 < 5000);
 	assert_reaped(pid);
 }
@@ -227,11 +227,11 @@ static void test_spawn_failures(void **state)
 	assert_int_equal(sw_cmd_stderr(NULL, NULL, NULL), SW_ERR_INVALID_ARGUMENT);
 	/* Not a cmd medium. */
 	sw_medium *a, *b;
-	assert_int_equal(sw_fifo_pair(NULL, NULL, NULL, &a, &b), 0);
+	assert_int_equal(sw_fifo_pair(&a, &b, NULL, NULL, NULL), 0);
 	assert_int_equal(sw_cmd_close_wait(a, NULL, NULL), SW_ERR_INVALID_ARGUMENT);
 	assert_int_equal(sw_cmd_pid(a), -1);
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 }
 
 static void check_argv(const sw_ssh_params *p, const char *const *want)
@@ -293,7 +293,7 @@ static void test_ssh_argv_spawns(void **state)
 	assert_string_equal(buf, "-oForwardX11=no -oForwardAgent=no -oClearAllForwardings=yes "
 	                         "-oNoHostAuthenticationForLocalhost=yes -p 7 -- h bzr serve "
 	                         "--inet --directory=/ --allow-writes\n");
-	sw_medium_close(m);
+	sw_medium_del(m);
 }
 
 /* Descriptors open below `limit`. */
@@ -325,7 +325,7 @@ static int spawn_with_spare_fds(int spare)
 	int spawn_errno = 0;
 	int rc = sw_cmd_spawn(argv, NULL, NULL, &m, &spawn_errno);
 	if (rc == 0)
-		sw_medium_close(m);
+		sw_medium_del(m);
 	else if (rc != SW_ERR_IO || spawn_errno != EMFILE)
 		return 4;
 	return open_fds(limit) == before ? 0 : 5;

@@ -28,16 +28,16 @@ static void pipe_pair(sw_medium **a, sw_medium **b, unsigned flags)
 	int p[2], q[2];
 	assert_int_equal(pipe(p), 0);
 	assert_int_equal(pipe(q), 0);
-	assert_int_equal(sw_fd_medium_new(q[0], p[1], flags, NULL, a), 0);
-	assert_int_equal(sw_fd_medium_new(p[0], q[1], flags, NULL, b), 0);
+	assert_int_equal(sw_fd_medium_new(a, q[0], p[1], flags, NULL), 0);
+	assert_int_equal(sw_fd_medium_new(b, p[0], q[1], flags, NULL), 0);
 }
 
 static void sock_pair(sw_medium **a, sw_medium **b)
 {
 	int s[2];
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, s), 0);
-	assert_int_equal(sw_fd_medium_new(s[0], s[0], SW_FD_OWN, NULL, a), 0);
-	assert_int_equal(sw_fd_medium_new(s[1], s[1], SW_FD_OWN, NULL, b), 0);
+	assert_int_equal(sw_fd_medium_new(a, s[0], s[0], SW_FD_OWN, NULL), 0);
+	assert_int_equal(sw_fd_medium_new(b, s[1], s[1], SW_FD_OWN, NULL), 0);
 }
 
 static void exchange(sw_medium *a, sw_medium *b)
@@ -73,8 +73,8 @@ static void test_pipe_pair(void **state)
 	int rfd, wfd;
 	assert_int_equal(sw_fd_medium_fds(a, &rfd, &wfd), 0);
 	assert_int_equal(wfd, -1); /* closed by shutdown_write */
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 }
 
 static void test_socketpair(void **state)
@@ -86,8 +86,8 @@ static void test_socketpair(void **state)
 	int rfd, wfd;
 	assert_int_equal(sw_fd_medium_fds(a, &rfd, &wfd), 0);
 	assert_int_equal(rfd, wfd); /* sockets are half-closed, not closed */
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 }
 
 static void test_not_owned(void **state)
@@ -96,16 +96,16 @@ static void test_not_owned(void **state)
 	int p[2];
 	assert_int_equal(pipe(p), 0);
 	sw_medium *m;
-	assert_int_equal(sw_fd_medium_new(p[0], p[1], 0, NULL, &m), 0);
-	sw_medium_close(m);
+	assert_int_equal(sw_fd_medium_new(&m, p[0], p[1], 0, NULL), 0);
+	sw_medium_del(m);
 	assert_true(fcntl(p[0], F_GETFD) >= 0);
 	assert_true(fcntl(p[1], F_GETFD) >= 0);
 	/* Without SW_FD_OWN, shutdown_write still closes a pipe's write end. */
-	assert_int_equal(sw_fd_medium_new(p[0], p[1], 0, NULL, &m), 0);
+	assert_int_equal(sw_fd_medium_new(&m, p[0], p[1], 0, NULL), 0);
 	assert_int_equal(sw_medium_shutdown_write(m), 0);
 	char c;
 	assert_int_equal(sw_medium_read(m, &c, 1), 0);
-	sw_medium_close(m);
+	sw_medium_del(m);
 	assert_true(fcntl(p[0], F_GETFD) >= 0);
 	close(p[0]);
 }
@@ -117,7 +117,7 @@ static void test_epipe_no_signal(void **state)
 	signal(SIGPIPE, SIG_DFL);
 	sw_medium *a, *b;
 	pipe_pair(&a, &b, SW_FD_OWN);
-	sw_medium_close(b);
+	sw_medium_del(b);
 	assert_int_equal(sw_medium_write(a, "x", 1), SW_ERR_CONNECTION_RESET);
 	assert_int_equal(sw_medium_errno(a), EPIPE);
 	size_t w = 7;
@@ -128,17 +128,17 @@ static void test_epipe_no_signal(void **state)
 	sigemptyset(&pending);
 	assert_int_equal(sigpending(&pending), 0);
 	assert_false(sigismember(&pending, SIGPIPE));
-	sw_medium_close(a);
+	sw_medium_del(a);
 
 	sock_pair(&a, &b);
-	sw_medium_close(b);
+	sw_medium_del(b);
 	assert_int_equal(sw_medium_write(a, "x", 1), SW_ERR_CONNECTION_RESET);
 	assert_int_equal(sw_medium_errno(a), EPIPE);
 	/* The clean end of stream that follows says so: errno 0 again. */
 	char buf[4];
 	assert_int_equal(sw_medium_read(a, buf, sizeof buf), 0);
 	assert_int_equal(sw_medium_errno(a), 0);
-	sw_medium_close(a);
+	sw_medium_del(a);
 }
 
 static void test_econnreset_read_is_eof(void **state)
@@ -148,11 +148,11 @@ static void test_econnreset_read_is_eof(void **state)
 	sw_medium *a, *b;
 	sock_pair(&a, &b);
 	assert_int_equal(sw_medium_write(a, "unread", 6), 6);
-	sw_medium_close(b);
+	sw_medium_del(b);
 	char buf[8];
 	assert_int_equal(sw_medium_read(a, buf, sizeof buf), 0);
 	assert_int_equal(sw_medium_errno(a), ECONNRESET);
-	sw_medium_close(a);
+	sw_medium_del(a);
 }
 
 static void test_short_writes_nonblocking(void **state)
@@ -165,8 +165,8 @@ static void test_short_writes_nonblocking(void **state)
 	assert_int_equal(fcntl(s[0], F_SETFL, fcntl(s[0], F_GETFL) | O_NONBLOCK), 0);
 	assert_int_equal(fcntl(s[1], F_SETFL, fcntl(s[1], F_GETFL) | O_NONBLOCK), 0);
 	sw_medium *a, *b;
-	assert_int_equal(sw_fd_medium_new(s[0], s[0], SW_FD_OWN, NULL, &a), 0);
-	assert_int_equal(sw_fd_medium_new(s[1], s[1], SW_FD_OWN, NULL, &b), 0);
+	assert_int_equal(sw_fd_medium_new(&a, s[0], s[0], SW_FD_OWN, NULL), 0);
+	assert_int_equal(sw_fd_medium_new(&b, s[1], s[1], SW_FD_OWN, NULL), 0);
 	static uint8_t big[1 << 20], got[1 << 20];
 	for (size_t i = 0; i < sizeof big; i++)
 		big[i] = (uint8_t)(i % 251);
@@ -196,8 +196,8 @@ static void test_short_writes_nonblocking(void **state)
 		}
 	}
 	assert_memory_equal(big, got, sizeof big);
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 }
 
 /* ---- EINTR ------------------------------------------------------------ */
@@ -280,30 +280,30 @@ static void test_eintr_retried(void **state)
 	assert_memory_equal(ra.buf, "late", 4);
 	assert_int_equal(atomic_load(&usr1_count), 3);
 	assert_int_equal(sigaction(SIGUSR1, &old, NULL), 0);
-	sw_medium_close(a);
-	sw_medium_close(b);
+	sw_medium_del(a);
+	sw_medium_del(b);
 }
 
 static void test_invalid_and_failmem(void **state)
 {
 	(void)state;
 	sw_medium *m = NULL;
-	assert_int_equal(sw_fd_medium_new(-1, 1, 0, NULL, &m), SW_ERR_INVALID_ARGUMENT);
-	assert_int_equal(sw_fd_medium_new(0, -1, 0, NULL, &m), SW_ERR_INVALID_ARGUMENT);
-	assert_int_equal(sw_fd_medium_new(0, 1, 0, NULL, NULL), SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(sw_fd_medium_new(&m, -1, 1, 0, NULL), SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(sw_fd_medium_new(&m, 0, -1, 0, NULL), SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(sw_fd_medium_new(NULL, 0, 1, 0, NULL), SW_ERR_INVALID_ARGUMENT);
 	assert_null(m);
 	assert_int_equal(sw_fd_medium_fds(NULL, NULL, NULL), SW_ERR_INVALID_ARGUMENT);
 	sw_failmem fm;
 	sw_failmem_init(&fm, 1, false);
-	assert_int_equal(sw_fd_medium_new(0, 1, 0, &fm.mem, &m), SW_ERR_NOMEM);
+	assert_int_equal(sw_fd_medium_new(&m, 0, 1, 0, &fm.mem), SW_ERR_NOMEM);
 	assert_int_equal(fm.live, 0);
 	sw_failmem_init(&fm, 0, false);
-	assert_int_equal(sw_fd_medium_new(0, 1, 0, &fm.mem, &m), 0);
+	assert_int_equal(sw_fd_medium_new(&m, 0, 1, 0, &fm.mem), 0);
 	assert_int_equal(fm.live, 1);
 	assert_int_equal(sw_medium_read(m, NULL, 1), SW_ERR_INVALID_ARGUMENT);
 	assert_int_equal(sw_medium_write(m, NULL, 1), SW_ERR_INVALID_ARGUMENT);
 	assert_int_equal(sw_medium_write_all(m, NULL, 1, NULL), SW_ERR_INVALID_ARGUMENT);
-	sw_medium_close(m); /* not owned: 0 and 1 stay open */
+	sw_medium_del(m); /* not owned: 0 and 1 stay open */
 	assert_int_equal(fm.live, 0);
 	assert_true(fcntl(1, F_GETFD) >= 0);
 	/* A bad descriptor gives SW_ERR_IO with errno. */
@@ -311,13 +311,13 @@ static void test_invalid_and_failmem(void **state)
 	assert_int_equal(pipe(p), 0);
 	close(p[0]);
 	close(p[1]);
-	assert_int_equal(sw_fd_medium_new(p[0], p[1], 0, NULL, &m), 0);
+	assert_int_equal(sw_fd_medium_new(&m, p[0], p[1], 0, NULL), 0);
 	char c;
 	assert_int_equal(sw_medium_read(m, &c, 1), SW_ERR_IO);
 	assert_int_equal(sw_medium_errno(m), EBADF);
 	assert_int_equal(sw_medium_write(m, "x", 1), SW_ERR_IO);
 	assert_int_equal(sw_medium_wait_readable(m, 0), SW_ERR_IO);
-	sw_medium_close(m);
+	sw_medium_del(m);
 }
 
 int main(void)

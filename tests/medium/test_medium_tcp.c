@@ -47,7 +47,7 @@ static void connected_pair(int *lfd, sw_medium **c, sw_medium **s)
 	assert_int_equal(getsockopt(*lfd, SOL_SOCKET, SO_REUSEADDR, &reuse, &len), 0);
 	assert_true(reuse != 0);
 	assert_int_equal(sw_tcp_connect("127.0.0.1", port, 2000, NULL, c, err, sizeof err), 0);
-	assert_int_equal(sw_tcp_accept(*lfd, 2000, NULL, s), 0);
+	assert_int_equal(sw_tcp_accept(s, *lfd, 2000, NULL), 0);
 	assert_string_equal(sw_medium_name(*c), "tcp");
 	assert_string_equal(sw_medium_name(*s), "tcp");
 }
@@ -94,8 +94,8 @@ static void test_echo_and_half_close(void **state)
 	}
 	assert_int_equal(got, 3);
 	assert_memory_equal(buf, "bye", 3);
-	sw_medium_close(c);
-	sw_medium_close(s);
+	sw_medium_del(c);
+	sw_medium_del(s);
 	close(lfd);
 }
 
@@ -110,14 +110,14 @@ static void test_reset_is_eof_then_write_fails(void **state)
 	assert_int_equal(sw_fd_medium_fds(s, &sfd, NULL), 0);
 	struct linger lg = {1, 0}; /* close() sends RST */
 	assert_int_equal(setsockopt(sfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
-	sw_medium_close(s);
+	sw_medium_del(s);
 	char buf[8];
 	assert_int_equal(sw_medium_read(c, buf, sizeof buf), 0);
 	assert_int_equal(sw_medium_errno(c), ECONNRESET);
 	ptrdiff_t w = sw_medium_write(c, "x", 1);
 	assert_int_equal(w, SW_ERR_CONNECTION_RESET);
 	assert_int_equal(sw_medium_errno(c), EPIPE);
-	sw_medium_close(c);
+	sw_medium_del(c);
 	close(lfd);
 }
 
@@ -166,7 +166,7 @@ static void test_default_port(void **state)
 		assert_int_equal(sw_fd_medium_fds(c, &fd, NULL), 0);
 		assert_int_equal(getpeername(fd, (struct sockaddr *)&sin, &len), 0);
 		assert_int_equal(ntohs(sin.sin_port), 4155);
-		sw_medium_close(c);
+		sw_medium_del(c);
 	} else {
 		assert_int_equal(rc, SW_ERR_CONNECT);
 		assert_string_equal(err, "failed to connect to 127.0.0.1:4155: Connection refused");
@@ -201,7 +201,7 @@ static void test_connect_timeout(void **state)
 	assert_string_equal(err, want);
 	assert_true(el >= 150 && el < 5000);
 	for (int i = 0; i < tries; i++)
-		sw_medium_close(held[i]);
+		sw_medium_del(held[i]);
 	close(lfd);
 }
 
@@ -214,10 +214,10 @@ static void test_accept_timeout_and_errors(void **state)
 	assert_int_equal(sw_tcp_listen("127.0.0.1", 0, 1, &lfd, &port, err, sizeof err), 0);
 	sw_medium *s = NULL;
 	int64_t t0 = now_ms();
-	assert_int_equal(sw_tcp_accept(lfd, 50, NULL, &s), SW_ERR_TIMEOUT);
+	assert_int_equal(sw_tcp_accept(&s, lfd, 50, NULL), SW_ERR_TIMEOUT);
 	int64_t el = now_ms() - t0;
 	assert_true(el >= 40 && el < 5000);
-	assert_int_equal(sw_tcp_accept(lfd, 0, NULL, &s), SW_ERR_TIMEOUT);
+	assert_int_equal(sw_tcp_accept(&s, lfd, 0, NULL), SW_ERR_TIMEOUT);
 	assert_null(s);
 	/* The same port cannot be bound twice while listening. */
 	assert_int_equal(sw_tcp_listen("127.0.0.1", port, 1, &lfd2, NULL, err, sizeof err),
@@ -225,7 +225,7 @@ static void test_accept_timeout_and_errors(void **state)
 	assert_non_null(strstr(err, "Address already in use"));
 	assert_int_equal(sw_tcp_listen("127.0.0.1", 0, 1, NULL, NULL, NULL, 0),
 	                 SW_ERR_INVALID_ARGUMENT);
-	assert_int_equal(sw_tcp_accept(-1, 0, NULL, &s), SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(sw_tcp_accept(&s, -1, 0, NULL), SW_ERR_INVALID_ARGUMENT);
 	assert_int_equal(sw_tcp_connect(NULL, 1, 0, NULL, &s, NULL, 0), SW_ERR_INVALID_ARGUMENT);
 
 	/* Allocation failure after connect/accept closes the socket. */
@@ -234,7 +234,7 @@ static void test_accept_timeout_and_errors(void **state)
 	sw_medium *c;
 	assert_int_equal(sw_tcp_connect("127.0.0.1", port, 2000, &fm.mem, &c, NULL, 0),
 	                 SW_ERR_NOMEM);
-	assert_int_equal(sw_tcp_accept(lfd, 2000, &fm.mem, &s), SW_ERR_NOMEM);
+	assert_int_equal(sw_tcp_accept(&s, lfd, 2000, &fm.mem), SW_ERR_NOMEM);
 	assert_int_equal(fm.live, 0);
 	close(lfd);
 }

@@ -89,7 +89,7 @@ static void srv_start(srv *s, unsigned workers, const sw_daemon_config *base, bo
 	s->lfd = -1;
 	sw_vfs_config vc = {.allow_writes = true};
 	for (unsigned i = 0; i < workers; i++)
-		assert_int_equal(sw_vfs_open(&s->vfs[i], root, &vc, NULL), 0);
+		assert_int_equal(sw_vfs_new(&s->vfs[i], root, &vc, NULL), 0);
 	sw_daemon_config dc;
 	memset(&dc, 0, sizeof dc);
 	if (base)
@@ -121,7 +121,7 @@ static void srv_free(srv *s)
 	if (s->lfd >= 0)
 		close(s->lfd);
 	for (unsigned i = 0; i < s->nw; i++)
-		sw_vfs_close(s->vfs[i]);
+		sw_vfs_del(s->vfs[i]);
 	pthread_mutex_destroy(&s->mu);
 }
 

@@ -45,7 +45,7 @@ static void *serve_main(void *arg)
 {
 	server *s = arg;
 	s->rv = sw_serve_medium(s->c, s->m, &s->res);
-	sw_medium_close(s->m); /* how the client learns the end */
+	sw_medium_del(s->m); /* how the client learns the end */
 	s->m = NULL;
 	return NULL;
 }
@@ -60,7 +60,7 @@ static void start(server *s, int rfd, int wfd, const sw_srv_config *cfg)
 	fake_init(&s->f, NULL);
 	sw_dispatch d = fake_dispatch();
 	assert_int_equal(sw_srv_conn_new(&s->c, &s->cfg, &d, &s->f, NULL), 0);
-	assert_int_equal(sw_fd_medium_new(rfd, wfd, SW_FD_OWN, NULL, &s->m), 0);
+	assert_int_equal(sw_fd_medium_new(&s->m, rfd, wfd, SW_FD_OWN, NULL), 0);
 	assert_int_equal(pthread_create(&s->th, NULL, serve_main, s), 0);
 }
 
@@ -255,7 +255,7 @@ static void test_big_body(void **state)
 	finish(&s);
 	assert_int_equal(s.res.requests, 2);
 	assert_int_equal(s.f.body_bytes_out, big);
-	sw_buf_free(&req);
+	sw_buf_fini(&req);
 	close(sv[0]);
 }
 

@@ -70,7 +70,7 @@ static void check_exchange(const char *name, const uint8_t *in, size_t len, cons
 	assert_true(o.finished);
 	assert_int_equal(f.live, 0);
 	assert_int_equal(f.wants, f.ends + f.aborts + f.early);
-	sw_buf_free(&out);
+	sw_buf_fini(&out);
 }
 
 /* Whole, one byte at a time, and split in two at every offset. */
@@ -104,7 +104,7 @@ static void test_breezy_vectors(void **state)
 		if (v->eof_class)
 			assert_int_equal(o.eof_rv, SW_ERR_UNEXPECTED_EOF);
 		assert_int_equal(f.live, 0);
-		sw_buf_free(&out);
+		sw_buf_fini(&out);
 	}
 }
 
@@ -131,7 +131,7 @@ static void test_stream_vectors(void **state)
 		sw_buf req;
 		build_request(&req, v->version, args, v->fail ? 3 : 2, NULL);
 		check_all_splits(v->name, req.data, req.len, v->resp, v->resp_len, NULL);
-		sw_buf_free(&req);
+		sw_buf_fini(&req);
 	}
 }
 
@@ -148,7 +148,7 @@ static void test_response_vectors(void **state)
 			body.n = 0;
 		build_request(&req, v->version, &verb, 1, &body);
 		check_all_splits(v->name, req.data, req.len, v->resp, v->resp_len, NULL);
-		sw_buf_free(&req);
+		sw_buf_fini(&req);
 	}
 }
 
@@ -188,8 +188,8 @@ static void test_nonascii_unknown_v12(void **state)
 			sw_buf_append_str(&req, "bzr request 2\n");
 		sw_buf_append_str(&req, "caf\xc3\xa9\x01x\n");
 		check_all_splits("non-ascii verb", req.data, req.len, want.data, want.len, NULL);
-		sw_buf_free(&want);
-		sw_buf_free(&req);
+		sw_buf_fini(&want);
+		sw_buf_fini(&req);
 	}
 }
 
@@ -219,9 +219,9 @@ static void test_v3_client_abort(void **state)
 	assert_int_equal(f.aborts, 1);
 	assert_int_equal(f.ends, 0);
 	assert_int_equal(o.requests, 2);
-	sw_buf_free(&out);
-	sw_buf_free(&req);
-	sw_buf_free(&want);
+	sw_buf_fini(&out);
+	sw_buf_fini(&req);
+	sw_buf_fini(&want);
 }
 
 /* A semantic error mid-body aborts the handler (Breezy executes it). */
@@ -238,7 +238,7 @@ static void test_v3_semantic_error_aborts(void **state)
 	assert_int_equal(f.aborts, 1);
 	assert_int_equal(f.ends, 0);
 	assert_int_equal(o.feed_err, 0);
-	sw_buf_free(&out);
+	sw_buf_fini(&out);
 }
 
 /* Framing errors: Breezy's answer, then the connection closes (no answer
@@ -274,8 +274,8 @@ static void test_v3_framing_closes(void **state)
 		assert_true(o.finished);
 		assert_int_equal(f.live, 0);
 		assert_int_equal(f.ends, 0);
-		sw_buf_free(&out);
-		sw_buf_free(&req);
+		sw_buf_fini(&out);
+		sw_buf_fini(&req);
 	}
 }
 
@@ -308,9 +308,9 @@ static void check_v12_close(const char *req, int version, const sw_srv_config *c
 	assert_true(o.finished);
 	assert_int_equal(f.live, 0);
 	assert_int_equal(f.ends, 0);
-	sw_buf_free(&out);
-	sw_buf_free(&r);
-	sw_buf_free(&want);
+	sw_buf_fini(&out);
+	sw_buf_fini(&r);
+	sw_buf_fini(&want);
 }
 
 static void test_v12_framing_closes(void **state)
@@ -369,9 +369,9 @@ static void test_v3_limits_close(void **state)
 		srv_exchange(&small, NULL, &f, r.data, r.len, NULL, 0, false, &out, &o);
 		assert_int_equal(o.feed_err, cases[i].err);
 		assert_int_equal(f.live, 0);
-		sw_buf_free(&out);
-		sw_buf_free(&r);
-		sw_buf_free(&want);
+		sw_buf_fini(&out);
+		sw_buf_fini(&r);
+		sw_buf_fini(&want);
 	}
 }
 
@@ -391,7 +391,7 @@ static void test_eof_after_answer(void **state)
 	assert_int_equal(o.eof_rv, SW_ERR_UNEXPECTED_EOF);
 	assert_true(o.finished);
 	assert_int_equal(f.live, 0);
-	sw_buf_free(&out);
+	sw_buf_fini(&out);
 }
 
 static void test_unexpected_part_repr_cut(void **state)
@@ -417,8 +417,8 @@ static void test_unexpected_part_repr_cut(void **state)
 	assert_memory_equal(out.data + out.len - (sizeof tail - 1), tail, sizeof tail - 1);
 	assert_true(out.len < SW_SRV_REPR_MAX + 200);
 	assert_int_equal(o.requests, 1);
-	sw_buf_free(&out);
-	sw_buf_free(&r);
+	sw_buf_fini(&out);
+	sw_buf_fini(&r);
 }
 
 /* ---- Handler behaviours ---------------------------------------------- */
@@ -433,11 +433,11 @@ static void run_simple(int version, const sw_slice *args, size_t n, const sw_sli
 		sw_buf more;
 		build_request(&more, version, &h, 1, NULL);
 		sw_buf_append(&req, more.data, more.len);
-		sw_buf_free(&more);
+		sw_buf_fini(&more);
 	}
 	fake_init(f, NULL);
 	srv_exchange(NULL, NULL, f, req.data, req.len, NULL, 0, true, out, o);
-	sw_buf_free(&req);
+	sw_buf_fini(&req);
 }
 
 static void test_stream_read_failure(void **state)
@@ -462,7 +462,7 @@ static void test_stream_read_failure(void **state)
 	assert_non_null(find_mem(out.data, out.len, "smartwire.StreamError", 21));
 	assert_int_equal(o.requests, 2);
 	assert_int_equal(o.feed_err, 0);
-	sw_buf_free(&out);
+	sw_buf_fini(&out);
 	/* v2: Breezy lets the exception escape: body cut, connection closed. */
 	run_simple(2, args, 3, NULL, true, &out, &o, &f);
 	static const char v2[] = "bzr response 2\nsuccess\nok\nchunked\n6\nchunk06\nchunk1";
@@ -470,12 +470,12 @@ static void test_stream_read_failure(void **state)
 	assert_int_equal(o.error, SW_ERR_IO);
 	assert_true(o.finished);
 	assert_int_equal(f.live, 0);
-	sw_buf_free(&out);
+	sw_buf_fini(&out);
 	/* v1: the stream is never read. */
 	run_simple(1, args, 3, NULL, false, &out, &o, &f);
 	expect_bytes("v1 stream", &out, "ok\n", 3);
 	assert_int_equal(f.body_bytes_out, 0);
-	sw_buf_free(&out);
+	sw_buf_fini(&out);
 }
 
 static void test_fatal_handlers(void **state)
@@ -491,14 +491,14 @@ static void test_fatal_handlers(void **state)
 		assert_int_equal(out.len, 0);
 		assert_int_equal(o.feed_err, SW_ERR_IO);
 		assert_true(o.finished);
-		sw_buf_free(&out);
+		sw_buf_fini(&out);
 		a = fake_sl("fatalbody");
 		run_simple(ver, &a, 1, &body, true, &out, &o, &f);
 		assert_int_equal(out.len, 0);
 		assert_int_equal(o.feed_err, SW_ERR_IO);
 		assert_int_equal(f.aborts, 1);
 		assert_int_equal(f.live, 0);
-		sw_buf_free(&out);
+		sw_buf_fini(&out);
 		/* A known-length body cut short: the head and what was read, then
 		 * the connection closes. */
 		sw_slice sb[2] = {fake_sl("shortbody"), fake_sl("10")};
@@ -507,7 +507,7 @@ static void test_fatal_handlers(void **state)
 		assert_int_equal(o.requests, 0);
 		assert_true(o.finished);
 		assert_int_equal(f.live, 0);
-		sw_buf_free(&out);
+		sw_buf_fini(&out);
 	}
 }
 
@@ -536,8 +536,8 @@ static void test_bodyfail_then_next(void **state)
 		assert_int_equal(f.bodies, 1); /* the rest of the body is discarded */
 		assert_int_equal(f.ends, 0);
 		assert_int_equal(o.requests, 2);
-		sw_buf_free(&exp);
-		sw_buf_free(&out);
+		sw_buf_fini(&exp);
+		sw_buf_fini(&out);
 	}
 }
 
@@ -594,8 +594,8 @@ static void test_handler_contract(void **state)
 			if (bad_mode == 2)
 				assert_int_equal(o.requests, 1);
 			sw_srv_conn_del(c);
-			sw_buf_free(&req);
-			sw_buf_free(&out);
+			sw_buf_fini(&req);
+			sw_buf_fini(&out);
 		}
 	}
 	/* API argument checks. */
@@ -628,7 +628,7 @@ static void test_pipelining(void **state)
 	expect_bytes("pipelined", &out, mixed->resp, mixed->resp_len);
 	assert_int_equal(o.requests, 3);
 	assert_false(o.finished);
-	sw_buf_free(&out);
+	sw_buf_fini(&out);
 }
 
 static void test_next_read_size(void **state)
@@ -688,9 +688,9 @@ static void test_watermark(void **state)
 		assert_int_equal(f.body_bytes_out, big);
 		assert_int_equal(o.requests, 4);
 		assert_true(out.len > big);
-		sw_buf_free(&out);
-		sw_buf_free(&req);
-		sw_buf_free(&more);
+		sw_buf_fini(&out);
+		sw_buf_fini(&req);
+		sw_buf_fini(&more);
 	}
 }
 

@@ -77,7 +77,7 @@ static int setup(void **state)
 		else
 			sw_v12_encode_request(&b, v->version, args, v->fail ? 3 : 2, NULL);
 		add_exch(v->name, b.data, b.len, v->resp, v->resp_len);
-		sw_buf_free(&b);
+		sw_buf_fini(&b);
 	}
 	return 0;
 }
@@ -86,7 +86,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < nexch; i++)
-		sw_buf_free(&exchanges[i].in);
+		sw_buf_fini(&exchanges[i].in);
 	free(exchanges);
 	return 0;
 }
@@ -145,17 +145,17 @@ static void test_fault_matrix(void **state)
 		check_equal(e, &out, "none");
 		check_books(e, &f, "none");
 		assert_true(r.end != SW_SERVE_IO && r.end != SW_SERVE_STALLED);
-		sw_buf_free(&out);
+		sw_buf_fini(&out);
 		serve(e, &exact, "", NULL, &f, &out);
 		check_equal(e, &out, "pipe_exact");
-		sw_buf_free(&out);
+		sw_buf_fini(&out);
 		/* Every read size. */
 		for (size_t k = 1; k <= len; k += (k < 8 ? 1 : stride)) {
 			snprintf(plan, sizeof plan, "read=%zu", k);
 			serve(e, NULL, plan, NULL, &f, &out);
 			check_equal(e, &out, plan);
 			check_books(e, &f, plan);
-			sw_buf_free(&out);
+			sw_buf_fini(&out);
 		}
 		/* EOF at every offset: the sans-I/O core on the cut input is the
 		 * reference, and it must be a prefix of Breezy's answer. */
@@ -175,8 +175,8 @@ static void test_fault_matrix(void **state)
 			            r.end == SW_SERVE_PROTOCOL);
 			if (n > 0 && r.end == SW_SERVE_EOF_MID_REQUEST && f.wants)
 				assert_true(f.aborts + f.ends + f.early == f.wants);
-			sw_buf_free(&ref);
-			sw_buf_free(&out);
+			sw_buf_fini(&ref);
+			sw_buf_fini(&out);
 		}
 		/* A read error at every offset. */
 		for (size_t n = 0; n <= len; n += stride) {
@@ -185,7 +185,7 @@ static void test_fault_matrix(void **state)
 			check_prefix(e, &out, plan);
 			check_books(e, &f, plan);
 			assert_true(r.end == SW_SERVE_IO || r.end == SW_SERVE_PROTOCOL);
-			sw_buf_free(&out);
+			sw_buf_fini(&out);
 		}
 		/* A write error at every offset of the answer. */
 		for (size_t n = 0; n < e->wlen; n += stride) {
@@ -196,14 +196,14 @@ static void test_fault_matrix(void **state)
 			check_books(e, &f, plan);
 			assert_int_equal(r.end, SW_SERVE_IO);
 			assert_int_equal(r.error, SW_ERR_CONNECTION_RESET);
-			sw_buf_free(&out);
+			sw_buf_fini(&out);
 		}
 		/* EAGAIN and EINTR bursts with chopped reads and short writes. */
 		serve(e, NULL, "eagain=3/10;eintr=2/5;read=every:7", "eagain=2/7;eintr=1/3;write=every:5",
 		      &f, &out);
 		check_equal(e, &out, "bursts");
 		check_books(e, &f, "bursts");
-		sw_buf_free(&out);
+		sw_buf_fini(&out);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -226,7 +226,7 @@ static void test_split_matrix(void **state)
 			srv_exchange(NULL, NULL, &f, e->in.data, e->in.len, &k, 1, true, &out, &o);
 			check_equal(e, &out, "split");
 			check_books(e, &f, "split");
-			sw_buf_free(&out);
+			sw_buf_fini(&out);
 			n++;
 		}
 	}
@@ -248,7 +248,7 @@ static void test_failmem(void **state)
 		srv_exchange(NULL, &fm.mem, &f, e->in.data, e->in.len, NULL, 0, true, &out, &clean);
 		check_equal(e, &out, "failmem count");
 		assert_int_equal(fm.live, 0);
-		sw_buf_free(&out);
+		sw_buf_fini(&out);
 		size_t calls = fm.calls;
 		sites += calls;
 		for (size_t at = 1; at <= calls; at++) {
@@ -267,7 +267,7 @@ static void test_failmem(void **state)
 					         sw_errname(o.error));
 				if (o.error == SW_ERR_NOMEM)
 					assert_true(o.finished);
-				sw_buf_free(&out);
+				sw_buf_fini(&out);
 			}
 		}
 	}

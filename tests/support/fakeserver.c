@@ -24,7 +24,7 @@ void sw_fs_init(sw_fakeserver *fs, const sw_fs_conn *conns, size_t nconns,
 
 void sw_fs_close(sw_fakeserver *fs)
 {
-	sw_medium_close(fs->server);
+	sw_medium_del(fs->server);
 	fs->server = NULL;
 }
 
@@ -102,15 +102,15 @@ int sw_fs_connect(void *ud, sw_medium **out)
 		return SW_ERR_CONNECT;
 	sw_fs_close(fs);
 	sw_medium *srv, *cli;
-	int rc = sw_fifo_pair(fs->mem, fs->s2c, NULL, &srv, &cli);
+	int rc = sw_fifo_pair(&srv, &cli, fs->s2c, NULL, fs->mem);
 	if (rc < 0)
 		return rc;
 	sw_fifo_set_pump(srv, pump_none, NULL);
 	sw_fifo_set_pump(cli, step, fs);
 	if (fs->client_write) {
-		rc = sw_fault_wrap(cli, NULL, fs->client_write, &cli);
+		rc = sw_fault_wrap(&cli, cli, NULL, fs->client_write);
 		if (rc < 0) {
-			sw_medium_close(srv);
+			sw_medium_del(srv);
 			return rc;
 		}
 	}
@@ -228,14 +228,14 @@ char *sw_fs_run_response(const sw_fs_run *run, int *err)
 			sw_format_bytes(&t, body.data, body.len);
 			sw_buf_append_str(&t, "\n");
 		}
-		sw_buf_free(&body);
+		sw_buf_fini(&body);
 	} else if (run->mode == SW_FS_MODE_STREAM) {
 		run_state rs;
 		rs.trace = &t;
 		sw_buf_init(&rs.part, NULL);
 		sw_body_callbacks cb = {rs_data, rs_part_end};
 		rc = sw_response_read_streamed_body(r, &cb, &rs);
-		sw_buf_free(&rs.part);
+		sw_buf_fini(&rs.part);
 	} else if (run->mode == SW_FS_MODE_CANCEL) {
 		rc = sw_response_cancel_read_body(r);
 		if (rc == 0) {
@@ -265,7 +265,7 @@ char *sw_fs_run_response(const sw_fs_run *run, int *err)
 		*err = rc;
 		trace_error(&t, c, rc);
 	}
-	sw_response_free(r);
+	sw_response_del(r);
 out:
 	sw_client_del(c);
 	sw_fs_close(fs);

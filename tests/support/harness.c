@@ -112,7 +112,7 @@ char *sw_t_run(const sw_t_codec *c, const void *arg, const uint8_t *in, size_t l
 	if (trace.len)
 		memcpy(s, trace.data, trace.len);
 	s[trace.len] = '\0';
-	sw_buf_free(&trace);
+	sw_buf_fini(&trace);
 	return s;
 }
 

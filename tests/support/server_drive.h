@@ -82,11 +82,11 @@ static inline void srv_drive(sw_srv_conn *c, const uint8_t *in, size_t len, cons
 	o->finished = sw_srv_conn_finished(c);
 	o->error = sw_srv_conn_error(c);
 	o->requests = sw_srv_conn_requests(c);
-	sw_buf_free(&pend);
+	sw_buf_fini(&pend);
 }
 
 /* One whole exchange through a fresh core: returns the output (malloc'd in
- * *out, caller frees with sw_buf_free). */
+ * *out, caller frees with sw_buf_fini). */
 static inline void srv_exchange(const sw_srv_config *cfg, const sw_mem *mem, fake *f,
                                 const uint8_t *in, size_t len, const size_t *cuts, size_t ncuts,
                                 bool eof, sw_buf *out, srv_outcome *o)
@@ -119,9 +119,9 @@ static inline sw_serve_result srv_serve_fifo(const sw_srv_config *cfg, const sw_
 	memset(&res, 0, sizeof res);
 	sw_buf_init(out, NULL);
 	sw_medium *cli = NULL, *srv = NULL;
-	if (sw_fifo_pair(NULL, c2s, NULL, &cli, &srv) < 0)
+	if (sw_fifo_pair(&cli, &srv, c2s, NULL, NULL) < 0)
 		abort();
-	if (srv_write && sw_fault_wrap(srv, NULL, srv_write, &srv) < 0)
+	if (srv_write && sw_fault_wrap(&srv, srv, NULL, srv_write) < 0)
 		abort();
 	size_t w = 0;
 	while (w < len) {
@@ -143,7 +143,7 @@ static inline sw_serve_result srv_serve_fifo(const sw_srv_config *cfg, const sw_
 	} else {
 		res.error = rv;
 	}
-	sw_medium_close(srv);
+	sw_medium_del(srv);
 	uint8_t buf[4096];
 	for (;;) {
 		ptrdiff_t n = sw_medium_read(cli, buf, sizeof buf);
@@ -152,7 +152,7 @@ static inline sw_serve_result srv_serve_fifo(const sw_srv_config *cfg, const sw_
 		if (sw_buf_append(out, buf, (size_t)n) < 0)
 			abort();
 	}
-	sw_medium_close(cli);
+	sw_medium_del(cli);
 	return res;
 }
 

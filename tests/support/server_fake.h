@@ -329,7 +329,7 @@ static inline void fake_free(void *ctx)
 {
 	fctx *x = ctx;
 	x->f->live--;
-	sw_buf_free(&x->body);
+	sw_buf_fini(&x->body);
 	sw_free(x->f->mem, x->ranges);
 	sw_free(x->f->mem, x);
 }

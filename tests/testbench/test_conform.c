@@ -30,7 +30,7 @@ static void eval_ok(const char *expr, const void *want, size_t n)
 		fail_msg("'%s': %s", expr, err);
 	assert_int_equal(b.len, n);
 	assert_memory_equal(b.data, want, n);
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 }
 
 static void eval_bad(const char *expr, const char *msg_part)
@@ -41,7 +41,7 @@ static void eval_bad(const char *expr, const char *msg_part)
 	assert_int_equal(sw_cf_eval(expr, NULL, &b, err, sizeof err), SW_ERR_INVALID_ARGUMENT);
 	if (!strstr(err, msg_part))
 		fail_msg("'%s': message '%s' lacks '%s'", expr, err, msg_part);
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 }
 
 static void test_eval_escapes(void **state)
@@ -122,7 +122,7 @@ static void test_eval_arg(void **state)
 	sw_buf_reset(&b);
 	assert_int_equal(sw_cf_eval_arg("repeat{3 \"v\"}", &ctx, &b, err, sizeof err), 0);
 	assert_int_equal(b.len, 3);
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 }
 
 /* ---- parser ------------------------------------------------------------------- */
@@ -206,7 +206,7 @@ static void test_parse_good(void **state)
 	assert_int_equal(d.line, 2);
 	assert_non_null(strstr(d.msg, "duplicate case id"));
 	assert_int_equal(s.n, 2);
-	sw_cf_suite_free(&s);
+	sw_cf_suite_fini(&s);
 }
 
 #define HEAD "case t.x.y\ntitle T\nref R\nlevel MUST\n"
@@ -288,7 +288,7 @@ static void test_parse_errors(void **state)
 			         bad[i].line, bad[i].msg);
 		assert_string_equal(d.file, "bad.case");
 		assert_int_equal(s.n, 0);
-		sw_cf_suite_free(&s);
+		sw_cf_suite_fini(&s);
 	}
 }
 
@@ -354,7 +354,7 @@ static void test_expectations(void **state)
 	assert_ptr_equal(sw_cf_expectations_find(&e, "v3.pipeline.two"), &e.v[0]);
 	assert_ptr_equal(sw_cf_expectations_find(&e, "exact.id"), &e.v[1]);
 	assert_null(sw_cf_expectations_find(&e, "exact.idx"));
-	sw_cf_expectations_free(&e);
+	sw_cf_expectations_fini(&e);
 	static const char noreason[] = "a.b reason\nlonely.id\n";
 	assert_int_equal(sw_cf_expectations_parse(&e, noreason, sizeof noreason - 1, "y.txt", &d),
 	                 SW_ERR_INVALID_ARGUMENT);
@@ -474,8 +474,8 @@ static void test_reports(void **state)
 	assert_non_null(strstr(t, "|.&lt;b&gt;|"));
 	free(t);
 	fclose(f);
-	sw_cf_column_free(cols[0]);
-	sw_cf_column_free(cols[1]);
+	sw_cf_column_del(cols[0]);
+	sw_cf_column_del(cols[1]);
 	unlink(path);
 	/* Not a report. */
 	f = fopen(path, "w");
@@ -489,8 +489,8 @@ static void test_reports(void **state)
 	assert_int_equal(sw_cf_column_load(path, &cols[0], err, sizeof err), SW_ERR_INVALID_ARGUMENT);
 	unlink(path);
 	for (int i = 0; i < 5; i++)
-		sw_cf_result_free(&res[i]);
-	sw_cf_suite_free(&s);
+		sw_cf_result_fini(&res[i]);
+	sw_cf_suite_fini(&s);
 }
 
 /* ---- the runner against `cat` ------------------------------------------------ */
@@ -515,7 +515,7 @@ static sw_cf_result run_one(const char *text, sw_cf_sweep sweep, bool as_root)
 	assert_int_equal(sw_cf_run_case(&s.cases[0], &o, &r), 0);
 	/* The case lives in the suite: keep only what the caller checks. */
 	r.c = NULL;
-	sw_cf_suite_free(&s);
+	sw_cf_suite_fini(&s);
 	return r;
 }
 
@@ -528,48 +528,48 @@ static void test_run_echo(void **state)
 	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
 	assert_null(r.reason);
 	assert_true(r.nevents >= 2);
-	sw_cf_result_free(&r);
+	sw_cf_result_fini(&r);
 
 	r = run_one(RUNHEAD "send raw \"abc\"\nexpect raw \"abd\"\n", SW_CF_SWEEP_NONE, false);
 	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
 	assert_non_null(strstr(r.reason, "line 6: expected raw \"abd\"; got raw \"abc\""));
 	assert_int_equal(r.nsteps, 1);
 	assert_false(r.steps[0].ok);
-	sw_cf_result_free(&r);
+	sw_cf_result_fini(&r);
 
 	/* Bytes nobody expected fail the case. */
 	r = run_one(RUNHEAD "send raw \"abcdef\"\nexpect raw \"abc\"\n", SW_CF_SWEEP_NONE, false);
 	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
 	assert_non_null(strstr(r.reason, "unexpected bytes after the last expected message (offset 3): \"def\""));
-	sw_cf_result_free(&r);
+	sw_cf_result_fini(&r);
 	r = run_one(RUNHEAD "trailing any\nsend raw \"abcdef\"\nexpect raw \"abc\"\n", SW_CF_SWEEP_NONE, false);
 	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
-	sw_cf_result_free(&r);
+	sw_cf_result_fini(&r);
 
 	/* Alternatives, eof, silence. */
 	r = run_one(RUNHEAD "send raw \"x\"\nclose\nexpect raw \"y\"\nor raw \"x\" then eof\n", SW_CF_SWEEP_NONE, false);
 	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
-	sw_cf_result_free(&r);
+	sw_cf_result_fini(&r);
 	r = run_one(RUNHEAD "expect silence 100ms\nsend raw \"x\"\nexpect raw \"x\"\n", SW_CF_SWEEP_NONE, false);
 	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
-	sw_cf_result_free(&r);
+	sw_cf_result_fini(&r);
 	r = run_one(RUNHEAD "send raw \"x\"\nexpect silence 300ms\n", SW_CF_SWEEP_NONE, false);
 	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
 	assert_non_null(strstr(r.reason, "bytes during the silence"));
-	sw_cf_result_free(&r);
+	sw_cf_result_fini(&r);
 	r = run_one(RUNHEAD "send raw \"x\"\nexpect eof within 200ms\n", SW_CF_SWEEP_NONE, false);
 	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
-	sw_cf_result_free(&r);
+	sw_cf_result_fini(&r);
 
 	/* A message expectation decodes what comes back: cat echoes the v1
 	 * request line, which decodes as a v1 response tuple. */
 	r = run_one(RUNHEAD "send v1 request hello x\nexpect v1 response hello *\n", SW_CF_SWEEP_NONE, false);
 	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
-	sw_cf_result_free(&r);
+	sw_cf_result_fini(&r);
 	r = run_one(RUNHEAD "send v1 request hello x\nexpect v1 response hello y\n", SW_CF_SWEEP_NONE, false);
 	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
 	assert_non_null(strstr(r.reason, "got v1 response [\"hello\", \"x\"]"));
-	sw_cf_result_free(&r);
+	sw_cf_result_fini(&r);
 }
 
 static void test_run_fixture_and_sweeps(void **state)
@@ -581,14 +581,14 @@ static void test_run_fixture_and_sweeps(void **state)
 	                         SW_CF_SWEEP_NONE, false);
 	if (r.outcome != SW_CF_OUT_PASS)
 		fail_msg("%s", r.reason);
-	sw_cf_result_free(&r);
+	sw_cf_result_fini(&r);
 	r = run_one(RUNHEAD "send raw \"q\"\nexpect raw \"q\"\nafter file testfile \"other\"\n", SW_CF_SWEEP_NONE, false);
 	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
 	assert_non_null(strstr(r.reason, "after file testfile: want \"other\", found file \"contents\\nof\\nfile\\n\""));
-	sw_cf_result_free(&r);
+	sw_cf_result_fini(&r);
 	r = run_one(RUNHEAD "fixture empty\nsend raw \"q\"\nexpect raw \"q\"\nafter absent testfile\n", SW_CF_SWEEP_NONE, false);
 	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
-	sw_cf_result_free(&r);
+	sw_cf_result_fini(&r);
 
 	/* Sweeps: split@1..3, drip, eof@0..3 = 8 variants; cat passes them all
 	 * (an echo of a cut request is a prefix of the normal echo). */
@@ -596,20 +596,20 @@ static void test_run_fixture_and_sweeps(void **state)
 	if (r.outcome != SW_CF_OUT_PASS)
 		fail_msg("%s", r.reason);
 	assert_int_equal(r.variants, 8);
-	sw_cf_result_free(&r);
+	sw_cf_result_fini(&r);
 	r = run_one(RUNHEAD "send raw \"abcd\"\nexpect raw \"abcd\"\n", SW_CF_SWEEP_FRAMING, false);
 	assert_int_equal(r.variants, 0);
-	sw_cf_result_free(&r);
+	sw_cf_result_fini(&r);
 
 	/* Skips: permission cases as root, client cases without a client. */
 	r = run_one(RUNHEAD "requires nonroot\nsend raw \"q\"\n", SW_CF_SWEEP_NONE, true);
 	assert_int_equal(r.outcome, SW_CF_OUT_SKIP);
 	assert_int_equal(r.verdict, SW_CF_SKIPPED);
 	assert_non_null(strstr(r.reason, "skipped (root)"));
-	sw_cf_result_free(&r);
+	sw_cf_result_fini(&r);
 	r = run_one(RUNHEAD "role client\nclient get x\naccept\n", SW_CF_SWEEP_NONE, false);
 	assert_int_equal(r.outcome, SW_CF_OUT_SKIP);
-	sw_cf_result_free(&r);
+	sw_cf_result_fini(&r);
 }
 
 int main(void)

@@ -181,7 +181,7 @@ static void peer_io(struct peer *p)
 
 static void peer_free(struct peer *p)
 {
-	sw_medium_close(p->m);
+	sw_medium_del(p->m);
 	free(p->in);
 }
 
@@ -262,7 +262,7 @@ static void connect_pair(struct fixture *fx, struct peer *client, struct peer *s
 		assert_true(now_ms() < end);
 		assert_int_equal(sw_recorder_step(fx->r, 5), 0);
 	}
-	assert_int_equal(sw_tcp_accept(fx->up_lfd, 2000, NULL, &s), 0);
+	assert_int_equal(sw_tcp_accept(&s, fx->up_lfd, 2000, NULL), 0);
 	peer_init(server, s);
 }
 
@@ -503,8 +503,8 @@ static void test_command_upstream(void **state)
 	int sv[2];
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	sw_medium *proxy_side, *test_side;
-	assert_int_equal(sw_fd_medium_new(sv[1], sv[1], SW_FD_OWN, NULL, &proxy_side), 0);
-	assert_int_equal(sw_fd_medium_new(sv[0], sv[0], SW_FD_OWN, NULL, &test_side), 0);
+	assert_int_equal(sw_fd_medium_new(&proxy_side, sv[1], sv[1], SW_FD_OWN, NULL), 0);
+	assert_int_equal(sw_fd_medium_new(&test_side, sv[0], sv[0], SW_FD_OWN, NULL), 0);
 	assert_int_equal(sw_recorder_add_client(r, proxy_side), 1);
 	assert_int_equal(sw_recorder_add_client(r, NULL), SW_ERR_INVALID_ARGUMENT);
 	struct peer c;
@@ -525,7 +525,7 @@ static void test_command_upstream(void **state)
 	/* Past max_connections, a new client is refused (and closed). */
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	close(sv[0]);
-	assert_int_equal(sw_fd_medium_new(sv[1], sv[1], SW_FD_OWN, NULL, &proxy_side), 0);
+	assert_int_equal(sw_fd_medium_new(&proxy_side, sv[1], sv[1], SW_FD_OWN, NULL), 0);
 	assert_int_equal(sw_recorder_add_client(r, proxy_side), SW_ERR_LIMIT);
 	peer_free(&c);
 	sw_recorder_del(r);
@@ -545,7 +545,7 @@ static void test_command_missing(void **state)
 	int sv[2];
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	sw_medium *proxy_side;
-	assert_int_equal(sw_fd_medium_new(sv[1], sv[1], SW_FD_OWN, NULL, &proxy_side), 0);
+	assert_int_equal(sw_fd_medium_new(&proxy_side, sv[1], sv[1], SW_FD_OWN, NULL), 0);
 	assert_int_equal(sw_recorder_add_client(r, proxy_side), 1);
 	assert_int_equal(sw_recorder_upstream_failures(r), 1);
 	assert_int_equal(sw_recorder_open(r), 0);
@@ -622,7 +622,7 @@ static void test_failmem(void **state)
 				int sv[2];
 				assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 				sw_medium *m = NULL;
-				rc = sw_fd_medium_new(sv[1], sv[1], SW_FD_OWN, &fm.mem, &m);
+				rc = sw_fd_medium_new(&m, sv[1], sv[1], SW_FD_OWN, &fm.mem);
 				if (rc == 0)
 					rc = sw_recorder_add_client(r, m);
 				else

@@ -24,7 +24,7 @@ int main(void)
 	sw_buf_init(&b, NULL);
 	if (sw_v3_put_marker(&b) != 0 || b.len != 24 || memcmp(b.data, SW_V3_MARKER, 24) != 0)
 		return 1;
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 	return strcmp(sw_errname(SW_ERR_NOMEM), "SW_ERR_NOMEM") != 0;
 }
 C

@@ -42,7 +42,7 @@ static void expect_tr(const char *in, bool slash, int want, const char *wire,
 		if (!buf_is(&jp.msg, wire))
 			fail_msg("%s: msg '%.*s'", in, (int)jp.msg.len, (char *)jp.msg.data);
 	}
-	sw_jail_path_free(&jp);
+	sw_jail_path_fini(&jp);
 }
 
 static void test_translate(void **state)
@@ -89,7 +89,7 @@ static void test_translate(void **state)
 	assert_int_equal(sw_jail_translate((const uint8_t *)"/a\0b", 4, false, &jp), 0);
 	assert_true(jp.has_nul);
 	assert_false(jp.nonascii);
-	sw_jail_path_free(&jp);
+	sw_jail_path_fini(&jp);
 }
 
 static void expect_url(const char *in, const char *want)
@@ -103,8 +103,8 @@ static void expect_url(const char *in, const char *want)
 	assert_int_equal(sw_jail_invalid_url(&jp, &b), 0);
 	if (!buf_is(&b, want))
 		fail_msg("%s: '%.*s'", in, (int)b.len, (char *)b.data);
-	sw_buf_free(&b);
-	sw_jail_path_free(&jp);
+	sw_buf_fini(&b);
+	sw_jail_path_fini(&jp);
 }
 
 static void test_invalid_url(void **state)
@@ -133,7 +133,7 @@ static void test_translate_failmem(void **state)
 		sw_jail_path jp;
 		sw_jail_path_init(&jp, &fm.mem);
 		int want = sw_jail_translate((const uint8_t *)inputs[i], strlen(inputs[i]), true, &jp);
-		sw_jail_path_free(&jp);
+		sw_jail_path_fini(&jp);
 		size_t calls = fm.calls;
 		assert_true(calls > 0);
 		for (size_t n = 1; n <= calls; n++) {
@@ -143,7 +143,7 @@ static void test_translate_failmem(void **state)
 				int rc = sw_jail_translate((const uint8_t *)inputs[i], strlen(inputs[i]), true,
 				                           &jp);
 				assert_true(rc == want || rc == SW_ERR_NOMEM);
-				sw_jail_path_free(&jp);
+				sw_jail_path_fini(&jp);
 				assert_int_equal(fm.live, 0);
 			}
 		}
@@ -226,7 +226,7 @@ static int res(const char *fs, unsigned flags, const char *want, bool *outside_f
 			assert_int_equal(lstat(p, &b), 0);
 			assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
 		}
-		sw_jail_res_free(&r);
+		sw_jail_res_fini(&r);
 	} else {
 		assert_int_equal(rc, SW_ERR_IO);
 	}
@@ -299,7 +299,7 @@ static void test_toctou_swap(void **state)
 	assert_int_equal(errno, ELOOP);
 	/* A directory renamed out of the tree mid-way cannot lead above the
 	 * root either: the walk never opens "..". */
-	sw_jail_res_free(&r);
+	sw_jail_res_fini(&r);
 	unlink(l);
 	sw_jail_fini(&j);
 }
@@ -318,7 +318,7 @@ static void test_walk_failmem(void **state)
 		int e;
 		assert_int_equal(sw_jail_resolve(&j, (const uint8_t *)paths[i], strlen(paths[i]),
 		                                 SW_JAIL_FOLLOW, &r, &e), 0);
-		sw_jail_res_free(&r);
+		sw_jail_res_fini(&r);
 		size_t calls = fm.calls - c0;
 		for (size_t n = 1; n <= calls; n++) {
 			fm.fail_at = c0 + n;
@@ -328,7 +328,7 @@ static void test_walk_failmem(void **state)
 			                         SW_JAIL_FOLLOW, &r, &e);
 			assert_true(rc == 0 || rc == SW_ERR_NOMEM);
 			if (rc == 0)
-				sw_jail_res_free(&r);
+				sw_jail_res_fini(&r);
 		}
 		sw_jail_fini(&j);
 		assert_int_equal(fm.live, 0);

@@ -271,14 +271,14 @@ static int run_request(sw_vfs *v, const sw_slice *args, size_t nargs, const uint
 			size_t k = chunk && blen - off > chunk ? chunk : blen - off;
 			int b = sw_vfs_body(r, body + off, k);
 			if (b) {
-				sw_vfs_req_free(r);
+				sw_vfs_req_del(r);
 				return b;
 			}
 			off += k;
 		}
 		int e = sw_vfs_end(r);
 		if (e) {
-			sw_vfs_req_free(r);
+			sw_vfs_req_del(r);
 			return e;
 		}
 	} else {
@@ -287,7 +287,7 @@ static int run_request(sw_vfs *v, const sw_slice *args, size_t nargs, const uint
 	sw_vfs_reply rep;
 	rc = sw_vfs_get_reply(r, &rep);
 	if (rc) {
-		sw_vfs_req_free(r);
+		sw_vfs_req_del(r);
 		return rc;
 	}
 	*status = (int)rep.status;
@@ -306,7 +306,7 @@ static int run_request(sw_vfs *v, const sw_slice *args, size_t nargs, const uint
 		uint8_t buf[4];
 		assert_int_equal(sw_vfs_read_body(r, buf, sizeof buf), SW_ERR_STATE);
 	}
-	sw_vfs_req_free(r);
+	sw_vfs_req_del(r);
 	return 0;
 }
 
@@ -331,7 +331,7 @@ static void replay_case(const struct vcase *c, size_t chunk, const sw_mem *mem, 
 	sw_vfs_config cfg = {0};
 	cfg.allow_writes = c->rw;
 	sw_vfs *v = NULL;
-	int rc = sw_vfs_open(&v, root, &cfg, mem);
+	int rc = sw_vfs_new(&v, root, &cfg, mem);
 	if (rc == SW_ERR_NOMEM && mem) {
 		*nomem = true;
 		sw_t_rm_rf(base);
@@ -354,7 +354,7 @@ static void replay_case(const struct vcase *c, size_t chunk, const sw_mem *mem, 
 		                 chunk, root, &trace, &body, &status);
 		if (mem && rc == SW_ERR_NOMEM) {
 			*nomem = true;
-			sw_buf_free(&body);
+			sw_buf_fini(&body);
 			continue;
 		}
 		if (rc != 0)
@@ -362,7 +362,7 @@ static void replay_case(const struct vcase *c, size_t chunk, const sw_mem *mem, 
 		if (mem && *nomem) {
 			/* an earlier step failed: the tree differs from Breezy's */
 			free(trace);
-			sw_buf_free(&body);
+			sw_buf_fini(&body);
 			continue;
 		}
 		if (status != s->kind || strcmp(trace, s->reply) != 0)
@@ -372,9 +372,9 @@ static void replay_case(const struct vcase *c, size_t chunk, const sw_mem *mem, 
 			fail_msg("%s step %d: response body differs (%zu vs %zu bytes)", c->name,
 			         i - c->first, body.len, s->rbody_len);
 		free(trace);
-		sw_buf_free(&body);
+		sw_buf_fini(&body);
 	}
-	sw_vfs_close(v);
+	sw_vfs_del(v);
 	char *tree = replace_all(dump_tree(root), root, "@ROOT@");
 	if (!mem && c->tree && strcmp(tree, c->tree) != 0)
 		fail_msg("%s: tree after the case differs:\n--- want\n%s--- got\n%s", c->name, c->tree,
@@ -552,7 +552,7 @@ static void test_hostile_paths(void **state)
 			sw_vfs_config cfg = {0};
 			cfg.allow_writes = true;
 			sw_vfs *v;
-			assert_int_equal(sw_vfs_open(&v, root, &cfg, NULL), 0);
+			assert_int_equal(sw_vfs_new(&v, root, &cfg, NULL), 0);
 			sw_slice a[5];
 			size_t na = 0;
 			const sw_slice P = {(const uint8_t *)path, plen};
@@ -581,7 +581,7 @@ static void test_hostile_paths(void **state)
 				fail_msg("%s %.*s: %s", reqs[q].verb, (int)plen, path, sw_errname(rc));
 			check_no_leak(path, plen, trace, &rb);
 			nreq++;
-			sw_vfs_close(v);
+			sw_vfs_del(v);
 			char *now = dump_tree(out);
 			if (strcmp(now, sentinel) != 0)
 				fail_msg("%s %.*s changed the sentinel directory:\n%s", reqs[q].verb, (int)plen,
@@ -597,7 +597,7 @@ static void test_hostile_paths(void **state)
 					         path, de->d_name);
 			closedir(d);
 			free(trace);
-			sw_buf_free(&rb);
+			sw_buf_fini(&rb);
 		}
 	}
 	assert_true(npaths >= 50);
@@ -621,12 +621,12 @@ static void env_open(env *e, const sw_vfs_config *cfg, const sw_mem *mem)
 	e->base = make_base();
 	snprintf(e->root, sizeof e->root, "%s/root", e->base);
 	build_fixture(e->root);
-	assert_int_equal(sw_vfs_open(&e->v, e->root, cfg, mem), 0);
+	assert_int_equal(sw_vfs_new(&e->v, e->root, cfg, mem), 0);
 }
 
 static void env_close(env *e)
 {
-	sw_vfs_close(e->v);
+	sw_vfs_del(e->v);
 	sw_t_rm_rf(e->base);
 	free(e->base);
 }
@@ -645,7 +645,7 @@ static char *req(env *e, const char *verb, const char *a1, const char *a2)
 	sw_buf_init(&b, NULL);
 	int st;
 	assert_int_equal(run_request(e->v, a, n, NULL, 0, false, 0, e->root, &t, &b, &st), 0);
-	sw_buf_free(&b);
+	sw_buf_fini(&b);
 	return t;
 }
 
@@ -697,14 +697,14 @@ static void test_abort_and_hidden_temp(void **state)
 	assert_int_equal(sw_vfs_body(r, (const uint8_t *)"x", 1), SW_ERR_STATE);
 	assert_int_equal(sw_vfs_end(r), SW_ERR_STATE);
 	assert_int_equal(sw_vfs_get_reply(r, &rep), SW_ERR_STATE);
-	sw_vfs_req_free(r);
+	sw_vfs_req_del(r);
 	assert_false(has_temp_file(e.root));
 	expect_req(&e, "stat", "/testfile", NULL, "[\"stat\", \"17\", \"0o100644\"]");
 
 	/* Freeing mid-body aborts too. */
 	assert_int_equal(sw_vfs_begin(e.v, a, 3, &r), SW_VFS_NEEDS_BODY);
 	assert_int_equal(sw_vfs_body(r, (const uint8_t *)"half", 4), 0);
-	sw_vfs_req_free(r);
+	sw_vfs_req_del(r);
 	assert_false(has_temp_file(e.root));
 
 	/* put_non_atomic with create_parent: the parent goes away on abort. */
@@ -713,7 +713,7 @@ static void test_abort_and_hidden_temp(void **state)
 	assert_int_equal(sw_vfs_begin(e.v, p, 5, &r), SW_VFS_NEEDS_BODY);
 	assert_int_equal(sw_vfs_body(r, (const uint8_t *)"x", 1), 0);
 	sw_vfs_abort(r);
-	sw_vfs_req_free(r);
+	sw_vfs_req_del(r);
 	expect_req(&e, "has", "/np", NULL, "[\"no\"]");
 
 	/* append: nothing applied on abort, not even the file creation. */
@@ -721,7 +721,7 @@ static void test_abort_and_hidden_temp(void **state)
 	                  {(const uint8_t *)"", 0}};
 	assert_int_equal(sw_vfs_begin(e.v, ap, 3, &r), SW_VFS_NEEDS_BODY);
 	assert_int_equal(sw_vfs_body(r, (const uint8_t *)"x", 1), 0);
-	sw_vfs_req_free(r);
+	sw_vfs_req_del(r);
 	expect_req(&e, "has", "/newa", NULL, "[\"no\"]");
 	assert_false(has_temp_file(e.root));
 	env_close(&e);
@@ -753,7 +753,7 @@ static void test_readdir_order(void **state)
 		}
 		sw_buf_append_str(&want, ", ");
 		sw_format_bytes(&want, esc.data, esc.len);
-		sw_buf_free(&esc);
+		sw_buf_fini(&esc);
 	}
 	closedir(d);
 	sw_buf_append_str(&want, "]");
@@ -769,9 +769,9 @@ static void test_readdir_order(void **state)
 	sw_format_tuple(&got, rep.args, rep.nargs);
 	sw_buf_append_byte(&got, 0);
 	assert_string_equal((char *)got.data, (char *)want.data);
-	sw_buf_free(&got);
-	sw_buf_free(&want);
-	sw_vfs_req_free(r);
+	sw_buf_fini(&got);
+	sw_buf_fini(&want);
+	sw_vfs_req_del(r);
 	env_close(&e);
 }
 
@@ -799,7 +799,7 @@ static void test_stream_large(void **state)
 	sw_vfs_reply rep;
 	assert_int_equal(sw_vfs_get_reply(r, &rep), 0);
 	assert_int_equal(rep.status, SW_VFS_SUCCESS);
-	sw_vfs_req_free(r);
+	sw_vfs_req_del(r);
 	/* get streams it back */
 	sw_slice g[2] = {{(const uint8_t *)"get", 3}, {(const uint8_t *)"/big", 4}};
 	assert_int_equal(sw_vfs_begin(e.v, g, 2, &r), SW_VFS_ANSWERED);
@@ -816,7 +816,7 @@ static void test_stream_large(void **state)
 	}
 	assert_int_equal(k, 0);
 	assert_int_equal(got, SIZE);
-	sw_vfs_req_free(r);
+	sw_vfs_req_del(r);
 	/* The allocations did not grow with the body: few and small. */
 	assert_true(fm.calls - calls0 < 60);
 	free(chunk);
@@ -838,7 +838,7 @@ static void test_truncated_mid_stream(void **state)
 	snprintf(p, sizeof p, "%s/readvfile", e.root);
 	assert_int_equal(truncate(p, 3), 0);
 	assert_int_equal(sw_vfs_read_body(r, buf, 5), SW_ERR_IO);
-	sw_vfs_req_free(r);
+	sw_vfs_req_del(r);
 	env_close(&e);
 }
 
@@ -902,7 +902,7 @@ static void test_verbs_and_limits(void **state)
 		if (strcmp(t, bodies[i].want))
 			fail_msg("%zu: want %s got %s", i, bodies[i].want, t);
 		free(t);
-		sw_buf_free(&b);
+		sw_buf_fini(&b);
 	}
 	assert_false(has_temp_file(e.root));
 	expect_req(&e, "get", "/testfile", NULL, "[\"ok\"]"); /* append over limit: unchanged */
@@ -933,8 +933,8 @@ static void test_verbs_and_limits(void **state)
 	env_close(&e);
 
 	sw_vfs *v;
-	assert_int_equal(sw_vfs_open(&v, "/nonexistent/sw-vfs-root", NULL, NULL), SW_ERR_IO);
-	assert_int_equal(sw_vfs_open(&v, "", NULL, NULL), SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(sw_vfs_new(&v, "/nonexistent/sw-vfs-root", NULL, NULL), SW_ERR_IO);
+	assert_int_equal(sw_vfs_new(&v, "", NULL, NULL), SW_ERR_INVALID_ARGUMENT);
 }
 
 int main(void)

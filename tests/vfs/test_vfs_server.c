@@ -123,7 +123,7 @@ static sw_vfs *open_vfs(const char *root, bool rw, const sw_mem *mem)
 	memset(&vc, 0, sizeof vc);
 	vc.allow_writes = rw;
 	sw_vfs *v = NULL;
-	assert_int_equal(sw_vfs_open(&v, root, &vc, mem), 0);
+	assert_int_equal(sw_vfs_new(&v, root, &vc, mem), 0);
 	return v;
 }
 
@@ -133,7 +133,7 @@ static void serve_fifo(sw_vfs *v, const void *in, size_t len, sw_buf *out,
                        sw_serve_result *res)
 {
 	sw_medium *cli = NULL, *srv = NULL;
-	assert_int_equal(sw_fifo_pair(NULL, NULL, NULL, &cli, &srv), 0);
+	assert_int_equal(sw_fifo_pair(&cli, &srv, NULL, NULL, NULL), 0);
 	size_t w = 0;
 	assert_int_equal(sw_medium_write_all(cli, in, len, &w), 0);
 	sw_medium_shutdown_write(cli);
@@ -142,12 +142,12 @@ static void serve_fifo(sw_vfs *v, const void *in, size_t len, sw_buf *out,
 	int rv = sw_serve_medium(c, srv, res);
 	assert_true(rv >= 0);
 	sw_srv_conn_del(c);
-	sw_medium_close(srv);
+	sw_medium_del(srv);
 	uint8_t buf[4096];
 	ptrdiff_t n;
 	while ((n = sw_medium_read(cli, buf, sizeof buf)) > 0)
 		assert_int_equal(sw_buf_append(out, buf, (size_t)n), 0);
-	sw_medium_close(cli);
+	sw_medium_del(cli);
 }
 
 static void drain(sw_srv_conn *c, sw_buf *out)
@@ -194,7 +194,7 @@ static int drive(sw_srv_conn *c, const uint8_t *in, size_t len, size_t step, sw_
 	}
 	sw_srv_conn_eof(c);
 	drain(c, out);
-	sw_buf_free(&pend);
+	sw_buf_fini(&pend);
 	return err;
 }
 
@@ -225,8 +225,8 @@ static void test_sessions_fifo(void **state)
 		assert_bytes(t->name, t->resp, t->resp_len, &out);
 		assert_int_equal(res.end, SW_SERVE_EOF);
 		assert_false(has_temp_files(SW_T_VSRV_ROOT));
-		sw_buf_free(&out);
-		sw_vfs_close(v);
+		sw_buf_fini(&out);
+		sw_vfs_del(v);
 	}
 }
 
@@ -248,8 +248,8 @@ static void test_sessions_split(void **state)
 			assert_true(sw_srv_conn_finished(c));
 			assert_int_equal(sw_srv_conn_error(c), 0);
 			sw_srv_conn_del(c);
-			sw_buf_free(&out);
-			sw_vfs_close(v);
+			sw_buf_fini(&out);
+			sw_vfs_del(v);
 		}
 	}
 }
@@ -275,9 +275,9 @@ static void test_departures_keep_connection(void **state)
 		serve_fifo(v, cases[i].req, strlen(cases[i].req), &out, &res);
 		assert_bytes(cases[i].req, cases[i].resp, strlen(cases[i].resp), &out);
 		assert_int_equal(res.requests, 2);
-		sw_buf_free(&out);
+		sw_buf_fini(&out);
 	}
-	sw_vfs_close(v);
+	sw_vfs_del(v);
 }
 
 /* ---- 2. server_vectors.inc against the real VFS ---- */
@@ -298,8 +298,8 @@ static void test_server_vectors_real_vfs(void **state)
 			assert_int_equal(out.len, 0);
 		else
 			assert_bytes(t->name, t->resp, t->resp_len, &out);
-		sw_buf_free(&out);
-		sw_vfs_close(v);
+		sw_buf_fini(&out);
+		sw_vfs_del(v);
 		n++;
 	}
 	sw_t_rm_rf(SW_T_SRV_ROOT);
@@ -331,9 +331,9 @@ static void test_body_failure_closes(void **state)
 	/* "ok\n17\n" and at most the 5 bytes that were left, never "done\n". */
 	assert_true(out.len >= 6 && out.len <= 11);
 	assert_memory_equal(out.data, "ok\n17\n", 6);
-	sw_buf_free(&out);
+	sw_buf_fini(&out);
 	sw_srv_conn_del(c);
-	sw_vfs_close(v);
+	sw_vfs_del(v);
 }
 
 /* A put whose body is cut by end of stream applies nothing, in v1 and v3. */
@@ -362,10 +362,10 @@ static void test_put_cut_applies_nothing(void **state)
 		struct stat st;
 		assert_int_equal(lstat(SW_T_VSRV_ROOT "/new", &st), -1);
 		assert_false(has_temp_files(SW_T_VSRV_ROOT));
-		sw_buf_free(&out);
-		sw_vfs_close(v);
+		sw_buf_fini(&out);
+		sw_vfs_del(v);
 	}
-	sw_buf_free(&r3);
+	sw_buf_fini(&r3);
 }
 
 /* Every allocation (of the core and of the VFS) fails once, then
@@ -388,7 +388,7 @@ static void test_failmem(void **state)
 			build_vsrv();
 			sw_vfs *v = NULL;
 			sw_vfs_config vc = {.allow_writes = true};
-			int rv = sw_vfs_open(&v, SW_T_VSRV_ROOT, &vc, &fm.mem);
+			int rv = sw_vfs_new(&v, SW_T_VSRV_ROOT, &vc, &fm.mem);
 			if (rv == 0) {
 				sw_srv_conn *c = NULL;
 				rv = sw_srv_conn_new(&c, NULL, sw_vfs_dispatch(), v, &fm.mem);
@@ -403,12 +403,12 @@ static void test_failmem(void **state)
 					} else {
 						assert_true(out.len < sizeof want - 1);
 					}
-					sw_buf_free(&out);
+					sw_buf_fini(&out);
 					sw_srv_conn_del(c);
 				} else {
 					assert_int_equal(rv, SW_ERR_NOMEM);
 				}
-				sw_vfs_close(v);
+				sw_vfs_del(v);
 			} else {
 				assert_int_equal(rv, SW_ERR_NOMEM);
 			}

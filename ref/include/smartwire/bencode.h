@@ -27,12 +27,7 @@
 extern "C" {
 #endif
 
-typedef enum sw_btype {
-	SW_BSTR = 1,
-	SW_BINT,
-	SW_BLIST,
-	SW_BDICT
-} sw_btype;
+typedef enum sw_btype { SW_BSTR = 1, SW_BINT, SW_BLIST, SW_BDICT } sw_btype;
 
 /* A decoded (or caller-built) bencode value.
  * - SW_BSTR: `str` points at the bytes.  For decoded values it points into
@@ -54,8 +49,9 @@ typedef struct sw_bval {
 } sw_bval;
 
 typedef struct sw_blimits {
-	size_t max_depth;    /* lists/dicts nested deeper than this fail: SW_ERR_BENCODE_DEPTH */
-	size_t max_elements; /* total values (including containers) over this fail: SW_ERR_BENCODE_TOO_MANY */
+	size_t max_depth; /* lists/dicts nested deeper than this fail: SW_ERR_BENCODE_DEPTH */
+	size_t
+	    max_elements; /* total values (including containers) over this fail: SW_ERR_BENCODE_TOO_MANY */
 } sw_blimits;
 
 /* Defaults used when a NULL `sw_blimits *` is passed. */
@@ -64,23 +60,23 @@ typedef struct sw_blimits {
 
 /* Decodes exactly one value occupying all of `in[0 .. len)`.
  * On success returns 0 and stores in *out a tree allocated through `mem`
- * (NULL: default allocator); release it with sw_bval_free().  Byte strings
+ * (NULL: default allocator); release it with sw_bval_del().  Byte strings
  * point into `in` (zero copy).  `lim` may be NULL for the defaults.
  * Errors: SW_ERR_NOMEM, SW_ERR_BENCODE_SYNTAX, SW_ERR_BENCODE_TRUNCATED,
  * SW_ERR_BENCODE_JUNK, SW_ERR_BENCODE_UNSORTED, SW_ERR_BENCODE_BAD_INT,
  * SW_ERR_BENCODE_DEPTH, SW_ERR_BENCODE_TOO_MANY, SW_ERR_BENCODE_KEY.
  * On error *out is set to NULL and nothing is leaked. */
-SW_API int sw_bdecode(const sw_mem *mem, const uint8_t *in, size_t len,
-               const sw_blimits *lim, sw_bval **out);
+SW_API int sw_bdecode(const sw_mem *mem, const uint8_t *in, size_t len, const sw_blimits *lim,
+                      sw_bval **out);
 
 /* Frees a tree returned by sw_bdecode() (NULL is a no-op). */
-SW_API void sw_bval_free(const sw_mem *mem, sw_bval *v);
+SW_API void sw_bval_del(const sw_mem *mem, sw_bval *v);
 
 /* A reusable node buffer for sw_bdecode_into(), for a caller that decodes
  * many small values one after the other (the v3 decoder keeps one per
  * decoder): after the first few calls it has the room it needs and decoding
  * allocates nothing.  The caller owns the struct; the buffer inside is
- * allocated through `mem` and released by sw_barena_free(). */
+ * allocated through `mem` and released by sw_barena_fini(). */
 typedef struct sw_barena {
 	const sw_mem *mem; /* NULL: libc */
 	sw_bval *nodes;    /* NULL until the first decode */
@@ -92,19 +88,19 @@ SW_API void sw_barena_init(sw_barena *a, const sw_mem *mem);
 
 /* Frees the arena's buffer and leaves it empty and reusable.  Every tree
  * decoded into it becomes invalid. */
-SW_API void sw_barena_free(sw_barena *a);
+SW_API void sw_barena_fini(sw_barena *a);
 
 /* Like sw_bdecode(), with the same strictness, limits and error codes, but
  * the tree lives in `a`: *out (the root) stays valid until the next
- * sw_bdecode_into() or sw_barena_free() on the same arena, and must not be
- * passed to sw_bval_free().  The buffer grows through the arena's allocator
+ * sw_bdecode_into() or sw_barena_fini() on the same arena, and must not be
+ * passed to sw_bval_del().  The buffer grows through the arena's allocator
  * when the tree needs more room (never beyond lim->max_elements values) and
  * is kept for the next call.  Byte strings point into `in`, which must
  * outlive the tree.  Returns 0, or one of sw_bdecode()'s errors with *out
  * NULL; after an error, SW_ERR_NOMEM included, the arena is still valid
  * (and owns whatever it had) and nothing is leaked. */
 SW_API int sw_bdecode_into(sw_barena *a, const uint8_t *in, size_t len, const sw_blimits *lim,
-                    const sw_bval **out);
+                           const sw_bval **out);
 
 /* Appends the canonical encoding of `v` to `out`.  Dict items must already be
  * in strictly ascending key order with byte-string keys, or

@@ -78,7 +78,7 @@ typedef struct sw_prefixed_dec sw_prefixed_dec;
  * both are copied.  `mem` may be NULL (libc).  Exactly one allocation.
  * Returns 0, SW_ERR_INVALID_ARGUMENT (out NULL) or SW_ERR_NOMEM. */
 SW_API int sw_prefixed_new(sw_prefixed_dec **out, const sw_prefixed_config *cfg,
-                    const sw_prefixed_callbacks *cb, void *ud, const sw_mem *mem);
+                           const sw_prefixed_callbacks *cb, void *ud, const sw_mem *mem);
 /* Frees the decoder (NULL is a no-op).  Legal in every state. */
 SW_API void sw_prefixed_del(sw_prefixed_dec *dec);
 
@@ -184,7 +184,7 @@ typedef struct sw_chunked_dec sw_chunked_dec;
  * buffer allocated through `mem` (bounded by max_error_bytes).
  * Returns 0, SW_ERR_INVALID_ARGUMENT (out NULL) or SW_ERR_NOMEM. */
 SW_API int sw_chunked_new(sw_chunked_dec **out, const sw_chunked_config *cfg,
-                   const sw_chunked_callbacks *cb, void *ud, const sw_mem *mem);
+                          const sw_chunked_callbacks *cb, void *ud, const sw_mem *mem);
 /* Frees the decoder and its error-chunk buffers (NULL is a no-op).  Legal in
  * every state. */
 SW_API void sw_chunked_del(sw_chunked_dec *dec);

@@ -116,10 +116,10 @@ typedef struct sw_client_config {
 	size_t read_size;
 	size_t max_line;
 	size_t max_args;
-	uint32_t max_struct;  /* v3 structure part (SW_V3_DEFAULT_MAX_STRUCT) */
-	uint32_t max_part;    /* v3 bytes part (SW_V3_DEFAULT_MAX_PART) */
-	uint64_t max_body;    /* v1/v2 length-prefixed body (SW_PREFIXED_DEFAULT_MAX_BODY) */
-	uint64_t max_chunk;   /* v2 chunk (SW_CHUNKED_DEFAULT_MAX_CHUNK) */
+	uint32_t max_struct; /* v3 structure part (SW_V3_DEFAULT_MAX_STRUCT) */
+	uint32_t max_part;   /* v3 bytes part (SW_V3_DEFAULT_MAX_PART) */
+	uint64_t max_body;   /* v1/v2 length-prefixed body (SW_PREFIXED_DEFAULT_MAX_BODY) */
+	uint64_t max_chunk;  /* v2 chunk (SW_CHUNKED_DEFAULT_MAX_CHUNK) */
 } sw_client_config;
 
 /* All defaults (the same as a NULL config). */
@@ -133,7 +133,7 @@ SW_API void sw_client_config_default(sw_client_config *cfg);
  * SW_ERR_INVALID_ARGUMENT (out or connect NULL, protocol not 0..3) or
  * SW_ERR_NOMEM. */
 SW_API int sw_client_new(sw_client **out, const sw_client_config *cfg, sw_client_connect_fn connect,
-                  void *connect_ud, const sw_mem *mem);
+                         void *connect_ud, const sw_mem *mem);
 
 /* Disconnects and frees.  NULL is a no-op.  Every request and response of
  * the client must have been freed before. */
@@ -276,10 +276,10 @@ SW_API void sw_client_request_del(sw_client_request *r);
  * ====================================================================== */
 
 typedef enum sw_call_body {
-	SW_CALL_BODY_NONE = 0,   /* Breezy call / call_expecting_body */
-	SW_CALL_BODY_BYTES = 1,  /* call_with_body_bytes[_expecting_body] */
-	SW_CALL_BODY_READV = 2,  /* call_with_body_readv_array */
-	SW_CALL_BODY_STREAM = 3  /* call_with_body_stream (v3 only) */
+	SW_CALL_BODY_NONE = 0,  /* Breezy call / call_expecting_body */
+	SW_CALL_BODY_BYTES = 1, /* call_with_body_bytes[_expecting_body] */
+	SW_CALL_BODY_READV = 2, /* call_with_body_readv_array */
+	SW_CALL_BODY_STREAM = 3 /* call_with_body_stream (v3 only) */
 } sw_call_body;
 
 /* Produces the next chunk of a streamed request body: store it in *chunk
@@ -293,10 +293,10 @@ typedef struct sw_call {
 	const sw_slice *args; /* may be NULL when nargs is 0 */
 	size_t nargs;
 	sw_call_body body_kind;
-	sw_slice body;                 /* SW_CALL_BODY_BYTES */
-	const sw_readv_range *ranges;  /* SW_CALL_BODY_READV */
+	sw_slice body;                /* SW_CALL_BODY_BYTES */
+	const sw_readv_range *ranges; /* SW_CALL_BODY_READV */
 	size_t nranges;
-	sw_call_stream_fn stream;      /* SW_CALL_BODY_STREAM */
+	sw_call_stream_fn stream; /* SW_CALL_BODY_STREAM */
 	void *stream_ud;
 	/* Whether the caller will read a response body (Breezy's
 	 * expect_response_body).  False: the call reads the response to its
@@ -309,7 +309,7 @@ typedef struct sw_call {
  * in `call` is kept after it returns.
  *
  * On success returns 0 and stores in *out a response owned by the caller
- * (free with sw_response_free); its args are copies.  On error *out is NULL.
+ * (free with sw_response_del); its args are copies.  On error *out is NULL.
  * Errors: SW_ERR_ERROR_RESPONSE (the server answered with an error tuple:
  * sw_client_error_args), SW_ERR_UNKNOWN_METHOD (also a body stream over
  * v1/v2: nothing is sent, as Breezy), SW_ERR_NOT_A_SERVER (neither v3 nor v2
@@ -328,14 +328,14 @@ SW_API int sw_client_call(sw_client *c, const sw_call *call, sw_response **out);
 /* Breezy's _SmartClient.call(verb, *args): expects a body, then cancels it.
  * Same results as sw_client_call; the response is finished. */
 SW_API int sw_client_call_simple(sw_client *c, sw_slice verb, const sw_slice *args, size_t nargs,
-                          sw_response **out);
+                                 sw_response **out);
 
 /* ======================================================================
  * Responses
  * ====================================================================== */
 
 /* The response tuple (>= 0 elements; v1/v2 lines give >= 1) and its count.
- * Valid until sw_response_free. */
+ * Valid until sw_response_del. */
 SW_API const sw_slice *sw_response_args(const sw_response *r, size_t *n);
 
 /* The protocol version the response came in (1..3). */
@@ -385,7 +385,7 @@ SW_API int sw_response_cancel_read_body(sw_response *r);
 /* Frees the response.  If its request is still open (body neither read nor
  * cancelled) the connection is reset, since the stream position is unknown.
  * NULL: no-op. */
-SW_API void sw_response_free(sw_response *r);
+SW_API void sw_response_del(sw_response *r);
 
 #ifdef __cplusplus
 }

@@ -86,8 +86,8 @@ typedef struct sw_daemon_config {
 	 * log sink.  srv.log is called from worker threads, possibly
 	 * concurrently; srv.read_size and srv.pipe_exact are not used. */
 	sw_srv_config srv;
-	unsigned workers;          /* event-loop threads; 0: default */
-	unsigned max_connections;  /* 0: default */
+	unsigned workers;         /* event-loop threads; 0: default */
+	unsigned max_connections; /* 0: default */
 } sw_daemon_config;
 
 typedef struct sw_daemon sw_daemon;
@@ -100,7 +100,7 @@ typedef struct sw_daemon sw_daemon;
  * SW_ERR_INVALID_ARGUMENT (bad nuds, workers over SW_DAEMON_MAX_WORKERS),
  * SW_ERR_NOMEM, or SW_ERR_IO (epoll/eventfd creation; errno set). */
 SW_API int sw_daemon_new(sw_daemon **out, const sw_daemon_config *cfg, const sw_dispatch *d,
-                  void *const *uds, size_t nuds, const sw_mem *mem);
+                         void *const *uds, size_t nuds, const sw_mem *mem);
 
 /* Adds a listening socket (e.g. from sw_tcp_listen), before sw_daemon_run.
  * It is made non-blocking but stays the caller's: close it after run
@@ -130,12 +130,11 @@ SW_API void sw_daemon_stop(sw_daemon *d);
 /* How connections ended, and counters.  Safe to read from any thread at any
  * time (each field is read atomically; the set is not a snapshot). */
 typedef struct sw_daemon_stats {
-	uint64_t accepted;   /* connections accepted and served */
-	uint64_t refused;    /* accepted and closed at once: max_connections */
-	uint64_t active;     /* connections open now */
-	uint64_t requests;   /* requests completed on closed connections */
-	uint64_t ended_eof, ended_timeout, ended_deadline, ended_protocol, ended_io,
-	         ended_stop;
+	uint64_t accepted; /* connections accepted and served */
+	uint64_t refused;  /* accepted and closed at once: max_connections */
+	uint64_t active;   /* connections open now */
+	uint64_t requests; /* requests completed on closed connections */
+	uint64_t ended_eof, ended_timeout, ended_deadline, ended_protocol, ended_io, ended_stop;
 } sw_daemon_stats;
 
 SW_API void sw_daemon_get_stats(const sw_daemon *d, sw_daemon_stats *st);

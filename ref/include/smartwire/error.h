@@ -32,15 +32,15 @@ typedef enum sw_err {
 	SW_ERR_FAILED = -8,           /* decoder is in the sticky failed state */
 
 	/* v1/v2 bodies and framing (-10 .. -29). */
-	SW_ERR_BAD_LENGTH = -10,       /* length-prefixed body: length is not a decimal number */
-	SW_ERR_BAD_TRAILER = -11,      /* length-prefixed body not followed by "done\n" */
-	SW_ERR_BODY_TOO_LARGE = -12,   /* body length over the configured limit */
-	SW_ERR_BAD_CHUNK_HEADER = -13, /* chunked body does not start with "chunked\n" */
-	SW_ERR_BAD_CHUNK_LENGTH = -14, /* chunk length line is not hexadecimal */
-	SW_ERR_CHUNK_TOO_LARGE = -15,  /* one chunk over the configured limit */
-	SW_ERR_BAD_MARKER = -20,       /* unexpected protocol version marker */
-	SW_ERR_BAD_STATUS = -21,       /* v2 status line neither "success" nor "failed" */
-	SW_ERR_BAD_ARGUMENT_BYTE = -22,/* encoder: an argument contains '\x01' or '\n' */
+	SW_ERR_BAD_LENGTH = -10,        /* length-prefixed body: length is not a decimal number */
+	SW_ERR_BAD_TRAILER = -11,       /* length-prefixed body not followed by "done\n" */
+	SW_ERR_BODY_TOO_LARGE = -12,    /* body length over the configured limit */
+	SW_ERR_BAD_CHUNK_HEADER = -13,  /* chunked body does not start with "chunked\n" */
+	SW_ERR_BAD_CHUNK_LENGTH = -14,  /* chunk length line is not hexadecimal */
+	SW_ERR_CHUNK_TOO_LARGE = -15,   /* one chunk over the configured limit */
+	SW_ERR_BAD_MARKER = -20,        /* unexpected protocol version marker */
+	SW_ERR_BAD_STATUS = -21,        /* v2 status line neither "success" nor "failed" */
+	SW_ERR_BAD_ARGUMENT_BYTE = -22, /* encoder: an argument contains '\x01' or '\n' */
 
 	/* bencode (-30 .. -39). */
 	SW_ERR_BENCODE_SYNTAX = -30,    /* not bencode at all (bad type byte, bad string length) */
@@ -61,9 +61,9 @@ typedef enum sw_err {
 	SW_ERR_MESSAGE_TOO_LARGE = -45, /* total message body over the limit */
 
 	/* Conventional message semantics (-50 .. -59). */
-	SW_ERR_UNEXPECTED_PART = -50,   /* a part that the conventional grammar does not allow here */
-	SW_ERR_PREMATURE_END = -51,     /* 'e' before the args structure */
-	SW_ERR_BAD_STATUS_BYTE = -52,   /* 'o' part other than 'S' or 'E' */
+	SW_ERR_UNEXPECTED_PART = -50, /* a part that the conventional grammar does not allow here */
+	SW_ERR_PREMATURE_END = -51,   /* 'e' before the args structure */
+	SW_ERR_BAD_STATUS_BYTE = -52, /* 'o' part other than 'S' or 'E' */
 
 	/* Media (-60 .. -69). */
 	SW_ERR_IO = -60,               /* an I/O error other than the ones below */
@@ -75,19 +75,19 @@ typedef enum sw_err {
 	SW_ERR_CLOSED = -66,           /* operation on a closed medium */
 
 	/* Client session (-70 .. -79). */
-	SW_ERR_NOT_A_SERVER = -70,        /* neither v3 nor v2 marker came back */
-	SW_ERR_TOO_MANY_REQUESTS = -71,   /* a request is already outstanding */
-	SW_ERR_WRITING_COMPLETED = -72,   /* write after finished_writing */
-	SW_ERR_WRITING_NOT_COMPLETE = -73,/* read before finished_writing */
-	SW_ERR_READING_COMPLETED = -74,   /* read after finished_reading */
-	SW_ERR_UNKNOWN_METHOD = -75,      /* server does not know the verb */
-	SW_ERR_ERROR_RESPONSE = -76,      /* server answered with an error tuple */
-	SW_ERR_PROTOCOL = -77,            /* peer violated the protocol in some other way */
+	SW_ERR_NOT_A_SERVER = -70,         /* neither v3 nor v2 marker came back */
+	SW_ERR_TOO_MANY_REQUESTS = -71,    /* a request is already outstanding */
+	SW_ERR_WRITING_COMPLETED = -72,    /* write after finished_writing */
+	SW_ERR_WRITING_NOT_COMPLETE = -73, /* read before finished_writing */
+	SW_ERR_READING_COMPLETED = -74,    /* read after finished_reading */
+	SW_ERR_UNKNOWN_METHOD = -75,       /* server does not know the verb */
+	SW_ERR_ERROR_RESPONSE = -76,       /* server answered with an error tuple */
+	SW_ERR_PROTOCOL = -77,             /* peer violated the protocol in some other way */
 
 	/* Server (-80 .. -89). */
-	SW_ERR_PATH_ESCAPE = -80,    /* client path leaves the served root */
-	SW_ERR_READ_ONLY = -81,      /* mutating verb on a read-only server */
-	SW_ERR_LIMIT = -82,          /* a server limit (connections, ranges, ...) was hit */
+	SW_ERR_PATH_ESCAPE = -80, /* client path leaves the served root */
+	SW_ERR_READ_ONLY = -81,   /* mutating verb on a read-only server */
+	SW_ERR_LIMIT = -82,       /* a server limit (connections, ranges, ...) was hit */
 
 	SW_ERR_MIN_ = -89
 } sw_err;

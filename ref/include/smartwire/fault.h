@@ -89,7 +89,7 @@ typedef enum sw_fault_size_kind {
 
 typedef struct sw_fault_sizes {
 	sw_fault_size_kind kind;
-	uint32_t n;                      /* entries used in v (LIST) */
+	uint32_t n; /* entries used in v (LIST) */
 	uint32_t v[SW_FAULT_MAX_SIZES];
 } sw_fault_sizes;
 
@@ -103,20 +103,20 @@ typedef struct sw_fault_plan {
 	uint64_t eof_at;
 	bool has_error;
 	uint64_t error_at;
-	int error_errno;              /* one of the ERRNAME values */
-	uint32_t eagain_k, eagain_m;  /* m == 0: no bursts */
-	uint32_t eintr_k, eintr_m;    /* m == 0: no bursts */
+	int error_errno;             /* one of the ERRNAME values */
+	uint32_t eagain_k, eagain_m; /* m == 0: no bursts */
+	uint32_t eintr_k, eintr_m;   /* m == 0: no bursts */
 	bool has_stall;
 	uint64_t stall_at;
 } sw_fault_plan;
 
 /* Counters of a wrapper, for tests. */
 typedef struct sw_fault_stats {
-	uint64_t read_calls, write_calls;     /* calls of the wrapper */
-	uint64_t read_bytes, write_bytes;     /* bytes that passed */
-	uint64_t inner_reads, inner_writes;   /* calls forwarded to the inner medium */
-	uint64_t eagain_reads, eagain_writes; /* spurious EAGAIN returned */
-	uint64_t eintr_reads, eintr_writes;   /* spurious EINTR retried */
+	uint64_t read_calls, write_calls;       /* calls of the wrapper */
+	uint64_t read_bytes, write_bytes;       /* bytes that passed */
+	uint64_t inner_reads, inner_writes;     /* calls forwarded to the inner medium */
+	uint64_t eagain_reads, eagain_writes;   /* spurious EAGAIN returned */
+	uint64_t eintr_reads, eintr_writes;     /* spurious EINTR retried */
 	uint64_t stalled_reads, stalled_writes; /* calls refused by a stall */
 } sw_fault_stats;
 
@@ -146,8 +146,8 @@ SW_API bool sw_fault_plan_equal(const sw_fault_plan *a, const sw_fault_plan *b);
  * SW_ERR_INVALID_ARGUMENT for a NULL inner or out, or a plan with a field
  * outside what the text grammar allows (an empty or zero size, a burst with
  * K >= M, an errno not in ERRNAME); `inner`, if any, is then closed. */
-SW_API int sw_fault_wrap(sw_medium *inner, const sw_fault_plan *read_plan,
-                  const sw_fault_plan *write_plan, sw_medium **out);
+SW_API int sw_fault_wrap(sw_medium **out, sw_medium *inner, const sw_fault_plan *read_plan,
+                         const sw_fault_plan *write_plan);
 
 /* Ends stalls in both roles of a "fault" medium (later stall@ offsets are
  * not re-armed).  Returns 0 or SW_ERR_INVALID_ARGUMENT. */

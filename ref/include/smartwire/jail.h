@@ -87,7 +87,7 @@ enum {
 
 /* A translated client path.  All buffers are owned by the struct (allocated
  * through the `mem` given to sw_jail_path_init) and freed by
- * sw_jail_path_free(); none is NUL-terminated unless stated. */
+ * sw_jail_path_fini(); none is NUL-terminated unless stated. */
 typedef struct sw_jail_path {
 	sw_buf wire;     /* Breezy's VFS relpath, '.' + joinpath: "./readvfile"
 	                  * (ShortReadvError reports this) */
@@ -100,7 +100,7 @@ typedef struct sw_jail_path {
 } sw_jail_path;
 
 SW_API void sw_jail_path_init(sw_jail_path *jp, const sw_mem *mem);
-SW_API void sw_jail_path_free(sw_jail_path *jp);
+SW_API void sw_jail_path_fini(sw_jail_path *jp);
 
 /* Translates the client path bytes `p[0..n)` exactly as received on the
  * wire.  `append_slash` mirrors stat/list_dir/iter_files_recursive, which
@@ -117,8 +117,8 @@ SW_API int sw_jail_invalid_url(const sw_jail_path *jp, sw_buf *out);
 
 /* An open served root. */
 typedef struct sw_jail {
-	int root_fd;      /* O_PATH|O_DIRECTORY fd of the root, owned */
-	char *root_real;  /* realpath of the root (NUL-terminated), owned */
+	int root_fd;     /* O_PATH|O_DIRECTORY fd of the root, owned */
+	char *root_real; /* realpath of the root (NUL-terminated), owned */
 	size_t root_real_len;
 	const sw_mem *mem;
 } sw_jail;
@@ -133,10 +133,10 @@ SW_API void sw_jail_fini(sw_jail *j);
 
 /* Result of a walk: act on `name` inside `dirfd` with *at() calls. */
 typedef struct sw_jail_res {
-	int dirfd;     /* owned by the result: close with sw_jail_res_free */
-	char *name;    /* last component, NUL-terminated; "." for the root */
-	bool is_root;  /* the path named the root itself */
-	bool outside;  /* refused: a symlink pointed outside (errno ENOENT) */
+	int dirfd;    /* owned by the result: close with sw_jail_res_fini */
+	char *name;   /* last component, NUL-terminated; "." for the root */
+	bool is_root; /* the path named the root itself */
+	bool outside; /* refused: a symlink pointed outside (errno ENOENT) */
 	const sw_mem *mem;
 } sw_jail_res;
 
@@ -149,8 +149,8 @@ typedef struct sw_jail_res {
  * ELOOP, EACCES, ENAMETOOLONG...; ENOENT with res->outside for a refusal).
  * On failure nothing is left open. */
 SW_API int sw_jail_resolve(const sw_jail *j, const uint8_t *fs, size_t n, unsigned flags,
-                    sw_jail_res *res, int *err);
-SW_API void sw_jail_res_free(sw_jail_res *res);
+                           sw_jail_res *res, int *err);
+SW_API void sw_jail_res_fini(sw_jail_res *res);
 
 #ifdef __cplusplus
 }

@@ -121,7 +121,7 @@ SW_API int sw_medium_wait_readable(sw_medium *m, int timeout_ms);
 
 /* Closes the medium and frees it (owned descriptors are closed, a command's
  * child is reaped).  NULL is a no-op.  `m` is invalid afterwards. */
-SW_API void sw_medium_close(sw_medium *m);
+SW_API void sw_medium_del(sw_medium *m);
 
 /* The errno behind the most recent SW_ERR_IO or SW_ERR_CONNECTION_RESET
  * result or end of stream: ECONNRESET, EPIPE or EINVAL after an
@@ -148,7 +148,7 @@ SW_API const char *sw_medium_name(const sw_medium *m);
  * On success *out owns the descriptors iff SW_FD_OWN; on failure nothing is
  * closed.  Returns 0, SW_ERR_INVALID_ARGUMENT (negative fd, NULL out),
  * SW_ERR_NOMEM. */
-SW_API int sw_fd_medium_new(int rfd, int wfd, unsigned flags, const sw_mem *mem, sw_medium **out);
+SW_API int sw_fd_medium_new(sw_medium **out, int rfd, int wfd, unsigned flags, const sw_mem *mem);
 
 /* The descriptors of an "fd" or "tcp" medium (for poll loops, getsockopt,
  * logs); still owned as decided at creation.  *wfd is -1 after
@@ -171,7 +171,7 @@ SW_API int sw_fd_medium_fds(const sw_medium *m, int *rfd, int *wfd);
  * as Breezy words it: "failed to connect to HOST:PORT: <strerror>" or
  * "failed to lookup HOST:PORT: <gai_strerror>". */
 SW_API int sw_tcp_connect(const char *host, uint16_t port, int timeout_ms, const sw_mem *mem,
-                   sw_medium **out, char *errbuf, size_t errlen);
+                          sw_medium **out, char *errbuf, size_t errlen);
 
 /* Opens a listening socket like `brz serve`: the first result of
  * getaddrinfo(addr, port, AF_UNSPEC, SOCK_STREAM, AI_PASSIVE), SO_REUSEADDR,
@@ -180,13 +180,13 @@ SW_API int sw_tcp_connect(const char *host, uint16_t port, int timeout_ms, const
  * caller owns *fd_out and closes it.  *port_out (may be NULL) receives the
  * bound port.  Returns 0, SW_ERR_IO (errno text in errbuf), SW_ERR_INVALID_ARGUMENT. */
 SW_API int sw_tcp_listen(const char *addr, uint16_t port, int backlog, int *fd_out,
-                  uint16_t *port_out, char *errbuf, size_t errlen);
+                         uint16_t *port_out, char *errbuf, size_t errlen);
 
 /* Accepts one connection, waiting at most timeout_ms (< 0: no bound).  The
  * accepted socket is blocking, close-on-exec, has TCP_NODELAY, and becomes
  * an owning "tcp" medium.  Returns 0, SW_ERR_TIMEOUT, SW_ERR_IO,
  * SW_ERR_NOMEM, SW_ERR_INVALID_ARGUMENT. */
-SW_API int sw_tcp_accept(int listen_fd, int timeout_ms, const sw_mem *mem, sw_medium **out);
+SW_API int sw_tcp_accept(sw_medium **out, int listen_fd, int timeout_ms, const sw_mem *mem);
 
 /* ---- Spawned command (medium_cmd.c) ---------------------------------- */
 
@@ -220,7 +220,7 @@ typedef struct sw_cmd_config {
  * SW_ERR_IO (pipe creation; errno in *spawn_errno too), SW_ERR_NOMEM,
  * SW_ERR_INVALID_ARGUMENT (NULL or empty argv, NULL out). */
 SW_API int sw_cmd_spawn(const char *const *argv, const sw_cmd_config *cfg, const sw_mem *mem,
-                 sw_medium **out, int *spawn_errno);
+                        sw_medium **out, int *spawn_errno);
 
 /* Ends the child without freeing the medium: closes its stdin and stdout
  * pipes, waits up to kill_timeout_ms for it to exit (draining stderr), then
@@ -228,7 +228,7 @@ SW_API int sw_cmd_spawn(const char *const *argv, const sw_cmd_config *cfg, const
  * 0, writes SW_ERR_CLOSED.  *wait_status (may be NULL) receives the raw
  * waitpid() status (use WIFEXITED/WEXITSTATUS/WIFSIGNALED), or -1 if the
  * child could not be reaped (SIGCHLD ignored by the program).  *err (may be
- * NULL) receives the captured stderr, valid until sw_medium_close().
+ * NULL) receives the captured stderr, valid until sw_medium_del().
  * Idempotent: a second call returns the same results.  Returns 0 or
  * SW_ERR_INVALID_ARGUMENT (m is not a "cmd" medium). */
 SW_API int sw_cmd_close_wait(sw_medium *m, int *wait_status, sw_slice *err);
@@ -299,8 +299,8 @@ struct sw_fault_plan;
  * Returns 0, SW_ERR_NOMEM (nothing leaked, *a and *b untouched), SW_ERR_IO
  * (mutex/condvar creation), SW_ERR_INVALID_ARGUMENT (NULL a or b, or a plan
  * that sw_fault_wrap() refuses). */
-SW_API int sw_fifo_pair(const sw_mem *mem, const struct sw_fault_plan *a_to_b,
-                 const struct sw_fault_plan *b_to_a, sw_medium **a, sw_medium **b);
+SW_API int sw_fifo_pair(sw_medium **a, sw_medium **b, const struct sw_fault_plan *a_to_b,
+                        const struct sw_fault_plan *b_to_a, const sw_mem *mem);
 
 /* Sets the pump of endpoint m (NULL pump: threaded style).  The pump returns
  * > 0 "made progress, call me again if still empty", 0 "no progress", or a

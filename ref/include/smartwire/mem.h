@@ -44,7 +44,7 @@ typedef struct sw_slice {
 
 /* Growable output buffer.  The struct is caller-owned (usually on the stack
  * or inside another object); the bytes it points at are owned by the buffer
- * and released by sw_buf_free().  Appending can move `data`: pointers into
+ * and released by sw_buf_fini().  Appending can move `data`: pointers into
  * the buffer are valid until the next append. */
 typedef struct sw_buf {
 	uint8_t *data;
@@ -58,7 +58,7 @@ typedef struct sw_buf {
 SW_API void sw_buf_init(sw_buf *buf, const sw_mem *mem);
 
 /* Releases the bytes and leaves `buf` empty and reusable. */
-SW_API void sw_buf_free(sw_buf *buf);
+SW_API void sw_buf_fini(sw_buf *buf);
 
 /* Ensures room for `extra` more bytes.  Returns 0 or SW_ERR_NOMEM (the buffer
  * is unchanged on failure). */
@@ -77,7 +77,10 @@ SW_API int sw_buf_append_u32be(sw_buf *buf, uint32_t v);
 SW_API void sw_buf_consume(sw_buf *buf, size_t n);
 
 /* Empties the buffer but keeps its memory. */
-static inline void sw_buf_reset(sw_buf *buf) { buf->len = 0; }
+static inline void sw_buf_reset(sw_buf *buf)
+{
+	buf->len = 0;
+}
 
 #ifdef __cplusplus
 }

@@ -49,7 +49,7 @@ SW_API int sw_readv_serialise(sw_buf *out, const sw_readv_range *ranges, size_t 
  * SW_ERR_LIMIT for more than `max_ranges` ranges; SW_ERR_NOMEM.  On error
  * *out is NULL and *n is 0. */
 SW_API int sw_readv_parse(const uint8_t *body, size_t len, size_t max_ranges, const sw_mem *mem,
-                   sw_readv_range **out, size_t *n);
+                          sw_readv_range **out, size_t *n);
 
 #ifdef __cplusplus
 }

@@ -167,17 +167,17 @@ extern "C" {
 
 /* ---- Configuration ----------------------------------------------------- */
 
-#define SW_SRV_DEFAULT_MAX_LINE (1u << 20)          /* v1/v2 request line: 1 MiB */
-#define SW_SRV_DEFAULT_MAX_ARGS 4096                /* v1/v2 tuple elements */
-#define SW_SRV_DEFAULT_MAX_BODY (UINT64_C(4) << 30) /* request body, any version: 4 GiB */
-#define SW_SRV_DEFAULT_MAX_HEADER (64u * 1024u)     /* v3 headers */
+#define SW_SRV_DEFAULT_MAX_LINE (1u << 20)             /* v1/v2 request line: 1 MiB */
+#define SW_SRV_DEFAULT_MAX_ARGS 4096                   /* v1/v2 tuple elements */
+#define SW_SRV_DEFAULT_MAX_BODY (UINT64_C(4) << 30)    /* request body, any version: 4 GiB */
+#define SW_SRV_DEFAULT_MAX_HEADER (64u * 1024u)        /* v3 headers */
 #define SW_SRV_DEFAULT_MAX_STRUCT (4u * 1024u * 1024u) /* v3 structure part */
-#define SW_SRV_DEFAULT_MAX_PART UINT32_MAX          /* v3 bytes part (streamed) */
-#define SW_SRV_DEFAULT_IDLE_TIMEOUT_MS 300000       /* Breezy serve.client_timeout */
-#define SW_SRV_DEFAULT_WATERMARK (256u * 1024u)     /* output queue high-water mark */
-#define SW_SRV_DEFAULT_STREAM_CHUNK (64u * 1024u)   /* cap of one read_body call */
-#define SW_SRV_DEFAULT_READ_SIZE 65536              /* Breezy MAX_SOCKET_CHUNK */
-#define SW_SRV_REPR_MAX 65536                       /* bytes of a part shown in an error text */
+#define SW_SRV_DEFAULT_MAX_PART UINT32_MAX             /* v3 bytes part (streamed) */
+#define SW_SRV_DEFAULT_IDLE_TIMEOUT_MS 300000          /* Breezy serve.client_timeout */
+#define SW_SRV_DEFAULT_WATERMARK (256u * 1024u)        /* output queue high-water mark */
+#define SW_SRV_DEFAULT_STREAM_CHUNK (64u * 1024u)      /* cap of one read_body call */
+#define SW_SRV_DEFAULT_READ_SIZE 65536                 /* Breezy MAX_SOCKET_CHUNK */
+#define SW_SRV_REPR_MAX 65536                          /* bytes of a part shown in an error text */
 
 /* Zero-initialise and set what you need: every 0 field means its default. */
 typedef struct sw_srv_config {
@@ -260,11 +260,11 @@ SW_API int sw_srv_respond(sw_srv_req *req, bool success, const sw_slice *args, s
  * read_body: v1/v2 "%d\n" <body> "done\n" (Breezy's response.body), v3 one
  * bytes part of body_len bytes, as Breezy sends a whole `get` body. */
 SW_API int sw_srv_respond_body(sw_srv_req *req, const sw_slice *args, size_t nargs,
-                        uint64_t body_len);
+                               uint64_t body_len);
 
 /* The same with the body given at once (copied; for small bodies). */
 SW_API int sw_srv_respond_bytes(sw_srv_req *req, const sw_slice *args, size_t nargs,
-                         const void *body, size_t len);
+                                const void *body, size_t len);
 
 /* A successful response with a streamed body pulled with read_body (Breezy's
  * response.body_stream): v2 "chunked\n" chunks "END\n"; v3 one bytes part
@@ -289,7 +289,7 @@ typedef struct sw_srv_conn sw_srv_conn;
  * libc); decoders are created when first needed.  Returns 0,
  * SW_ERR_INVALID_ARGUMENT or SW_ERR_NOMEM (*out untouched). */
 SW_API int sw_srv_conn_new(sw_srv_conn **out, const sw_srv_config *cfg, const sw_dispatch *d,
-                    void *ud, const sw_mem *mem);
+                           void *ud, const sw_mem *mem);
 
 /* Frees the core; a request in progress is aborted (abort + free of its
  * ctx).  NULL is a no-op.  Legal in every state. */
@@ -362,20 +362,20 @@ SW_API uint64_t sw_srv_conn_requests(const sw_srv_conn *c);
 /* ---- Serve loop ------------------------------------------------------ */
 
 typedef enum sw_serve_end {
-	SW_SERVE_EOF = 0,        /* the client closed between requests */
-	SW_SERVE_EOF_MID_REQUEST,/* closed mid-request: aborted, not answered */
-	SW_SERVE_TIMEOUT,        /* idle timeout (logged) */
-	SW_SERVE_DEADLINE,       /* request_timeout_ms expired mid-request */
-	SW_SERVE_PROTOCOL,       /* fatal protocol or handler error (answered when possible) */
-	SW_SERVE_IO,             /* read or write failed (incl. connection reset) */
-	SW_SERVE_STALLED         /* the medium would block and cannot wait (a
+	SW_SERVE_EOF = 0,         /* the client closed between requests */
+	SW_SERVE_EOF_MID_REQUEST, /* closed mid-request: aborted, not answered */
+	SW_SERVE_TIMEOUT,         /* idle timeout (logged) */
+	SW_SERVE_DEADLINE,        /* request_timeout_ms expired mid-request */
+	SW_SERVE_PROTOCOL,        /* fatal protocol or handler error (answered when possible) */
+	SW_SERVE_IO,              /* read or write failed (incl. connection reset) */
+	SW_SERVE_STALLED          /* the medium would block and cannot wait (a
 	                          * single-threaded fifo without a pump) */
 } sw_serve_end;
 
 typedef struct sw_serve_result {
 	sw_serve_end end;
-	int error;          /* the sw_err behind PROTOCOL / IO / STALLED, else 0 */
-	uint64_t requests;  /* requests completed */
+	int error;         /* the sw_err behind PROTOCOL / IO / STALLED, else 0 */
+	uint64_t requests; /* requests completed */
 	uint64_t bytes_in, bytes_out;
 } sw_serve_result;
 

@@ -55,7 +55,7 @@ typedef enum sw_url_scheme {
 } sw_url_scheme;
 
 /* A parsed URL.  Every string is NUL-terminated and allocated through the
- * allocator given to sw_url_parse; release them all with sw_url_free. */
+ * allocator given to sw_url_parse; release them all with sw_url_fini. */
 typedef struct sw_url {
 	sw_url_scheme scheme;
 	char *user;    /* decoded; NULL when the URL has none */
@@ -65,17 +65,17 @@ typedef struct sw_url {
 } sw_url;
 
 /* Parses `url`.  On success returns 0 and fills *out (owned by the caller:
- * sw_url_free).  Returns SW_ERR_INVALID_ARGUMENT for an unknown scheme, a
+ * sw_url_fini).  Returns SW_ERR_INVALID_ARGUMENT for an unknown scheme, a
  * bzr:// or bzr+ssh:// URL without a host, a port that is not a decimal
  * number in 1..65535, a user in a bzr:// or pipe:// URL, a host in a pipe://
  * URL, a host starting with '-' (Breezy's StrangeHostname) or containing a
  * NUL byte once decoded; SW_ERR_NOMEM.  On error *out is zeroed and nothing
  * is left allocated. */
-SW_API int sw_url_parse(const char *url, const sw_mem *mem, sw_url *out);
+SW_API int sw_url_parse(sw_url *out, const char *url, const sw_mem *mem);
 
 /* Frees the strings of *u and zeroes it.  NULL or a zeroed sw_url: no-op.
  * `mem` must be the allocator given to sw_url_parse. */
-SW_API void sw_url_free(sw_url *u, const sw_mem *mem);
+SW_API void sw_url_fini(sw_url *u, const sw_mem *mem);
 
 /* Appends the wire path of the `n` bytes at `p` (a URL path, or a relative
  * path: both give an absolute result) as described at the top of this file.

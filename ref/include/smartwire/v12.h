@@ -51,8 +51,8 @@ extern "C" {
 #define SW_V2_STATUS_FAILED "failed\n"
 
 typedef enum sw_v12_kind {
-	SW_V12_REQUEST = 0,  /* decoded by a server */
-	SW_V12_RESPONSE = 1  /* decoded by a client */
+	SW_V12_REQUEST = 0, /* decoded by a server */
+	SW_V12_RESPONSE = 1 /* decoded by a client */
 } sw_v12_kind;
 
 typedef enum sw_body_mode {
@@ -128,7 +128,7 @@ typedef struct sw_v12_dec sw_v12_dec;
  * Returns 0, SW_ERR_INVALID_ARGUMENT (out NULL, bad kind or version) or
  * SW_ERR_NOMEM. */
 SW_API int sw_v12_dec_new(sw_v12_dec **out, sw_v12_kind kind, int version, const sw_v12_config *cfg,
-                   const sw_v12_callbacks *cb, void *ud, const sw_mem *mem);
+                          const sw_v12_callbacks *cb, void *ud, const sw_mem *mem);
 /* Frees the decoder and everything it allocated (NULL is a no-op).  Legal
  * in every state. */
 SW_API void sw_v12_dec_del(sw_v12_dec *dec);
@@ -195,19 +195,19 @@ SW_API int sw_v12_dec_status(const sw_v12_dec *dec);
 /* A request: [v2 marker] tuple [length-prefixed body].  `body` NULL means no
  * body; a non-NULL empty slice sends "0\ndone\n". */
 SW_API int sw_v12_encode_request(sw_buf *out, int version, const sw_slice *args, size_t n,
-                          const sw_slice *body);
+                                 const sw_slice *body);
 
 /* A readv-style request (Breezy call_with_body_readv_array): the tuple, then
  * the serialised ranges (smartwire/readv.h) as a length-prefixed body. */
 SW_API int sw_v12_encode_request_readv(sw_buf *out, int version, const sw_slice *args, size_t n,
-                                const sw_readv_range *ranges, size_t nranges);
+                                       const sw_readv_range *ranges, size_t nranges);
 
 /* A response: v2 marker and "success\n"/"failed\n" (v1: nothing, `success`
  * is ignored), the tuple, and a length-prefixed body unless `body` is NULL.
  * With `body` NULL this is also the head of a streamed response, to be
  * followed by the sw_chunked_encode_* functions (v2 only). */
 SW_API int sw_v12_encode_response(sw_buf *out, int version, bool success, const sw_slice *args,
-                           size_t n, const sw_slice *body);
+                                  size_t n, const sw_slice *body);
 
 /* A v2 response with a chunked body: head as above, "chunked\n", each of
  * `chunks[0..nchunks)`, then if `has_error` "ERR\n" and `error_args[0..nerror)`
@@ -215,9 +215,9 @@ SW_API int sw_v12_encode_response(sw_buf *out, int version, bool success, const 
  * tuple line is written: Breezy's v1 server silently drops a body stream
  * (protocol-reference §2.3). */
 SW_API int sw_v12_encode_response_stream(sw_buf *out, int version, bool success,
-                                  const sw_slice *args, size_t n,
-                                  const sw_slice *chunks, size_t nchunks, bool has_error,
-                                  const sw_slice *error_args, size_t nerror);
+                                         const sw_slice *args, size_t n, const sw_slice *chunks,
+                                         size_t nchunks, bool has_error, const sw_slice *error_args,
+                                         size_t nerror);
 
 #ifdef __cplusplus
 }

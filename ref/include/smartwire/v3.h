@@ -117,7 +117,7 @@ typedef struct sw_v3_dec sw_v3_dec;
  * comes from `mem` (NULL: libc).  Returns 0 and stores the decoder in *out
  * (free it with sw_v3_dec_del), or SW_ERR_NOMEM (*out = NULL). */
 SW_API int sw_v3_dec_new(sw_v3_dec **out, const sw_v3_config *cfg, const sw_v3_callbacks *cb,
-                  void *user_data, const sw_mem *mem);
+                         void *user_data, const sw_mem *mem);
 
 /* Frees the decoder (NULL is a no-op).  Legal in every state. */
 SW_API void sw_v3_dec_del(sw_v3_dec *dec);
@@ -248,13 +248,13 @@ SW_API int sw_v3_put_end(sw_buf *out);
  * part, even an empty one (call_with_body_bytes; a readv array is the same
  * with body "start,len\n..." without a trailing newline). */
 SW_API int sw_v3_encode_request(sw_buf *out, const sw_slice *hdr_kv, size_t hdr_pairs,
-                         const sw_slice *args, size_t nargs, const sw_slice *body);
+                                const sw_slice *args, size_t nargs, const sw_slice *body);
 
 /* The start of a request with a streamed body (call_with_body_stream):
  * marker, headers, s(args).  Then append one sw_v3_put_bytes() per chunk and
  * finish with sw_v3_put_end(), or abort with sw_v3_encode_request_abort(). */
 SW_API int sw_v3_encode_request_start(sw_buf *out, const sw_slice *hdr_kv, size_t hdr_pairs,
-                               const sw_slice *args, size_t nargs);
+                                      const sw_slice *args, size_t nargs);
 
 /* Aborts a streamed request body as Breezy does when the client's stream
  * raises: "oE" s(("error",)) "e". */
@@ -265,14 +265,14 @@ SW_API int sw_v3_encode_request_abort(sw_buf *out);
  * success=false with the error tuple as args, e.g. ("UnknownMethod", verb)
  * or ("error", message).  `body` as for sw_v3_encode_request. */
 SW_API int sw_v3_encode_response(sw_buf *out, const sw_slice *hdr_kv, size_t hdr_pairs,
-                          bool success, const sw_slice *args, size_t nargs,
-                          const sw_slice *body);
+                                 bool success, const sw_slice *args, size_t nargs,
+                                 const sw_slice *body);
 
 /* The start of a response with a streamed body: marker, headers, oS/oE,
  * s(args).  Then one sw_v3_put_bytes() per chunk, and sw_v3_put_end() or
  * sw_v3_encode_stream_error(). */
 SW_API int sw_v3_encode_response_start(sw_buf *out, const sw_slice *hdr_kv, size_t hdr_pairs,
-                                bool success, const sw_slice *args, size_t nargs);
+                                       bool success, const sw_slice *args, size_t nargs);
 
 /* Ends a streamed body with an error, as ProtocolThreeResponder when the body
  * iterator raises or yields a FailedSmartServerResponse: "oE" s(args) "e". */

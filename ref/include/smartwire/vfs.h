@@ -12,7 +12,7 @@
  *     }
  *     sw_vfs_get_reply(r, &reply) -> status + args tuple (+ body length);
  *     while ((k = sw_vfs_read_body(r, buf, sizeof buf)) > 0) send(buf, k);
- *     sw_vfs_req_free(r);
+ *     sw_vfs_req_del(r);
  *
  * Bodies are streamed both ways: a put writes each piece to a temporary
  * file as it arrives, a get or readv reads the file on demand, so a 1 GiB
@@ -22,7 +22,7 @@
  * path filter over `file://root`, decorated `readonly+` unless writes are
  * allowed), checked differentially by tests/vectors/gen_vfs.py.  Error
  * tuples follow request._translate_error: absolute server paths (the root
- * as passed to sw_vfs_open, without trailing '/') in NoSuchFile, FileExists,
+ * as passed to sw_vfs_new, without trailing '/') in NoSuchFile, FileExists,
  * DirectoryNotEmpty, PermissionDenied; "./relpath" in ShortReadvError; the
  * chroot-relative path in ReadError and InvalidURL; ("ReadOnlyError",) when
  * read-only; Python's TypeError texts for wrong argument counts, and so on.
@@ -86,14 +86,14 @@ extern "C" {
 #define SW_VFS_DEFAULT_MAX_DEPTH ((size_t)256)           /* iter_files_recursive nesting */
 
 typedef struct sw_vfs_config {
-	bool allow_writes;      /* false (default): read-only, like brz serve */
-	bool disable_vfs;       /* like BRZ_NO_SMART_VFS: VFS verbs answer DisabledMethod */
-	uint64_t max_body;      /* 0 = default */
-	size_t max_readv_text;  /* 0 = default */
-	size_t max_readv_ranges;/* 0 = default */
-	size_t max_path_len;    /* 0 = default */
-	size_t max_names;       /* 0 = default */
-	size_t max_depth;       /* 0 = default */
+	bool allow_writes;       /* false (default): read-only, like brz serve */
+	bool disable_vfs;        /* like BRZ_NO_SMART_VFS: VFS verbs answer DisabledMethod */
+	uint64_t max_body;       /* 0 = default */
+	size_t max_readv_text;   /* 0 = default */
+	size_t max_readv_ranges; /* 0 = default */
+	size_t max_path_len;     /* 0 = default */
+	size_t max_names;        /* 0 = default */
+	size_t max_depth;        /* 0 = default */
 } sw_vfs_config;
 
 typedef struct sw_vfs sw_vfs;
@@ -103,10 +103,10 @@ typedef struct sw_vfs_req sw_vfs_req;
  * removed, for error texts).  `cfg` may be NULL (defaults); it is copied.
  * Returns 0 and *out, SW_ERR_NOMEM, SW_ERR_INVALID_ARGUMENT (NULL or empty
  * root), or SW_ERR_IO (errno set: the root cannot be opened as a directory).
- * Free with sw_vfs_close(). */
-SW_API int sw_vfs_open(sw_vfs **out, const char *root_dir, const sw_vfs_config *cfg,
-                const sw_mem *mem);
-SW_API void sw_vfs_close(sw_vfs *vfs);
+ * Free with sw_vfs_del(). */
+SW_API int sw_vfs_new(sw_vfs **out, const char *root_dir, const sw_vfs_config *cfg,
+                      const sw_mem *mem);
+SW_API void sw_vfs_del(sw_vfs *vfs);
 
 /* Return values of sw_vfs_begin() besides negative sw_err. */
 enum { SW_VFS_ANSWERED = 0, SW_VFS_NEEDS_BODY = 1 };
@@ -121,7 +121,7 @@ enum { SW_VFS_ANSWERED = 0, SW_VFS_NEEDS_BODY = 1 };
  *  - SW_ERR_UNKNOWN_METHOD: not a verb we serve (*out = NULL); the protocol
  *    layer answers with Breezy's per-version unknown-method form;
  *  - SW_ERR_INVALID_ARGUMENT (nargs == 0), SW_ERR_NOMEM (*out = NULL).
- * The request is freed with sw_vfs_req_free() in every success case. */
+ * The request is freed with sw_vfs_req_del() in every success case. */
 SW_API int sw_vfs_begin(sw_vfs *vfs, const sw_slice *args, size_t nargs, sw_vfs_req **out);
 
 /* Feeds request body bytes (any split).  Returns 0, SW_ERR_STATE (the
@@ -152,10 +152,10 @@ typedef enum sw_vfs_status {
 
 typedef struct sw_vfs_reply {
 	sw_vfs_status status;
-	const sw_slice *args; /* valid until sw_vfs_req_free() */
+	const sw_slice *args; /* valid until sw_vfs_req_del() */
 	size_t nargs;
-	bool has_body;        /* get ("ok"), readv ("readv") on success */
-	uint64_t body_len;    /* exact number of body bytes sw_vfs_read_body yields */
+	bool has_body;     /* get ("ok"), readv ("readv") on success */
+	uint64_t body_len; /* exact number of body bytes sw_vfs_read_body yields */
 } sw_vfs_reply;
 
 /* The reply of an answered request.  Returns 0, SW_ERR_STATE (still
@@ -171,7 +171,7 @@ SW_API int sw_vfs_get_reply(const sw_vfs_req *req, sw_vfs_reply *out);
 SW_API ptrdiff_t sw_vfs_read_body(sw_vfs_req *req, uint8_t *buf, size_t cap);
 
 /* Releases the request (aborting it first if it still expects a body). */
-SW_API void sw_vfs_req_free(sw_vfs_req *req);
+SW_API void sw_vfs_req_del(sw_vfs_req *req);
 
 #ifdef __cplusplus
 }

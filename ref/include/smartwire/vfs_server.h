@@ -12,7 +12,7 @@
  *   sw_dispatch.end       -> sw_vfs_end, then the reply
  *   sw_dispatch.read_body -> sw_vfs_read_body
  *   sw_dispatch.abort     -> sw_vfs_abort
- *   sw_dispatch.free      -> sw_vfs_req_free
+ *   sw_dispatch.free      -> sw_vfs_req_del
  *
  * and a reply (sw_vfs_get_reply) into one respond call:
  *
@@ -54,7 +54,7 @@
  *
  * THREADS.  The dispatch functions keep no state of their own; everything
  * lives in the sw_vfs given as `ud` and in the per-request sw_vfs_req.  One
- * sw_vfs must be used by one thread at a time (sw_vfs_open per thread is
+ * sw_vfs must be used by one thread at a time (sw_vfs_new per thread is
  * cheap), which is how smartwire/daemon.h uses it.
  */
 #ifndef SMARTWIRE_VFS_SERVER_H

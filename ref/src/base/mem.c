@@ -62,7 +62,7 @@ void sw_buf_init(sw_buf *buf, const sw_mem *mem)
 	buf->mem = mem;
 }
 
-void sw_buf_free(sw_buf *buf)
+void sw_buf_fini(sw_buf *buf)
 {
 	sw_free(buf->mem, buf->data);
 	buf->data = NULL;

@@ -252,7 +252,7 @@ static int send_no_retry(sw_client *c, const sw_call *call, int version,
 			rc = sw_readv_serialise(&rv, call->ranges, call->nranges);
 			if (!rc)
 				rc = sw_v3_put_bytes(o, rv.data, rv.len);
-			sw_buf_free(&rv);
+			sw_buf_fini(&rv);
 		}
 		if (!rc && call->body_kind != SW_CALL_BODY_STREAM)
 			rc = sw_v3_put_end(o);
@@ -330,7 +330,7 @@ int sw__call_version(sw_client *c, const sw_call *call, int version, sw_response
 	rc = sw__response_read_tuple(r);
 	if (rc == SW_ERR_CONNECTION_RESET && safe_to_send_twice(c, call)) {
 		/* Breezy _call: reset, then resend once without write retry. */
-		sw_response_free(r);
+		sw_response_del(r);
 		r = NULL;
 		sw_client_reset(c);
 		c->stats.retries++;
@@ -346,7 +346,7 @@ int sw__call_version(sw_client *c, const sw_call *call, int version, sw_response
 		rc = sw__response_read_tuple(r);
 	}
 	if (rc < 0) {
-		sw_response_free(r);
+		sw_response_del(r);
 		return rc;
 	}
 	*out = r;

@@ -49,7 +49,7 @@ static int call_determining_version(sw_client *c, const sw_call *call, sw_respon
 		}
 		if (rc == 0 || rc == SW_ERR_ERROR_RESPONSE)
 			c->version = v;
-		sw_buf_free(&last);
+		sw_buf_fini(&last);
 		return rc;
 	}
 	c->last_err = SW_ERR_NOT_A_SERVER;
@@ -58,7 +58,7 @@ static int call_determining_version(sw_client *c, const sw_call *call, sw_respon
 	                               "Bazaar server: ") ||
 	    sw_buf_append(&c->msg, last.data, last.len) || sw_buf_append_byte(&c->msg, 0))
 		sw_buf_reset(&c->msg);
-	sw_buf_free(&last);
+	sw_buf_fini(&last);
 	return SW_ERR_NOT_A_SERVER;
 }
 
@@ -92,7 +92,7 @@ int sw_client_call_simple(sw_client *c, sw_slice verb, const sw_slice *args, siz
 		return rc;
 	rc = sw_response_cancel_read_body(*out);
 	if (rc < 0) {
-		sw_response_free(*out);
+		sw_response_del(*out);
 		*out = NULL;
 	}
 	return rc;
@@ -163,6 +163,6 @@ int sw_client_hello(sw_client *c, int *version)
 			hello_cache_error(c, rc);
 		}
 	}
-	sw_response_free(r);
+	sw_response_del(r);
 	return rc;
 }

@@ -154,16 +154,16 @@ void sw_client_del(sw_client *c)
 {
 	if (!c)
 		return;
-	sw_medium_close(c->medium);
+	sw_medium_del(c->medium);
 	sw_v3_dec_del(c->v3);
 	sw_prefixed_del(c->pre);
 	sw_chunked_del(c->chk);
 	sw_free(c->mem, c->in);
 	sw_free(c->mem, c->hdr_kv);
 	sw_free(c->mem, c->eargs);
-	sw_buf_free(&c->msg);
-	sw_buf_free(&c->out);
-	sw_buf_free(&c->hello_msg);
+	sw_buf_fini(&c->msg);
+	sw_buf_fini(&c->out);
+	sw_buf_fini(&c->hello_msg);
 	sw_free(c->mem, c);
 }
 
@@ -201,7 +201,7 @@ int sw_client_disconnect(sw_client *c)
 	if (c->state == SW_CLIENT_IDLE)
 		return 0;
 	c->state = SW_CLIENT_DISCONNECTING;
-	sw_medium_close(c->medium);
+	sw_medium_del(c->medium);
 	c->medium = NULL;
 	c->in_off = c->in_len = 0;
 	c->stats.disconnects++;

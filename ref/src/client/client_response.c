@@ -461,7 +461,7 @@ int sw_response_cancel_read_body(sw_response *r)
 	return 0;
 }
 
-void sw_response_free(sw_response *r)
+void sw_response_del(sw_response *r)
 {
 	if (!r)
 		return;

@@ -136,8 +136,8 @@ int sw__v12_read_tuple(sw_response *r)
 	if (!r->expect_body)
 		sw__resp_finish(r);
 out:
-	sw_buf_free(&line);
-	sw_buf_free(&status);
+	sw_buf_fini(&line);
+	sw_buf_fini(&status);
 	return rc;
 }
 

@@ -84,7 +84,7 @@ int sw_url_escape_path(sw_buf *out, const void *path, size_t n)
 	}
 	if (rc == 0 && out->len == start)
 		rc = sw_buf_append_byte(out, '/');
-	sw_buf_free(&norm);
+	sw_buf_fini(&norm);
 	return rc;
 }
 
@@ -116,7 +116,7 @@ static char *copy_str(const sw_mem *mem, const char *p, size_t n, bool decode, b
 	return s;
 }
 
-void sw_url_free(sw_url *u, const sw_mem *mem)
+void sw_url_fini(sw_url *u, const sw_mem *mem)
 {
 	if (!u)
 		return;
@@ -224,14 +224,14 @@ static int parse(const char *url, const sw_mem *mem, sw_url *u)
 	if (rc == 0)
 		rc = sw_buf_append_byte(&b, '\0');
 	if (rc < 0) {
-		sw_buf_free(&b);
+		sw_buf_fini(&b);
 		return rc;
 	}
 	u->path = (char *)b.data; /* the buffer's bytes now belong to *u */
 	return 0;
 }
 
-int sw_url_parse(const char *url, const sw_mem *mem, sw_url *out)
+int sw_url_parse(sw_url *out, const char *url, const sw_mem *mem)
 {
 	if (!out)
 		return SW_ERR_INVALID_ARGUMENT;
@@ -240,6 +240,6 @@ int sw_url_parse(const char *url, const sw_mem *mem, sw_url *out)
 		return SW_ERR_INVALID_ARGUMENT;
 	int rc = parse(url, mem, out);
 	if (rc < 0)
-		sw_url_free(out, mem);
+		sw_url_fini(out, mem);
 	return rc;
 }

@@ -346,7 +346,7 @@ void sw_barena_init(sw_barena *a, const sw_mem *mem)
 	a->cap = 0;
 }
 
-void sw_barena_free(sw_barena *a)
+void sw_barena_fini(sw_barena *a)
 {
 	sw_free(a->mem, a->nodes);
 	a->nodes = NULL;
@@ -373,7 +373,7 @@ int sw_bdecode_into(sw_barena *a, const uint8_t *in, size_t len, const sw_blimit
 	return 0;
 }
 
-void sw_bval_free(const sw_mem *mem, sw_bval *v)
+void sw_bval_del(const sw_mem *mem, sw_bval *v)
 {
 	if (v)
 		sw_free(mem, v);

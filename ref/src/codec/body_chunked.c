@@ -69,7 +69,7 @@ void sw_chunked_del(sw_chunked_dec *dec)
 	if (!dec)
 		return;
 	sw_free(dec->mem, dec->errv);
-	sw_buf_free(&dec->errdata);
+	sw_buf_fini(&dec->errdata);
 	sw_free(dec->mem, dec);
 }
 

@@ -118,7 +118,7 @@ void sw_v12_dec_del(sw_v12_dec *dec)
 		return;
 	sw_prefixed_del(dec->prefixed);
 	sw_chunked_del(dec->chunked);
-	sw_buf_free(&dec->line);
+	sw_buf_fini(&dec->line);
 	sw_free(dec->mem, dec->args);
 	sw_free(dec->mem, dec);
 }

@@ -52,7 +52,7 @@ int sw_v12_encode_request_readv(sw_buf *out, int version, const sw_slice *args, 
 		rv = sw_readv_serialise(&tmp, ranges, nranges);
 		if (rv == 0)
 			rv = sw_prefixed_encode(out, tmp.data, tmp.len);
-		sw_buf_free(&tmp);
+		sw_buf_fini(&tmp);
 	}
 	return done(out, mark, rv);
 }

@@ -111,7 +111,7 @@ void sw_v3_dec_del(sw_v3_dec *dec)
 	if (!dec)
 		return;
 	sw_free(dec->mem, dec->stage);
-	sw_barena_free(&dec->arena);
+	sw_barena_fini(&dec->arena);
 	sw_free(dec->mem, dec);
 }
 
@@ -123,7 +123,7 @@ void sw_v3_dec_reset(sw_v3_dec *dec)
 		dec->stage_cap = 0;
 	}
 	if (dec->arena.cap > ARENA_KEEP)
-		sw_barena_free(&dec->arena);
+		sw_barena_fini(&dec->arena);
 	start(dec);
 }
 

@@ -197,7 +197,7 @@ static int fault_wait_readable(sw_medium *m, int timeout_ms)
 static void fault_close(sw_medium *m)
 {
 	fault_medium *f = (fault_medium *)m;
-	sw_medium_close(f->inner);
+	sw_medium_del(f->inner);
 	sw_free(m->mem, f);
 }
 
@@ -229,19 +229,19 @@ static void role_init(role *r, const sw_fault_plan *p, bool writing, sw_fault_st
 	}
 }
 
-int sw_fault_wrap(sw_medium *inner, const sw_fault_plan *read_plan,
-                  const sw_fault_plan *write_plan, sw_medium **out)
+int sw_fault_wrap(sw_medium **out, sw_medium *inner, const sw_fault_plan *read_plan,
+                  const sw_fault_plan *write_plan)
 {
 	/* An invalid plan would divide by zero (an empty size list) or retry
 	 * EINTR forever (eintr=K/M with K >= M). */
 	if (!inner || !out || (read_plan && !sw__fault_plan_valid(read_plan)) ||
 	    (write_plan && !sw__fault_plan_valid(write_plan))) {
-		sw_medium_close(inner);
+		sw_medium_del(inner);
 		return SW_ERR_INVALID_ARGUMENT;
 	}
 	fault_medium *f = sw_malloc(inner->mem, sizeof *f);
 	if (!f) {
-		sw_medium_close(inner);
+		sw_medium_del(inner);
 		return SW_ERR_NOMEM;
 	}
 	memset(f, 0, sizeof *f);

@@ -322,7 +322,7 @@ int sw_fault_plan_format(const sw_fault_plan *p, sw_buf *out)
 		rc = fmt(&own, "stall@%llu", (unsigned long long)p->stall_at);
 	if (rc == 0)
 		rc = sw_buf_append(out, own.data, own.len);
-	sw_buf_free(&own);
+	sw_buf_fini(&own);
 	return rc;
 }
 

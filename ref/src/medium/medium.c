@@ -69,7 +69,7 @@ int sw_medium_wait_readable(sw_medium *m, int timeout_ms)
 	return m->ops->wait_readable(m, timeout_ms);
 }
 
-void sw_medium_close(sw_medium *m)
+void sw_medium_del(sw_medium *m)
 {
 	if (m)
 		m->ops->close(m);

@@ -215,7 +215,7 @@ static void cmd_close(sw_medium *m)
 {
 	cmd_medium *c = (cmd_medium *)m;
 	sw_cmd_close_wait(m, NULL, NULL);
-	sw_buf_free(&c->err);
+	sw_buf_fini(&c->err);
 	sw_free(m->mem, c);
 }
 

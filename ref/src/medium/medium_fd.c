@@ -176,7 +176,7 @@ int sw__fd_medium_new_kind(int rfd, int wfd, unsigned flags, int is_tcp,
 	return 0;
 }
 
-int sw_fd_medium_new(int rfd, int wfd, unsigned flags, const sw_mem *mem, sw_medium **out)
+int sw_fd_medium_new(sw_medium **out, int rfd, int wfd, unsigned flags, const sw_mem *mem)
 {
 	return sw__fd_medium_new_kind(rfd, wfd, flags, 0, mem, out);
 }

@@ -268,11 +268,11 @@ static int wrap_end(sw_medium *e, const sw_fault_plan *in, const sw_fault_plan *
 		sw__fault_plan_reader_part(in, &rp);
 	if (outp)
 		sw__fault_plan_writer_part(outp, &wp);
-	return sw_fault_wrap(e, in ? &rp : NULL, outp ? &wp : NULL, res);
+	return sw_fault_wrap(res, e, in ? &rp : NULL, outp ? &wp : NULL);
 }
 
-int sw_fifo_pair(const sw_mem *mem, const sw_fault_plan *a_to_b, const sw_fault_plan *b_to_a,
-                 sw_medium **a, sw_medium **b)
+int sw_fifo_pair(sw_medium **a, sw_medium **b, const sw_fault_plan *a_to_b,
+                 const sw_fault_plan *b_to_a, const sw_mem *mem)
 {
 	if (!a || !b)
 		return SW_ERR_INVALID_ARGUMENT;
@@ -296,7 +296,7 @@ int sw_fifo_pair(const sw_mem *mem, const sw_fault_plan *a_to_b, const sw_fault_
 	}
 	rc = wrap_end(&eb->base, a_to_b, b_to_a, &mb);
 	if (rc < 0) {
-		sw_medium_close(ma);
+		sw_medium_del(ma);
 		return rc;
 	}
 	*a = ma;

@@ -178,7 +178,7 @@ int sw_tcp_listen(const char *addr, uint16_t port, int backlog, int *fd_out,
 	return 0;
 }
 
-int sw_tcp_accept(int listen_fd, int timeout_ms, const sw_mem *mem, sw_medium **out)
+int sw_tcp_accept(sw_medium **out, int listen_fd, int timeout_ms, const sw_mem *mem)
 {
 	if (listen_fd < 0 || !out)
 		return SW_ERR_INVALID_ARGUMENT;

@@ -101,8 +101,8 @@ void sw_srv_conn_del(sw_srv_conn *c)
 	sw_v12_dec_del(c->v12[0]);
 	sw_v12_dec_del(c->v12[1]);
 	sw__srv_v3_free(c);
-	sw_buf_free(&c->out);
-	sw_buf_free(&c->part);
+	sw_buf_fini(&c->out);
+	sw_buf_fini(&c->part);
 	sw_free(c->mem, c->scratch);
 	sw_free(c->mem, c);
 }

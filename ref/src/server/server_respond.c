@@ -227,7 +227,7 @@ int sw__srv_answer_generic(sw_srv_conn *c, const char *text, size_t len)
 		sw_slice args[2] = {{(const uint8_t *)"error", 5}, {msg.data, msg.len}};
 		rv = sw__srv_answer_failed(c, args, 2);
 	}
-	sw_buf_free(&msg);
+	sw_buf_fini(&msg);
 	return rv;
 }
 
@@ -248,7 +248,7 @@ int sw__srv_answer_unknown(sw_srv_conn *c, const sw_slice *verb)
 		rv = sw_buf_append_byte(&t, '\'');
 	if (rv == 0)
 		rv = sw__srv_answer_generic(c, (const char *)t.data, t.len);
-	sw_buf_free(&t);
+	sw_buf_fini(&t);
 	return rv;
 }
 

@@ -82,7 +82,7 @@ static int semantic(sw_srv_conn *c, const char *pre, const sw_buf *t, const char
 		rv = sw_buf_append_str(&msg, post);
 	if (rv == 0)
 		rv = sw__srv_answer_generic(c, (const char *)msg.data, msg.len);
-	sw_buf_free(&msg);
+	sw_buf_fini(&msg);
 	return rv;
 }
 
@@ -209,7 +209,7 @@ static int on_byte(void *ud, uint8_t byte)
 		else
 			rv = semantic(c, "Unexpected message part: byte(", &t, ")");
 	}
-	sw_buf_free(&t);
+	sw_buf_fini(&t);
 	return cb_fail(c, rv);
 }
 
@@ -236,7 +236,7 @@ static int on_structure(void *ud, const sw_bval *v)
 	int rv = sw__srv_repr_bval(&t, v);
 	if (rv == 0)
 		rv = semantic(c, "Unexpected message part: structure(", &t, ")");
-	sw_buf_free(&t);
+	sw_buf_fini(&t);
 	return cb_fail(c, rv);
 }
 
@@ -283,10 +283,10 @@ static int on_bytes_end(void *ud)
 	int rv = sw_py_repr_bytes(&t, c->part.data, c->part.len);
 	if (rv == 0)
 		rv = semantic(c, "Unexpected message part: bytes(", &t, r->part_cut ? "...)" : ")");
-	sw_buf_free(&t);
+	sw_buf_fini(&t);
 	r->stage_part = false;
 	if (c->part.cap > 4096)
-		sw_buf_free(&c->part);
+		sw_buf_fini(&c->part);
 	return cb_fail(c, rv);
 }
 
@@ -335,7 +335,7 @@ static int payload_fails(sw_srv_conn *c)
 	if (rv == SW_ERR_NOMEM)
 		return rv;
 	int bad = rv < 0 || (c->sh.what == 'h' && v->type != SW_BDICT);
-	sw_bval_free(c->mem, v);
+	sw_bval_del(c->mem, v);
 	return bad;
 }
 
@@ -438,7 +438,7 @@ static int framing_text(sw_srv_conn *c, int err, const uint8_t *in, size_t len, 
 				rv = sw__srv_repr_bval(t, v);
 			if (rv == 0)
 				rv = sw_buf_append_str(t, " is not a dict");
-			sw_bval_free(c->mem, v);
+			sw_bval_del(c->mem, v);
 			return rv;
 		}
 	}
@@ -473,7 +473,7 @@ int sw__srv_v3_start(sw_srv_conn *c)
 	}
 	shadow_init(&c->sh);
 	if (c->sh.stage.cap > SW_SRV_DEFAULT_MAX_HEADER)
-		sw_buf_free(&c->sh.stage);
+		sw_buf_fini(&c->sh.stage);
 	c->req.version = 3;
 	c->req.expecting = EX_ARGS;
 	c->state = CS_V3;
@@ -511,7 +511,7 @@ ptrdiff_t sw__srv_v3_feed(sw_srv_conn *c, const uint8_t *in, size_t len)
 		int rv = framing_text(c, err, in, len, &t);
 		if (rv == 0)
 			rv = sw__srv_answer_generic(c, (const char *)t.data, t.len);
-		sw_buf_free(&t);
+		sw_buf_fini(&t);
 		if (rv < 0)
 			return sw__srv_fatal(c, rv);
 	}
@@ -522,5 +522,5 @@ void sw__srv_v3_free(sw_srv_conn *c)
 {
 	sw_v3_dec_del(c->v3);
 	c->v3 = NULL;
-	sw_buf_free(&c->sh.stage);
+	sw_buf_fini(&c->sh.stage);
 }

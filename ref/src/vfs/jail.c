@@ -32,12 +32,12 @@ void sw_jail_path_init(sw_jail_path *jp, const sw_mem *mem)
 	jp->has_nul = false;
 }
 
-void sw_jail_path_free(sw_jail_path *jp)
+void sw_jail_path_fini(sw_jail_path *jp)
 {
-	sw_buf_free(&jp->wire);
-	sw_buf_free(&jp->combined);
-	sw_buf_free(&jp->fs);
-	sw_buf_free(&jp->msg);
+	sw_buf_fini(&jp->wire);
+	sw_buf_fini(&jp->combined);
+	sw_buf_fini(&jp->fs);
+	sw_buf_fini(&jp->msg);
 }
 
 /* urlutils._url_dont_escape_characters */
@@ -90,7 +90,7 @@ static int combine(const uint8_t *p, size_t n, sw_buf *out)
 				rc = sw_buf_append(out, seg, len);
 		}
 	}
-	sw_buf_free(&tmp);
+	sw_buf_fini(&tmp);
 	return rc;
 }
 
@@ -250,7 +250,7 @@ int sw_jail_translate(const uint8_t *p, size_t n, bool append_slash, sw_jail_pat
 					rc = sw_py_repr_str(&jp->msg, arg.data, arg.len);
 				if (rc == 0)
 					rc = sw_buf_append_str(&jp->msg, ",)");
-				sw_buf_free(&arg);
+				sw_buf_fini(&arg);
 				return rc ? rc : SW_JAIL_ABOVE_ROOT;
 			}
 			/* drop the last segment and its separator */
@@ -272,7 +272,7 @@ int sw_jail_translate(const uint8_t *p, size_t n, bool append_slash, sw_jail_pat
 		first = false;
 		nseg++;
 	}
-	sw_buf_free(&arg);
+	sw_buf_fini(&arg);
 	if (rc)
 		return rc;
 
@@ -283,7 +283,7 @@ int sw_jail_translate(const uint8_t *p, size_t n, bool append_slash, sw_jail_pat
 	rc = combine(jp->wire.data, jp->wire.len, &once);
 	if (rc == 0)
 		rc = combine(once.data, once.len, &jp->combined);
-	sw_buf_free(&once);
+	sw_buf_fini(&once);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < jp->combined.len; i++)
@@ -305,7 +305,7 @@ int sw_jail_translate(const uint8_t *p, size_t n, bool append_slash, sw_jail_pat
 	}
 	if (rc == 0)
 		rc = utf8_scan(raw.data, raw.len, &jp->fs, &valid);
-	sw_buf_free(&raw);
+	sw_buf_fini(&raw);
 	if (rc)
 		return rc;
 	jp->has_nul = jp->fs.len > 0 && memchr(jp->fs.data, 0, jp->fs.len) != NULL;
@@ -399,7 +399,7 @@ void sw_jail_fini(sw_jail *j)
 	j->root_real = NULL;
 }
 
-void sw_jail_res_free(sw_jail_res *res)
+void sw_jail_res_fini(sw_jail_res *res)
 {
 	if (res->dirfd >= 0)
 		close(res->dirfd);
@@ -455,10 +455,10 @@ static int splice_target(walk *w, const char *target, size_t tlen)
 			rc = sw_buf_append(&nb, w->rest.data + w->pos, w->rest.len - w->pos);
 	}
 	if (rc) {
-		sw_buf_free(&nb);
+		sw_buf_fini(&nb);
 		return rc;
 	}
-	sw_buf_free(&w->rest);
+	sw_buf_fini(&w->rest);
 	w->rest = nb;
 	w->pos = 0;
 	return 0;
@@ -634,7 +634,7 @@ int sw_jail_resolve(const sw_jail *j, const uint8_t *fs, size_t n, unsigned flag
 	}
 	walk_unwind(&w, 0);
 	sw_free(j->mem, w.fds);
-	sw_buf_free(&w.rest);
+	sw_buf_fini(&w.rest);
 	if (rc) {
 		if (res->dirfd >= 0)
 			close(res->dirfd);

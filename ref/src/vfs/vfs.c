@@ -43,8 +43,7 @@ static const struct verb {
 	{"move", "MoveRequest", 2, {"rel_from", "rel_to"}, true, V_MOVE},
 };
 
-int sw_vfs_open(sw_vfs **out, const char *root_dir, const sw_vfs_config *cfg,
-                const sw_mem *mem)
+int sw_vfs_new(sw_vfs **out, const char *root_dir, const sw_vfs_config *cfg, const sw_mem *mem)
 {
 	*out = NULL;
 	if (!root_dir || !*root_dir)
@@ -95,7 +94,7 @@ int sw_vfs_open(sw_vfs **out, const char *root_dir, const sw_vfs_config *cfg,
 
 static void req_destroy(sw_vfs_req *r);
 
-void sw_vfs_close(sw_vfs *v)
+void sw_vfs_del(sw_vfs *v)
 {
 	if (!v)
 		return;
@@ -239,11 +238,11 @@ int sw__fail_errno(sw_vfs_req *r, int e, const sw_buf *report, const sw_buf *f1,
 			rc = sw_buf_append_byte(&t, ' ');
 		if (rc == 0)
 			rc = sw_buf_append(&t, o.data, o.len);
-		sw_buf_free(&o);
+		sw_buf_fini(&o);
 		if (rc == 0)
 			rc = sw__fail_generic(r, "TransportError", t.data, t.len);
 	}
-	sw_buf_free(&t);
+	sw_buf_fini(&t);
 	return rc;
 }
 
@@ -254,7 +253,7 @@ int sw__fail_errno_abs(sw_vfs_req *r, int e, const sw_jail_path *jp)
 	int rc = sw__abs(r->vfs, jp->fs.data, jp->fs.len, &a);
 	if (rc == 0)
 		rc = sw__fail_errno(r, e, &a, &a, NULL);
-	sw_buf_free(&a);
+	sw_buf_fini(&a);
 	return rc;
 }
 
@@ -267,7 +266,7 @@ int sw__fail_oserror(sw_vfs_req *r, int e, const char *suffix)
 		rc = sw_buf_append_str(&t, suffix);
 	if (rc == 0)
 		rc = sw__fail_generic(r, sw_py_oserror_class(e), t.data, t.len);
-	sw_buf_free(&t);
+	sw_buf_fini(&t);
 	return rc;
 }
 
@@ -304,7 +303,7 @@ int sw__touch(sw_vfs_req *r, const sw_jail_path *jp)
 			rc = sw__reply_add(r, jp->combined.data, jp->combined.len);
 		if (rc == 0)
 			rc = sw__reply_add(r, t.data, t.len);
-		sw_buf_free(&t);
+		sw_buf_fini(&t);
 		return rc ? rc : 1;
 	}
 	if (jp->has_nul) {
@@ -329,7 +328,7 @@ int sw__mode(sw_vfs_req *r, const sw_slice *s, int64_t *mode, bool *has)
 			rc = sw_py_repr_bytes(&t, s->p, s->n);
 		if (rc == 0)
 			rc = sw__fail_generic(r, "ValueError", t.data, t.len);
-		sw_buf_free(&t);
+		sw_buf_fini(&t);
 		return rc ? rc : 1;
 	}
 	if (k == 2 || v < 0 || v > 07777) {
@@ -482,7 +481,7 @@ int sw_vfs_begin(sw_vfs *v, const sw_slice *args, size_t nargs, sw_vfs_req **out
 	r->verb = vb->id;
 	int rc = dispatch(r, vb, args + 1, nargs - 1);
 	if (rc) {
-		sw_vfs_req_free(r);
+		sw_vfs_req_del(r);
 		return rc;
 	}
 	*out = r;
@@ -559,7 +558,7 @@ ptrdiff_t sw_vfs_read_body(sw_vfs_req *r, uint8_t *buf, size_t cap)
 	return sw__read_body(r, buf, cap);
 }
 
-void sw_vfs_req_free(sw_vfs_req *r)
+void sw_vfs_req_del(sw_vfs_req *r)
 {
 	if (!r)
 		return;
@@ -593,9 +592,9 @@ static void req_destroy(sw_vfs_req *r)
 		return;
 	sw_free(r->mem, r->roff);
 	sw_free(r->mem, r->rargs);
-	sw_buf_free(&r->rbuf);
-	sw_buf_free(&r->text);
-	sw_buf_free(&r->wbuf);
-	sw_jail_path_free(&r->jp);
+	sw_buf_fini(&r->rbuf);
+	sw_buf_fini(&r->text);
+	sw_buf_fini(&r->wbuf);
+	sw_jail_path_fini(&r->jp);
 	sw_free(r->mem, r);
 }

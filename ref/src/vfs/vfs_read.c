@@ -31,7 +31,7 @@ static int open_for_read(sw_vfs_req *r, const sw_jail_path *jp, struct stat *st,
 			return rc;
 		fd = openat(res.dirfd, res.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		e = errno;
-		sw_jail_res_free(&res);
+		sw_jail_res_fini(&res);
 		if (fd < 0) {
 			rc = sw__fail_errno_abs(r, e, jp);
 			return rc ? rc : 1;
@@ -100,7 +100,7 @@ int sw__do_has(sw_vfs_req *r, const sw_slice *a)
 	bool yes = false;
 	if (rc == 0) {
 		yes = res.is_root || faccessat(res.dirfd, res.name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
-		sw_jail_res_free(&res);
+		sw_jail_res_fini(&res);
 	}
 	return sw__reply(r, SW_VFS_SUCCESS, 1, yes ? "yes" : "no");
 }
@@ -117,7 +117,7 @@ int sw__do_stat(sw_vfs_req *r, const sw_slice *a)
 	struct stat st;
 	int ok = fstatat(res.dirfd, res.name, &st, AT_SYMLINK_NOFOLLOW);
 	int e = errno;
-	sw_jail_res_free(&res);
+	sw_jail_res_fini(&res);
 	if (ok < 0)
 		return sw__fail_errno_abs(r, e, &r->jp);
 	char size[32], mode[32];
@@ -136,7 +136,7 @@ static int open_dir(sw_vfs_req *r, const sw_jail_path *jp, int *fd)
 		return rc;
 	*fd = openat(res.dirfd, res.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int e = errno;
-	sw_jail_res_free(&res);
+	sw_jail_res_fini(&res);
 	if (*fd < 0) {
 		rc = sw__fail_errno_abs(r, e, jp);
 		return rc ? rc : 1;
@@ -211,8 +211,8 @@ int sw__do_list_dir(sw_vfs_req *r, const sw_slice *a)
 			rc = sw__reply_add(r, esc.data, esc.len);
 		off += len + 1;
 	}
-	sw_buf_free(&names);
-	sw_buf_free(&esc);
+	sw_buf_fini(&names);
+	sw_buf_fini(&esc);
 	return rc;
 }
 
@@ -226,7 +226,7 @@ static int fail_raw(sw_vfs_req *r, int e, const sw_buf *raw)
 	int rc = sw__abs(r->vfs, raw->len ? raw->data + skip : NULL, raw->len - skip, &a);
 	if (rc == 0)
 		rc = sw__fail_errno(r, e, &a, &a, NULL);
-	sw_buf_free(&a);
+	sw_buf_fini(&a);
 	return rc ? rc : 1;
 }
 
@@ -293,7 +293,7 @@ static int iter_dir(sw_vfs_req *r, int fd, sw_buf *rel, sw_buf *raw, size_t dept
 	}
 	rel->len = rlen;
 	raw->len = wlen;
-	sw_buf_free(&names);
+	sw_buf_fini(&names);
 	return rc;
 }
 
@@ -312,8 +312,8 @@ int sw__do_iter(sw_vfs_req *r, const sw_slice *a)
 	if (rc == 0)
 		rc = iter_dir(r, fd, &rel, &raw, 0);
 	close(fd);
-	sw_buf_free(&rel);
-	sw_buf_free(&raw);
+	sw_buf_fini(&rel);
+	sw_buf_fini(&raw);
 	return rc < 0 ? rc : 0;
 }
 
@@ -337,7 +337,7 @@ static int value_error(sw_vfs_req *r, const char *msg, const uint8_t *lit, size_
 		rc = sw_py_repr_bytes(&t, lit, n);
 	if (rc == 0)
 		rc = sw__fail_generic(r, "ValueError", t.data, t.len);
-	sw_buf_free(&t);
+	sw_buf_fini(&t);
 	return rc;
 }
 

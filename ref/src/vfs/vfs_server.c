@@ -108,7 +108,7 @@ static void abort_req(void *ctx)
 
 static void free_req(void *ctx)
 {
-	sw_vfs_req_free(ctx);
+	sw_vfs_req_del(ctx);
 }
 
 static const sw_dispatch vfs_dispatch = {

@@ -84,7 +84,7 @@ static int make_parent(sw_vfs_req *r)
 		if (mkdirat(res.dirfd, res.name, r->has_dir_mode ? (mode_t)r->dir_mode : 0777) < 0) {
 			e = errno;
 			rc = SW_ERR_IO;
-			sw_jail_res_free(&res);
+			sw_jail_res_fini(&res);
 		} else {
 			if (r->has_dir_mode)
 				fchmodat(res.dirfd, res.name, (mode_t)r->dir_mode, 0);
@@ -96,7 +96,7 @@ static int make_parent(sw_vfs_req *r)
 		rc = sw__fail_errno(r, e, &abs, &abs, NULL);
 		rc = rc ? rc : 1;
 	}
-	sw_buf_free(&abs);
+	sw_buf_fini(&abs);
 	return rc;
 }
 
@@ -112,7 +112,7 @@ static int prepare_put(sw_vfs_req *r)
 		if (rc == SW_ERR_NOMEM)
 			return rc;
 		if (rc == 0 && res.is_root) {
-			sw_jail_res_free(&res);
+			sw_jail_res_fini(&res);
 			sw_buf t;
 			sw_buf_init(&t, r->mem);
 			rc = sw_buf_append_str(&t, " [occurred when renaming '");
@@ -129,7 +129,7 @@ static int prepare_put(sw_vfs_req *r)
 				rc = sw_buf_append_byte(&t, 0);
 			if (rc == 0)
 				rc = sw__fail_oserror(r, EISDIR, (const char *)t.data);
-			sw_buf_free(&t);
+			sw_buf_fini(&t);
 			return rc ? rc : 1;
 		}
 		if (rc == 0) {
@@ -217,7 +217,7 @@ int sw__do_append(sw_vfs_req *r, const sw_slice *a)
 	rc = sw__abs(r->vfs, r->jp.fs.data, r->jp.fs.len, &abs);
 	if (rc == 0)
 		rc = sw__fail_errno(r, e, &r->jp.combined, &abs, NULL);
-	sw_buf_free(&abs);
+	sw_buf_fini(&abs);
 	return rc;
 }
 
@@ -321,7 +321,7 @@ static int finish_put(sw_vfs_req *r)
 	drop_temp(r);
 	if (rc == 0)
 		rc = sw__fail_oserror(r, e, (const char *)t.data);
-	sw_buf_free(&t);
+	sw_buf_fini(&t);
 	return rc;
 }
 
@@ -343,7 +343,7 @@ static int finish_append(sw_vfs_req *r)
 		rc = sw__abs(r->vfs, r->jp.fs.data, r->jp.fs.len, &abs);
 		if (rc == 0)
 			rc = sw__fail_errno(r, e, &r->jp.combined, &abs, NULL);
-		sw_buf_free(&abs);
+		sw_buf_fini(&abs);
 		return rc;
 	}
 	if (r->has_mode && (st.st_mode & 07777) != mode)
@@ -416,7 +416,7 @@ static int busy_root(sw_vfs_req *r, const sw_jail_path *jp)
 	int rc = sw__abs(r->vfs, NULL, 0, &a);
 	if (rc == 0)
 		rc = sw__fail_errno(r, EBUSY, &a, &a, NULL);
-	sw_buf_free(&a);
+	sw_buf_fini(&a);
 	return rc;
 }
 
@@ -428,7 +428,7 @@ static int one_path(sw_vfs_req *r, int op, int64_t mode, bool has_mode)
 		return rc < 0 ? rc : 0;
 	int ok;
 	if (res.is_root && op != V_MKDIR) {
-		sw_jail_res_free(&res);
+		sw_jail_res_fini(&res);
 		return busy_root(r, &r->jp);
 	}
 	if (op == V_DELETE)
@@ -441,7 +441,7 @@ static int one_path(sw_vfs_req *r, int op, int64_t mode, bool has_mode)
 			fchmodat(res.dirfd, res.name, (mode_t)mode, 0);
 	}
 	int e = errno;
-	sw_jail_res_free(&res);
+	sw_jail_res_fini(&res);
 	if (ok < 0)
 		return sw__fail_errno_abs(r, e, &r->jp);
 	return sw__reply(r, SW_VFS_SUCCESS, 1, "ok");
@@ -472,19 +472,19 @@ static int two_paths(sw_vfs_req *r, sw_jail_path *to)
 		int ok = fstatat(from.dirfd, from.name, &st, AT_SYMLINK_NOFOLLOW);
 		e = errno;
 		if (ok < 0) {
-			sw_jail_res_free(&from);
+			sw_jail_res_fini(&from);
 			rc = sw__fail_errno(r, e, &fa, &fa, NULL);
 			goto out;
 		}
 		dir = S_ISDIR(st.st_mode);
 		if (!r->vfs->cfg.allow_writes) {
-			sw_jail_res_free(&from);
+			sw_jail_res_fini(&from);
 			rc = read_only(r);
 			goto out;
 		}
 		rc = sw__touch(r, to);
 		if (rc) {
-			sw_jail_res_free(&from);
+			sw_jail_res_fini(&from);
 			goto out;
 		}
 	} else {
@@ -507,7 +507,7 @@ static int two_paths(sw_vfs_req *r, sw_jail_path *to)
 	}
 	rc = sw_jail_resolve(&r->vfs->jail, to->fs.data, to->fs.len, 0, &dst, &e);
 	if (rc) {
-		sw_jail_res_free(&from);
+		sw_jail_res_fini(&from);
 		if (rc == SW_ERR_IO)
 			rc = is_move ? sw__fail_errno(r, e, &ta, &ta, NULL) : sw__fail_errno(r, e, &fa, &fa, &ta);
 		goto out;
@@ -522,8 +522,8 @@ static int two_paths(sw_vfs_req *r, sw_jail_path *to)
 		ok = renameat(from.dirfd, from.name, dst.dirfd, dst.name);
 	}
 	e = errno;
-	sw_jail_res_free(&from);
-	sw_jail_res_free(&dst);
+	sw_jail_res_fini(&from);
+	sw_jail_res_fini(&dst);
 	if (ok == 0)
 		rc = sw__reply(r, SW_VFS_SUCCESS, 1, "ok");
 	else if (is_move)
@@ -531,8 +531,8 @@ static int two_paths(sw_vfs_req *r, sw_jail_path *to)
 	else
 		rc = sw__fail_errno(r, e, &fa, &fa, &ta);
 out:
-	sw_buf_free(&fa);
-	sw_buf_free(&ta);
+	sw_buf_fini(&fa);
+	sw_buf_fini(&ta);
 	return rc < 0 ? rc : 0;
 }
 
@@ -547,7 +547,7 @@ int sw__do_simple_write(sw_vfs_req *r, const sw_slice *a)
 		rc = sw__translate(r, &a[1], false, &to);
 		if (rc == 0)
 			rc = two_paths(r, &to);
-		sw_jail_path_free(&to);
+		sw_jail_path_fini(&to);
 		return rc < 0 ? rc : 0;
 	}
 	int64_t mode = 0;
