@@ -204,7 +204,7 @@ static int v3_make(void **dec, struct sink *s)
 	                                   .on_structure = on_part, .on_bytes = consume,
 	                                   .on_end = on_end};
 	sw_v3_config cfg;
-	sw_v3_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.expect_marker = true;
 	return sw_v3_dec_new((sw_v3_dec **)dec, &cfg, &cb, s, NULL);
 }

@@ -189,7 +189,7 @@ int sb_conn_open(sb_conn *c, uint16_t port)
 	if (c->fd < 0)
 		return c->fd;
 	sw_v3_config cfg;
-	sw_v3_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.expect_marker = true;
 	sw_v3_callbacks cb = {.on_byte = on_byte, .on_bytes = on_bytes};
 	int rc = sw_v3_dec_new(&c->dec, &cfg, &cb, &c->resp, NULL);

@@ -149,7 +149,7 @@ static void do_v3(bool marker, const uint8_t *in, size_t len)
 	static const sw_v3_callbacks cb = {v3_headers, v3_byte, v3_structure, v3_bytes_begin,
 	                                   v3_bytes, v3_bytes_end, v3_end};
 	sw_v3_config cfg;
-	sw_v3_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.expect_marker = marker;
 	sw_v3_dec *d;
 	if (sw_v3_dec_new(&d, &cfg, &cb, NULL, NULL) != 0)

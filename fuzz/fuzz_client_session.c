@@ -434,7 +434,7 @@ static void session(const run_cfg *rc, const sw_fuzz_ctl *ctl, outcome *o)
 	s.mem = &fm.mem;
 
 	sw_client_config cfg;
-	sw_client_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.protocol = rc->protocol;
 	cfg.timeout_ms = -1; /* stalls are counted, never timed */
 	cfg.no_retry = rc->no_retry;

@@ -582,11 +582,12 @@ static void plan_round_trip(const sw_fault_plan *p)
 	if (sw_buf_append_byte(&t, 0) != 0)
 		sw_fuzz_fail("server_session: out of memory\n");
 	sw_fault_plan back;
-	size_t pos = 0;
-	rv = sw_fault_plan_parse((const char *)t.data, &back, &pos);
+	sw_errinfo ei = {0};
+	rv = sw_fault_plan_parse((const char *)t.data, &back, &ei);
 	if (rv != 0 || !sw_fault_plan_equal(p, &back))
 		sw_fuzz_fail("server_session: the spec \"%s\" does not parse back to its plan "
-		             "(%s at %zu)\n", (const char *)t.data, sw_errname(rv), pos);
+		             "(%s)\n",
+		             (const char *)t.data, ei.text);
 	sw_buf_fini(&t);
 }
 

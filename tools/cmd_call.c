@@ -100,21 +100,16 @@ static int connect_cb(void *ud, sw_medium **out)
 {
 	sw__call_conn *cc = ud;
 	int timeout = cc->o->timeout_ms ? cc->o->timeout_ms : SW_CLIENT_DEFAULT_TIMEOUT_MS;
-	cc->connect_err[0] = '\0';
+	cc->connect_err.text[0] = '\0';
 	if (cc->url.scheme == SW_URL_BZR)
-		return sw_tcp_connect(cc->url.host, cc->url.port, timeout, NULL, out,
-		                      cc->connect_err, sizeof cc->connect_err);
+		return sw_tcp_connect(out, cc->url.host, cc->url.port, timeout, NULL,
+		                      &cc->connect_err);
 	/* Both commands' stderr goes to ours, as Breezy lets ssh prompt. */
 	sw_cmd_config cfg = {.inherit_stderr = true};
 	const char *sh[] = {"/bin/sh", "-c", cc->o->server_cmd, NULL};
 	const char *const *argv = cc->url.scheme == SW_URL_PIPE ? sh
 	                                                         : (const char *const *)cc->ssh_argv;
-	int err = 0;
-	int rc = sw_cmd_spawn(argv, &cfg, NULL, out, &err);
-	if (rc < 0)
-		snprintf(cc->connect_err, sizeof cc->connect_err, "cannot run %s: %s", argv[0],
-		         err ? strerror(err) : sw_strerror(rc));
-	return rc;
+	return sw_cmd_spawn(out, argv, &cfg, NULL, &cc->connect_err);
 }
 
 int sw__call_conn_open(sw__call_conn *cc, const sw__call_opts *o, const char *url)
@@ -149,7 +144,7 @@ int sw__call_conn_open(sw__call_conn *cc, const sw__call_opts *o, const char *ur
 		}
 	}
 	sw_client_config cfg;
-	sw_client_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.protocol = o->protocol;
 	cfg.timeout_ms = o->timeout_ms;
 	rc = sw_client_new(&cc->client, &cfg, connect_cb, cc, NULL);
@@ -233,8 +228,9 @@ static int report_error(sw__call_conn *cc, int rc)
 	const sw_slice *eargs = NULL;
 	if (rc == SW_ERR_ERROR_RESPONSE || rc == SW_ERR_UNKNOWN_METHOD)
 		eargs = sw_client_error_args(cc->client, &n);
-	const char *msg = rc == SW_ERR_CONNECT || rc == SW_ERR_SPAWN ? cc->connect_err
-	                                                            : sw_client_error_message(cc->client);
+	const char *msg = rc == SW_ERR_CONNECT || rc == SW_ERR_SPAWN
+	                      ? cc->connect_err.text
+	                      : sw_client_error_message(cc->client);
 	if (!msg || !*msg)
 		msg = sw_strerror(rc);
 	sw_buf b;

@@ -188,12 +188,12 @@ int sw_cmd_record(int argc, char **argv)
 		if (rc == 0)
 			rc = sw_recorder_add_client(r, m);
 	} else {
-		char err[512] = "";
+		sw_errinfo err;
 		uint16_t bound = 0;
-		rc = sw_recorder_listen(r, listen_addr, (uint16_t)port, &bound, err, sizeof err);
+		rc = sw_recorder_listen(r, listen_addr, (uint16_t)port, &bound, &err);
 		if (rc < 0)
-			fprintf(stderr, "smartwire record: cannot listen on %s:%lu: %s\n", listen_addr,
-			        port, err[0] ? err : sw_strerror(rc));
+			fprintf(stderr, "smartwire record: cannot listen on %s:%lu: %s\n",
+			        listen_addr, port, err.text);
 		else
 			fprintf(stderr, "listening on port: %u\n", bound);
 		fflush(stderr);

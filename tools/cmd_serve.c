@@ -331,14 +331,14 @@ int sw_cmd_serve(int argc, char **argv)
 	if (o.inet) {
 		rv = sw_daemon_add_conn(d, 0, 1, false);
 	} else {
-		char err[256] = "";
+		sw_errinfo err;
 		uint16_t port = 0;
-		rv = sw_tcp_listen(o.listen, o.port_set ? (uint16_t)o.port : SW_TCP_DEFAULT_PORT, 128,
-		                   &lfd, &port, err, sizeof err);
+		rv = sw_tcp_listen(&lfd, &port, o.listen,
+		                   o.port_set ? (uint16_t)o.port : SW_TCP_DEFAULT_PORT, 128, &err);
 		if (rv < 0) {
 			fprintf(stderr, "smartwire serve: cannot listen on %s:%u: %s\n",
 			        o.listen ? o.listen : "*",
-			        o.port_set ? (unsigned)o.port : SW_TCP_DEFAULT_PORT, err);
+			        o.port_set ? (unsigned)o.port : SW_TCP_DEFAULT_PORT, err.text);
 			code = SW_EXIT_CONNECTION;
 			goto out;
 		}

@@ -565,7 +565,7 @@ static int match_msg(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, 
 	}
 	if (a->version == 3) {
 		sw_v3_config cfg;
-		sw_v3_config_default(&cfg);
+		memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 		cfg.expect_marker = true;
 		cfg.max_struct = 16u << 20;
 		sw_v3_callbacks cb = {.on_byte = v3_on_byte, .on_structure = v3_on_structure,

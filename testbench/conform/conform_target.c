@@ -167,12 +167,12 @@ static int spawn(sw__cf_run *R, const char *tmpl)
 	sw_cmd_config cfg = {0};
 	cfg.kill_timeout_ms = R->o->target == SW_CF_TARGET_PIPE ? (int)sw__cf_scaled(R, 2000)
 	                      : R->o->target == SW_CF_TARGET_CLIENT ? (int)sw__cf_scaled(R, 1000) : -1;
-	int e = 0;
+	sw_errinfo ei;
 	pthread_mutex_lock(&spawn_lock);
-	int rc = sw_cmd_spawn((const char *const *)argv, &cfg, NULL, &R->proc, &e);
+	int rc = sw_cmd_spawn(&R->proc, (const char *const *)argv, &cfg, NULL, &ei);
 	pthread_mutex_unlock(&spawn_lock);
 	if (rc < 0)
-		sw__cf_appendf(&R->why, "cannot start '%s': %s", argv[0], e ? strerror(e) : sw_strerror(rc));
+		sw__cf_appendf(&R->why, "cannot start '%s': %s", argv[0], ei.text);
 	else {
 		sw_buf line;
 		sw_buf_init(&line, NULL);
@@ -210,9 +210,9 @@ int sw__cf_target_start(sw__cf_run *R)
 	}
 	case SW_CF_TARGET_TCP: {
 		int fd;
-		char err[200];
-		if (sw_tcp_listen("127.0.0.1", 0, 1, &fd, &R->port, err, sizeof err) < 0) {
-			sw__cf_appendf(&R->why, "cannot find a free port: %s", err);
+		sw_errinfo err;
+		if (sw_tcp_listen(&fd, &R->port, "127.0.0.1", 0, 1, &err) < 0) {
+			sw__cf_appendf(&R->why, "cannot find a free port: %s", err.text);
 			return SW_ERR_IO;
 		}
 		close(fd);
@@ -221,12 +221,15 @@ int sw__cf_target_start(sw__cf_run *R)
 			return rc;
 		int64_t deadline = sw__cf_now_ms() + sw__cf_scaled(R, START_MS);
 		for (;;) {
-			rc = sw_tcp_connect("127.0.0.1", R->port, 1000, NULL, &R->conn.m, err, sizeof err);
+			rc = sw_tcp_connect(&R->conn.m, "127.0.0.1", R->port, 1000, NULL, &err);
 			if (rc == 0)
 				return 0;
 			if (sw__cf_now_ms() >= deadline) {
-				sw__cf_appendf(&R->why, "the server did not accept connections on port %u within %lld ms: %s",
-				               R->port, (long long)sw__cf_scaled(R, START_MS), err);
+				sw__cf_appendf(&R->why,
+				               "the server did not accept connections on port %u "
+				               "within %lld ms: %s",
+				               R->port, (long long)sw__cf_scaled(R, START_MS),
+				               err.text);
 				return SW_ERR_TIMEOUT;
 			}
 			/* Wait for the server's stdout to change (it exited) or 20 ms. */
@@ -240,9 +243,9 @@ int sw__cf_target_start(sw__cf_run *R)
 		}
 	}
 	case SW_CF_TARGET_CLIENT: {
-		char err[200];
-		if (sw_tcp_listen("127.0.0.1", 0, 4, &R->listen_fd, &R->port, err, sizeof err) < 0) {
-			sw__cf_appendf(&R->why, "cannot listen: %s", err);
+		sw_errinfo err;
+		if (sw_tcp_listen(&R->listen_fd, &R->port, "127.0.0.1", 0, 4, &err) < 0) {
+			sw__cf_appendf(&R->why, "cannot listen: %s", err.text);
 			return SW_ERR_IO;
 		}
 		return spawn(R, o->client_cmd);

@@ -228,13 +228,13 @@ nomem:
 }
 
 int sw_recorder_listen(sw_recorder *r, const char *addr, uint16_t port, uint16_t *port_out,
-                       char *errbuf, size_t errlen)
+                       sw_errinfo *ei)
 {
 	if (!r)
-		return SW_ERR_INVALID_ARGUMENT;
+		return sw_errinfo_set(ei, SW_ERR_INVALID_ARGUMENT, 0, NULL);
 	if (r->listen_fd >= 0)
-		return SW_ERR_STATE;
-	return sw_tcp_listen(addr, port, 16, &r->listen_fd, port_out, errbuf, errlen);
+		return sw_errinfo_set(ei, SW_ERR_STATE, 0, "already listening");
+	return sw_tcp_listen(&r->listen_fd, port_out, addr, port, 16, ei);
 }
 
 /* ---- upstream ---------------------------------------------------------- */
@@ -327,17 +327,16 @@ static int spawn_upstream(sw_recorder *r, struct conn *c)
  * cannot be reached (logged). */
 static int open_upstream(sw_recorder *r, struct conn *c)
 {
-	char err[512] = "";
 	if (r->host) {
-		int rc = sw_tcp_connect(r->host, r->port, r->connect_timeout_ms, r->mem,
-		                        &c->m[UPSTREAM], err, sizeof err);
+		sw_errinfo err;
+		int rc = sw_tcp_connect(&c->m[UPSTREAM], r->host, r->port, r->connect_timeout_ms,
+		                        r->mem, &err);
 		if (rc == SW_ERR_NOMEM)
 			return rc;
 		if (rc < 0) {
-			if (!err[0])
-				snprintf(err, sizeof err, "%s", sw_strerror(rc));
-			conn_log(c, "upstream-error %s", err);
-			event(r, "conn %u: upstream tcp %s:%u: %s", c->id, r->host, r->port, err);
+			conn_log(c, "upstream-error %s", err.text);
+			event(r, "conn %u: upstream tcp %s:%u: %s", c->id, r->host, r->port,
+			      err.text);
 			return 1;
 		}
 		int fd;

@@ -96,10 +96,10 @@ void sw_recorder_del(sw_recorder *r);
 
 /* Listens on addr:port (addr NULL: any address; port 0: a free port; see
  * sw_tcp_listen).  *port_out (may be NULL) receives the bound port.  Returns
- * 0, SW_ERR_STATE (already listening), SW_ERR_IO (message in errbuf),
- * SW_ERR_INVALID_ARGUMENT. */
+ * 0, SW_ERR_STATE (already listening), SW_ERR_IO (detail in *ei, which may
+ * be NULL), SW_ERR_INVALID_ARGUMENT. */
 int sw_recorder_listen(sw_recorder *r, const char *addr, uint16_t port, uint16_t *port_out,
-                       char *errbuf, size_t errlen);
+                       sw_errinfo *ei);
 
 /* Adds a client connection that is already open (the --inet mode passes an
  * "fd" medium over stdin/stdout; tests pass one end of a socket pair).  The

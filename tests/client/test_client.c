@@ -27,7 +27,7 @@
 static sw_client *new_client(sw_fakeserver *fs, int protocol, bool empty_headers)
 {
 	sw_client_config cfg;
-	sw_client_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.protocol = protocol;
 	cfg.headers_set = empty_headers;
 	sw_client *c = NULL;
@@ -416,7 +416,7 @@ static void test_runstates(void **state)
 	sw_fs_conn ok = {&ex, 1, 0};
 	sw_fs_init(&fs, &ok, 1, NULL, NULL);
 	sw_client_config cfg;
-	sw_client_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.protocol = 3;
 	assert_int_equal(sw_client_new(&c, &cfg, reentrant_connect, &fs, NULL), 0);
 	reentrant_client = c;
@@ -431,7 +431,7 @@ static void test_runstates(void **state)
 	sw_fs_close(&fs);
 
 	sw_client_config bad;
-	sw_client_config_default(&bad);
+	memset(&bad, 0, sizeof bad); /* zero: the defaults */
 	bad.protocol = 4;
 	assert_int_equal(sw_client_new(&c, &bad, sw_fs_connect, &fs, NULL), SW_ERR_INVALID_ARGUMENT);
 	assert_int_equal(sw_client_new(&c, NULL, NULL, &fs, NULL), SW_ERR_INVALID_ARGUMENT);
@@ -706,7 +706,7 @@ static void test_retry_on_write(void **state)
 	/* -Dnoretry */
 	sw_fs_init(&fs, conns, 2, NULL, NULL);
 	sw_client_config cfg;
-	sw_client_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.protocol = 3;
 	cfg.headers_set = true;
 	cfg.no_retry = true;
@@ -913,7 +913,7 @@ static int run_alloc_case(const alloc_case *ac, sw_failmem *fm)
 	assert_non_null(fs);
 	sw_fs_init(fs, ac->conns, ac->nconns, NULL, &fm->mem);
 	sw_client_config cfg;
-	sw_client_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.protocol = ac->protocol;
 	cfg.headers_set = true;
 	sw_client *c = NULL;

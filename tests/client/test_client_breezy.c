@@ -60,11 +60,12 @@ static int spawn_brz(void *ud, sw_medium **out)
 	char dir[300];
 	snprintf(dir, sizeof dir, "--directory=%s", fixture);
 	const char *argv[] = {"brz", "serve", "--inet", dir, NULL};
-	int e = 0;
-	int rc = sw_cmd_spawn(argv, NULL, NULL, out, &e);
+	sw_errinfo ei;
+	int rc = sw_cmd_spawn(out, argv, NULL, NULL, &ei);
 	if (rc == SW_ERR_SPAWN)
-		fail_msg("cannot run `brz` (errno %d): install Breezy (apt-get install brz) -- "
-		         "this test needs the real server and does not skip", e);
+		fail_msg("%s: install Breezy (apt-get install brz) -- "
+		         "this test needs the real server and does not skip",
+		         ei.text);
 	return rc;
 }
 
@@ -85,7 +86,7 @@ static void expect_args(const sw_response *r, const char *a0, const char *a1)
 static void run_mode(int protocol)
 {
 	sw_client_config cfg;
-	sw_client_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.protocol = protocol;
 	cfg.timeout_ms = 30000;
 	sw_client *c;

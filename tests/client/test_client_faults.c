@@ -206,7 +206,7 @@ static char *run_scenario(const scenario *sc, const sw_fault_plan *plan, const s
 	assert_non_null(fs);
 	sw_fs_init(fs, sc->conns, sc->nconns, plan, mem);
 	sw_client_config cfg;
-	sw_client_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.protocol = sc->protocol;
 	cfg.headers_set = true;
 	sw_client *c = NULL;

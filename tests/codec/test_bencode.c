@@ -285,9 +285,13 @@ static void test_limits(void **state)
 	assert_int_equal(decode("llee", 4, &lim), 0);
 	assert_int_equal(decode("lllee" "e", 6, &lim), SW_ERR_BENCODE_DEPTH);
 	assert_int_equal(decode("ld1:aleee", 9, &lim), SW_ERR_BENCODE_DEPTH);
-	lim.max_depth = 0;
+	lim.max_depth = 1;
 	assert_int_equal(decode("1:a", 3, &lim), 0);
-	assert_int_equal(decode("le", 2, &lim), SW_ERR_BENCODE_DEPTH);
+	assert_int_equal(decode("le", 2, &lim), 0);
+	assert_int_equal(decode("llee", 4, &lim), SW_ERR_BENCODE_DEPTH);
+	lim.max_depth = 0; /* a zero field is the default (32) */
+	assert_int_equal(decode(buf + 1, 64, &lim), 0);
+	assert_int_equal(decode(buf, 66, &lim), SW_ERR_BENCODE_DEPTH);
 	/* Elements: containers, keys and values all count. */
 	sw_blimits few = {32, 4};
 	assert_int_equal(decode("l1:a1:b1:ce", 11, &few), 0);

@@ -129,7 +129,7 @@ static void *drv_create(const sw_mem *mem, sw_buf *trace, const void *arg)
 	sw_buf_init(&d->part, NULL);
 	sw_buf_init(&d->excess, NULL);
 	sw_v3_config cfg;
-	sw_v3_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.expect_marker = a->expect_marker;
 	if (sw_v3_dec_new(&d->dec, &cfg, &trace_cb, d, mem) < 0) {
 		assert_null(d->dec);
@@ -279,7 +279,7 @@ static void test_error_codes(void **state)
 #undef C
 	};
 	sw_v3_config cfg;
-	sw_v3_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.expect_marker = true;
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		ptrdiff_t r = decode_once(cases[i].in, cases[i].len, &cfg);
@@ -295,7 +295,7 @@ static void test_limits(void **state)
 {
 	(void)state;
 	sw_v3_config cfg;
-	sw_v3_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.max_header = 28;
 	cfg.max_struct = 10;
 	cfg.max_part = 100;
@@ -339,11 +339,11 @@ static void test_limits(void **state)
 	sw_v3_dec_del(dec);
 
 	/* The bencode limits apply to headers and structures. */
-	sw_v3_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.blimits.max_depth = 2;
 	assert_int_equal(decode_once(E "s\0\0\0\x06llleee" "e", 18, &cfg), SW_ERR_BENCODE_DEPTH);
 	assert_int_equal(decode_once(E "s\0\0\0\x04llee" "e", 16, &cfg), 16);
-	sw_v3_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.blimits.max_elements = 3;
 	assert_int_equal(decode_once(E "s\0\0\0\x0bl1:a1:b1:ce" "e", 23, &cfg),
 	                 SW_ERR_BENCODE_TOO_MANY);
@@ -422,7 +422,7 @@ static void test_large_part_streams(void **state)
 	cb.on_bytes = sink_bytes;
 	cb.on_bytes_end = sink_end;
 	sw_v3_config cfg;
-	sw_v3_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.expect_marker = true;
 	sw_v3_dec *dec;
 	assert_int_equal(sw_v3_dec_new(&dec, &cfg, &cb, &s, &c.mem), 0);
@@ -545,7 +545,7 @@ static void test_pipelined_messages(void **state)
 	const size_t first = 24 + 6 + 2 + 7 + 1;
 	const size_t second = 24 + 6 + 6 + 1;
 	sw_v3_config cfg;
-	sw_v3_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.expect_marker = true;
 	sw_v3_dec *dec;
 	assert_int_equal(sw_v3_dec_new(&dec, &cfg, NULL, NULL, NULL), 0);
@@ -571,7 +571,7 @@ static void test_empty_feed_hint(void **state)
 {
 	(void)state;
 	sw_v3_config cfg;
-	sw_v3_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.expect_marker = true;
 	sw_v3_dec *dec;
 	assert_int_equal(sw_v3_dec_new(&dec, &cfg, NULL, NULL, NULL), 0);

@@ -28,10 +28,10 @@ static int no_pump(void *ud)
 
 static void parse_ok(const char *spec, sw_fault_plan *p)
 {
-	size_t pos = 99;
-	int rc = sw_fault_plan_parse(spec, p, &pos);
+	sw_errinfo ei = {0};
+	int rc = sw_fault_plan_parse(spec, p, &ei);
 	if (rc != 0)
-		fail_msg("spec \"%s\": %s at %zu", spec, sw_errname(rc), pos);
+		fail_msg("spec \"%s\": %s at %zu", spec, sw_errname(rc), ei.offset);
 }
 
 /* A raw fifo pair whose `b` end is wrapped with read plan `rspec` and whose

@@ -15,10 +15,10 @@
 
 static void parse_ok(const char *spec, sw_fault_plan *p)
 {
-	size_t pos = 99;
-	int rc = sw_fault_plan_parse(spec, p, &pos);
+	sw_errinfo ei = {0};
+	int rc = sw_fault_plan_parse(spec, p, &ei);
 	if (rc != 0)
-		fail_msg("spec \"%s\": %s at %zu", spec, sw_errname(rc), pos);
+		fail_msg("spec \"%s\": %s at %zu", spec, sw_errname(rc), ei.offset);
 }
 
 static void check_roundtrip(const char *spec, const char *canonical)
@@ -135,11 +135,12 @@ static void test_spec_errors(void **state)
 		sw_fault_plan p;
 		parse_ok("read=9", &p);
 		sw_fault_plan before = p;
-		size_t pos = 12345;
-		int rc = sw_fault_plan_parse(bad[i].spec, &p, &pos);
-		if (rc != SW_ERR_INVALID_ARGUMENT || pos != bad[i].pos)
-			fail_msg("\"%s\": rc %s pos %zu, want SW_ERR_INVALID_ARGUMENT at %zu",
-			         bad[i].spec, sw_errname(rc), pos, bad[i].pos);
+		sw_errinfo ei = {.offset = 12345};
+		int rc = sw_fault_plan_parse(bad[i].spec, &p, &ei);
+		if (rc != SW_ERR_INVALID_ARGUMENT || ei.offset != bad[i].pos || ei.code != rc ||
+		    !strstr(ei.text, "bad fault plan"))
+			fail_msg("\"%s\": rc %s pos %zu (%s), want SW_ERR_INVALID_ARGUMENT at %zu",
+			         bad[i].spec, sw_errname(rc), ei.offset, ei.text, bad[i].pos);
 		assert_true(sw_fault_plan_equal(&p, &before)); /* untouched */
 	}
 	sw_fault_plan p;

@@ -55,7 +55,7 @@ static void test_cat_echo(void **state)
 	(void)state;
 	const char *argv[] = {"cat", NULL};
 	sw_medium *m;
-	assert_int_equal(sw_cmd_spawn(argv, NULL, NULL, &m, NULL), 0);
+	assert_int_equal(sw_cmd_spawn(&m, argv, NULL, NULL, NULL), 0);
 	assert_string_equal(sw_medium_name(m), "cmd");
 	long pid = sw_cmd_pid(m);
 	assert_true(pid > 0);
@@ -93,7 +93,7 @@ static void test_exit_status_and_stderr(void **state)
 	(void)state;
 	const char *argv[] = {"sh", "-c", "cat >&2; exit 3", NULL};
 	sw_medium *m;
-	assert_int_equal(sw_cmd_spawn(argv, NULL, NULL, &m, NULL), 0);
+	assert_int_equal(sw_cmd_spawn(&m, argv, NULL, NULL, NULL), 0);
 	long pid = sw_cmd_pid(m);
 	assert_int_equal(sw_medium_write_all(m, "oops", 4, NULL), 0);
 	assert_int_equal(sw_medium_shutdown_write(m), 0);
@@ -118,7 +118,7 @@ static void test_stderr_flood_no_deadlock(void **state)
 	const char *argv[] = {"sh", "-c", "head -c 300000 /dev/zero >&2; echo done", NULL};
 	sw_cmd_config cfg = {.stderr_limit = 1000};
 	sw_medium *m;
-	assert_int_equal(sw_cmd_spawn(argv, &cfg, NULL, &m, NULL), 0);
+	assert_int_equal(sw_cmd_spawn(&m, argv, &cfg, NULL, NULL), 0);
 	char buf[16];
 	size_t n = read_to_eof(m, buf, sizeof buf);
 	assert_int_equal(n, 5);
@@ -143,7 +143,7 @@ static void test_write_after_child_exit(void **state)
 	 * race: an exiting process releases its descriptors in no fixed order.) */
 	const char *argv[] = {"sh", "-c", "exec 0<&-; echo bye", NULL};
 	sw_medium *m;
-	assert_int_equal(sw_cmd_spawn(argv, NULL, NULL, &m, NULL), 0);
+	assert_int_equal(sw_cmd_spawn(&m, argv, NULL, NULL, NULL), 0);
 	char buf[8];
 	assert_int_equal(read_to_eof(m, buf, sizeof buf), 4);
 	assert_memory_equal(buf, "bye\n", 4);
@@ -161,7 +161,7 @@ static void check_killed(const char *script, int want_sig)
 	const char *argv[] = {"sh", "-c", script, NULL};
 	sw_cmd_config cfg = {.kill_timeout_ms = 100};
 	sw_medium *m;
-	assert_int_equal(sw_cmd_spawn(argv, &cfg, NULL, &m, NULL), 0);
+	assert_int_equal(sw_cmd_spawn(&m, argv, &cfg, NULL, NULL), 0);
 	long pid = sw_cmd_pid(m);
 	char buf[8];
 	/* Wait for "ready": the shell has set up its traps. */
@@ -197,7 +197,7 @@ static void test_close_without_wait(void **state)
 	const char *argv[] = {"sleep", "30", NULL};
 	sw_cmd_config cfg = {.kill_timeout_ms = -1};
 	sw_medium *m;
-	assert_int_equal(sw_cmd_spawn(argv, &cfg, NULL, &m, NULL), 0);
+	assert_int_equal(sw_cmd_spawn(&m, argv, &cfg, NULL, NULL), 0);
 	long pid = sw_cmd_pid(m);
 	int64_t t0 = now_ms();
 	sw_medium_del(m);
@@ -210,17 +210,20 @@ static void test_spawn_failures(void **state)
 	(void)state;
 	const char *argv[] = {"/nonexistent/smartwire-no-such-program", NULL};
 	sw_medium *m = NULL;
-	int e = 0;
-	assert_int_equal(sw_cmd_spawn(argv, NULL, NULL, &m, &e), SW_ERR_SPAWN);
-	assert_int_equal(e, ENOENT);
+	sw_errinfo ei;
+	assert_int_equal(sw_cmd_spawn(&m, argv, NULL, NULL, &ei), SW_ERR_SPAWN);
+	assert_int_equal(ei.sys_errno, ENOENT);
+	assert_int_equal(ei.code, SW_ERR_SPAWN);
+	assert_string_equal(ei.text, "cannot run /nonexistent/smartwire-no-such-program: "
+	                             "No such file or directory");
 	assert_null(m);
 	const char *empty[] = {NULL};
-	assert_int_equal(sw_cmd_spawn(empty, NULL, NULL, &m, &e), SW_ERR_INVALID_ARGUMENT);
-	assert_int_equal(sw_cmd_spawn(NULL, NULL, NULL, &m, NULL), SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(sw_cmd_spawn(&m, empty, NULL, NULL, &ei), SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(sw_cmd_spawn(&m, NULL, NULL, NULL, NULL), SW_ERR_INVALID_ARGUMENT);
 	const char *cat[] = {"cat", NULL};
 	sw_failmem fm;
 	sw_failmem_init(&fm, 1, false);
-	assert_int_equal(sw_cmd_spawn(cat, NULL, &fm.mem, &m, NULL), SW_ERR_NOMEM);
+	assert_int_equal(sw_cmd_spawn(&m, cat, NULL, &fm.mem, NULL), SW_ERR_NOMEM);
 	assert_int_equal(fm.live, 0);
 	assert_int_equal(sw_cmd_close_wait(NULL, NULL, NULL), SW_ERR_INVALID_ARGUMENT);
 	assert_int_equal(sw_cmd_pid(NULL), -1);
@@ -285,7 +288,7 @@ static void test_ssh_argv_spawns(void **state)
 	char **argv;
 	assert_int_equal(sw_ssh_argv(&p, NULL, &argv), 0);
 	sw_medium *m;
-	assert_int_equal(sw_cmd_spawn((const char *const *)argv, NULL, NULL, &m, NULL), 0);
+	assert_int_equal(sw_cmd_spawn(&m, (const char *const *)argv, NULL, NULL, NULL), 0);
 	sw_free(NULL, argv);
 	char buf[256];
 	size_t n = read_to_eof(m, buf, sizeof buf);
@@ -322,11 +325,11 @@ static int spawn_with_spare_fds(int spare)
 	int before = open_fds(limit);
 	const char *argv[] = {"true", NULL};
 	sw_medium *m = NULL;
-	int spawn_errno = 0;
-	int rc = sw_cmd_spawn(argv, NULL, NULL, &m, &spawn_errno);
+	sw_errinfo ei = {0};
+	int rc = sw_cmd_spawn(&m, argv, NULL, NULL, &ei);
 	if (rc == 0)
 		sw_medium_del(m);
-	else if (rc != SW_ERR_IO || spawn_errno != EMFILE)
+	else if (rc != SW_ERR_IO || ei.sys_errno != EMFILE)
 		return 4;
 	return open_fds(limit) == before ? 0 : 5;
 }

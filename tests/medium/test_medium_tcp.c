@@ -39,14 +39,14 @@ static int nodelay(const sw_medium *m)
 static void connected_pair(int *lfd, sw_medium **c, sw_medium **s)
 {
 	uint16_t port = 0;
-	char err[256] = "";
-	assert_int_equal(sw_tcp_listen("127.0.0.1", 0, 4, lfd, &port, err, sizeof err), 0);
+	sw_errinfo err = {0};
+	assert_int_equal(sw_tcp_listen(lfd, &port, "127.0.0.1", 0, 4, &err), 0);
 	assert_true(port != 0);
 	int reuse = 0;
 	socklen_t len = sizeof reuse;
 	assert_int_equal(getsockopt(*lfd, SOL_SOCKET, SO_REUSEADDR, &reuse, &len), 0);
 	assert_true(reuse != 0);
-	assert_int_equal(sw_tcp_connect("127.0.0.1", port, 2000, NULL, c, err, sizeof err), 0);
+	assert_int_equal(sw_tcp_connect(c, "127.0.0.1", port, 2000, NULL, &err), 0);
 	assert_int_equal(sw_tcp_accept(s, *lfd, 2000, NULL), 0);
 	assert_string_equal(sw_medium_name(*c), "tcp");
 	assert_string_equal(sw_medium_name(*s), "tcp");
@@ -126,29 +126,28 @@ static void test_refused(void **state)
 	(void)state;
 	int lfd;
 	uint16_t port;
-	assert_int_equal(sw_tcp_listen("127.0.0.1", 0, 1, &lfd, &port, NULL, 0), 0);
+	assert_int_equal(sw_tcp_listen(&lfd, &port, "127.0.0.1", 0, 1, NULL), 0);
 	close(lfd); /* now nothing listens there */
 	sw_medium *c = NULL;
-	char err[256] = "";
-	assert_int_equal(sw_tcp_connect("127.0.0.1", port, 2000, NULL, &c, err, sizeof err),
-	                 SW_ERR_CONNECT);
+	sw_errinfo err = {0};
+	assert_int_equal(sw_tcp_connect(&c, "127.0.0.1", port, 2000, NULL, &err), SW_ERR_CONNECT);
 	assert_null(c);
 	char want[128];
 	snprintf(want, sizeof want, "failed to connect to 127.0.0.1:%u: Connection refused",
 	         (unsigned)port);
-	assert_string_equal(err, want);
+	assert_string_equal(err.text, want);
 	/* NULL error buffer is fine. */
-	assert_int_equal(sw_tcp_connect("127.0.0.1", port, 2000, NULL, &c, NULL, 0), SW_ERR_CONNECT);
+	assert_int_equal(sw_tcp_connect(&c, "127.0.0.1", port, 2000, NULL, NULL), SW_ERR_CONNECT);
 }
 
 static void test_lookup_failure(void **state)
 {
 	(void)state;
 	sw_medium *c = NULL;
-	char err[256] = "";
-	assert_int_equal(sw_tcp_connect("nonexistent.invalid", 0, 2000, NULL, &c, err, sizeof err),
+	sw_errinfo err = {0};
+	assert_int_equal(sw_tcp_connect(&c, "nonexistent.invalid", 0, 2000, NULL, &err),
 	                 SW_ERR_CONNECT);
-	assert_true(strncmp(err, "failed to lookup nonexistent.invalid:4155: ", 43) == 0);
+	assert_true(strncmp(err.text, "failed to lookup nonexistent.invalid:4155: ", 43) == 0);
 }
 
 static void test_default_port(void **state)
@@ -157,8 +156,8 @@ static void test_default_port(void **state)
 	/* Port 0 means 4155.  Something may listen there on this machine; either
 	 * way the port used must be 4155. */
 	sw_medium *c = NULL;
-	char err[256] = "";
-	int rc = sw_tcp_connect("127.0.0.1", 0, 2000, NULL, &c, err, sizeof err);
+	sw_errinfo err = {0};
+	int rc = sw_tcp_connect(&c, "127.0.0.1", 0, 2000, NULL, &err);
 	if (rc == 0) {
 		int fd;
 		struct sockaddr_in sin;
@@ -169,7 +168,8 @@ static void test_default_port(void **state)
 		sw_medium_del(c);
 	} else {
 		assert_int_equal(rc, SW_ERR_CONNECT);
-		assert_string_equal(err, "failed to connect to 127.0.0.1:4155: Connection refused");
+		assert_string_equal(err.text,
+		                    "failed to connect to 127.0.0.1:4155: Connection refused");
 	}
 }
 
@@ -180,14 +180,14 @@ static void test_connect_timeout(void **state)
 	 * neither succeeds nor fails until its timeout. */
 	int lfd;
 	uint16_t port;
-	assert_int_equal(sw_tcp_listen("127.0.0.1", 0, 0, &lfd, &port, NULL, 0), 0);
+	assert_int_equal(sw_tcp_listen(&lfd, &port, "127.0.0.1", 0, 0, NULL), 0);
 	sw_medium *held[4] = {0};
 	int rc = 0, tries = 0;
-	char err[256] = "";
+	sw_errinfo err = {0};
 	int64_t el = 0;
 	while (tries < 4) {
 		int64_t t0 = now_ms();
-		rc = sw_tcp_connect("127.0.0.1", port, 200, NULL, &held[tries], err, sizeof err);
+		rc = sw_tcp_connect(&held[tries], "127.0.0.1", port, 200, NULL, &err);
 		el = now_ms() - t0;
 		if (rc != 0)
 			break;
@@ -198,7 +198,7 @@ static void test_connect_timeout(void **state)
 	char want[128];
 	snprintf(want, sizeof want, "failed to connect to 127.0.0.1:%u: Connection timed out",
 	         (unsigned)port);
-	assert_string_equal(err, want);
+	assert_string_equal(err.text, want);
 	assert_true(el >= 150 && el < 5000);
 	for (int i = 0; i < tries; i++)
 		sw_medium_del(held[i]);
@@ -210,8 +210,8 @@ static void test_accept_timeout_and_errors(void **state)
 	(void)state;
 	int lfd, lfd2;
 	uint16_t port;
-	char err[256] = "";
-	assert_int_equal(sw_tcp_listen("127.0.0.1", 0, 1, &lfd, &port, err, sizeof err), 0);
+	sw_errinfo err = {0};
+	assert_int_equal(sw_tcp_listen(&lfd, &port, "127.0.0.1", 0, 1, &err), 0);
 	sw_medium *s = NULL;
 	int64_t t0 = now_ms();
 	assert_int_equal(sw_tcp_accept(&s, lfd, 50, NULL), SW_ERR_TIMEOUT);
@@ -220,20 +220,18 @@ static void test_accept_timeout_and_errors(void **state)
 	assert_int_equal(sw_tcp_accept(&s, lfd, 0, NULL), SW_ERR_TIMEOUT);
 	assert_null(s);
 	/* The same port cannot be bound twice while listening. */
-	assert_int_equal(sw_tcp_listen("127.0.0.1", port, 1, &lfd2, NULL, err, sizeof err),
-	                 SW_ERR_IO);
-	assert_non_null(strstr(err, "Address already in use"));
-	assert_int_equal(sw_tcp_listen("127.0.0.1", 0, 1, NULL, NULL, NULL, 0),
+	assert_int_equal(sw_tcp_listen(&lfd2, NULL, "127.0.0.1", port, 1, &err), SW_ERR_IO);
+	assert_non_null(strstr(err.text, "Address already in use"));
+	assert_int_equal(sw_tcp_listen(NULL, NULL, "127.0.0.1", 0, 1, NULL),
 	                 SW_ERR_INVALID_ARGUMENT);
 	assert_int_equal(sw_tcp_accept(&s, -1, 0, NULL), SW_ERR_INVALID_ARGUMENT);
-	assert_int_equal(sw_tcp_connect(NULL, 1, 0, NULL, &s, NULL, 0), SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(sw_tcp_connect(&s, NULL, 1, 0, NULL, NULL), SW_ERR_INVALID_ARGUMENT);
 
 	/* Allocation failure after connect/accept closes the socket. */
 	sw_failmem fm;
 	sw_failmem_init(&fm, 1, true);
 	sw_medium *c;
-	assert_int_equal(sw_tcp_connect("127.0.0.1", port, 2000, &fm.mem, &c, NULL, 0),
-	                 SW_ERR_NOMEM);
+	assert_int_equal(sw_tcp_connect(&c, "127.0.0.1", port, 2000, &fm.mem, NULL), SW_ERR_NOMEM);
 	assert_int_equal(sw_tcp_accept(&s, lfd, 2000, &fm.mem), SW_ERR_NOMEM);
 	assert_int_equal(fm.live, 0);
 	close(lfd);

@@ -101,9 +101,8 @@ static void srv_start(srv *s, unsigned workers, const sw_daemon_config *base, bo
 	                               workers, NULL),
 	                 0);
 	if (listen) {
-		char err[128];
-		assert_int_equal(sw_tcp_listen("127.0.0.1", 0, 128, &s->lfd, &s->port, err, sizeof err),
-		                 0);
+		sw_errinfo err = {0};
+		assert_int_equal(sw_tcp_listen(&s->lfd, &s->port, "127.0.0.1", 0, 128, &err), 0);
 		assert_int_equal(sw_daemon_add_listener(s->d, s->lfd), 0);
 		assert_int_equal(pthread_create(&s->th, NULL, run_thread, s), 0);
 	}

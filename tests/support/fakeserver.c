@@ -190,7 +190,7 @@ char *sw_fs_run_response(const sw_fs_run *run, int *err)
 		return NULL;
 	sw_fs_init(fs, &conn, 1, run->plan, run->mem);
 	sw_client_config cfg;
-	sw_client_config_default(&cfg);
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 	cfg.protocol = run->version;
 	cfg.headers_set = true;
 	sw_client *c = NULL;

@@ -229,15 +229,14 @@ struct fixture {
 
 static void fixture_start(struct fixture *fx, unsigned max, size_t bufsize)
 {
-	char err[256] = "";
+	sw_errinfo err = {0};
 	make_outdir(fx->dir, sizeof fx->dir);
-	assert_int_equal(sw_tcp_listen("127.0.0.1", 0, 8, &fx->up_lfd, &fx->up_port, err,
-	                               sizeof err), 0);
+	assert_int_equal(sw_tcp_listen(&fx->up_lfd, &fx->up_port, "127.0.0.1", 0, 8, &err), 0);
 	sw_record_config cfg = {.out_dir = fx->dir, .upstream_host = "127.0.0.1",
 	                        .upstream_port = fx->up_port, .max_connections = max,
 	                        .buffer_size = bufsize, .connect_timeout_ms = 2000};
 	assert_int_equal(sw_recorder_new(&fx->r, &cfg, NULL), 0);
-	assert_int_equal(sw_recorder_listen(fx->r, "127.0.0.1", 0, &fx->port, err, sizeof err), 0);
+	assert_int_equal(sw_recorder_listen(fx->r, "127.0.0.1", 0, &fx->port, &err), 0);
 	assert_true(fx->port != 0);
 }
 
@@ -252,10 +251,10 @@ static void fixture_stop(struct fixture *fx)
 /* Connects a client through the proxy and accepts its upstream. */
 static void connect_pair(struct fixture *fx, struct peer *client, struct peer *server)
 {
-	char err[256];
+	sw_errinfo err = {0};
 	sw_medium *c, *s;
 	unsigned before = sw_recorder_connections(fx->r);
-	assert_int_equal(sw_tcp_connect("127.0.0.1", fx->port, 2000, NULL, &c, err, sizeof err), 0);
+	assert_int_equal(sw_tcp_connect(&c, "127.0.0.1", fx->port, 2000, NULL, &err), 0);
 	peer_init(client, c);
 	int64_t end = now_ms() + DEADLINE_MS;
 	while (sw_recorder_connections(fx->r) == before) {
@@ -409,9 +408,9 @@ static void test_upstream_refused(void **state)
 	fixture_start(&fx, 0, 0);
 	close(fx.up_lfd); /* now nothing listens on up_port */
 	fx.up_lfd = -1;
-	char err[256];
+	sw_errinfo err = {0};
 	sw_medium *m;
-	assert_int_equal(sw_tcp_connect("127.0.0.1", fx.port, 2000, NULL, &m, err, sizeof err), 0);
+	assert_int_equal(sw_tcp_connect(&m, "127.0.0.1", fx.port, 2000, NULL, &err), 0);
 	struct peer c;
 	peer_init(&c, m);
 	struct peer *one[] = {&c};
@@ -482,9 +481,9 @@ static void test_multiple_connections(void **state)
 	}
 	assert_false(file_exists(fx.dir, 4, "log"));
 	/* The listening socket is closed: a fourth client is refused. */
-	char err[256];
+	sw_errinfo err = {0};
 	sw_medium *m = NULL;
-	assert_int_equal(sw_tcp_connect("127.0.0.1", fx.port, 2000, NULL, &m, err, sizeof err),
+	assert_int_equal(sw_tcp_connect(&m, "127.0.0.1", fx.port, 2000, NULL, &err),
 	                 SW_ERR_CONNECT);
 	fixture_stop(&fx);
 }
@@ -586,12 +585,11 @@ static void test_bad_arguments(void **state)
 	struct stat st;
 	assert_int_equal(stat(sub, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
-	char err[256];
+	sw_errinfo err = {0};
 	uint16_t port;
-	assert_int_equal(sw_recorder_listen(r, "127.0.0.1", 0, &port, err, sizeof err), 0);
+	assert_int_equal(sw_recorder_listen(r, "127.0.0.1", 0, &port, &err), 0);
 	assert_false(sw_recorder_done(r));
-	assert_int_equal(sw_recorder_listen(r, "127.0.0.1", 0, &port, err, sizeof err),
-	                 SW_ERR_STATE);
+	assert_int_equal(sw_recorder_listen(r, "127.0.0.1", 0, &port, &err), SW_ERR_STATE);
 	assert_int_equal(sw_recorder_step(r, 0), 0); /* nothing pending: returns */
 	sw_recorder_del(r);
 	sw_recorder_del(NULL);

@@ -48,6 +48,7 @@ typedef struct sw_bval {
 	} u;
 } sw_bval;
 
+/* Zero-initialise and set what you need: a zero field means its default. */
 typedef struct sw_blimits {
 	size_t max_depth; /* lists/dicts nested deeper than this fail: SW_ERR_BENCODE_DEPTH */
 	size_t

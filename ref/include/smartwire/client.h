@@ -96,6 +96,7 @@ typedef enum sw_client_runstate {
  * pump on the medium.  It must not call into the client (SW_ERR_STATE). */
 typedef int (*sw_client_connect_fn)(void *ud, sw_medium **out);
 
+/* Zero-initialise and set what you need: a zero field means its default. */
 typedef struct sw_client_config {
 	/* 0: negotiate as Breezy (v3, then v2 on a bad marker; v1 never).
 	 * 1, 2 or 3: always use that version (no negotiation). */
@@ -121,9 +122,6 @@ typedef struct sw_client_config {
 	uint64_t max_body;   /* v1/v2 length-prefixed body (SW_PREFIXED_DEFAULT_MAX_BODY) */
 	uint64_t max_chunk;  /* v2 chunk (SW_CHUNKED_DEFAULT_MAX_CHUNK) */
 } sw_client_config;
-
-/* All defaults (the same as a NULL config). */
-SW_API void sw_client_config_default(sw_client_config *cfg);
 
 /* Creates an IDLE client.  `cfg` (NULL: defaults) is copied, headers
  * included; `connect` is required; `connect_ud` is passed back to it.  No

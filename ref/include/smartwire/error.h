@@ -7,10 +7,20 @@
  * single enum so that any caller can print any error with sw_strerror().
  *
  * Values are stable: new codes are only ever appended inside their group's
- * range, never renumbered, so numbers recorded in reports stay meaningful.
+ * range, never renumbered, so numbers recorded in reports stay meaningful
+ * (a code that is no longer used is removed and its number not reused).
+ *
+ * ERROR DETAIL.  The code says what went wrong.  Where more can be said (the
+ * system errno behind it, where in a parsed input, a sentence naming the
+ * host or the path), a call takes an optional `sw_errinfo *` as its LAST
+ * parameter and fills it on failure; NULL means "the code is enough".  This
+ * is the one way detail is returned.  (Long-lived objects also remember the
+ * errno of their last failure, sw_medium_errno(), like errno itself.)
  */
 #ifndef SMARTWIRE_ERROR_H
 #define SMARTWIRE_ERROR_H
+
+#include <stddef.h>
 
 #include "smartwire/export.h"
 
@@ -29,7 +39,6 @@ typedef enum sw_err {
 	SW_ERR_UNEXPECTED_EOF = -5,   /* finish() called in the middle of a message */
 	SW_ERR_LINE_TOO_LONG = -6,    /* a '\n'-terminated line exceeded its limit */
 	SW_ERR_TOO_MANY_ARGS = -7,    /* a v1/v2 tuple had more elements than allowed */
-	SW_ERR_FAILED = -8,           /* decoder is in the sticky failed state */
 
 	/* v1/v2 bodies and framing (-10 .. -29). */
 	SW_ERR_BAD_LENGTH = -10,        /* length-prefixed body: length is not a decimal number */
@@ -85,12 +94,33 @@ typedef enum sw_err {
 	SW_ERR_PROTOCOL = -77,             /* peer violated the protocol in some other way */
 
 	/* Server (-80 .. -89). */
-	SW_ERR_PATH_ESCAPE = -80, /* client path leaves the served root */
-	SW_ERR_READ_ONLY = -81,   /* mutating verb on a read-only server */
-	SW_ERR_LIMIT = -82,       /* a server limit (connections, ranges, ...) was hit */
+	SW_ERR_LIMIT = -82, /* a server limit (connections, ranges, ...) was hit */
 
 	SW_ERR_MIN_ = -89
 } sw_err;
+
+#define SW_ERRINFO_TEXT 256
+
+/* Detail of a failure, filled by the call that failed (see above). */
+typedef struct sw_errinfo {
+	int code;                   /* the sw_err the call returned */
+	int sys_errno;              /* the errno behind it, 0 if none */
+	size_t offset;              /* parsers: byte offset of the error in the input */
+	char text[SW_ERRINFO_TEXT]; /* a sentence, NUL-terminated, cut to fit */
+} sw_errinfo;
+
+/* Fills *ei (if not NULL) with `code`, `sys_errno`, offset 0 and the text
+ * printf(fmt, ...) (NULL fmt: sw_strerror(code)).  Returns `code`, so that a
+ * failing function can `return sw_errinfo_set(err, SW_ERR_IO, errno, ...)`. */
+SW_API int sw_errinfo_set(sw_errinfo *ei, int code, int sys_errno, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* strerror(e), thread-safe: the text is written to buf[0..len) (cut to fit)
+ * and returned.  For the sentences of sw_errinfo and of logs. */
+SW_API const char *sw_sys_strerror(int e, char *buf, size_t len);
 
 /* A static, human-readable English sentence for `err`; never NULL.  Unknown
  * values give "unknown error". */

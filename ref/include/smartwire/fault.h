@@ -69,6 +69,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartwire/error.h"
 #include "smartwire/export.h"
 #include "smartwire/medium.h"
 #include "smartwire/mem.h"
@@ -124,11 +125,11 @@ typedef struct sw_fault_stats {
 SW_API void sw_fault_plan_init(sw_fault_plan *p);
 
 /* Parses a text spec (grammar above) into *p.  Returns 0 or
- * SW_ERR_INVALID_ARGUMENT (p untouched).  On error *err_pos (if not NULL)
- * receives the offset in `spec` of the first character that could not be
+ * SW_ERR_INVALID_ARGUMENT (p untouched).  On error ei->offset (if ei is not
+ * NULL) is the offset in `spec` of the first character that could not be
  * accepted (for a duplicate item or out-of-range value: the start of that
- * item or value). */
-SW_API int sw_fault_plan_parse(const char *spec, sw_fault_plan *p, size_t *err_pos);
+ * item or value), and ei->text says so. */
+SW_API int sw_fault_plan_parse(const char *spec, sw_fault_plan *p, sw_errinfo *ei);
 
 /* Appends the canonical spec of *p to `out` (items in the order seed, read,
  * write, eof, error, eagain, eintr, stall; seed omitted when 0), such that

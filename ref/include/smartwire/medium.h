@@ -49,6 +49,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartwire/error.h"
 #include "smartwire/export.h"
 #include "smartwire/mem.h"
 
@@ -166,21 +167,22 @@ SW_API int sw_fd_medium_fds(const sw_medium *m, int *rfd, int *wfd);
  * port 0 means SW_TCP_DEFAULT_PORT.  The resulting socket is blocking and
  * close-on-exec; *out is an owning "tcp" medium.
  * Returns 0, SW_ERR_CONNECT (lookup failed or no address accepted the
- * connection), SW_ERR_NOMEM, SW_ERR_INVALID_ARGUMENT.  On SW_ERR_CONNECT the
- * message is written to `errbuf` (if not NULL, truncated to errlen) exactly
- * as Breezy words it: "failed to connect to HOST:PORT: <strerror>" or
- * "failed to lookup HOST:PORT: <gai_strerror>". */
-SW_API int sw_tcp_connect(const char *host, uint16_t port, int timeout_ms, const sw_mem *mem,
-                          sw_medium **out, char *errbuf, size_t errlen);
+ * connection), SW_ERR_NOMEM, SW_ERR_INVALID_ARGUMENT.  On SW_ERR_CONNECT
+ * ei->text (if ei is not NULL) is worded exactly as Breezy's: "failed to
+ * connect to HOST:PORT: <strerror>" or "failed to lookup HOST:PORT:
+ * <gai_strerror>", and ei->sys_errno is the connect errno. */
+SW_API int sw_tcp_connect(sw_medium **out, const char *host, uint16_t port, int timeout_ms,
+                          const sw_mem *mem, sw_errinfo *ei);
 
 /* Opens a listening socket like `brz serve`: the first result of
  * getaddrinfo(addr, port, AF_UNSPEC, SOCK_STREAM, AI_PASSIVE), SO_REUSEADDR,
  * listen(backlog).  addr NULL: any address; port 0: a free port.  The socket
  * is non-blocking (sw_tcp_accept waits with poll) and close-on-exec; the
  * caller owns *fd_out and closes it.  *port_out (may be NULL) receives the
- * bound port.  Returns 0, SW_ERR_IO (errno text in errbuf), SW_ERR_INVALID_ARGUMENT. */
-SW_API int sw_tcp_listen(const char *addr, uint16_t port, int backlog, int *fd_out,
-                         uint16_t *port_out, char *errbuf, size_t errlen);
+ * bound port.  Returns 0, SW_ERR_IO (ei: the call that failed and its
+ * errno), SW_ERR_INVALID_ARGUMENT. */
+SW_API int sw_tcp_listen(int *fd_out, uint16_t *port_out, const char *addr, uint16_t port,
+                         int backlog, sw_errinfo *ei);
 
 /* Accepts one connection, waiting at most timeout_ms (< 0: no bound).  The
  * accepted socket is blocking, close-on-exec, has TCP_NODELAY, and becomes
@@ -216,11 +218,11 @@ typedef struct sw_cmd_config {
  * deadlocks.  Writes go through a non-blocking pipe and may be short.
  * `argv` must be NULL-terminated; it is only read during the call.  cfg NULL:
  * defaults.  Returns 0, SW_ERR_SPAWN (the command could not be started, for
- * example not found; its errno is stored in *spawn_errno if not NULL),
- * SW_ERR_IO (pipe creation; errno in *spawn_errno too), SW_ERR_NOMEM,
+ * example not found: ei->sys_errno is the errno, ei->text "cannot run
+ * PROGRAM: <strerror>"), SW_ERR_IO (pipe creation), SW_ERR_NOMEM,
  * SW_ERR_INVALID_ARGUMENT (NULL or empty argv, NULL out). */
-SW_API int sw_cmd_spawn(const char *const *argv, const sw_cmd_config *cfg, const sw_mem *mem,
-                        sw_medium **out, int *spawn_errno);
+SW_API int sw_cmd_spawn(sw_medium **out, const char *const *argv, const sw_cmd_config *cfg,
+                        const sw_mem *mem, sw_errinfo *ei);
 
 /* Ends the child without freeing the medium: closes its stdin and stdout
  * pipes, waits up to kill_timeout_ms for it to exit (draining stderr), then

@@ -66,6 +66,7 @@ extern "C" {
 #define SW_V3_DEFAULT_MAX_STRUCT (4u * 1024u * 1024u)
 #define SW_V3_DEFAULT_MAX_PART UINT32_MAX
 
+/* Zero-initialise and set what you need: a zero field means its default. */
 typedef struct sw_v3_config {
 	/* True: the message must start with SW_V3_MARKER (a client decoding a
 	 * response, Breezy's expect_version_marker=True).  False: the message
@@ -82,10 +83,6 @@ typedef struct sw_v3_config {
 	/* Passed to sw_bdecode() for headers and structures. */
 	sw_blimits blimits;
 } sw_v3_config;
-
-/* Fills `cfg` with the defaults above, expect_marker false and the bencode
- * defaults of bencode.h.  This is what a NULL config means. */
-SW_API void sw_v3_config_default(sw_v3_config *cfg);
 
 /* Events, in wire order.  Every callback may be NULL (event ignored).  A
  * callback returns 0 to continue; non-zero makes the current feed return
@@ -112,7 +109,7 @@ typedef struct sw_v3_callbacks {
 
 typedef struct sw_v3_dec sw_v3_dec;
 
-/* Creates a decoder.  `cfg` (NULL: sw_v3_config_default) and `cb` (NULL: no
+/* Creates a decoder.  `cfg` (NULL: all defaults) and `cb` (NULL: no
  * events) are copied; `user_data` is passed to every callback.  All memory
  * comes from `mem` (NULL: libc).  Returns 0 and stores the decoder in *out
  * (free it with sw_v3_dec_del), or SW_ERR_NOMEM (*out = NULL). */

@@ -100,11 +100,6 @@ int sw__client_set_error_args(sw_client *c, const sw_slice *a, size_t n)
 
 /* ---- the client medium --------------------------------------------- */
 
-void sw_client_config_default(sw_client_config *cfg)
-{
-	memset(cfg, 0, sizeof *cfg);
-}
-
 int sw_client_new(sw_client **out, const sw_client_config *cfg, sw_client_connect_fn connect,
                   void *connect_ud, const sw_mem *mem)
 {
@@ -113,7 +108,7 @@ int sw_client_new(sw_client **out, const sw_client_config *cfg, sw_client_connec
 	*out = NULL;
 	sw_client_config def;
 	if (!cfg) {
-		sw_client_config_default(&def);
+		memset(&def, 0, sizeof def); /* zero: the defaults */
 		cfg = &def;
 	}
 	if (cfg->protocol < 0 || cfg->protocol > 3 ||

@@ -328,7 +328,7 @@ int sw__response_new(sw_client *c, sw_client_request *req, int version, const sw
 	if (version == 3) {
 		if (!c->v3) {
 			sw_v3_config cfg;
-			sw_v3_config_default(&cfg);
+			memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 			cfg.expect_marker = true;
 			if (c->cfg.max_struct)
 				cfg.max_struct = c->cfg.max_struct;

@@ -179,8 +179,10 @@ SW__NOINLINE static int grow(tree *t)
  * registers, and go back to `t` only around grow() and at the end. */
 static int parse(tree *t, const uint8_t *in, size_t len, const sw_blimits *lim)
 {
-	size_t max_depth = lim ? lim->max_depth : SW_BENCODE_DEFAULT_MAX_DEPTH;
-	size_t max_elements = lim ? lim->max_elements : SW_BENCODE_DEFAULT_MAX_ELEMENTS;
+	/* NULL limits, or a zero field: the default. */
+	size_t max_depth = lim && lim->max_depth ? lim->max_depth : SW_BENCODE_DEFAULT_MAX_DEPTH;
+	size_t max_elements =
+	    lim && lim->max_elements ? lim->max_elements : SW_BENCODE_DEFAULT_MAX_ELEMENTS;
 	size_t pos = 0, count = 0, depth = 0, frame = NO_FRAME, n;
 	sw_bval *nodes = t->nodes;
 	size_t top = 0, low = t->cap;

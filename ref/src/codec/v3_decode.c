@@ -62,16 +62,6 @@ struct sw_v3_dec {
  * tuple take a handful of values. */
 #define ARENA_KEEP 1024
 
-void sw_v3_config_default(sw_v3_config *cfg)
-{
-	cfg->expect_marker = false;
-	cfg->max_header = SW_V3_DEFAULT_MAX_HEADER;
-	cfg->max_struct = SW_V3_DEFAULT_MAX_STRUCT;
-	cfg->max_part = SW_V3_DEFAULT_MAX_PART;
-	cfg->blimits.max_depth = SW_BENCODE_DEFAULT_MAX_DEPTH;
-	cfg->blimits.max_elements = SW_BENCODE_DEFAULT_MAX_ELEMENTS;
-}
-
 static void start(sw_v3_dec *dec)
 {
 	dec->state = dec->cfg.expect_marker ? ST_MARKER : ST_LENGTH;
@@ -94,8 +84,17 @@ int sw_v3_dec_new(sw_v3_dec **out, const sw_v3_config *cfg, const sw_v3_callback
 	memset(dec, 0, sizeof *dec);
 	if (cfg)
 		dec->cfg = *cfg;
-	else
-		sw_v3_config_default(&dec->cfg);
+	/* A zero field means its default. */
+	if (!dec->cfg.max_header)
+		dec->cfg.max_header = SW_V3_DEFAULT_MAX_HEADER;
+	if (!dec->cfg.max_struct)
+		dec->cfg.max_struct = SW_V3_DEFAULT_MAX_STRUCT;
+	if (!dec->cfg.max_part)
+		dec->cfg.max_part = SW_V3_DEFAULT_MAX_PART;
+	if (!dec->cfg.blimits.max_depth)
+		dec->cfg.blimits.max_depth = SW_BENCODE_DEFAULT_MAX_DEPTH;
+	if (!dec->cfg.blimits.max_elements)
+		dec->cfg.blimits.max_elements = SW_BENCODE_DEFAULT_MAX_ELEMENTS;
 	if (cb)
 		dec->cb = *cb;
 	dec->ud = user_data;

@@ -191,13 +191,10 @@ static int parse_item(parser *ps, sw_fault_plan *p, unsigned *seen)
 	}
 }
 
-int sw_fault_plan_parse(const char *spec, sw_fault_plan *p, size_t *err_pos)
+int sw_fault_plan_parse(const char *spec, sw_fault_plan *p, sw_errinfo *ei)
 {
-	if (!spec || !p) {
-		if (err_pos)
-			*err_pos = 0;
-		return SW_ERR_INVALID_ARGUMENT;
-	}
+	if (!spec || !p)
+		return sw_errinfo_set(ei, SW_ERR_INVALID_ARGUMENT, 0, NULL);
 	parser ps = {spec, 0, 0};
 	sw_fault_plan plan;
 	unsigned seen = 0;
@@ -218,8 +215,10 @@ int sw_fault_plan_parse(const char *spec, sw_fault_plan *p, size_t *err_pos)
 		}
 	}
 	if (rc < 0) {
-		if (err_pos)
-			*err_pos = ps.err;
+		sw_errinfo_set(ei, rc, 0, "bad fault plan at offset %zu: \"%.40s\"", ps.err,
+		               spec + ps.err);
+		if (ei)
+			ei->offset = ps.err;
 		return rc;
 	}
 	*p = plan;

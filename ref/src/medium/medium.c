@@ -105,16 +105,6 @@ ptrdiff_t sw__map_write_errno(sw_medium *m, int e)
 	return SW_ERR_IO;
 }
 
-void sw__errbuf(char *buf, size_t len, const char *fmt, ...)
-{
-	if (!buf || len == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
 int sw__set_nonblock(int fd, int on)
 {
 	int fl = fcntl(fd, F_GETFL);

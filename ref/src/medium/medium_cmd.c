@@ -8,6 +8,7 @@
  * deadlock us.  Our end of the child's stdin is non-blocking for the same
  * reason: a write polls for room on stdin and for stderr output together.
  */
+#define _GNU_SOURCE 1 /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -259,7 +260,10 @@ static int make_pipe(int fds[2])
 {
 	int raw[2];
 	fds[0] = fds[1] = -1;
-	if (pipe(raw) < 0)
+	/* Close-on-exec from the start (pipe2), so that a spawn running in
+	 * another thread never inherits them; then moved to 3 or above, so that
+	 * a program started with stdin/stdout closed cannot get them there. */
+	if (pipe2(raw, O_CLOEXEC) < 0)
 		return -1;
 	fds[0] = fcntl(raw[0], F_DUPFD_CLOEXEC, 3);
 	fds[1] = fds[0] < 0 ? -1 : fcntl(raw[1], F_DUPFD_CLOEXEC, 3);
@@ -307,25 +311,22 @@ static int check_program(const char *prog)
 	return err;
 }
 
-int sw_cmd_spawn(const char *const *argv, const sw_cmd_config *cfg, const sw_mem *mem,
-                 sw_medium **out, int *spawn_errno)
+int sw_cmd_spawn(sw_medium **out, const char *const *argv, const sw_cmd_config *cfg,
+                 const sw_mem *mem, sw_errinfo *ei)
 {
-	if (spawn_errno)
-		*spawn_errno = 0;
+	char t[128];
 	if (!argv || !argv[0] || !out)
-		return SW_ERR_INVALID_ARGUMENT;
+		return sw_errinfo_set(ei, SW_ERR_INVALID_ARGUMENT, 0, NULL);
 	int e = check_program(argv[0]);
-	if (e != 0) {
-		if (spawn_errno)
-			*spawn_errno = e;
-		return SW_ERR_SPAWN;
-	}
+	if (e != 0)
+		return sw_errinfo_set(ei, SW_ERR_SPAWN, e, "cannot run %s: %s", argv[0],
+		                      sw_sys_strerror(e, t, sizeof t));
 	sw_cmd_config def = {0};
 	if (!cfg)
 		cfg = &def;
 	cmd_medium *c = sw_malloc(mem, sizeof *c);
 	if (!c)
-		return SW_ERR_NOMEM;
+		return sw_errinfo_set(ei, SW_ERR_NOMEM, 0, NULL);
 	memset(c, 0, sizeof *c);
 	c->base.ops = &cmd_ops;
 	c->base.mem = mem;
@@ -370,9 +371,11 @@ int sw_cmd_spawn(const char *const *argv, const sw_cmd_config *cfg, const sw_mem
 	if (rc < 0) {
 		close_all(fds, 6);
 		sw_free(mem, c);
-		if (spawn_errno)
-			*spawn_errno = e;
-		return rc;
+		if (rc == SW_ERR_IO)
+			return sw_errinfo_set(ei, rc, e, "pipe: %s",
+			                      sw_sys_strerror(e, t, sizeof t));
+		return sw_errinfo_set(ei, rc, e, "cannot run %s: %s", argv[0],
+		                      sw_sys_strerror(e, t, sizeof t));
 	}
 	/* Close the child's ends in the parent so EOF works both ways. */
 	close(fds[0]);

@@ -23,10 +23,6 @@ ptrdiff_t sw__map_read_errno(sw_medium *m, int e);
  * EAGAIN -> SW_ERR_WOULD_BLOCK, else SW_ERR_IO.  Records the errno. */
 ptrdiff_t sw__map_write_errno(sw_medium *m, int e);
 
-/* snprintf into an optional error buffer. */
-void sw__errbuf(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /* Sets or clears O_NONBLOCK / FD_CLOEXEC.  Return 0 or -1 with errno. */
 int sw__set_nonblock(int fd, int on);
 int sw__set_cloexec(int fd);

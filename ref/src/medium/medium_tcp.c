@@ -87,36 +87,37 @@ static int try_connect(const struct addrinfo *ai, int timeout_ms, int *err)
 	return fd;
 }
 
-int sw_tcp_connect(const char *host, uint16_t port, int timeout_ms, const sw_mem *mem,
-                   sw_medium **out, char *errbuf, size_t errlen)
+int sw_tcp_connect(sw_medium **out, const char *host, uint16_t port, int timeout_ms,
+                   const sw_mem *mem, sw_errinfo *ei)
 {
 	if (!host || !out)
-		return SW_ERR_INVALID_ARGUMENT;
+		return sw_errinfo_set(ei, SW_ERR_INVALID_ARGUMENT, 0, NULL);
 	if (port == 0)
 		port = SW_TCP_DEFAULT_PORT;
 	struct addrinfo *res;
 	int gai = resolve(host, port, 0, &res);
 	if (gai != 0) {
-		sw__errbuf(errbuf, errlen, "failed to lookup %s:%u: %s", host, (unsigned)port,
-		           gai_strerror(gai));
-		return SW_ERR_CONNECT;
+		return sw_errinfo_set(ei, SW_ERR_CONNECT, 0, "failed to lookup %s:%u: %s", host,
+		                      (unsigned)port, gai_strerror(gai));
 	}
 	int fd = -1, err = 0;
 	for (const struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next)
 		fd = try_connect(ai, timeout_ms, &err);
 	freeaddrinfo(res);
 	if (fd < 0) {
+		char t[128];
 		if (err == 0)
-			sw__errbuf(errbuf, errlen, "failed to connect to %s:%u: no address found for %s",
-			           host, (unsigned)port, host);
-		else
-			sw__errbuf(errbuf, errlen, "failed to connect to %s:%u: %s", host,
-			           (unsigned)port, strerror(err));
-		return SW_ERR_CONNECT;
+			return sw_errinfo_set(ei, SW_ERR_CONNECT, 0,
+			                      "failed to connect to %s:%u: no address found for %s",
+			                      host, (unsigned)port, host);
+		return sw_errinfo_set(ei, SW_ERR_CONNECT, err, "failed to connect to %s:%u: %s",
+		                      host, (unsigned)port, sw_sys_strerror(err, t, sizeof t));
 	}
 	int rc = sw__fd_medium_new_kind(fd, fd, SW_FD_OWN, 1, mem, out);
-	if (rc < 0)
+	if (rc < 0) {
 		close(fd);
+		return sw_errinfo_set(ei, rc, 0, NULL);
+	}
 	return rc;
 }
 
@@ -142,26 +143,25 @@ static int open_listener(const struct addrinfo *ai, int backlog, const char **wh
 	return -1;
 }
 
-int sw_tcp_listen(const char *addr, uint16_t port, int backlog, int *fd_out,
-                  uint16_t *port_out, char *errbuf, size_t errlen)
+int sw_tcp_listen(int *fd_out, uint16_t *port_out, const char *addr, uint16_t port, int backlog,
+                  sw_errinfo *ei)
 {
 	if (!fd_out)
-		return SW_ERR_INVALID_ARGUMENT;
+		return sw_errinfo_set(ei, SW_ERR_INVALID_ARGUMENT, 0, NULL);
 	struct addrinfo *res;
 	int gai = resolve(addr, port, AI_PASSIVE, &res);
 	if (gai != 0) {
-		sw__errbuf(errbuf, errlen, "failed to lookup %s:%u: %s", addr ? addr : "*",
-		           (unsigned)port, gai_strerror(gai));
-		return SW_ERR_IO;
+		return sw_errinfo_set(ei, SW_ERR_IO, 0, "failed to lookup %s:%u: %s",
+		                      addr ? addr : "*", (unsigned)port, gai_strerror(gai));
 	}
 	const char *what;
 	int fd = open_listener(res, backlog, &what); /* Breezy binds the first result only. */
 	int e = errno;
 	freeaddrinfo(res);
 	if (fd < 0) {
-		sw__errbuf(errbuf, errlen, "%s %s:%u: %s", what, addr ? addr : "*",
-		           (unsigned)port, strerror(e));
-		return SW_ERR_IO;
+		char t[128];
+		return sw_errinfo_set(ei, SW_ERR_IO, e, "%s %s:%u: %s", what, addr ? addr : "*",
+		                      (unsigned)port, sw_sys_strerror(e, t, sizeof t));
 	}
 	if (port_out) {
 		struct sockaddr_storage ss;

@@ -453,7 +453,7 @@ int sw__srv_v3_start(sw_srv_conn *c)
 		sw_v3_dec_reset(c->v3);
 	} else {
 		sw_v3_config cfg;
-		sw_v3_config_default(&cfg);
+		memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
 		cfg.expect_marker = false;
 		cfg.max_header = c->cfg.max_header;
 		cfg.max_struct = c->cfg.max_struct;
