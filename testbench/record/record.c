@@ -340,7 +340,7 @@ static int open_upstream(sw_recorder *r, struct conn *c)
 			return 1;
 		}
 		int fd;
-		sw_fd_medium_fds(c->m[UPSTREAM], &fd, NULL);
+		sw_medium_fds(c->m[UPSTREAM], &fd, NULL);
 		set_nonblock(fd, 1);
 		conn_log(c, "upstream tcp %s:%u", r->host, r->port);
 		return 0;
@@ -411,7 +411,7 @@ static void conn_close(sw_recorder *r, struct conn *c)
 		r->failed++;
 	if (c->m[CLIENT]) {
 		int rfd = -1, wfd = -1;
-		sw_fd_medium_fds(c->m[CLIENT], &rfd, &wfd);
+		sw_medium_fds(c->m[CLIENT], &rfd, &wfd);
 		if (rfd >= 0 && c->orig_flags[0] >= 0)
 			fcntl(rfd, F_SETFL, c->orig_flags[0]);
 		if (wfd >= 0 && c->orig_flags[1] >= 0)
@@ -464,7 +464,7 @@ static void describe_peer(int fd, char *buf, size_t len)
 int sw_recorder_add_client(sw_recorder *r, sw_medium *client)
 {
 	int rfd = -1, wfd = -1;
-	if (!r || !client || sw_fd_medium_fds(client, &rfd, &wfd) < 0) {
+	if (!r || !client || sw_medium_fds(client, &rfd, &wfd) < 0) {
 		sw_medium_del(client);
 		return SW_ERR_INVALID_ARGUMENT;
 	}
@@ -670,8 +670,8 @@ int sw_recorder_step(sw_recorder *r, int timeout_ms)
 		for (int dir = 0; dir < 2 && rc == 0; dir++) {
 			int rfd, wfd;
 			struct pipe_buf *b = &c->d[dir];
-			sw_fd_medium_fds(c->m[dir], &rfd, NULL);
-			sw_fd_medium_fds(c->m[1 - dir], NULL, &wfd);
+			sw_medium_fds(c->m[dir], &rfd, NULL);
+			sw_medium_fds(c->m[1 - dir], NULL, &wfd);
 			if (!b->eof && b->len < r->bufsize)
 				rc = add_pfd(r, &n, rfd, POLLIN);
 			if (rc == 0 && b->len)
@@ -691,7 +691,7 @@ int sw_recorder_step(sw_recorder *r, int timeout_ms)
 		struct conn *c = *pp;
 		for (int dir = 0; dir < 2 && !c->failed; dir++) {
 			int rfd;
-			sw_fd_medium_fds(c->m[dir], &rfd, NULL);
+			sw_medium_fds(c->m[dir], &rfd, NULL);
 			pump(c, dir, revents_of(r, c, rfd), r->bufsize);
 		}
 		if (c->failed || (c->d[C2S].shut && c->d[S2C].shut)) {

@@ -60,6 +60,11 @@ static void test_basic_and_stall(void **state)
 	pump_state pa = {0}, pb = {0};
 	sw_medium *a, *b;
 	pair(&a, &b, &pa, &pb);
+	/* No descriptor to poll: readiness is known to the medium's calls. */
+	int rfd = 0, wfd = 0;
+	assert_int_equal(sw_medium_fds(b, &rfd, &wfd), 0);
+	assert_int_equal(rfd, -1);
+	assert_int_equal(wfd, -1);
 	char buf[16];
 	assert_int_equal(sw_medium_read(b, buf, sizeof buf), SW_ERR_WOULD_BLOCK);
 	assert_int_equal(pb.calls, 1);

@@ -59,6 +59,10 @@ static void test_cat_echo(void **state)
 	assert_string_equal(sw_medium_name(m), "cmd");
 	long pid = sw_cmd_pid(m);
 	assert_true(pid > 0);
+	/* Pollable: the child's stdout to read, its stdin to write. */
+	int rfd = -1, wfd = -1;
+	assert_int_equal(sw_medium_fds(m, &rfd, &wfd), 0);
+	assert_true(rfd >= 3 && wfd >= 3 && rfd != wfd);
 	assert_int_equal(sw_medium_wait_readable(m, 0), SW_ERR_TIMEOUT);
 	assert_int_equal(sw_medium_write_all(m, "hello\n", 6, NULL), 0);
 	assert_int_equal(sw_medium_wait_readable(m, 5000), 1);

@@ -71,7 +71,7 @@ static void test_pipe_pair(void **state)
 	assert_string_equal(sw_medium_name(a), "fd");
 	exchange(a, b);
 	int rfd, wfd;
-	assert_int_equal(sw_fd_medium_fds(a, &rfd, &wfd), 0);
+	assert_int_equal(sw_medium_fds(a, &rfd, &wfd), 0);
 	assert_int_equal(wfd, -1); /* closed by shutdown_write */
 	sw_medium_del(a);
 	sw_medium_del(b);
@@ -84,7 +84,7 @@ static void test_socketpair(void **state)
 	sock_pair(&a, &b);
 	exchange(a, b);
 	int rfd, wfd;
-	assert_int_equal(sw_fd_medium_fds(a, &rfd, &wfd), 0);
+	assert_int_equal(sw_medium_fds(a, &rfd, &wfd), 0);
 	assert_int_equal(rfd, wfd); /* sockets are half-closed, not closed */
 	sw_medium_del(a);
 	sw_medium_del(b);
@@ -292,7 +292,7 @@ static void test_invalid_and_failmem(void **state)
 	assert_int_equal(sw_fd_medium_new(&m, 0, -1, 0, NULL), SW_ERR_INVALID_ARGUMENT);
 	assert_int_equal(sw_fd_medium_new(NULL, 0, 1, 0, NULL), SW_ERR_INVALID_ARGUMENT);
 	assert_null(m);
-	assert_int_equal(sw_fd_medium_fds(NULL, NULL, NULL), SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(sw_medium_fds(NULL, NULL, NULL), SW_ERR_INVALID_ARGUMENT);
 	sw_failmem fm;
 	sw_failmem_init(&fm, 1, false);
 	assert_int_equal(sw_fd_medium_new(&m, 0, 1, 0, &fm.mem), SW_ERR_NOMEM);

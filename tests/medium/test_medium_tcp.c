@@ -31,7 +31,7 @@ static int nodelay(const sw_medium *m)
 {
 	int fd, v = 0;
 	socklen_t len = sizeof v;
-	assert_int_equal(sw_fd_medium_fds(m, &fd, NULL), 0);
+	assert_int_equal(sw_medium_fds(m, &fd, NULL), 0);
 	assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
 	return v;
 }
@@ -107,7 +107,7 @@ static void test_reset_is_eof_then_write_fails(void **state)
 	sw_medium *c, *s;
 	connected_pair(&lfd, &c, &s);
 	int sfd;
-	assert_int_equal(sw_fd_medium_fds(s, &sfd, NULL), 0);
+	assert_int_equal(sw_medium_fds(s, &sfd, NULL), 0);
 	struct linger lg = {1, 0}; /* close() sends RST */
 	assert_int_equal(setsockopt(sfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
 	sw_medium_del(s);
@@ -162,7 +162,7 @@ static void test_default_port(void **state)
 		int fd;
 		struct sockaddr_in sin;
 		socklen_t len = sizeof sin;
-		assert_int_equal(sw_fd_medium_fds(c, &fd, NULL), 0);
+		assert_int_equal(sw_medium_fds(c, &fd, NULL), 0);
 		assert_int_equal(getpeername(fd, (struct sockaddr *)&sin, &len), 0);
 		assert_int_equal(ntohs(sin.sin_port), 4155);
 		sw_medium_del(c);

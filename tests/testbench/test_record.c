@@ -131,7 +131,7 @@ static void peer_init(struct peer *p, sw_medium *m)
 	memset(p, 0, sizeof *p);
 	p->m = m;
 	int rfd, wfd;
-	assert_int_equal(sw_fd_medium_fds(m, &rfd, &wfd), 0);
+	assert_int_equal(sw_medium_fds(m, &rfd, &wfd), 0);
 	fcntl(rfd, F_SETFL, fcntl(rfd, F_GETFL) | O_NONBLOCK);
 	if (wfd >= 0)
 		fcntl(wfd, F_SETFL, fcntl(wfd, F_GETFL) | O_NONBLOCK);

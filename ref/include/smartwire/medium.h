@@ -74,6 +74,9 @@ typedef struct sw_medium_ops {
 	int (*wait_readable)(sw_medium *m, int timeout_ms);
 	/* Releases everything, including the object itself. */
 	void (*close)(sw_medium *m);
+	/* Optional (NULL: none).  The descriptors an event loop may poll for
+	 * this medium's readiness (see sw_medium_fds). */
+	int (*fds)(const sw_medium *m, int *rfd, int *wfd);
 } sw_medium_ops;
 
 /* The common head of every medium.  Implementations embed it as their FIRST
@@ -124,6 +127,15 @@ SW_API int sw_medium_wait_readable(sw_medium *m, int timeout_ms);
  * child is reaped).  NULL is a no-op.  `m` is invalid afterwards. */
 SW_API void sw_medium_del(sw_medium *m);
 
+/* The descriptors to poll for this medium's readiness, for an event loop:
+ * *rfd becomes readable when a read would not block, *wfd writable when a
+ * write would not block.  -1 when the medium has none (a fifo, a fault
+ * wrapper, whose readiness only its own calls know: use
+ * sw_medium_wait_readable), or after shutdown_write closed it.  "fd",
+ * "tcp" and "cmd" media have them; they stay owned by the medium.  Either
+ * pointer may be NULL.  Returns 0 or SW_ERR_INVALID_ARGUMENT (m NULL). */
+SW_API int sw_medium_fds(const sw_medium *m, int *rfd, int *wfd);
+
 /* The errno behind the most recent SW_ERR_IO or SW_ERR_CONNECTION_RESET
  * result or end of stream: ECONNRESET, EPIPE or EINVAL after an
  * error-mapped EOF, 0 after a clean one.  Other successful calls leave it
@@ -150,12 +162,6 @@ SW_API const char *sw_medium_name(const sw_medium *m);
  * closed.  Returns 0, SW_ERR_INVALID_ARGUMENT (negative fd, NULL out),
  * SW_ERR_NOMEM. */
 SW_API int sw_fd_medium_new(sw_medium **out, int rfd, int wfd, unsigned flags, const sw_mem *mem);
-
-/* The descriptors of an "fd" or "tcp" medium (for poll loops, getsockopt,
- * logs); still owned as decided at creation.  *wfd is -1 after
- * shutdown_write closed it.  Either pointer may be NULL.  Returns 0 or
- * SW_ERR_INVALID_ARGUMENT (not an fd/tcp medium). */
-SW_API int sw_fd_medium_fds(const sw_medium *m, int *rfd, int *wfd);
 
 /* ---- TCP (medium_tcp.c) ---------------------------------------------- */
 

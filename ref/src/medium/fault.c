@@ -202,7 +202,7 @@ static void fault_close(sw_medium *m)
 }
 
 static const sw_medium_ops fault_ops = {
-	"fault", fault_read, fault_write, fault_shutdown_write, fault_wait_readable, fault_close,
+    "fault", fault_read, fault_write, fault_shutdown_write, fault_wait_readable, fault_close, NULL,
 };
 
 static void role_init(role *r, const sw_fault_plan *p, bool writing, sw_fault_stats *st)

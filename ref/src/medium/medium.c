@@ -80,6 +80,20 @@ int sw_medium_errno(const sw_medium *m)
 	return m ? m->sys_errno : 0;
 }
 
+int sw_medium_fds(const sw_medium *m, int *rfd, int *wfd)
+{
+	int r = -1, w = -1;
+	if (!m)
+		return SW_ERR_INVALID_ARGUMENT;
+	if (m->ops->fds)
+		m->ops->fds(m, &r, &w);
+	if (rfd)
+		*rfd = r;
+	if (wfd)
+		*wfd = w;
+	return 0;
+}
+
 const char *sw_medium_name(const sw_medium *m)
 {
 	return m ? m->ops->name : "(null)";

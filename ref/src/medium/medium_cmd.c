@@ -220,8 +220,18 @@ static void cmd_close(sw_medium *m)
 	sw_free(m->mem, c);
 }
 
+/* The stdout and stdin pipes.  An event loop that polls only these does not
+ * drain a captured stderr: use inherit_stderr for a chatty child. */
+static int cmd_fds(const sw_medium *m, int *rfd, int *wfd)
+{
+	const cmd_medium *c = (const cmd_medium *)m;
+	*rfd = c->out_fd;
+	*wfd = c->in_fd;
+	return 0;
+}
+
 static const sw_medium_ops cmd_ops = {
-	"cmd", cmd_read, cmd_write, cmd_shutdown_write, cmd_wait_readable, cmd_close,
+    "cmd", cmd_read, cmd_write, cmd_shutdown_write, cmd_wait_readable, cmd_close, cmd_fds,
 };
 
 long sw_cmd_pid(const sw_medium *m)

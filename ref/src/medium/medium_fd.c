@@ -147,11 +147,19 @@ static void fd_close(sw_medium *m)
 	sw_free(m->mem, f);
 }
 
+static int fd_fds(const sw_medium *m, int *rfd, int *wfd)
+{
+	const fd_medium *f = (const fd_medium *)m;
+	*rfd = f->rfd;
+	*wfd = f->wfd_closed ? -1 : f->wfd;
+	return 0;
+}
+
 static const sw_medium_ops fd_ops = {
-	"fd", fd_read, fd_write, fd_shutdown_write, fd_wait_readable, fd_close,
+    "fd", fd_read, fd_write, fd_shutdown_write, fd_wait_readable, fd_close, fd_fds,
 };
 static const sw_medium_ops tcp_ops = {
-	"tcp", fd_read, fd_write, fd_shutdown_write, fd_wait_readable, fd_close,
+    "tcp", fd_read, fd_write, fd_shutdown_write, fd_wait_readable, fd_close, fd_fds,
 };
 
 int sw__fd_medium_new_kind(int rfd, int wfd, unsigned flags, int is_tcp,
@@ -179,16 +187,4 @@ int sw__fd_medium_new_kind(int rfd, int wfd, unsigned flags, int is_tcp,
 int sw_fd_medium_new(sw_medium **out, int rfd, int wfd, unsigned flags, const sw_mem *mem)
 {
 	return sw__fd_medium_new_kind(rfd, wfd, flags, 0, mem, out);
-}
-
-int sw_fd_medium_fds(const sw_medium *m, int *rfd, int *wfd)
-{
-	if (!m || (m->ops != &fd_ops && m->ops != &tcp_ops))
-		return SW_ERR_INVALID_ARGUMENT;
-	const fd_medium *f = (const fd_medium *)m;
-	if (rfd)
-		*rfd = f->rfd;
-	if (wfd)
-		*wfd = f->wfd_closed ? -1 : f->wfd;
-	return 0;
 }

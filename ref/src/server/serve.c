@@ -43,7 +43,7 @@ typedef struct loop {
 static void wait_writable(sw_medium *m)
 {
 	int wfd = -1;
-	if (sw_fd_medium_fds(m, NULL, &wfd) == 0 && wfd >= 0) {
+	if (sw_medium_fds(m, NULL, &wfd) == 0 && wfd >= 0) {
 		struct pollfd p = {.fd = wfd, .events = POLLOUT};
 		(void)poll(&p, 1, 1000);
 	}
