@@ -77,6 +77,11 @@ static void test_repr(void **state)
 	sw_buf_init(&b, NULL);
 	assert_int_equal(sw_py_repr_tuple(&b, NULL, 0), 0);
 	expect_text(&b, "()", 2, "repr(())", 0);
+	/* An empty value may come as NULL. */
+	sw_buf_reset(&b);
+	assert_int_equal(sw_py_repr_bytes(&b, NULL, 0), 0);
+	assert_int_equal(sw_py_repr_str(&b, NULL, 0), 0);
+	expect_text(&b, "b\'\'\'\'", 5, "repr(b'') repr('')", 0);
 	sw_buf_fini(&b);
 }
 

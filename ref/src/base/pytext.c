@@ -80,6 +80,8 @@ static size_t utf8_one(const uint8_t *p, size_t n, uint32_t *cp)
 
 static char quote_for(const uint8_t *p, size_t n)
 {
+	if (n == 0)
+		return '\''; /* p may be NULL */
 	bool sq = memchr(p, '\'', n) != NULL, dq = memchr(p, '"', n) != NULL;
 	return sq && !dq ? '"' : '\'';
 }
