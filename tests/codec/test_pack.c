@@ -99,6 +99,8 @@ static int on_record_end(void *ud)
 	assert_true(d->in_record);
 	assert_true(d->body.len == d->length);
 	d->in_record = false;
+	/* "record <names> <body>": the empty event name puts the separating
+	 * space after the names. */
 	sw_buf_append_str(d->trace, "record ");
 	sw_buf_append(d->trace, d->names.data, d->names.len);
 	return sw_t_emit_bytes(d->trace, "", d->body.data, d->body.len);
@@ -178,10 +180,6 @@ static size_t drv_nrs(void *dv)
 
 static const sw_t_codec pack_codec = {"pack",     drv_create,  drv_feed,
                                       drv_finish, drv_destroy, drv_nrs};
-
-/* The record line is "record <names> <body>": on_record_end writes the
- * names and sw_t_emit_bytes(" ", ...) the rest, so the event name passed is
- * empty and its separating space follows the names. */
 
 /* ---- Breezy's vectors ---------------------------------------------------- */
 
@@ -597,7 +595,7 @@ static void test_contract(void **state)
 	assert_int_equal(sw_pack_dec_feed(dec, S(HDR "E")), 43);
 	assert_true(sw_pack_dec_done(dec));
 	sw_pack_dec_del(dec);
-	/* A decoder whose names were staged and grown is reused after reset. */
+	/* A second record reuses the name staging of the first. */
 	CHECK(HDR "B1\nabcdefghij\x00k\nl\n\nxB1\nm\n\nyE", NULL,
 	      "record [[\"abcdefghij\", \"k\"], [\"l\"]] \"x\"\nrecord [[\"m\"]] \"y\"\nend\n");
 }
