@@ -186,36 +186,37 @@ static const sw_t_codec pack_codec = {"pack",     drv_create,  drv_feed,
 static void test_vectors(void **state)
 {
 	(void)state;
-	size_t sites = 0;
+	size_t most = 0;
 	for (size_t i = 0; i < N(pack_vecs); i++) {
 		const struct pack_vec *v = &pack_vecs[i];
 		print_message("  %s\n", v->name);
 		sw_t_check_vector(&pack_codec, NULL, (const uint8_t *)v->input, v->len, v->trace);
-		sites += sw_t_check_failmem(&pack_codec, NULL, (const uint8_t *)v->input, v->len,
-		                            v->trace);
+		size_t sites = sw_t_check_failmem(&pack_codec, NULL, (const uint8_t *)v->input,
+		                                  v->len, v->trace);
+		most = sites > most ? sites : most;
 	}
-	/* The decoder, the names and their view: all three sites were hit. */
-	assert_true(sites >= 3 * 10);
+	/* The decoder, the names (grown) and their view were each failed. */
+	assert_true(most >= 3);
 }
 
-/* Appends `v` to an RLE sequence in the generator's notation. */
-static void rle_add(sw_buf *out, uint64_t *last, size_t *run, bool flush, uint64_t v)
+/* The generator's "16384*3 0" as "16384 16384 16384 0" (malloc'd). */
+static char *expand(const char *rle)
 {
-	if (*run && !flush && v == *last) {
-		(*run)++;
-		return;
-	}
-	if (*run) {
-		if (out->len)
-			sw_buf_append_byte(out, ' ');
-		sw_buf_append_u64(out, *last);
-		if (*run > 1) {
-			sw_buf_append_byte(out, '*');
-			sw_buf_append_u64(out, *run);
+	sw_buf out;
+	sw_buf_init(&out, NULL);
+	for (const char *p = rle; *p;) {
+		char *end;
+		uint64_t v = strtoull(p, &end, 10), n = 1;
+		if (*end == '*')
+			n = strtoull(end + 1, &end, 10);
+		for (uint64_t k = 0; k < n; k++) {
+			sw_buf_append_str(&out, out.len ? " " : "");
+			sw_buf_append_u64(&out, v);
 		}
+		p = *end ? end + 1 : end;
 	}
-	*last = v;
-	*run = flush ? 0 : 1;
+	sw_buf_append_byte(&out, 0);
+	return (char *)out.data;
 }
 
 /* next_read_size after creation and after every piece must be Breezy's
@@ -240,27 +241,14 @@ static void test_next_read_size(void **state)
 		char *t = sw_t_run(&pack_codec, NULL, (const uint8_t *)v->input, v->len, cuts,
 		                   ncuts, NULL, &nrs);
 		sw_buf_append_byte(&nrs, 0);
-		/* Re-read the decimal list as RLE. */
-		sw_buf rle;
-		sw_buf_init(&rle, NULL);
-		uint64_t last = 0;
-		size_t run = 0;
-		for (const char *p = (const char *)nrs.data; *p;) {
-			char *end;
-			uint64_t x = strtoull(p, &end, 10);
-			assert_true(end != p);
-			rle_add(&rle, &last, &run, false, x);
-			p = *end ? end + 1 : end;
-		}
-		rle_add(&rle, &last, &run, true, 0);
-		sw_buf_append_byte(&rle, 0);
-		if (strcmp((char *)rle.data, v->nrs) != 0)
-			fail_msg("%s: next_read_size\n  expected %s\n  actual   %s", v->name,
-			         v->nrs, (char *)rle.data);
+		char *want = expand(v->nrs);
+		if (strcmp((char *)nrs.data, want) != 0)
+			fail_msg("%s: next_read_size\n  expected %s\n  actual   %s", v->name, want,
+			         (char *)nrs.data);
+		free(want);
 		free(t);
 		free(cuts);
 		sw_buf_fini(&nrs);
-		sw_buf_fini(&rle);
 		checked++;
 	}
 	assert_true(checked > 100);
@@ -365,40 +353,9 @@ static void sha256_hex(const void *p, size_t n, char hex[65])
 	sw_sha256_hex(&s, hex);
 }
 
-struct big {
-	sw_sha256 sha;
-	size_t pieces;
-	uint64_t length;
-	int records;
-	bool end;
-};
-
-static int big_begin(void *ud, uint64_t length, const sw_pack_name *names, size_t nnames)
-{
-	struct big *b = ud;
-	(void)names, (void)nnames;
-	b->length = length;
-	b->records++;
-	return 0;
-}
-
-static int big_data(void *ud, const uint8_t *p, size_t n)
-{
-	struct big *b = ud;
-	sw_sha256_update(&b->sha, p, n);
-	b->pieces++;
-	return 0;
-}
-
-static int big_end(void *ud)
-{
-	((struct big *)ud)->end = true;
-	return 0;
-}
-
 /* ContainerWriter's records of 100000 bytes and more (written as a header
  * and then the chunks): the header bytes, the whole record's digest, and
- * the decoder streaming it in constant memory. */
+ * the decoder reading it back in pieces. */
 static void test_writer_vectors(void **state)
 {
 	(void)state;
@@ -421,31 +378,30 @@ static void test_writer_vectors(void **state)
 		sha256_hex(out.data, out.len, hex);
 		assert_string_equal(hex, w->sha256);
 
-		/* Decode it in a container, in pieces of 4093 bytes. */
-		sw_buf c;
+		/* Decoded in a container, in pieces of 4093 bytes through the
+		 * driver (guard pages), to the same names and body. */
+		sw_buf c, want;
 		sw_buf_init(&c, NULL);
+		sw_buf_init(&want, NULL);
 		assert_int_equal(sw_pack_encode_begin(&c), 0);
 		assert_int_equal(sw_buf_append(&c, out.data, out.len), 0);
 		assert_int_equal(sw_pack_encode_end(&c), 0);
-		struct big b = {0};
-		sw_sha256_init(&b.sha);
-		static const sw_pack_callbacks bcb = {big_begin, big_data, NULL, big_end};
-		sw_pack_dec *dec;
-		assert_int_equal(sw_pack_dec_new(&dec, NULL, &bcb, &b, NULL), 0);
-		for (size_t at = 0; at < c.len; at += 4093) {
-			size_t n = c.len - at < 4093 ? c.len - at : 4093;
-			assert_int_equal(sw_pack_dec_feed(dec, c.data + at, n), (ptrdiff_t)n);
+		sw_buf_append_str(&want, "record [");
+		for (size_t k = 0; k < nn; k++) {
+			sw_buf_append_str(&want, k ? ", " : "");
+			sw_format_tuple(&want, names[k].elems, names[k].n);
 		}
-		assert_int_equal(sw_pack_dec_finish(dec), 0);
-		assert_int_equal(b.records, 1);
-		assert_true(b.end);
-		assert_true(b.length == w->body_len);
-		assert_true(b.pieces >= w->body_len / 4093);
-		sw_sha256_hex(&b.sha, hex);
-		char want[65];
-		sha256_hex(body, w->body_len, want);
-		assert_string_equal(hex, want);
-		sw_pack_dec_del(dec);
+		sw_buf_append_str(&want, "]");
+		sw_t_emit_bytes(&want, "", body, w->body_len);
+		sw_buf_append_str(&want, "end\n");
+		sw_buf_append_byte(&want, 0);
+		size_t cuts[128], ncuts = 0;
+		for (size_t at = 4093; at < c.len && ncuts < N(cuts); at += 4093)
+			cuts[ncuts++] = at;
+		char *t = sw_t_run(&pack_codec, NULL, c.data, c.len, cuts, ncuts, NULL, NULL);
+		assert_true(strcmp(t, (char *)want.data) == 0);
+		free(t);
+		sw_buf_fini(&want);
 		sw_buf_fini(&c);
 		free(body);
 		sw_buf_fini(&out);

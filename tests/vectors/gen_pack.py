@@ -269,6 +269,7 @@ def repository_streams():
     """The bytes _stream_to_byte_stream writes for a 2a repository with two
     commits (fixed ids, dates and committer, so they are reproducible)."""
     home = tempfile.mkdtemp(prefix="sw-gen-pack-home.")
+    saved = {k: os.environ.get(k) for k in ("HOME", "BRZ_EMAIL", "BRZ_PLUGIN_PATH")}
     os.environ["HOME"] = home
     os.environ["BRZ_EMAIL"] = "Test <test@example.com>"
     os.environ["BRZ_PLUGIN_PATH"] = "-site:-user"
@@ -321,6 +322,11 @@ def repository_streams():
     finally:
         shutil.rmtree(work)
         shutil.rmtree(home)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     return streams
 
 

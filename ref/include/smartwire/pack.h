@@ -168,7 +168,9 @@ SW_API void sw_pack_dec_del(sw_pack_dec *dec);
  *   SW_ERR_PACK_TOO_MANY_NAMES   more than max_names names in a record
  *   SW_ERR_PACK_RECORD_TOO_LARGE length over max_record or over 64 bits
  *   SW_ERR_NOMEM                 staging names failed
- *   SW_ERR_CALLBACK              a callback returned non-zero */
+ *   SW_ERR_CALLBACK              a callback returned non-zero
+ * or the sticky error of an earlier call (SW_ERR_UNEXPECTED_EOF after
+ * sw_pack_dec_finish() reported one). */
 SW_API ptrdiff_t sw_pack_dec_feed(sw_pack_dec *dec, const uint8_t *in, size_t len);
 
 /* True once 'E' has been consumed (and until reset). */
