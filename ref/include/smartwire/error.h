@@ -96,7 +96,16 @@ typedef enum sw_err {
 	/* Server (-80 .. -89). */
 	SW_ERR_LIMIT = -82, /* a server limit (connections, ranges, ...) was hit */
 
-	SW_ERR_MIN_ = -89
+	/* Pack container, breezy/bzr/pack.py (-90 .. -99). */
+	SW_ERR_PACK_BAD_FORMAT = -90,       /* first line is not the pack format 1 header */
+	SW_ERR_PACK_BAD_RECORD_TYPE = -91,  /* record kind byte neither 'B' nor 'E' */
+	SW_ERR_PACK_BAD_LENGTH = -92,       /* record length is not a non-negative integer */
+	SW_ERR_PACK_BAD_NAME = -93,         /* a record name element contains whitespace */
+	SW_ERR_PACK_NAME_TOO_LONG = -94,    /* a record name line over the configured limit */
+	SW_ERR_PACK_TOO_MANY_NAMES = -95,   /* more names in one record than the limit */
+	SW_ERR_PACK_RECORD_TOO_LARGE = -96, /* record length over the configured limit */
+
+	SW_ERR_MIN_ = -99
 } sw_err;
 
 #define SW_ERRINFO_TEXT 256

@@ -66,6 +66,13 @@ static const struct entry entries[] = {
     E(SW_ERR_ERROR_RESPONSE, "server answered with an error"),
     E(SW_ERR_PROTOCOL, "protocol violation by the peer"),
     E(SW_ERR_LIMIT, "server limit reached"),
+    E(SW_ERR_PACK_BAD_FORMAT, "unrecognised pack container format"),
+    E(SW_ERR_PACK_BAD_RECORD_TYPE, "unknown pack record type"),
+    E(SW_ERR_PACK_BAD_LENGTH, "pack record length is not a valid length"),
+    E(SW_ERR_PACK_BAD_NAME, "pack record name is not a valid name"),
+    E(SW_ERR_PACK_NAME_TOO_LONG, "pack record name longer than the configured limit"),
+    E(SW_ERR_PACK_TOO_MANY_NAMES, "pack record has more names than the configured limit"),
+    E(SW_ERR_PACK_RECORD_TOO_LARGE, "pack record longer than the configured limit"),
 };
 
 static const struct entry *find(int err)
