@@ -131,8 +131,9 @@ static int pump(void *ud)
 	return 0;
 }
 
-static int do_connect(void *ud, sw_medium **out)
+static int do_connect(void *ud, sw_medium **out, sw_errinfo *ei)
 {
+	(void)ei;
 	script *s = ud;
 	if (s->nconns == MAX_CONNS)
 		return SW_ERR_CONNECT; /* a reconnection loop would be a bug anyway */

@@ -39,7 +39,6 @@ typedef struct sw__call_conn {
 	sw_url url;
 	char **ssh_argv;   /* bzr+ssh: the argv of sw_ssh_argv */
 	sw_client *client;
-	sw_errinfo connect_err; /* why the last connect failed */
 } sw__call_conn;
 
 /* Parses `url` and creates the client.  Returns SW_EXIT_OK, or an exit code

@@ -96,20 +96,18 @@ int sw__call_common_opt(sw__call_opts *o, int argc, char **argv, int *i)
 
 /* ---- Connecting ------------------------------------------------------- */
 
-static int connect_cb(void *ud, sw_medium **out)
+static int connect_cb(void *ud, sw_medium **out, sw_errinfo *ei)
 {
 	sw__call_conn *cc = ud;
 	int timeout = cc->o->timeout_ms ? cc->o->timeout_ms : SW_CLIENT_DEFAULT_TIMEOUT_MS;
-	cc->connect_err.text[0] = '\0';
 	if (cc->url.scheme == SW_URL_BZR)
-		return sw_tcp_connect(out, cc->url.host, cc->url.port, timeout, NULL,
-		                      &cc->connect_err);
+		return sw_tcp_connect(out, cc->url.host, cc->url.port, timeout, NULL, ei);
 	/* Both commands' stderr goes to ours, as Breezy lets ssh prompt. */
 	sw_cmd_config cfg = {.inherit_stderr = true};
 	const char *sh[] = {"/bin/sh", "-c", cc->o->server_cmd, NULL};
 	const char *const *argv = cc->url.scheme == SW_URL_PIPE ? sh
 	                                                         : (const char *const *)cc->ssh_argv;
-	return sw_cmd_spawn(out, argv, &cfg, NULL, &cc->connect_err);
+	return sw_cmd_spawn(out, argv, &cfg, NULL, ei);
 }
 
 int sw__call_conn_open(sw__call_conn *cc, const sw__call_opts *o, const char *url)
@@ -228,10 +226,8 @@ static int report_error(sw__call_conn *cc, int rc)
 	const sw_slice *eargs = NULL;
 	if (rc == SW_ERR_ERROR_RESPONSE || rc == SW_ERR_UNKNOWN_METHOD)
 		eargs = sw_client_error_args(cc->client, &n);
-	const char *msg = rc == SW_ERR_CONNECT || rc == SW_ERR_SPAWN
-	                      ? cc->connect_err.text
-	                      : sw_client_error_message(cc->client);
-	if (!msg || !*msg)
+	const char *msg = sw_client_error_message(cc->client);
+	if (!*msg)
 		msg = sw_strerror(rc);
 	sw_buf b;
 	sw_buf_init(&b, NULL);

@@ -149,8 +149,8 @@ static void test_response_matrix(void **state)
 		const struct client_resp_vec *v = &client_resp_vectors[i];
 		sw_failmem fm;
 		sw_failmem_init(&fm, 0, false);
-		sw_fs_run run = {v->version, v->verb, v->mode, (const uint8_t *)v->resp, v->resp_len,
-		                 NULL, &fm.mem};
+		sw_fs_run run = {v->version,  v->verb, v->mode, (const uint8_t *)v->resp,
+		                 v->resp_len, NULL,    &fm.mem, false};
 		int err;
 		char *whole = sw_fs_run_response(&run, &err);
 		assert_non_null(whole);
