@@ -7,14 +7,15 @@
  * persistently.
  *
  *   client_vectors.inc  (gen_client.py: Breezy's client classes) the exact
- *                       outcome, in gen_client.py's trace notation; and the
- *                       exact request bytes of every call
+ *                       outcome, in gen_client.py's trace notation
  *   v12_response.inc    (gen_v12.py) and v3_vectors.inc (gen_v3.py, those
  *                       that start with the marker): the outcome must not
  *                       depend on the cuts, and the args and body the core
  *                       reports must be the ones Breezy's decoders saw; for
  *                       v3, next_read_size() after every byte must be
  *                       Breezy's ProtocolThreeDecoder's
+ *
+ * The request bytes and the driving contract are in test_cli_conn_api.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -527,105 +528,9 @@ static void test_codec_vectors(void **state)
 	              total_runs - runs);
 }
 
-/* ---- request bytes ------------------------------------------------------------- */
-
-static int stream_chunks(void *ud, sw_slice *chunk)
-{
-	const struct client_req_vec *v = ((const struct client_req_vec **)ud)[0];
-	int *i = ((int **)ud)[1];
-	if (*i >= v->nchunks)
-		return 0;
-	*chunk = (sw_slice){(const uint8_t *)v->chunks[*i], v->chunk_len[*i]};
-	(*i)++;
-	return 1;
-}
-
-/* The core's request bytes for vector v, through `mem`; 0 or the error. */
-static int request_bytes(const struct client_req_vec *v, const sw_mem *mem, sw_buf *out)
-{
-	sw_client_config cfg;
-	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
-	cfg.protocol = v->version;
-	cfg.headers_set = !v->hdefault;
-	sw_cli_conn *c;
-	int rc = sw_cli_conn_new(&c, &cfg, mem);
-	if (rc < 0)
-		return rc;
-	sw_slice args[4];
-	for (int k = 1; k < v->nargs; k++)
-		args[k - 1] = (sw_slice){(const uint8_t *)v->args[k], v->arglen[k]};
-	sw_readv_range ranges[4];
-	for (int k = 0; k < v->nranges; k++)
-		ranges[k] = (sw_readv_range){v->ranges[k][0], v->ranges[k][1]};
-	int idx = 0;
-	const void *sud[2] = {v, &idx};
-	sw_call call = {.verb = {(const uint8_t *)v->args[0], v->arglen[0]},
-	                .args = args,
-	                .nargs = (size_t)v->nargs - 1,
-	                .body_kind = (sw_call_body)v->kind,
-	                .body = {(const uint8_t *)v->body, v->body_len},
-	                .ranges = ranges,
-	                .nranges = (size_t)v->nranges,
-	                .stream = stream_chunks,
-	                .stream_ud = (void *)sud};
-	rc = sw_cli_conn_call(c, &call);
-	while (rc == 0 && sw_cli_conn_want(c) != SW_CLI_READ &&
-	       sw_cli_conn_want(c) != SW_CLI_IDLE) {
-		const uint8_t *p;
-		size_t n;
-		if (sw_cli_conn_want(c) == SW_CLI_CONNECT) {
-			sw_cli_conn_connected(c);
-		} else if (sw_cli_conn_want(c) == SW_CLI_CLOSE) {
-			sw_cli_conn_closed(c);
-		} else {
-			sw_cli_conn_output(c, &p, &n);
-			/* Written in two goes when possible: a short write. */
-			size_t k = n > 1 ? n / 2 : n;
-			sw_buf_append(out, p, k);
-			sw_cli_conn_output_done(c, k);
-		}
-	}
-	if (rc == 0 && sw_cli_conn_want(c) == SW_CLI_IDLE)
-		rc = sw_cli_conn_result(c);
-	sw_cli_conn_del(c);
-	return rc;
-}
-
-static void test_request_vectors(void **state)
-{
-	(void)state;
-	size_t sites = 0;
-	for (size_t i = 0; i < N(client_req_vectors); i++) {
-		const struct client_req_vec *v = &client_req_vectors[i];
-		sw_buf b;
-		sw_buf_init(&b, NULL);
-		int rc = request_bytes(v, NULL, &b);
-		if (rc != 0 || b.len != v->expect_len || memcmp(b.data, v->expect, b.len))
-			fail_msg("%s: %s, %zu bytes instead of %zu", v->name, sw_errname(rc), b.len,
-			         v->expect_len);
-		sw_failmem fm;
-		sw_failmem_init(&fm, 0, false);
-		sw_buf_reset(&b);
-		assert_int_equal(request_bytes(v, &fm.mem, &b), 0);
-		size_t calls = fm.calls;
-		for (size_t k = 1; k <= calls; k++) {
-			sw_failmem_init(&fm, k, true);
-			sw_buf_reset(&b);
-			rc = request_bytes(v, &fm.mem, &b);
-			if (rc != SW_ERR_NOMEM && (rc != 0 || b.len != v->expect_len))
-				fail_msg("%s: allocation %zu: %s", v->name, k, sw_errname(rc));
-			assert_int_equal(fm.live, 0);
-		}
-		sites += calls;
-		sw_buf_fini(&b);
-	}
-	print_message("%zu request vectors, %zu allocation sites\n", N(client_req_vectors), sites);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_request_vectors),
 	    cmocka_unit_test(test_client_vectors),
 	    cmocka_unit_test(test_codec_vectors),
 	};
