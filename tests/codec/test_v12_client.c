@@ -155,8 +155,10 @@ static int feed(void *dv, const uint8_t *in, size_t len)
 		if (r < 0)
 			return (int)r;
 		assert_true((size_t)r <= len);
-		in += r;
-		len -= (size_t)r;
+		if (r > 0) { /* `in` may be NULL for an empty feed */
+			in += r;
+			len -= (size_t)r;
+		}
 		if (!stopped(d->dec)) {
 			if (len) {
 				assert_true(sw_v12_dec_done(d->dec));
