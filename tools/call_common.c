@@ -12,6 +12,7 @@
 #include "cmds.h"
 #include "smartwire/error.h"
 #include "smartwire/format.h"
+#include "smartwire/hex.h"
 #include "smartwire/medium.h"
 #include "smartwire/readv.h"
 
@@ -149,7 +150,6 @@ void sw__call_conn_close(sw__call_conn *cc)
 /* JSON string whose code points are the byte values (as smartwire dissect). */
 static int json_bytes(sw_buf *out, const uint8_t *p, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 	int rc = sw_buf_append_byte(out, '"');
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		uint8_t c = p[i];
@@ -159,7 +159,7 @@ static int json_bytes(sw_buf *out, const uint8_t *p, size_t n)
 		} else if (c >= 0x20 && c < 0x7f) {
 			rc = sw_buf_append_byte(out, c);
 		} else {
-			char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			char esc[6] = {'\\', 'u', '0', '0', sw_hex_lower(c >> 4), sw_hex_lower(c)};
 			rc = sw_buf_append(out, esc, 6);
 		}
 	}

@@ -239,6 +239,12 @@ static void test_contract(void **state)
 	assert_int_equal(n, 2);
 	assert_memory_equal(a[1].p, "2", 1);
 	assert_int_equal(FEED(c, "NEXT"), SW_ERR_STATE);
+	/* The args stay until the next call, through body operations. */
+	assert_int_equal(sw_cli_conn_cancel_read_body(c), 0);
+	assert_int_equal(sw_cli_conn_read_body(c, &b), SW_ERR_READING_COMPLETED);
+	assert_ptr_equal(sw_cli_conn_args(c, &n), a);
+	assert_int_equal(n, 2);
+	assert_int_equal(sw_cli_conn_response_version(c), 3);
 	sw_buf_fini(&b);
 	sw_cli_conn_del(c);
 }

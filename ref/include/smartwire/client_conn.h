@@ -207,7 +207,10 @@ SW_API void sw_cli_conn_del(sw_cli_conn *c);
  * Each returns 0 when the operation started (drive it until SW_CLI_IDLE,
  * then read sw_cli_conn_result), or a negative sw_err when it could not
  * start (nothing to drive; the result and the error record hold the same
- * code).  All refuse with SW_ERR_STATE while another operation runs. */
+ * code).  An operation may also end at once, successfully (a body already
+ * read, a cached hello): 0, and SW_CLI_IDLE right away.  All refuse with
+ * SW_ERR_STATE while another operation runs (which keeps its result and
+ * its error record). */
 
 /* Sends a request and reads the response args, negotiating the version and
  * retrying as Breezy's _SmartClientRequest.call_and_read_response.  `call`
@@ -240,7 +243,8 @@ SW_API int sw_cli_conn_call(sw_cli_conn *c, const sw_call *call);
  * ("ok", "2") (sw_cli_conn_hello_version).  The answer is cached: later
  * operations end at once.  A bad answer is SW_ERR_PROTOCOL ("bad response
  * (...)") and is cached too, like Breezy's _protocol_version_error; other
- * errors are not.  Start errors: SW_ERR_TOO_MANY_REQUESTS, SW_ERR_NOMEM.
+ * errors are not.  Start errors: the cached SW_ERR_PROTOCOL,
+ * SW_ERR_TOO_MANY_REQUESTS, SW_ERR_NOMEM.
  * Results: 0, SW_ERR_PROTOCOL, SW_ERR_UNKNOWN_METHOD, SW_ERR_ERROR_RESPONSE,
  * SW_ERR_CONNECTION_RESET, decoding and driver errors, SW_ERR_NOMEM. */
 SW_API int sw_cli_conn_hello(sw_cli_conn *c);
@@ -274,7 +278,8 @@ SW_API int sw_cli_conn_read_streamed_body(sw_cli_conn *c, const sw_body_callback
  * stays in sync).  v1/v2: only marks the response finished WITHOUT
  * consuming body bytes, exactly as Breezy; a body the server did send is
  * then read as the start of the next response.  Nothing due: succeeds at
- * once.  Results: 0, or v3 read errors. */
+ * once.  Start error: SW_ERR_CLOSED (v3: the connection is gone).
+ * Results: 0, or v3 read errors. */
 SW_API int sw_cli_conn_cancel_read_body(sw_cli_conn *c);
 
 /* Breezy's medium reset(): the response whose body is due is forgotten
@@ -347,8 +352,9 @@ SW_API int sw_cli_conn_fail(sw_cli_conn *c, int err, const sw_errinfo *ei);
 SW_API int sw_cli_conn_result(const sw_cli_conn *c);
 
 /* The args of the last call's response (>= 0 elements; v1/v2 give >= 1),
- * once the call succeeded; else NULL with *n = 0.  Valid until the next call
- * or hello starts, or sw_cli_conn_del.  `n` may be NULL. */
+ * once the call succeeded and while no operation runs; else NULL with *n =
+ * 0.  Valid until the next call or hello sends a request, or
+ * sw_cli_conn_del.  `n` may be NULL. */
 SW_API const sw_slice *sw_cli_conn_args(const sw_cli_conn *c, size_t *n);
 
 /* The protocol version of the last call's response (1..3), 0 if none. */

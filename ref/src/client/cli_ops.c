@@ -25,7 +25,8 @@ void sw__cli_op_end(sw_cli_conn *c, int err)
 		sw__cli_record_code(c, err);
 	else
 		sw__cli_clear_error(c); /* a success leaves the record clear */
-	c->call_ok = c->op == OP_CALL && err == 0;
+	if (c->op == OP_CALL && err == 0)
+		c->call_ok = true; /* its args stay until another response begins */
 	c->phase = PH_IDLE;
 	c->result = err;
 	c->call = NULL;
@@ -83,6 +84,7 @@ static int send(sw_cli_conn *c, bool write_retry)
 	c->write_retry_ok = write_retry && !c->cfg.no_retry;
 	c->stream_started = false;
 	c->stats.requests++;
+	c->call_ok = false;
 	int rc = sw__cli_resp_begin(c, c->attempt, call->verb, call->expect_body);
 	if (rc == 0)
 		rc = sw__cli_encode_call(c, call, c->attempt);
@@ -286,7 +288,6 @@ int sw_cli_conn_hello(sw_cli_conn *c)
 	if (c->phase != PH_IDLE)
 		return SW_ERR_STATE;
 	begin_op(c, OP_HELLO);
-	c->call_ok = false;
 	if (c->hello_err)
 		return start_fail(c, c->hello_err,
 		                  c->hello_msg.len ? (const char *)c->hello_msg.data : "");
@@ -309,6 +310,7 @@ int sw_cli_conn_hello(sw_cli_conn *c)
 	static const sw_slice verb = {(const uint8_t *)"hello", 5};
 	sw_buf_reset(&c->out);
 	c->out_off = 0;
+	c->call_ok = false;
 	int rc = sw__cli_resp_begin(c, 1, verb, false);
 	if (rc == 0)
 		rc = sw_buf_append_str(&c->out, "hello\n");
