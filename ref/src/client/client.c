@@ -268,7 +268,7 @@ static void do_read(sw_client *c)
 	if (k > 0) {
 		c->in_off += (size_t)k;
 		c->in_len -= (size_t)k;
-	} else if (k == 0 && sw_cli_conn_want(c->core) == SW_CLI_READ) {
+	} else if (sw_cli_conn_want(c->core) == SW_CLI_READ) {
 		/* The core always takes bytes while it reads; a refusal would
 		 * loop forever, so it ends the operation instead. */
 		sw_cli_conn_fail(c->core, SW_ERR_STATE, NULL);
