@@ -1,6 +1,7 @@
 /*
- * Fuzz target: whole client calls (smartwire/client.h) against a scripted
- * server.  The client's connect callback creates an in-process fifo pair
+ * Fuzz target: whole client calls (smartwire/client.h: the blocking driver
+ * of the sans-I/O core of smartwire/client_conn.h, the code users run)
+ * against a scripted server.  The client's connect callback creates an in-process fifo pair
  * (smartwire/medium.h); the client gets one end, wrapped in a fault plan
  * (smartwire/fault.h), and a pump on it plays the server: each time the
  * client finds its queue empty, the pump writes the next piece of the input
@@ -28,6 +29,9 @@
  *                       7  tiny transfers: read=1 and write=3, or with
  *                          (plan >> 5) & 3 = 2 every:M, = 3 rand:1-M
  *                          (M = chunks[0] + 1, seed fail_at)
+ *   (plan >> 5) & 1   with faults 0..6: pipe_exact (the client reads exactly
+ *                     next_read_size bytes, never past a response), in every
+ *                     run of the input
  *   plan >> 7         the plans go to sw_fifo_pair (b_to_a for the client's
  *                     reads, a_to_b's write sizes for its writes) instead of
  *                     sw_fault_wrap (not with faults 3 and 4, which need the
@@ -131,8 +135,9 @@ static int pump(void *ud)
 	return 0;
 }
 
-static int do_connect(void *ud, sw_medium **out)
+static int do_connect(void *ud, sw_medium **out, sw_errinfo *ei)
 {
+	(void)ei;
 	script *s = ud;
 	if (s->nconns == MAX_CONNS)
 		return SW_ERR_CONNECT; /* a reconnection loop would be a bug anyway */
@@ -358,7 +363,7 @@ static void one_call(sw_client *c, unsigned kind, int forced, sw_buf *t)
 typedef struct run_cfg {
 	int protocol;
 	unsigned kind;
-	bool twice, no_retry, stall_at_end, whole;
+	bool twice, no_retry, stall_at_end, whole, pipe_exact;
 	const sw_fault_plan *rplan, *wplan;
 	bool pair_plans;
 	size_t fail_at;
@@ -438,6 +443,7 @@ static void session(const run_cfg *rc, const sw_fuzz_ctl *ctl, outcome *o)
 	cfg.protocol = rc->protocol;
 	cfg.timeout_ms = -1; /* stalls are counted, never timed */
 	cfg.no_retry = rc->no_retry;
+	cfg.pipe_exact = rc->pipe_exact;
 	sw_client *c = NULL;
 	int rv = sw_client_new(&c, &cfg, do_connect, &s, &fm.mem);
 	if (rv != 0) {
@@ -536,7 +542,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	              .kind = (ctl.variant >> 2) & 7,
 	              .stall_at_end = (ctl.variant >> 5) & 1,
 	              .twice = (ctl.variant >> 6) & 1,
-	              .no_retry = (ctl.variant >> 7) & 1};
+	              .no_retry = (ctl.variant >> 7) & 1,
+	              .pipe_exact = io != 7 && ((plan >> 5) & 1)};
 
 	outcome w, c;
 	rc.whole = true;

@@ -1,12 +1,14 @@
 /*
  * Shared by `smartwire call` (cmd_call.c) and its convenience subcommands
  * (call_verbs.c: cat, ls, stat, put, readv, mkdir, rm, rmdir, mv, hello):
- * the common options, opening a client for a URL, running one call and
- * printing its response, and the mapping of library errors to exit codes.
+ * the common options (getopt_long), opening a client for a URL, running one
+ * call and printing its response, and the mapping of library errors to exit
+ * codes.  Implemented in call_common.c.
  */
 #ifndef SW_TOOLS_CALL_COMMON_H
 #define SW_TOOLS_CALL_COMMON_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -28,10 +30,42 @@ typedef struct sw__call_opts {
 /* The common options' help text, for each subcommand's usage. */
 extern const char sw__call_opts_help[];
 
-/* Tries to take argv[*i] (and its value) as a common option.  Returns 1
- * when taken (*i advanced past a separate value), 0 when argv[*i] is not a
- * common option, or SW_EXIT_USAGE after printing why the value is bad. */
-int sw__call_common_opt(sw__call_opts *o, int argc, char **argv, int *i);
+/* The common options, for each subcommand's getopt_long table (the values
+ * are above any short option's).  Subcommands add their own entries before
+ * these and end the table with {NULL, 0, NULL, 0}. */
+enum {
+	SW__OPT_SERVER_CMD = 256,
+	SW__OPT_SSH,
+	SW__OPT_PROTOCOL,
+	SW__OPT_TIMEOUT,
+	SW__OPT_JSON,
+	SW__OPT_OUTPUT,
+	SW__OPT_FIRST_OWN /* a subcommand's own options start here */
+};
+#define SW__CALL_COMMON_OPTIONS                                                                    \
+	{"server-cmd", required_argument, NULL, SW__OPT_SERVER_CMD},                               \
+	    {"ssh", required_argument, NULL, SW__OPT_SSH},                                         \
+	    {"protocol", required_argument, NULL, SW__OPT_PROTOCOL},                               \
+	    {"timeout", required_argument, NULL, SW__OPT_TIMEOUT},                                 \
+	    {"json", no_argument, NULL, SW__OPT_JSON},                                             \
+	    {"output", required_argument, NULL, SW__OPT_OUTPUT},                                   \
+	{                                                                                          \
+		"help", no_argument, NULL, 'h'                                                     \
+	}
+
+/* The option string of every call subcommand: -h, and ':' first so that a
+ * missing value is told apart (getopt_long returns ':').  No '+': options
+ * may follow the URL and `--` ends them anywhere, as the hand-written
+ * scanner allowed (`smartwire call URL -- VERB -ARG`). */
+#define SW__CALL_SHORT_OPTIONS ":h"
+
+/* Applies common option `opt` (a getopt_long result) with value `arg`.
+ * Returns 1 when taken, 0 when `opt` is not a common option, or
+ * SW_EXIT_USAGE after printing why the value is bad. */
+int sw__call_opt(sw__call_opts *o, int opt, const char *arg);
+
+/* Prints the message for a getopt_long result of '?' or ':'. */
+void sw__call_bad_option(const sw__call_opts *o, char **argv);
 
 /* One client connected (lazily) to the server of a URL. */
 typedef struct sw__call_conn {
@@ -39,7 +73,6 @@ typedef struct sw__call_conn {
 	sw_url url;
 	char **ssh_argv;   /* bzr+ssh: the argv of sw_ssh_argv */
 	sw_client *client;
-	sw_errinfo connect_err; /* why the last connect failed */
 } sw__call_conn;
 
 /* Parses `url` and creates the client.  Returns SW_EXIT_OK, or an exit code

@@ -20,6 +20,7 @@
  * coalesced, and the server answers them in that order.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,17 +61,54 @@ static int usage(const struct verb_spec *v, FILE *f, int code)
 	return code;
 }
 
-/* Returns the value of "--name=value" or "--name value", or NULL. */
-static const char *opt_value(const char *name, int argc, char **argv, int *i)
+enum { OPT_FILE = SW__OPT_FIRST_OWN, OPT_MODE };
+
+/* The option tables: put takes --file and --mode, mkdir --mode, the others
+ * only the common options. */
+static const struct option put_options[] = {
+    {"file", required_argument, NULL, OPT_FILE},
+    {"mode", required_argument, NULL, OPT_MODE},
+    SW__CALL_COMMON_OPTIONS,
+    {NULL, 0, NULL, 0},
+};
+static const struct option mkdir_options[] = {
+    {"mode", required_argument, NULL, OPT_MODE},
+    SW__CALL_COMMON_OPTIONS,
+    {NULL, 0, NULL, 0},
+};
+static const struct option common_options[] = {
+    SW__CALL_COMMON_OPTIONS,
+    {NULL, 0, NULL, 0},
+};
+
+/* Parses the options of verb v; on return argv[optind..] are the
+ * positional arguments.  Returns SW_EXIT_OK, -1 after --help, or an exit
+ * code after printing why. */
+static int parse(const struct verb_spec *v, sw__call_opts *o, const char **file, const char **mode,
+                 int argc, char **argv)
 {
-	size_t n = strlen(name);
-	if (strncmp(argv[*i], name, n) != 0)
-		return NULL;
-	if (argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (argv[*i][n] == '\0' && *i + 1 < argc)
-		return argv[++*i];
-	return NULL;
+	const struct option *opts = v->id == V_PUT     ? put_options
+	                            : v->id == V_MKDIR ? mkdir_options
+	                                               : common_options;
+	optind = 1;
+	opterr = 0;
+	int opt;
+	while ((opt = getopt_long(argc, argv, SW__CALL_SHORT_OPTIONS, opts, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(v, stdout, SW_EXIT_OK);
+			return -1;
+		} else if (opt == OPT_FILE) {
+			*file = optarg;
+		} else if (opt == OPT_MODE) {
+			*mode = optarg;
+		} else if (opt == '?' || opt == ':') {
+			sw__call_bad_option(o, argv);
+			return usage(v, stderr, SW_EXIT_USAGE);
+		} else if (sw__call_opt(o, opt, optarg) != 1) {
+			return usage(v, stderr, SW_EXIT_USAGE);
+		}
+	}
+	return SW_EXIT_OK;
 }
 
 static int run_verb(const struct verb_spec *v, int argc, char **argv)
@@ -80,35 +118,11 @@ static int run_verb(const struct verb_spec *v, int argc, char **argv)
 	snprintf(prog, sizeof prog, "smartwire %s", v->name);
 	o.prog = prog;
 	const char *file = NULL, *mode = NULL;
-	const char **pos = calloc((size_t)argc + 1, sizeof *pos);
-	if (!pos) {
-		fprintf(stderr, "%s: out of memory\n", prog);
-		return SW_EXIT_FAILURE;
-	}
-	size_t npos = 0;
-	int code = SW_EXIT_OK;
-	bool dashdash = false;
-	for (int i = 1; i < argc && code == SW_EXIT_OK; i++) {
-		const char *a = argv[i], *val;
-		int taken;
-		if (dashdash || a[0] != '-' || a[1] == '\0') {
-			pos[npos++] = a;
-		} else if (strcmp(a, "--") == 0) {
-			dashdash = true;
-		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			free(pos);
-			return usage(v, stdout, SW_EXIT_OK);
-		} else if (v->id == V_PUT && (val = opt_value("--file", argc, argv, &i))) {
-			file = val;
-		} else if ((v->id == V_PUT || v->id == V_MKDIR) &&
-		           (val = opt_value("--mode", argc, argv, &i))) {
-			mode = val;
-		} else if ((taken = sw__call_common_opt(&o, argc, argv, &i)) != 1) {
-			if (taken == 0)
-				fprintf(stderr, "%s: unknown or incomplete option %s\n", prog, a);
-			code = usage(v, stderr, SW_EXIT_USAGE);
-		}
-	}
+	int code = parse(v, &o, &file, &mode, argc, argv);
+	if (code < 0)
+		return SW_EXIT_OK;
+	const char *const *pos = (const char *const *)argv + optind;
+	size_t npos = (size_t)(argc - optind);
 	size_t want = v->id == V_MV ? 2 : 1;
 	if (code == SW_EXIT_OK &&
 	    (v->id == V_READV ? npos < 2 : npos != want)) {
@@ -203,7 +217,6 @@ static int run_verb(const struct verb_spec *v, int argc, char **argv)
 	sw_buf_fini(&body);
 	sw_buf_fini(&newpath);
 	free(ranges);
-	free(pos);
 	return code;
 }
 

@@ -54,18 +54,17 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int spawn_brz(void *ud, sw_medium **out)
+static int spawn_brz(void *ud, sw_medium **out, sw_errinfo *ei)
 {
 	(void)ud;
 	char dir[300];
 	snprintf(dir, sizeof dir, "--directory=%s", fixture);
 	const char *argv[] = {"brz", "serve", "--inet", dir, NULL};
-	sw_errinfo ei;
-	int rc = sw_cmd_spawn(out, argv, NULL, NULL, &ei);
+	int rc = sw_cmd_spawn(out, argv, NULL, NULL, ei);
 	if (rc == SW_ERR_SPAWN)
 		fail_msg("%s: install Breezy (apt-get install brz) -- "
 		         "this test needs the real server and does not skip",
-		         ei.text);
+		         ei->text);
 	return rc;
 }
 

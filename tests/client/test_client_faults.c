@@ -2,7 +2,8 @@
  * The client under the fault-plan matrix on the server->client direction.
  *
  * Every response vector of client_vectors.inc (generated from Breezy) and
- * every negotiation exchange is run whole, then under each plan:
+ * every negotiation exchange is run whole (the response vectors also with
+ * pipe_exact, reading exactly next_read_size bytes), then under each plan:
  *   read=k            every read size k = 1..N (N = reply length)
  *   read=i,1048576    split in two at every offset i
  *   eof@i             end of stream at every offset i = 0..N
@@ -132,6 +133,25 @@ static bool acceptable(const char *whole_in, const char *got_in, enum plan_kind 
 	return ok;
 }
 
+/* The whole run against Breezy's trace: a bare "error" line there matches
+ * any "error SW_ERR_..." and ends the comparison. */
+static bool trace_equal_breezy(const char *exp, const char *act)
+{
+	for (;;) {
+		const char *e_end = strchr(exp, '\n');
+		const char *a_end = strchr(act, '\n');
+		if (!e_end || !a_end)
+			return !e_end && !a_end && !*exp && !*act;
+		size_t el = (size_t)(e_end - exp), al = (size_t)(a_end - act);
+		if (el == 5 && !memcmp(exp, "error", 5))
+			return al > 6 && !memcmp(act, "error SW_ERR_", 13);
+		if (el != al || memcmp(exp, act, el))
+			return false;
+		exp = e_end + 1;
+		act = a_end + 1;
+	}
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -145,15 +165,20 @@ static void test_response_matrix(void **state)
 	double t0 = now_s();
 	size_t runs = 0;
 	char why[4096];
-	for (size_t i = 0; i < sizeof client_resp_vectors / sizeof *client_resp_vectors; i++) {
-		const struct client_resp_vec *v = &client_resp_vectors[i];
+	for (size_t i = 0; i < 2 * (sizeof client_resp_vectors / sizeof *client_resp_vectors);
+	     i++) {
+		const struct client_resp_vec *v = &client_resp_vectors[i / 2];
+		bool exact = i % 2;
 		sw_failmem fm;
 		sw_failmem_init(&fm, 0, false);
-		sw_fs_run run = {v->version, v->verb, v->mode, (const uint8_t *)v->resp, v->resp_len,
-		                 NULL, &fm.mem};
+		sw_fs_run run = {v->version,  v->verb, v->mode, (const uint8_t *)v->resp,
+		                 v->resp_len, NULL,    &fm.mem, exact};
 		int err;
 		char *whole = sw_fs_run_response(&run, &err);
 		assert_non_null(whole);
+		if (!trace_equal_breezy(v->trace, whole))
+			fail_msg("%s%s:\n%s--- Breezy:\n%s", v->name, exact ? " pipe_exact" : "",
+			         whole, v->trace);
 		size_t np;
 		plan_item *plans = make_plans(v->resp_len, &np);
 		for (size_t k = 0; k < np; k++) {
@@ -166,9 +191,11 @@ static void test_response_matrix(void **state)
 			assert_non_null(got);
 			runs++;
 			if (err == SW_ERR_TIMEOUT)
-				fail_msg("%s [%s]: hung (SW_ERR_TIMEOUT)\n%s", v->name, plans[k].spec, got);
+				fail_msg("%s [%s]%s: hung (SW_ERR_TIMEOUT)\n%s", v->name,
+				         plans[k].spec, exact ? " pipe_exact" : "", got);
 			if (!acceptable(whole, got, plans[k].kind, why, sizeof why))
-				fail_msg("%s [%s]:\n%s", v->name, plans[k].spec, why);
+				fail_msg("%s [%s]%s:\n%s", v->name, plans[k].spec,
+				         exact ? " pipe_exact" : "", why);
 			if (fm.live)
 				fail_msg("%s [%s]: %zu blocks leaked", v->name, plans[k].spec, fm.live);
 			if (strcmp(whole, got))
@@ -183,7 +210,8 @@ static void test_response_matrix(void **state)
 	              diverged[PLAN_CHUNK], diverged[PLAN_EOF], diverged[PLAN_EIO]);
 	assert_true(diverged[PLAN_EOF] > 1000);
 	assert_true(diverged[PLAN_EIO] > 1000);
-	print_message("response matrix: %zu vectors, %zu runs, %.2f s\n",
+	print_message("response matrix: %zu vectors (reads of any size, and pipe_exact), %zu runs, "
+	              "%.2f s\n",
 	              sizeof client_resp_vectors / sizeof *client_resp_vectors, runs, now_s() - t0);
 }
 

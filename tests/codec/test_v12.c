@@ -1,7 +1,7 @@
 /* Tests for v1/v2 messages (smartwire/v12.h): Breezy's server and client
  * readings of requests and responses, malformed inputs with exact codes,
- * the expect_body contract, reuse with excess, and the encoders against
- * bytes produced by Breezy's encoders. */
+ * the expect_body contract, reuse with excess, and a round trip from our
+ * encoders (test_v12_encode.c checks them against Breezy's bytes). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -500,108 +500,6 @@ static void test_every_callback_aborts(void **state)
 	}
 }
 
-/* ---- Encoders against Breezy's bytes ----------------------------------- */
-
-static int encode_one(sw_buf *b, const struct enc_vec *v)
-{
-	switch (v->op) {
-	case ENC_TUPLE:
-		return sw_tuple_encode(b, v->args, v->nargs);
-	case ENC_REQUEST:
-		return sw_v12_encode_request(b, v->version, v->args, v->nargs, v->body);
-	case ENC_READV:
-		return sw_v12_encode_request_readv(b, v->version, v->args, v->nargs, v->ranges,
-		                                   v->nranges);
-	case ENC_RESPONSE:
-		return sw_v12_encode_response(b, v->version, v->success, v->args, v->nargs, v->body);
-	case ENC_STREAM:
-		return sw_v12_encode_response_stream(b, v->version, v->success, v->args, v->nargs,
-		                                     v->chunks, v->nchunks, v->has_error,
-		                                     v->error_args, v->nerror);
-	case ENC_CHUNKS: {
-		int rv = sw_chunked_encode_header(b);
-		for (size_t i = 0; rv == 0 && i < v->nchunks; i++)
-			rv = sw_chunked_encode_chunk(b, v->chunks[i].p, v->chunks[i].n);
-		return rv ? rv : sw_chunked_encode_end(b);
-	}
-	case ENC_PREFIXED:
-		return sw_prefixed_encode(b, v->body->p, v->body->n);
-	case ENC_OFFSETS:
-		return sw_readv_serialise(b, v->ranges, v->nranges);
-	}
-	return SW_ERR_INVALID_ARGUMENT;
-}
-
-static void test_encoders(void **state)
-{
-	(void)state;
-	for (size_t i = 0; i < N(encode_vecs); i++) {
-		const struct enc_vec *v = &encode_vecs[i];
-		sw_buf b;
-		sw_buf_init(&b, NULL);
-		assert_int_equal(sw_buf_append(&b, "pre", 3), 0);
-		int rv = encode_one(&b, v);
-		if (rv != 0 || b.len != v->expected_len + 3 ||
-		    memcmp(b.data + 3, v->expected, v->expected_len) != 0) {
-			sw_buf got, want;
-			sw_buf_init(&got, NULL);
-			sw_buf_init(&want, NULL);
-			sw_format_bytes(&got, b.data + 3, b.len - 3);
-			sw_format_bytes(&want, v->expected, v->expected_len);
-			sw_buf_append_byte(&got, 0);
-			sw_buf_append_byte(&want, 0);
-			fail_msg("%s: rv %d\n  expected %s\n  actual   %s", v->name, rv,
-			         (char *)want.data, (char *)got.data);
-		}
-		sw_buf_fini(&b);
-
-		/* Every allocation failure leaves the buffer as it was. */
-		for (size_t k = 1;; k++) {
-			sw_failmem fm;
-			sw_failmem_init(&fm, k, true);
-			sw_buf_init(&b, &fm.mem);
-			sw_buf_init(&b, &fm.mem);
-			int r = encode_one(&b, v);
-			size_t len = b.len;
-			sw_buf_fini(&b);
-			assert_int_equal(fm.live, 0);
-			if (r == 0) {
-				assert_int_equal(len, v->expected_len);
-				break;
-			}
-			assert_int_equal(r, SW_ERR_NOMEM);
-			assert_int_equal(len, 0);
-		}
-	}
-}
-
-static void test_encoder_errors(void **state)
-{
-	(void)state;
-	sw_buf b;
-	sw_buf_init(&b, NULL);
-	assert_int_equal(sw_buf_append(&b, "keep", 4), 0);
-	sw_slice bad1[2] = {{(const uint8_t *)"get", 3}, {(const uint8_t *)"a\x01" "b", 3}};
-	sw_slice bad2[1] = {{(const uint8_t *)"a\nb", 3}};
-	sw_slice body = {(const uint8_t *)"x", 1};
-	assert_int_equal(sw_tuple_encode(&b, bad1, 2), SW_ERR_BAD_ARGUMENT_BYTE);
-	assert_int_equal(sw_tuple_encode(&b, bad2, 1), SW_ERR_BAD_ARGUMENT_BYTE);
-	assert_int_equal(sw_v12_encode_request(&b, 2, bad1, 2, &body), SW_ERR_BAD_ARGUMENT_BYTE);
-	assert_int_equal(sw_v12_encode_response(&b, 2, true, bad2, 1, NULL),
-	                 SW_ERR_BAD_ARGUMENT_BYTE);
-	assert_int_equal(sw_v12_encode_response_stream(&b, 2, false, bad2, 1, NULL, 0, true,
-	                                               NULL, 0),
-	                 SW_ERR_BAD_ARGUMENT_BYTE);
-	assert_int_equal(sw_v12_encode_request_readv(&b, 1, bad1, 2, NULL, 0),
-	                 SW_ERR_BAD_ARGUMENT_BYTE);
-	assert_int_equal(sw_v12_encode_request(&b, 3, bad1, 1, NULL), SW_ERR_INVALID_ARGUMENT);
-	assert_int_equal(sw_v12_encode_response(&b, 0, true, bad1, 1, NULL),
-	                 SW_ERR_INVALID_ARGUMENT);
-	assert_int_equal(b.len, 4);
-	assert_memory_equal(b.data, "keep", 4);
-	sw_buf_fini(&b);
-}
-
 /* Our encoders feed our decoders: a round trip through both directions. */
 static void test_round_trip(void **state)
 {
@@ -627,16 +525,14 @@ static void test_round_trip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_request_vectors),
-		cmocka_unit_test(test_response_vectors),
-		cmocka_unit_test(test_next_read_size),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_api_contract),
-		cmocka_unit_test(test_every_callback_aborts),
-		cmocka_unit_test(test_encoders),
-		cmocka_unit_test(test_encoder_errors),
-		cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_request_vectors),
+	    cmocka_unit_test(test_response_vectors),
+	    cmocka_unit_test(test_next_read_size),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_api_contract),
+	    cmocka_unit_test(test_every_callback_aborts),
+	    cmocka_unit_test(test_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,7 +32,7 @@ HEADER_LAYER = {
     "v3": "codec", "detect": "codec", "readv": "codec", "pack": "codec",
     "medium": "medium", "fault": "medium",
     "server": "server", "daemon": "server",
-    "client": "client", "url": "client",
+    "client": "client", "client_conn": "client", "url": "client",
     "jail": "vfs", "vfs": "vfs", "vfs_server": "vfs", "fs": "vfs",
 }
 MAY_USE = {

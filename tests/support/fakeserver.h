@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartwire/error.h"
 #include "smartwire/fault.h"
 #include "smartwire/medium.h"
 #include "smartwire/mem.h"
@@ -76,8 +77,9 @@ void sw_fs_init(sw_fakeserver *fs, const sw_fs_conn *conns, size_t nconns,
 /* Closes the current server end. */
 void sw_fs_close(sw_fakeserver *fs);
 
-/* sw_client_connect_fn with ud = the sw_fakeserver. */
-int sw_fs_connect(void *ud, sw_medium **out);
+/* sw_client_connect_fn with ud = the sw_fakeserver.  A refused connection
+ * (SW_FS_REFUSE) fills *ei as a real connect would. */
+int sw_fs_connect(void *ud, sw_medium **out, sw_errinfo *ei);
 
 /* Runs one server step by hand (normally the client's reads do). */
 int sw_fs_step(sw_fakeserver *fs);
@@ -86,6 +88,17 @@ int sw_fs_step(sw_fakeserver *fs);
 bool sw_fs_conn_done(const sw_fakeserver *fs);
 
 #endif
+
+/* ---- Helpers of the client tests ---------------------------------------- */
+
+#include "smartwire/client.h"
+
+/* A client connected through `fs`, forcing `protocol` (0: negotiate), with
+ * empty v3 headers ("de") when `empty_headers`.  Fails the test otherwise. */
+sw_client *sw_fs_client(sw_fakeserver *fs, int protocol, bool empty_headers);
+
+/* Fails the test unless the response's args are want[0..n). */
+void sw_fs_assert_args(const sw_response *r, const char *const *want, size_t n);
 
 /* ---- Running one response vector through a real client ---------------- */
 
@@ -100,6 +113,7 @@ typedef struct sw_fs_run {
 	size_t len;
 	const sw_fault_plan *plan; /* server->client faults, or NULL */
 	const sw_mem *mem;    /* allocator for the client and the fifos */
+	bool pipe_exact;      /* the client reads exactly next_read_size bytes */
 } sw_fs_run;
 
 /* Makes the call with a fresh client against a one-exchange fake server that

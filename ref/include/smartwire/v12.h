@@ -22,6 +22,20 @@
  * emulating Breezy leaves the mode at SW_BODY_NONE in those cases.  Chunked
  * bodies exist only in v2 responses.
  *
+ * A CLIENT DECIDES LATER.  Breezy's client reads the tuple line first
+ * (read_response_tuple) and only then picks the body decoder, depending on
+ * what its caller asks next (read_body_bytes, read_streamed_body, or
+ * nothing).  For that, set SW_BODY_DEFERRED before feeding: the decoder
+ * stops right after on_args (feed consumes no further byte, next_read_size
+ * is 0, done is false) until sw_v12_dec_expect_body() names the real mode.
+ *
+ * WHOLE LINES.  Breezy's client reads the v2 marker and status with
+ * read_line and judges each line only when it is complete; it also reads
+ * the tuple line before judging the status.  With `whole_lines` the
+ * decoder does the same for v2 responses (see sw_v12_config), so that a
+ * client can print Breezy's exact error texts (the whole bad line) and give
+ * Breezy's verdict when a bad status comes with an unknown-method tuple.
+ *
  * The decoder is a sans-I/O push parser (conventions in smartwire/body.h):
  * feed returns the count consumed and stops at the end of the message, the
  * rest being the caller's excess (the next request on the connection).
@@ -58,8 +72,14 @@ typedef enum sw_v12_kind {
 typedef enum sw_body_mode {
 	SW_BODY_NONE = 0,     /* the message ends after the tuple line */
 	SW_BODY_PREFIXED = 1, /* "%d\n" body "done\n" */
-	SW_BODY_CHUNKED = 2   /* "chunked\n" ... "END\n" (v2 responses only) */
+	SW_BODY_CHUNKED = 2,  /* "chunked\n" ... "END\n" (v2 responses only) */
+	SW_BODY_DEFERRED = 3  /* stop after the tuple line; the caller names the
+	                       * mode later (see "A CLIENT DECIDES LATER") */
 } sw_body_mode;
+
+/* sw_v12_dec_status() of a v2 response read with whole_lines whose status
+ * line is neither "success\n" nor "failed\n". */
+#define SW_V12_STATUS_OTHER 2
 
 /* Default limits (see sw_v12_config). */
 #define SW_V12_DEFAULT_MAX_LINE (1u << 20) /* 1 MiB */
@@ -75,6 +95,15 @@ typedef struct sw_v12_config {
 	 * at the status line.  By default the marker is expected.  Ignored
 	 * otherwise. */
 	bool response_marker_consumed;
+	/* v2 responses: read the marker and the status as whole lines before
+	 * judging them, as Breezy's client does (read_line).  A wrong marker
+	 * line then fails with SW_ERR_BAD_MARKER once its "\n" arrives (not at
+	 * its first wrong byte), and a status line other than "success\n" /
+	 * "failed\n" is not an error: decoding goes on to the tuple line,
+	 * sw_v12_dec_status() reports SW_V12_STATUS_OTHER and on_status is not
+	 * called; the caller judges it.  sw_v12_dec_head_line() gives the line
+	 * either way.  Both lines count against max_line.  Ignored otherwise. */
+	bool whole_lines;
 	/* Longest tuple line, counting its "\n"; 0 = SW_V12_DEFAULT_MAX_LINE.
 	 * Breezy has no limit.  Over it: SW_ERR_LINE_TOO_LONG, reported as soon
 	 * as the limit is passed. */
@@ -135,9 +164,17 @@ SW_API void sw_v12_dec_del(sw_v12_dec *dec);
 
 /* Says whether a body follows the tuple line of the current message.
  * Legal after new/reset and until on_args returns (i.e. before feeding, or
- * from inside on_args).  Returns 0, SW_ERR_STATE (too late: the tuple was
- * already handled), or SW_ERR_INVALID_ARGUMENT (unknown mode, or
- * SW_BODY_CHUNKED for anything but a v2 response). */
+ * from inside on_args), and once more when the decoder stopped after the
+ * tuple line in SW_BODY_DEFERRED mode: the mode given then (anything but
+ * SW_BODY_DEFERRED) takes effect at once: for SW_BODY_NONE the message is
+ * complete and on_end is called from inside this call; otherwise the body
+ * decoder is made ready and the next feed reads the body.
+ * Returns 0, SW_ERR_STATE (too late: the tuple was already handled, or the
+ * decoder failed), SW_ERR_INVALID_ARGUMENT (unknown mode, SW_BODY_CHUNKED
+ * for anything but a v2 response, SW_BODY_DEFERRED after the tuple line),
+ * and after SW_BODY_DEFERRED also SW_ERR_NOMEM (creating the body decoder)
+ * or SW_ERR_CALLBACK (on_end returned non-zero); those two fail the decoder
+ * (sticky), like the same errors inside feed. */
 SW_API int sw_v12_dec_expect_body(sw_v12_dec *dec, sw_body_mode mode);
 
 /* Consumes bytes of one message and returns how many it took.  Returns early
@@ -155,21 +192,26 @@ SW_API int sw_v12_dec_expect_body(sw_v12_dec *dec, sw_body_mode mode);
  * sticky error of an earlier call. */
 SW_API ptrdiff_t sw_v12_dec_feed(sw_v12_dec *dec, const uint8_t *in, size_t len);
 
-/* True once the message is complete (after on_end). */
+/* True once the message is complete (after on_end).  False while stopped
+ * after the tuple line in SW_BODY_DEFERRED mode. */
 SW_API bool sw_v12_dec_done(const sw_v12_dec *dec);
 
 /* End of input.  Returns 0 when the message is complete or when no byte of
  * it was fed (a clean end between messages), the sticky error after an
  * error, and SW_ERR_UNEXPECTED_EOF otherwise (inside the marker, status,
  * line or body; Breezy: ConnectionReset on the client, a silently unanswered
- * request on the server).  An UNEXPECTED_EOF becomes the sticky error. */
+ * request on the server).  An UNEXPECTED_EOF becomes the sticky error.
+ * Stopped after the tuple line in SW_BODY_DEFERRED mode it returns 0: the
+ * tuple is complete, and whether a body was due is the caller's to say. */
 SW_API int sw_v12_dec_finish(sw_v12_dec *dec);
 
 /* Breezy's next_read_size(): 1 while reading the marker, status and tuple
  * lines (Breezy reads lines one byte at a time), then the body decoder's
  * value (6 for a length-prefixed body before its length line, 8 for a
  * chunked body before its header), 0 once the message is complete (Breezy's
- * server protocol: 0 after answering) or failed. */
+ * server protocol: 0 after answering) or failed, and 0 while stopped after
+ * the tuple line in SW_BODY_DEFERRED mode (nothing may be read before the
+ * caller names the body). */
 SW_API size_t sw_v12_dec_next_read_size(const sw_v12_dec *dec);
 
 /* Prepares the decoder for the next message on the same connection: body
@@ -182,8 +224,16 @@ SW_API void sw_v12_dec_reset(sw_v12_dec *dec);
 SW_API const sw_slice *sw_v12_dec_args(const sw_v12_dec *dec, size_t *n);
 
 /* v2 responses: 1 after "success\n", 0 after "failed\n", -1 before the
- * status or for other kinds. */
+ * status or for other kinds; with whole_lines SW_V12_STATUS_OTHER after any
+ * other complete status line. */
 SW_API int sw_v12_dec_status(const sw_v12_dec *dec);
+
+/* v2 responses read with whole_lines: the marker line that failed (after
+ * SW_ERR_BAD_MARKER) or, once it is complete, the status line, "\n"
+ * included, for the caller's error texts (Breezy prints the whole line).
+ * NULL with *n = 0 otherwise.  Valid until the next feed, reset or del.
+ * `n` may be NULL. */
+SW_API const uint8_t *sw_v12_dec_head_line(const sw_v12_dec *dec, size_t *n);
 
 /* ---- Encoders ------------------------------------------------------------
  * Each appends one whole message to `out` and returns 0, or a negative

@@ -8,7 +8,8 @@
 #include "smartwire/error.h"
 #include "stage.h"
 
-enum vstate { V_MARKER, V_STATUS, V_LINE, V_PREFIXED, V_CHUNKED, V_DONE, V_FAILED };
+/* V_ARGS: stopped after the tuple line in SW_BODY_DEFERRED mode. */
+enum vstate { V_MARKER, V_STATUS, V_LINE, V_ARGS, V_PREFIXED, V_CHUNKED, V_DONE, V_FAILED };
 
 struct sw_v12_dec {
 	enum vstate state;
@@ -25,6 +26,8 @@ struct sw_v12_dec {
 	size_t matched;        /* bytes of marker or status line matched */
 	size_t nsep;           /* 0x01 bytes in the staged line */
 	sw_buf line;           /* the tuple line being read, "\n" included when complete */
+	sw_buf hline;          /* whole_lines: the marker or status line being read */
+	bool whole;            /* whole_lines applies (v2 response) */
 	sw_slice *args;
 	size_t nargs, argcap;
 	sw_prefixed_dec *prefixed;
@@ -100,6 +103,8 @@ int sw_v12_dec_new(sw_v12_dec **out, sw_v12_kind kind, int version, const sw_v12
 	dec->ud = ud;
 	dec->mem = mem;
 	sw_buf_init(&dec->line, mem);
+	sw_buf_init(&dec->hline, mem);
+	dec->whole = dec->cfg.whole_lines && version == 2 && kind == SW_V12_RESPONSE;
 	if (version == 2 && kind == SW_V12_RESPONSE && !dec->cfg.response_marker_consumed) {
 		dec->marker = SW_V2_RESPONSE_MARKER;
 		dec->marker_len = SW_V2_RESPONSE_MARKER_LEN;
@@ -119,6 +124,7 @@ void sw_v12_dec_del(sw_v12_dec *dec)
 	sw_prefixed_del(dec->prefixed);
 	sw_chunked_del(dec->chunked);
 	sw_buf_fini(&dec->line);
+	sw_buf_fini(&dec->hline);
 	sw_free(dec->mem, dec->args);
 	sw_free(dec->mem, dec);
 }
@@ -140,18 +146,7 @@ void sw_v12_dec_reset(sw_v12_dec *dec)
 	dec->nsep = 0;
 	dec->nargs = 0;
 	sw_buf_reset(&dec->line);
-}
-
-int sw_v12_dec_expect_body(sw_v12_dec *dec, sw_body_mode mode)
-{
-	if (mode != SW_BODY_NONE && mode != SW_BODY_PREFIXED && mode != SW_BODY_CHUNKED)
-		return SW_ERR_INVALID_ARGUMENT;
-	if (mode == SW_BODY_CHUNKED && !(dec->version == 2 && dec->kind == SW_V12_RESPONSE))
-		return SW_ERR_INVALID_ARGUMENT;
-	if (dec->args_handled || dec->state == V_FAILED)
-		return SW_ERR_STATE;
-	dec->body = mode;
-	return 0;
+	sw_buf_reset(&dec->hline);
 }
 
 /* ---- Decoding ---- */
@@ -161,6 +156,28 @@ static ptrdiff_t fail(sw_v12_dec *dec, int err)
 	dec->state = V_FAILED;
 	dec->error = err;
 	return err;
+}
+
+static int start_body(sw_v12_dec *dec);
+
+int sw_v12_dec_expect_body(sw_v12_dec *dec, sw_body_mode mode)
+{
+	if (mode != SW_BODY_NONE && mode != SW_BODY_PREFIXED && mode != SW_BODY_CHUNKED &&
+	    mode != SW_BODY_DEFERRED)
+		return SW_ERR_INVALID_ARGUMENT;
+	if (mode == SW_BODY_CHUNKED && !(dec->version == 2 && dec->kind == SW_V12_RESPONSE))
+		return SW_ERR_INVALID_ARGUMENT;
+	if (dec->state == V_ARGS) {
+		if (mode == SW_BODY_DEFERRED)
+			return SW_ERR_INVALID_ARGUMENT;
+		dec->body = mode;
+		int rv = start_body(dec);
+		return rv < 0 ? (int)fail(dec, rv) : 0;
+	}
+	if (dec->args_handled || dec->state == V_FAILED)
+		return SW_ERR_STATE;
+	dec->body = mode;
+	return 0;
 }
 
 /* The tuple line is complete (in dec->line, "\n" included): split it,
@@ -182,6 +199,16 @@ static int take_line(sw_v12_dec *dec)
 	if (dec->cb.on_args && dec->cb.on_args(dec->ud, dec->args, dec->nargs))
 		return SW_ERR_CALLBACK;
 	dec->args_handled = true;
+	if (dec->body == SW_BODY_DEFERRED) {
+		dec->state = V_ARGS;
+		return 0;
+	}
+	return start_body(dec);
+}
+
+/* The body mode is known: get its decoder ready, or end the message. */
+static int start_body(sw_v12_dec *dec)
+{
 	if (dec->body == SW_BODY_PREFIXED) {
 		if (!dec->prefixed) {
 			sw_prefixed_callbacks pcb = {t_body_begin, t_body, NULL};
@@ -209,6 +236,55 @@ static int take_line(sw_v12_dec *dec)
 	return 0;
 }
 
+/* whole_lines: stages the marker or status line in dec->hline up to and
+ * including its "\n".  Returns the bytes consumed (*complete tells whether
+ * the "\n" was among them), SW_ERR_LINE_TOO_LONG or SW_ERR_NOMEM.  As for
+ * the tuple line, the byte that brings the line to max_line fits only if it
+ * is the "\n", so the verdict does not depend on how the input was cut. */
+static ptrdiff_t stage_head_line(sw_v12_dec *dec, const uint8_t *in, size_t len, bool *complete)
+{
+	const uint8_t *nl = memchr(in, '\n', len);
+	size_t piece = nl ? (size_t)(nl - in) + 1 : len;
+	size_t room = dec->cfg.max_line - dec->hline.len;
+	if (piece > room || (!nl && piece == room))
+		return SW_ERR_LINE_TOO_LONG;
+	if (sw_buf_append(&dec->hline, in, piece) < 0)
+		return SW_ERR_NOMEM;
+	*complete = nl != NULL;
+	return (ptrdiff_t)piece;
+}
+
+static bool head_line_is(const sw_v12_dec *dec, const char *lit, size_t n)
+{
+	return dec->hline.len == n && memcmp(dec->hline.data, lit, n) == 0;
+}
+
+/* whole_lines: the marker and status states (see sw_v12_config). */
+static ptrdiff_t feed_head_line(sw_v12_dec *dec, const uint8_t *in, size_t len, bool *complete)
+{
+	ptrdiff_t r = stage_head_line(dec, in, len, complete);
+	if (r < 0 || !*complete)
+		return r;
+	if (dec->state == V_MARKER) {
+		if (!head_line_is(dec, dec->marker, dec->marker_len))
+			return SW_ERR_BAD_MARKER;
+		sw_buf_reset(&dec->hline);
+		dec->state = V_STATUS;
+		return r;
+	}
+	if (head_line_is(dec, SW_V2_STATUS_SUCCESS, sizeof SW_V2_STATUS_SUCCESS - 1))
+		dec->status = 1;
+	else if (head_line_is(dec, SW_V2_STATUS_FAILED, sizeof SW_V2_STATUS_FAILED - 1))
+		dec->status = 0;
+	else
+		dec->status = SW_V12_STATUS_OTHER;
+	dec->state = V_LINE;
+	if (dec->status != SW_V12_STATUS_OTHER && dec->cb.on_status &&
+	    dec->cb.on_status(dec->ud, dec->status == 1))
+		return SW_ERR_CALLBACK;
+	return r;
+}
+
 static ptrdiff_t body_done(sw_v12_dec *dec, size_t at)
 {
 	dec->state = V_DONE;
@@ -228,6 +304,18 @@ ptrdiff_t sw_v12_dec_feed(sw_v12_dec *dec, const uint8_t *in, size_t len)
 	if (len && dec->state != V_DONE && dec->state != V_FAILED)
 		dec->began = true;
 	for (;;) {
+		if (dec->whole && (dec->state == V_MARKER || dec->state == V_STATUS)) {
+			if (at == len)
+				return (ptrdiff_t)at;
+			bool complete;
+			r = feed_head_line(dec, in + at, len - at, &complete);
+			if (r < 0)
+				return fail(dec, (int)r);
+			at += (size_t)r;
+			if (!complete)
+				return (ptrdiff_t)at;
+			continue;
+		}
 		switch (dec->state) {
 		case V_MARKER:
 			r = sw__stage_literal(dec->marker, dec->marker_len, &dec->matched, in + at,
@@ -289,10 +377,11 @@ ptrdiff_t sw_v12_dec_feed(sw_v12_dec *dec, const uint8_t *in, size_t len)
 			int rv = take_line(dec);
 			if (rv < 0)
 				return fail(dec, rv);
-			if (dec->state == V_DONE)
+			if (dec->state == V_DONE || dec->state == V_ARGS)
 				return (ptrdiff_t)at;
 			continue;
 		}
+		case V_ARGS: return (ptrdiff_t)at;
 		case V_PREFIXED:
 			r = sw_prefixed_feed(dec->prefixed, in + at, len - at);
 			if (r < 0)
@@ -325,7 +414,7 @@ bool sw_v12_dec_done(const sw_v12_dec *dec)
 
 int sw_v12_dec_finish(sw_v12_dec *dec)
 {
-	if (dec->state == V_DONE)
+	if (dec->state == V_DONE || dec->state == V_ARGS)
 		return 0;
 	if (dec->state == V_FAILED)
 		return dec->error;
@@ -361,4 +450,14 @@ const sw_slice *sw_v12_dec_args(const sw_v12_dec *dec, size_t *n)
 int sw_v12_dec_status(const sw_v12_dec *dec)
 {
 	return dec->status;
+}
+
+const uint8_t *sw_v12_dec_head_line(const sw_v12_dec *dec, size_t *n)
+{
+	bool have =
+	    dec->whole && dec->hline.len &&
+	    (dec->status != -1 || (dec->state == V_FAILED && dec->error == SW_ERR_BAD_MARKER));
+	if (n)
+		*n = have ? dec->hline.len : 0;
+	return have ? dec->hline.data : NULL;
 }
