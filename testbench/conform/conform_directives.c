@@ -485,14 +485,14 @@ int sw__cf_directive(sw__cf_pstate *ps, const sw__cf_tok *t, size_t n)
 	ps->now_expect = false;
 	if (t[0].quoted)
 		return sw__cf_fail(ps, "a line must start with a directive word");
-	if (!ps->cur && !sw__cf_is(&t[0], "case"))
-		return sw__cf_fail(ps, "'%.*s' before the first 'case' line", (int)t[0].n, t[0].p);
 	const directive *d = NULL;
 	for (size_t i = 0; i < sizeof directives / sizeof directives[0] && !d; i++)
 		if (sw__cf_is(&t[0], directives[i].name))
 			d = &directives[i];
 	if (!d)
 		return sw__cf_fail(ps, "unknown directive '%.*s'", (int)t[0].n, t[0].p);
+	if ((d->flags & IN_CASE) && !ps->cur)
+		return sw__cf_fail(ps, "'%s' before the first 'case' line", d->name);
 	if ((d->flags & CLIENT_ONLY) && ps->cur->role != SW_CF_ROLE_CLIENT)
 		return sw__cf_fail(ps, "%s is only for client cases (role client before it)",
 		                   d->name);
