@@ -170,38 +170,86 @@ static void do_expect(sw__cf_run *R, const sw_cf_step *st)
 	sw_buf_fini(&actual);
 }
 
-/* Parses the adapter's first output line: ok "bytes" | error CATEGORY ... */
+/* Reads the client's output until it ends (or the deadline passes: false).
+ * Connections the case does not expect (a client retrying) are accepted and
+ * closed at once meanwhile, so that the client sees a reset instead of
+ * waiting forever in the listen backlog; *refused counts them. */
+static bool client_output(sw__cf_run *R, int64_t deadline, sw__cf_conn *out, unsigned *refused)
+{
+	for (;;) {
+		sw_medium *extra = NULL;
+		while (R->listen_fd >= 0 && sw_tcp_accept(&extra, R->listen_fd, 0, NULL) == 0) {
+			sw_medium_del(extra);
+			extra = NULL;
+			++*refused;
+		}
+		int64_t slice = sw_clock_ms() + 50;
+		int f = sw__cf_conn_fill(out, slice < deadline ? slice : deadline);
+		if (f == SW_ERR_TIMEOUT && sw_clock_ms() < deadline)
+			continue;
+		if (f == SW_ERR_TIMEOUT)
+			return false;
+		if (f <= 0)
+			return true;
+	}
+}
+
+/* Whether the adapter's first output line is what the step wants:
+ * ok "bytes" | error CATEGORY ...; `want` receives the wanted line. */
+static bool result_matches(const sw__cf_run *R, const sw_cf_step *st, const char *line, char *want,
+                           size_t cap)
+{
+	bool ok;
+	if (!st->result_ok) {
+		const char *cat =
+		    st->result_text && strcmp(st->result_text, "*") ? st->result_text : NULL;
+		ok = strncmp(line, "error", 5) == 0 && (line[5] == ' ' || line[5] == '\0');
+		if (ok && cat) {
+			size_t cl = strlen(cat);
+			ok = strncmp(line + 6, cat, cl) == 0 &&
+			     (line[6 + cl] == ' ' || line[6 + cl] == '\0');
+		}
+		snprintf(want, cap, "error %s", cat ? cat : "(any)");
+		return ok;
+	}
+	ok = strncmp(line, "ok", 2) == 0 && (line[2] == ' ' || line[2] == '\0');
+	if (!ok || !st->result_text) {
+		snprintf(want, cap, "ok");
+		return ok;
+	}
+	sw_buf w, got;
+	sw_buf_init(&w, NULL);
+	sw_buf_init(&got, NULL);
+	sw_cf_eval(st->result_text, &R->ctx, &w, NULL); /* checked by the parser */
+	/* The adapter prints the result as a quoted string. */
+	const char *q = line[2] ? line + 3 : "";
+	char *tok = sw__cf_strf("%s", q);
+	ok = tok && sw_cf_eval(tok, NULL, &got, NULL) == 0 && got.len == w.len &&
+	     memcmp(got.data, w.data, w.len) == 0;
+	free(tok);
+	sw_buf_reset(&got);
+	sw__cf_quote(&got, w.data, w.len, 200);
+	sw_buf_append_byte(&got, 0);
+	snprintf(want, cap, "ok %s", (const char *)got.data);
+	sw_buf_fini(&w);
+	sw_buf_fini(&got);
+	return ok;
+}
+
+/* The client command's outcome: its first output line. */
 static void do_result(sw__cf_run *R, const sw_cf_step *st)
 {
 	uint32_t within = st->within_ms ? st->within_ms : R->o->timeout_ms;
 	int64_t deadline = sw_clock_ms() + sw__cf_scaled(R, within);
 	sw__cf_conn out = {.m = R->proc, .r = NULL};
 	sw_buf_init(&out.rx, NULL);
-	bool done = false;
 	unsigned refused = 0;
-	while (!done) {
-		/* Connections the case does not expect (a client retrying) are
-		 * accepted and closed at once, so that the client sees a reset
-		 * instead of waiting forever in the listen backlog. */
-		sw_medium *extra = NULL;
-		while (R->listen_fd >= 0 && sw_tcp_accept(&extra, R->listen_fd, 0, NULL) == 0) {
-			sw_medium_del(extra);
-			extra = NULL;
-			refused++;
-		}
-		int64_t slice = sw_clock_ms() + 50;
-		int f = sw__cf_conn_fill(&out, slice < deadline ? slice : deadline);
-		if (f == SW_ERR_TIMEOUT && sw_clock_ms() < deadline)
-			continue;
-		if (f <= 0)
-			done = true;
-		if (f == SW_ERR_TIMEOUT) {
-			step_result(R, st, false, st->text, "the client did not finish");
-			sw__cf_failf(R, "line %d: the client did not finish within %lld ms",
-			             st->line, (long long)sw__cf_scaled(R, within));
-			sw_buf_fini(&out.rx);
-			return;
-		}
+	if (!client_output(R, deadline, &out, &refused)) {
+		step_result(R, st, false, st->text, "the client did not finish");
+		sw__cf_failf(R, "line %d: the client did not finish within %lld ms", st->line,
+		             (long long)sw__cf_scaled(R, within));
+		sw_buf_fini(&out.rx);
+		return;
 	}
 	sw_buf_append_byte(&out.rx, 0);
 	char *line = (char *)out.rx.data;
@@ -211,40 +259,8 @@ static void do_result(sw__cf_run *R, const sw_cf_step *st)
 	if (refused)
 		sw__cf_note(R->r, "refused %u further connection(s) from the client", refused);
 	sw__cf_note(R->r, "client output: %.300s", line);
-	bool ok;
-	char want[512] = "";
-	if (st->result_ok) {
-		ok = strncmp(line, "ok", 2) == 0 && (line[2] == ' ' || line[2] == '\0');
-		if (ok && st->result_text) {
-			sw_buf w, got;
-			sw_buf_init(&w, NULL);
-			sw_buf_init(&got, NULL);
-			sw_cf_eval(st->result_text, &R->ctx, &w, NULL); /* checked by the parser */
-			/* The adapter prints the result as a quoted string. */
-			const char *q = line[2] ? line + 3 : "";
-			char *tok = sw__cf_strf("%s", q);
-			ok = tok && sw_cf_eval(tok, NULL, &got, NULL) == 0 && got.len == w.len &&
-			     memcmp(got.data, w.data, w.len) == 0;
-			free(tok);
-			sw_buf_reset(&got);
-			sw__cf_quote(&got, w.data, w.len, 200);
-			sw_buf_append_byte(&got, 0);
-			snprintf(want, sizeof want, "ok %s", (const char *)got.data);
-			sw_buf_fini(&w);
-			sw_buf_fini(&got);
-		} else
-			snprintf(want, sizeof want, "ok");
-	} else {
-		const char *cat =
-		    st->result_text && strcmp(st->result_text, "*") ? st->result_text : NULL;
-		ok = strncmp(line, "error", 5) == 0 && (line[5] == ' ' || line[5] == '\0');
-		if (ok && cat) {
-			size_t cl = strlen(cat);
-			ok = strncmp(line + 6, cat, cl) == 0 &&
-			     (line[6 + cl] == ' ' || line[6 + cl] == '\0');
-		}
-		snprintf(want, sizeof want, "error %s", cat ? cat : "(any)");
-	}
+	char want[512];
+	bool ok = result_matches(R, st, line, want, sizeof want);
 	step_result(R, st, ok, want, ok ? NULL : line);
 	if (!ok)
 		sw__cf_failf(R, "line %d: the client should report %s; it reported: %.600s",
