@@ -2,7 +2,7 @@
 """Differential check of our decoders against Breezy's, over the fuzz corpus.
 
     /usr/bin/python3 fuzz/diff_breezy.py --difftrace BUILD/fuzz/sw_difftrace
-                     [--corpus DIR] [--target T]... [--max-files N] [-v]
+                     [--corpus DIR] [--target T]... [--max-files N] [-v] [--self-test]
 
 For every input of the decoder targets (corpus/<target>/<sha1>: protocol
 bytes + the 12-byte control trailer of fuzz/fdp.h) it strips the trailer,
@@ -28,16 +28,25 @@ or both rejected (the error line; events before it must agree too).  Every
 disagreement is classified:
 
   departure:<name>  an intended, documented departure (the list DEPARTURES
-                    below, each with the header that documents it);
+                    below, each with the header that documents it), and only
+                    when the INPUT justifies it at our error's offset: the
+                    limit really exceeded, the byte really wrong, the integer
+                    really outside int64 (fuzz/departures.py models the
+                    formats for that); our error code alone accepts nothing;
   breezy-bug:<name> Breezy misbehaves (crashes with an exception that is not
                     its protocol error, ...);
   UNCLASSIFIED      anything else: a candidate bug of ours (or a departure
                     nobody documented).  The exit status is 1 if there is
                     one, so the ctest `interop.diff_breezy` fails on it.
 
+Before the corpus, a self-test (departures.self_test) checks the classifiers:
+inputs made to hit each departure get it, every error of ours on a set of
+broken inputs is justified by them, and the same error codes forged on
+inputs that do not justify them stay UNCLASSIFIED.
+
 The report lists the counts per target and outcome, and every disagreement
-with its input (hex), both traces and the class.  Run with Debian's
-/usr/bin/python3, which has python3-breezy.
+with its input (hex), what in it justifies our error, both traces and the
+class.  Run with Debian's /usr/bin/python3, which has python3-breezy.
 """
 
 import argparse
@@ -45,13 +54,15 @@ import glob
 import os
 import subprocess
 import sys
-from io import BytesIO
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'vectors'))
+sys.path.insert(0, os.path.join(ROOT, 'fuzz'))
 
 try:
     import breezy_trace as bt  # noqa: E402
+    import departures  # noqa: E402  (fuzz/departures.py: the input checks)
     import gen_v12  # noqa: E402  (Breezy client trace, shared with the vectors)
     from breezy.bzr.smart import protocol, medium, request, vfs  # noqa: E402
     from breezy import errors  # noqa: E402
@@ -62,7 +73,6 @@ except ImportError as e:  # pragma: no cover
 CTL_LEN = 12
 TARGETS = ['v3_request', 'v3_response', 'v12_request', 'v12_response', 'body_prefixed',
            'body_chunked', 'bencode', 'detect', 'readv']
-INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 def split(data):
@@ -295,45 +305,14 @@ def lines_of(t):
 
 
 def strip_error_name(trace):
-    """'error SW_ERR_X' -> 'error'; returns (trace, [names])."""
+    """'error SW_ERR_X [at N]' -> 'error'; returns (trace, [names])."""
     out, names = [], []
     for line in lines_of(trace):
         if line.startswith('error ') and line[6:].startswith('SW_'):
-            names.append(line[6:])
+            names.append(line.split()[1])
             line = 'error'
         out.append(line)
     return ''.join(x + '\n' for x in out), names
-
-
-def bencode_ints(data):
-    """Integers appearing as bencode 'i...e' tokens (a rough scan)."""
-    vals = []
-    i = 0
-    while True:
-        i = data.find(b'i', i)
-        if i < 0:
-            return vals
-        j = data.find(b'e', i + 1)
-        if j < 0:
-            return vals
-        tok = data[i + 1:j]
-        try:
-            if tok and tok.lstrip(b'-').isdigit():
-                vals.append(int(tok))
-        except ValueError:
-            pass
-        i += 1
-
-
-def max_depth(data):
-    d = m = 0
-    for c in data:
-        if c in b'ld':
-            d += 1
-            m = max(m, d)
-        elif c == ord('e') and d:
-            d -= 1
-    return m
 
 
 def common_prefix_lines(a, b):
@@ -345,76 +324,84 @@ def common_prefix_lines(a, b):
 
 
 # Each departure: (name, the header documenting it, predicate(target, data,
-# variant, ours, names, theirs)).  Predicates only see disagreements.
+# variant, ours, names, theirs, fact)).  Predicates only see disagreements;
+# `fact` is what in the input justifies our error (departures.justified: a
+# sentence, or None when nothing at our error's offset does).  Every
+# predicate needs the fact: our error code alone accepts nothing.
 
 def _ours_error(names, *codes):
     return bool(names) and names[-1] in codes
 
 
-def dep_int64(t, data, v, ours, names, theirs):
-    return _ours_error(names, 'SW_ERR_BENCODE_BAD_INT') and any(
-        x < INT64_MIN or x > INT64_MAX for x in bencode_ints(data))
+def dep_int64(t, data, v, ours, names, theirs, fact):
+    return _ours_error(names, 'SW_ERR_BENCODE_BAD_INT') and fact == 'an integer outside int64'
 
 
-def dep_bencode_limits(t, data, v, ours, names, theirs):
-    return _ours_error(names, 'SW_ERR_BENCODE_DEPTH', 'SW_ERR_BENCODE_TOO_MANY')
+def dep_bencode_limits(t, data, v, ours, names, theirs, fact):
+    return _ours_error(names, 'SW_ERR_BENCODE_DEPTH', 'SW_ERR_BENCODE_TOO_MANY') and bool(fact)
 
 
-def dep_size_limits(t, data, v, ours, names, theirs):
-    return _ours_error(names, 'SW_ERR_HEADER_TOO_LARGE', 'SW_ERR_STRUCT_TOO_LARGE',
-                       'SW_ERR_PART_TOO_LARGE', 'SW_ERR_BODY_TOO_LARGE',
-                       'SW_ERR_CHUNK_TOO_LARGE', 'SW_ERR_LINE_TOO_LONG',
-                       'SW_ERR_TOO_MANY_ARGS', 'SW_ERR_LIMIT', 'SW_ERR_MESSAGE_TOO_LARGE')
+LIMIT_CODES = ('SW_ERR_HEADER_TOO_LARGE', 'SW_ERR_STRUCT_TOO_LARGE', 'SW_ERR_PART_TOO_LARGE',
+               'SW_ERR_BODY_TOO_LARGE', 'SW_ERR_CHUNK_TOO_LARGE', 'SW_ERR_LINE_TOO_LONG',
+               'SW_ERR_TOO_MANY_ARGS', 'SW_ERR_LIMIT')
 
 
-def dep_early_error(t, data, v, ours, names, theirs):
+def dep_size_limits(t, data, v, ours, names, theirs, fact):
+    """A limit on a peer-controlled size, really exceeded by this input at
+    our error's offset (Breezy has none: it waits or goes on)."""
+    return _ours_error(names, *LIMIT_CODES) and bool(fact)
+
+
+def dep_early_error(t, data, v, ours, names, theirs, fact):
     """Both reject; we stopped at the first wrong byte, Breezy after reading
     more (its trace has extra events before its error, or it waits for bytes
-    that would never make the message valid)."""
-    if not names or not theirs.endswith('error\n'):
+    that would never make the message valid).  The input must really be
+    wrong at our offset."""
+    if not names or not theirs.endswith('error\n') or not fact:
         return False
     n, la, lb = common_prefix_lines(strip_error_name(ours)[0], theirs)
     return n == len(la) - 1 and la[-1] == 'error'
 
 
-def dep_delivered_before_error(t, data, v, ours, names, theirs):
+def dep_delivered_before_error(t, data, v, ours, names, theirs, fact):
     """Both reject; Breezy's events are a prefix of ours: we delivered a
     complete chunk before failing on the next length line, where Breezy's
     streamed-body reader had already read that line in the same read and
-    raised before yielding the chunk."""
-    if not names or not theirs.endswith('error\n'):
+    raised before yielding the chunk.  That line must really be wrong."""
+    if not names or not theirs.endswith('error\n') or not fact:
         return False
     n, la, lb = common_prefix_lines(strip_error_name(ours)[0], theirs)
     return n == len(lb) - 1 and la[-1] == 'error' and all(
         x.startswith('chunk ') for x in la[n:-1])
 
 
-def dep_bad_trailer(t, data, v, ours, names, theirs):
+def dep_bad_trailer(t, data, v, ours, names, theirs, fact):
     """Length-prefixed body not followed by "done\\n": Breezy drops it
-    silently (request) or accepts it; we report SW_ERR_BAD_TRAILER."""
-    return _ours_error(names, 'SW_ERR_BAD_TRAILER')
+    silently (request) or accepts it; we report SW_ERR_BAD_TRAILER at the
+    first byte of the trailer that is wrong."""
+    return _ours_error(names, 'SW_ERR_BAD_TRAILER') and bool(fact)
 
 
-def dep_negative_length(t, data, v, ours, names, theirs):
-    """Negative or non-decimal-looking lengths Python's int() accepts
-    ("-5", " 7", "+7", "1_0" where we refuse some of them)."""
-    return _ours_error(names, 'SW_ERR_BAD_LENGTH', 'SW_ERR_BAD_CHUNK_LENGTH',
-                       'SW_ERR_INVALID_ARGUMENT') and 'error' not in theirs
-
-
-def dep_negative_chunk(t, data, v, ours, names, theirs):
+def dep_negative_chunk(t, data, v, ours, names, theirs, fact):
     """A chunk length line "-N": Python's int(line, 16) is negative and
     Breezy reads a chunk of what is left of its buffer; we refuse it
-    (body.h, chunked decoder)."""
-    if not _ours_error(names, 'SW_ERR_BAD_CHUNK_LENGTH'):
-        return False
-    return any(line.strip().startswith(b'-') for line in data.split(b'\n')[1:])
+    (body.h, chunked decoder).  The line ending at our offset is negative."""
+    return _ours_error(names, 'SW_ERR_BAD_CHUNK_LENGTH') and fact == 'a negative chunk length'
 
 
-def dep_v12_status(t, data, v, ours, names, theirs):
-    """v2 response status: we fail at the first byte that cannot continue
-    "success\\n"/"failed\\n"; Breezy reads the tuple line first (v12.h)."""
-    return _ours_error(names, 'SW_ERR_BAD_STATUS', 'SW_ERR_BAD_MARKER')
+def dep_negative_length(t, data, v, ours, names, theirs, fact):
+    """readv offsets and lengths that Python's int() reads but that are
+    negative or over 64 bits: Breezy parses them (and fails later, in the
+    transport); we refuse the list (readv.h)."""
+    return (t == 'readv' and _ours_error(names, 'SW_ERR_INVALID_ARGUMENT') and
+            'error' not in theirs and bool(fact))
+
+
+def dep_v12_status(t, data, v, ours, names, theirs, fact):
+    """v2 response marker and status: we fail at the first byte that cannot
+    continue "bzr response 2\\n" / "success\\n" / "failed\\n"; Breezy reads
+    the line first (v12.h).  That byte must be at our offset."""
+    return _ours_error(names, 'SW_ERR_BAD_STATUS', 'SW_ERR_BAD_MARKER') and bool(fact)
 
 
 DEPARTURES = [
@@ -426,7 +413,7 @@ DEPARTURES = [
      dep_bad_trailer),
     ('negative-chunk-length', 'body.h (chunked: negative length refused)',
      dep_negative_chunk),
-    ('int-range', 'body.h / readv.h (negative or over-64-bit lengths and offsets refused)',
+    ('int-range', 'readv.h (negative or over-64-bit offsets and lengths refused)',
      dep_negative_length),
     ('v2-status', 'v12.h (status checked byte by byte)', dep_v12_status),
     ('early-error', 'STYLE.md / v3.h / v12.h (errors at the first wrong byte)',
@@ -437,12 +424,14 @@ DEPARTURES = [
 
 
 def classify(target, data, variant, ours, names, theirs):
+    """The class of a disagreement and the fact of the input behind it."""
     if theirs.startswith('crash '):
-        return 'breezy-bug:decoder-exception'
+        return 'breezy-bug:decoder-exception', None
+    fact = departures.justified(target, data, variant, ours) or None
     for name, _doc, pred in DEPARTURES:
-        if pred(target, data, variant, ours, names, theirs):
-            return 'departure:' + name
-    return 'UNCLASSIFIED'
+        if pred(target, data, variant, ours, names, theirs, fact):
+            return 'departure:' + name, fact
+    return 'UNCLASSIFIED', fact
 
 
 # ---------------------------------------------------------------------------
@@ -467,6 +456,27 @@ def run_ours(difftrace, target, files):
     return res
 
 
+def run_ours_on(difftrace, cases):
+    """difftrace's trace for each (target, protocol bytes, variant), written
+    as corpus files (a zero trailer with the variant) to a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix='sw-diff-') as tmp:
+        paths = []
+        for i, (t, data, variant) in enumerate(cases):
+            path = os.path.join(tmp, '%s-%d' % (t, i))
+            with open(path, 'wb') as fh:
+                fh.write(data + bytes(CTL_LEN - 4) + bytes([variant]) + bytes(3))
+            paths.append(path)
+        out = {}
+        for t in sorted({c[0] for c in cases}):
+            out.update(run_ours(difftrace, t, [p for p, c in zip(paths, cases) if c[0] == t]))
+        return [out.get(p, '') for p in paths]
+
+
+def classify_input(t, data, variant, ours):
+    """classify() with Breezy's trace made here (for the self-test)."""
+    return classify(t, data, variant, ours, strip_error_name(ours)[1], breezy(t, data, variant))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--difftrace', required=True, help='the built fuzz/difftrace.c')
@@ -475,7 +485,18 @@ def main():
     ap.add_argument('--max-files', type=int, default=0,
                     help='per target (0: all), to bound the time')
     ap.add_argument('-v', '--verbose', action='store_true')
+    ap.add_argument('--self-test', action='store_true',
+                    help='only check the classifiers (departures.self_test)')
     a = ap.parse_args()
+    bad = departures.self_test(lambda cases: run_ours_on(a.difftrace, cases), classify_input)
+    for b in bad:
+        print('diff_breezy.py: self-test: %s' % b)
+    if bad:
+        return 1
+    print('self-test: %d departures hit, %d errors justified, %d forged errors refused\n' % (
+        len(departures.SELF_CLASSES), len(departures.SELF_FACTS), len(departures.SELF_FORGED)))
+    if a.self_test:
+        return 0
     targets = a.target or TARGETS
     total = {'agree-accept': 0, 'agree-reject': 0, 'skip': 0}
     classes = {}
@@ -508,10 +529,10 @@ def main():
                 else:
                     acc += 1
                 continue
-            c = classify(t, data, variant, ours, names, theirs)
+            c, fact = classify(t, data, variant, ours, names, theirs)
             dis[c] = dis.get(c, 0) + 1
             classes[c] = classes.get(c, 0) + 1
-            listing.append((t, f, data, variant, ours, theirs, c))
+            listing.append((t, f, data, variant, ours, theirs, c, fact))
         total['agree-accept'] += acc
         total['agree-reject'] += rej
         total['skip'] += skip
@@ -524,11 +545,12 @@ def main():
     for c in sorted(classes):
         print('%-32s %d' % (c, classes[c]))
     unclassified = [x for x in listing if x[6] == 'UNCLASSIFIED']
-    for t, f, data, variant, ours, theirs, c in listing:
+    for t, f, data, variant, ours, theirs, c, fact in listing:
         if c != 'UNCLASSIFIED' and not a.verbose:
             continue
-        print('\n--- %s %s [%s] variant 0x%02x\ninput %s\nours:\n%sbreezy:\n%s' % (
-            t, os.path.relpath(f, ROOT), c, variant, bt.esc(data[:400]), ours, theirs), end='')
+        print('\n--- %s %s [%s] variant 0x%02x\ninput %s\nthe input: %s\nours:\n%sbreezy:\n%s' % (
+            t, os.path.relpath(f, ROOT), c, variant, bt.esc(data[:400]),
+            fact or 'nothing justifies our error', ours, theirs), end='')
     if unclassified:
         print('\ndiff_breezy.py: %d unclassified disagreement(s)' % len(unclassified))
         return 1

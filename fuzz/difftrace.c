@@ -6,19 +6,18 @@
  * For each FILE, a corpus input of the decoder target TARGET (v3_request,
  * v3_response, v12_request, v12_response, body_prefixed, body_chunked,
  * bencode, detect, readv), it strips the control trailer (fdp.h), decodes
- * the protocol bytes ONCE, whole, with our decoder, and prints
- *
- *   == FILE
- *   <trace>
- *
- * The trace is the notation of smartwire/format.h in exactly the form the
- * Breezy side of diff_breezy.py (after tests/vectors/gen_v3.py, gen_v12.py,
- * gen_bencode.py) writes for Breezy's decoders: the events of the FIRST
- * message, then "excess <bytes>" for the bytes after it, or "error <NAME>"
- * when decoding failed or the input ended inside the message (our finish()
- * gives SW_ERR_UNEXPECTED_EOF; Breezy's client raises ConnectionReset).
- * The Python side drops the error name before comparing and keeps it to
- * classify disagreements.
+ * the protocol bytes whole with our decoder, and prints "== FILE" and the
+ * trace: the notation of smartwire/format.h exactly as diff_breezy.py writes
+ * it for Breezy's decoders (after tests/vectors/gen_v3.py, gen_v12.py,
+ * gen_bencode.py), the events of the FIRST message, then "excess <bytes>"
+ * for the bytes after it, or "error <NAME>" when decoding failed or the
+ * input ended inside the message (our finish() gives SW_ERR_UNEXPECTED_EOF;
+ * Breezy's client raises ConnectionReset).  A streaming decoder's error
+ * line (v3, v1/v2, bodies) ends with " at <OFFSET>": the offset in the
+ * protocol bytes of the byte it failed on, found by decoding once more one
+ * byte at a time (the decoders are chunking invariant), or their length
+ * when the input ended.  diff_breezy.py compares without name and offset
+ * and keeps them to check that the input justifies a departure.
  *
  * Configuration follows the target's trailer variant where it changes the
  * protocol (v1 or v2, body mode, where the v2 marker is); limit and
@@ -49,6 +48,56 @@
 #include "smartwire/v3.h"
 
 static sw_buf out; /* the trace of the current file (libc) */
+
+/* The offset pass: feeds go one byte at a time and the first failing byte's
+ * offset from `base` (the protocol bytes) is kept in fail_at. */
+static bool per_byte;
+static const uint8_t *base;
+static size_t fail_at;
+
+typedef ptrdiff_t (*feed_fn)(void *dec, const uint8_t *in, size_t len);
+
+/* Feeds in[0..len) whole, or in the offset pass one byte at a time,
+ * stopping at the first error (noted in fail_at) or when the decoder takes
+ * no more (the message is complete).  Returns what the decoder returned
+ * whole: the count consumed or the error. */
+static ptrdiff_t feed(feed_fn f, void *dec, const uint8_t *in, size_t len)
+{
+	if (!per_byte)
+		return f(dec, in, len);
+	size_t at = 0;
+	while (at < len) {
+		ptrdiff_t r = f(dec, in + at, 1);
+		if (r < 0) {
+			fail_at = (size_t)(in + at - base);
+			return r;
+		}
+		if (r == 0)
+			break;
+		at++;
+	}
+	return (ptrdiff_t)at;
+}
+
+static ptrdiff_t feed_v3(void *d, const uint8_t *in, size_t len)
+{
+	return sw_v3_dec_feed(d, in, len);
+}
+
+static ptrdiff_t feed_v12(void *d, const uint8_t *in, size_t len)
+{
+	return sw_v12_dec_feed(d, in, len);
+}
+
+static ptrdiff_t feed_prefixed(void *d, const uint8_t *in, size_t len)
+{
+	return sw_prefixed_feed(d, in, len);
+}
+
+static ptrdiff_t feed_chunked(void *d, const uint8_t *in, size_t len)
+{
+	return sw_chunked_feed(d, in, len);
+}
 
 static void put(const char *s)
 {
@@ -154,7 +203,7 @@ static void do_v3(bool marker, const uint8_t *in, size_t len)
 	sw_v3_dec *d;
 	if (sw_v3_dec_new(&d, &cfg, &cb, NULL, NULL) != 0)
 		sw_fuzz_fail("difftrace: out of memory\n");
-	ptrdiff_t r = sw_v3_dec_feed(d, in, len);
+	ptrdiff_t r = feed(feed_v3, d, in, len);
 	if (r < 0)
 		put_error((int)r);
 	else if (sw_v3_dec_done(d))
@@ -326,7 +375,7 @@ static void do_v12(bool response, uint8_t variant, const uint8_t *in, size_t len
 	if (sw_v12_dec_new(&x.dec, response ? SW_V12_RESPONSE : SW_V12_REQUEST, x.version, &cfg,
 	                   &cb, &x, NULL) != 0)
 		sw_fuzz_fail("difftrace: out of memory\n");
-	ptrdiff_t r = sw_v12_dec_feed(x.dec, in, len);
+	ptrdiff_t r = feed(feed_v12, x.dec, in, len);
 	if (r < 0)
 		put_error((int)r);
 	else if (sw_v12_dec_done(x.dec))
@@ -367,7 +416,7 @@ static void do_prefixed(const uint8_t *in, size_t len)
 	sw_prefixed_dec *d;
 	if (sw_prefixed_new(&d, NULL, &cb, NULL, NULL) != 0)
 		sw_fuzz_fail("difftrace: out of memory\n");
-	ptrdiff_t r = sw_prefixed_feed(d, in, len);
+	ptrdiff_t r = feed(feed_prefixed, d, in, len);
 	if (r < 0)
 		put_error((int)r);
 	else if (sw_prefixed_done(d))
@@ -396,7 +445,7 @@ static void do_chunked(const uint8_t *in, size_t len)
 	sw_chunked_dec *d;
 	if (sw_chunked_new(&d, NULL, &cb, NULL, NULL) != 0)
 		sw_fuzz_fail("difftrace: out of memory\n");
-	ptrdiff_t r = sw_chunked_feed(d, in, len);
+	ptrdiff_t r = feed(feed_chunked, d, in, len);
 	if (r < 0)
 		put_error((int)r);
 	else if (sw_chunked_done(d))
@@ -451,31 +500,58 @@ static void do_readv(const uint8_t *in, size_t len)
 
 /* ---- main ------------------------------------------------------------ */
 
-static uint8_t *slurp(const char *path, size_t *len)
+/* Appends the whole file to b.  Returns 0 or -1. */
+static int slurp(const char *path, sw_buf *b)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return NULL;
-	size_t cap = 4096, n = 0;
-	uint8_t *b = malloc(cap);
-	while (b) {
-		if (n == cap) {
-			uint8_t *t = realloc(b, cap *= 2);
-			if (!t) {
-				free(b);
-				b = NULL;
-				break;
-			}
-			b = t;
-		}
-		size_t k = fread(b + n, 1, cap - n, f);
-		n += k;
-		if (k == 0)
-			break;
-	}
+		return -1;
+	uint8_t tmp[65536];
+	size_t k;
+	int rc = 0;
+	while (rc == 0 && (k = fread(tmp, 1, sizeof tmp, f)) > 0)
+		rc = sw_buf_append(b, tmp, k) == 0 ? 0 : -1;
+	if (ferror(f))
+		rc = -1;
 	fclose(f);
-	*len = n;
-	return b;
+	return rc;
+}
+
+/* Decodes one input with the decoder of target t (the index in targets[]). */
+static void run(int t, const sw_fuzz_ctl *ctl)
+{
+	switch (t) {
+	case 0:
+	case 1: do_v3(t == 1, ctl->data, ctl->len); break;
+	case 2:
+	case 3: do_v12(t == 3, ctl->variant, ctl->data, ctl->len); break;
+	case 4: do_prefixed(ctl->data, ctl->len); break;
+	case 5: do_chunked(ctl->data, ctl->len); break;
+	case 6: do_bencode(ctl->data, ctl->len); break;
+	case 7: do_detect(ctl->data, ctl->len); break;
+	default: do_readv(ctl->data, ctl->len); break;
+	}
+}
+
+/* After an error line of a streaming decoder, " at OFFSET": the offset
+ * pass decodes the input again, and its trace is dropped. */
+static void add_error_offset(int t, const sw_fuzz_ctl *ctl)
+{
+	static const char err[] = "error SW_";
+	size_t last = out.len > 1 ? out.len - 1 : 0;
+	while (last > 0 && out.data[last - 1] != '\n')
+		last--;
+	if (out.len - last <= sizeof err - 1 || memcmp(out.data + last, err, sizeof err - 1) != 0)
+		return;
+	size_t mark = out.len;
+	per_byte = true;
+	fail_at = ctl->len; /* unless a byte fails: the input ended */
+	run(t, ctl);
+	per_byte = false;
+	out.len = mark - 1; /* without the error line's "\n" */
+	char at[32];
+	snprintf(at, sizeof at, " at %zu\n", fail_at);
+	put(at);
 }
 
 int main(int argc, char **argv)
@@ -499,43 +575,24 @@ int main(int argc, char **argv)
 	sw_buf_init(&part, NULL);
 	int rc = 0;
 	for (int i = 2; i < argc; i++) {
-		size_t size = 0;
-		uint8_t *data = slurp(argv[i], &size);
-		if (!data) {
+		sw_buf file;
+		sw_buf_init(&file, NULL);
+		if (slurp(argv[i], &file) < 0) {
+			sw_buf_fini(&file);
 			fprintf(stderr, "%s: cannot read %s\n", argv[0], argv[i]);
 			rc = 1;
 			continue;
 		}
 		sw_fuzz_ctl ctl;
-		sw_fuzz_ctl_read(&ctl, data, size);
+		sw_fuzz_ctl_read(&ctl, file.data, file.len);
 		sw_buf_reset(&out);
-		switch (t) {
-		case 0:
-		case 1:
-			do_v3(t == 1, ctl.data, ctl.len);
-			break;
-		case 2:
-		case 3:
-			do_v12(t == 3, ctl.variant, ctl.data, ctl.len);
-			break;
-		case 4:
-			do_prefixed(ctl.data, ctl.len);
-			break;
-		case 5:
-			do_chunked(ctl.data, ctl.len);
-			break;
-		case 6:
-			do_bencode(ctl.data, ctl.len);
-			break;
-		case 7:
-			do_detect(ctl.data, ctl.len);
-			break;
-		default:
-			do_readv(ctl.data, ctl.len);
-			break;
-		}
+		base = ctl.data;
+		per_byte = false;
+		run(t, &ctl);
+		if (t <= 5) /* the streaming decoders */
+			add_error_offset(t, &ctl);
 		printf("== %s\n%.*s", argv[i], (int)out.len, out.data ? (const char *)out.data : "");
-		free(data);
+		sw_buf_fini(&file);
 	}
 	sw_buf_fini(&out);
 	sw_buf_fini(&part);

@@ -9,7 +9,8 @@
  * it as one byte expression (sw_cf_eval) and, cut at its first space, as
  * an argument token (sw_cf_eval_arg).  Checks:
  *   - results are 0, SW_ERR_INVALID_ARGUMENT (with a NUL-terminated
- *     diagnostic: a file name, a line within the text, a sentence) or
+ *     diagnostic: a file name, a line within the text, a sentence; for the
+ *     evaluator an sw_errinfo with the code and a sentence) or
  *     SW_ERR_NOMEM (libc memory here: never expected);
  *   - a failed parse leaves the suite exactly as it was (same count, and
  *     the earlier cases still there);
@@ -139,21 +140,22 @@ static void parse_case(const char *text, size_t len)
 	sw_cf_suite_fini(&s);
 }
 
-static void eval_twice(int (*fn)(const char *, const sw_cf_ctx *, sw_buf *, char *, size_t),
+static void eval_twice(int (*fn)(const char *, const sw_cf_ctx *, sw_buf *, sw_errinfo *),
                        const char *expr)
 {
 	static const sw_cf_ctx ctx = {"/srv/root", "3.3.2"};
 	sw_buf a, b;
 	sw_buf_init(&a, NULL);
 	sw_buf_init(&b, NULL);
-	char ea[256], eb[256];
-	memset(ea, 0x55, sizeof ea);
-	int ra = fn(expr, &ctx, &a, ea, sizeof ea);
-	int rb = fn(expr, &ctx, &b, eb, sizeof eb);
+	sw_errinfo ea, eb;
+	memset(&ea, 0x55, sizeof ea);
+	int ra = fn(expr, &ctx, &a, &ea);
+	int rb = fn(expr, &ctx, &b, &eb);
 	if (ra != 0 && ra != SW_ERR_INVALID_ARGUMENT)
 		sw_fuzz_fail("conform_case: evaluation returned %s\n", sw_errname(ra));
-	if (ra == SW_ERR_INVALID_ARGUMENT && !memchr(ea, 0, sizeof ea))
-		sw_fuzz_fail("conform_case: evaluation error text not NUL-terminated\n");
+	if (ra == SW_ERR_INVALID_ARGUMENT &&
+	    (ea.code != ra || !memchr(ea.text, 0, sizeof ea.text) || !ea.text[0]))
+		sw_fuzz_fail("conform_case: evaluation error without its code and a sentence\n");
 	if (ra != rb || (ra == 0 && (a.len != b.len || (a.len && memcmp(a.data, b.data, a.len)))))
 		sw_fuzz_fail("conform_case: evaluating twice gave different results\n");
 	sw_buf_fini(&a);

@@ -33,7 +33,9 @@ set_tests_properties(conform.cases-parse conform.no-match conform.embedded
 
 add_test(NAME conform.mutants
          COMMAND sh ${SW_CONFORM_DIR}/mutants/run-mutants.sh $<TARGET_FILE:smartwire_cli>)
-set_tests_properties(conform.mutants PROPERTIES LABELS "conformance;mutants" TIMEOUT 300)
+# About 25 mutants x 55 cases, each case a Breezy process: some 250 s on an
+# idle machine with two cores, more when they are shared.
+set_tests_properties(conform.mutants PROPERTIES LABELS "conformance;mutants" TIMEOUT 900)
 
 if(SW_INTEROP)
   add_test(NAME conform.breezy-server

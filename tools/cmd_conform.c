@@ -3,16 +3,17 @@
  * and report where it departs from the Bazaar smart protocol.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cmds.h"
 #include "conform/conform.h"
+#include "smartwire/clock.h"
 #include "smartwire/error.h"
 
 static void usage(FILE *f)
@@ -157,11 +158,13 @@ static FILE *open_out(const char *path)
 static int merge_html(const char *html, char **files, int n)
 {
 	sw_cf_column **cols = calloc((size_t)n + 1, sizeof *cols);
+	if (!cols)
+		return SW_EXIT_FAILURE;
 	int rc = SW_EXIT_OK;
 	for (int i = 0; i < n && rc == SW_EXIT_OK; i++) {
-		char err[512];
-		if (sw_cf_column_load(files[i], &cols[i], err, sizeof err) < 0) {
-			fprintf(stderr, "smartwire conform: %s\n", err);
+		sw_errinfo ei;
+		if (sw_cf_column_load(&cols[i], files[i], &ei) < 0) {
+			fprintf(stderr, "smartwire conform: %s\n", ei.text);
 			rc = SW_EXIT_FAILURE;
 		}
 	}
@@ -179,172 +182,308 @@ static int merge_html(const char *html, char **files, int n)
 	return rc;
 }
 
-int sw_cmd_conform(int argc, char **argv)
+/* What the command line asked for (the run options are in job.opts). */
+typedef struct cli {
+	const char *cases, *junit, *json, *html, *name, *expect_file;
+	const char *excludes[64];
+	size_t nexcl;
+	char **operands; /* id globs, or JSON reports after --merge */
+	size_t noperands;
+	long jobs;
+	bool tap, list, verbose, merge;
+} cli;
+
+/* A whole number from min to max, or -1. */
+static long parse_num(const char *s, long min, long max)
 {
-	job J;
-	memset(&J, 0, sizeof J);
-	sw_cf_opts_default(&J.opts);
-	const char *cases = NULL, *junit = NULL, *json = NULL, *html = NULL, *name = NULL;
-	const char *expect_file = NULL;
-	const char *globs[256], *excludes[64];
-	size_t nglobs = 0, nexcl = 0;
-	char **merge = NULL;
-	int nmerge = 0, jobs = 1;
-	bool tap = false, list = false, verbose = false;
-	int ntargets = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-#define TAKE(opt) (strcmp(a, opt) == 0 && val && (i++, 1))
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return SW_EXIT_OK;
-		} else if (TAKE("--server-cmd")) {
-			J.opts.target = SW_CF_TARGET_PIPE;
-			J.opts.server_cmd = val;
-			ntargets++;
-		} else if (TAKE("--server-tcp-cmd")) {
-			J.opts.target = SW_CF_TARGET_TCP;
-			J.opts.server_cmd = val;
-			ntargets++;
-		} else if (TAKE("--client-cmd")) {
-			J.opts.target = SW_CF_TARGET_CLIENT;
-			J.opts.client_cmd = val;
-			ntargets++;
-		} else if (TAKE("--cases"))
-			cases = val;
-		else if (TAKE("--exclude")) {
-			if (nexcl < 64)
-				excludes[nexcl++] = val;
-		} else if (TAKE("--expect"))
-			expect_file = val;
-		else if (!strcmp(a, "--strict"))
-			J.strict = true;
-		else if (!strcmp(a, "--list"))
-			list = true;
-		else if (TAKE("--max-fail"))
-			J.max_fail = (size_t)strtoul(val, NULL, 10);
-		else if (TAKE("-j"))
-			jobs = atoi(val);
-		else if (!strncmp(a, "-j", 2) && a[2])
-			jobs = atoi(a + 2);
-		else if (TAKE("--timeout"))
-			J.opts.timeout_ms = (uint32_t)strtoul(val, NULL, 10);
-		else if (TAKE("--timeout-scale"))
-			J.opts.timeout_scale = strtod(val, NULL);
-		else if (TAKE("--sweep") || !strncmp(a, "--sweep=", 8)) {
-			const char *s = a[7] == '=' ? a + 8 : val;
-			if (!strcmp(s, "none"))
-				J.opts.sweep = SW_CF_SWEEP_NONE;
-			else if (!strcmp(s, "framing"))
-				J.opts.sweep = SW_CF_SWEEP_FRAMING;
-			else if (!strcmp(s, "all"))
-				J.opts.sweep = SW_CF_SWEEP_ALL;
-			else {
-				fprintf(stderr, "smartwire conform: --sweep takes none, framing or all\n");
-				return SW_EXIT_USAGE;
-			}
-		} else if (!strcmp(a, "--thorough"))
-			J.opts.sweep = SW_CF_SWEEP_ALL;
-		else if (TAKE("--workdir"))
-			J.opts.workdir = val;
-		else if (!strcmp(a, "--keep"))
-			J.opts.keep = true;
-		else if (TAKE("--name"))
-			name = val;
-		else if (!strcmp(a, "--tap"))
-			tap = true;
-		else if (TAKE("--junit"))
-			junit = val;
-		else if (TAKE("--json"))
-			json = val;
-		else if (TAKE("--html"))
-			html = val;
-		else if (!strcmp(a, "--merge")) {
-			merge = argv + i + 1;
-			nmerge = argc - i - 1;
-			break;
-		} else if (!strcmp(a, "-v"))
-			verbose = true;
-		else if (!strcmp(a, "-q"))
-			J.quiet = true;
-		else if (a[0] == '-') {
-			fprintf(stderr, "smartwire conform: unknown or incomplete option '%s'\n", a);
-			usage(stderr);
-			return SW_EXIT_USAGE;
-		} else if (nglobs < 256)
-			globs[nglobs++] = a;
-#undef TAKE
-	}
-	if (merge) {
-		if (!html || nmerge == 0) {
-			fprintf(stderr, "smartwire conform: --merge needs --html FILE and JSON reports\n");
+	char *e;
+	errno = 0;
+	long v = strtol(s, &e, 10);
+	return errno || e == s || *e || v < min || v > max ? -1 : v;
+}
+
+static int bad_value(const char *opt, const char *val)
+{
+	fprintf(stderr, "smartwire conform: bad value '%s' for %s\n", val, opt);
+	return SW_EXIT_USAGE;
+}
+
+enum {
+	O_SERVER = 256,
+	O_SERVER_TCP,
+	O_CLIENT,
+	O_CASES,
+	O_EXCLUDE,
+	O_EXPECT,
+	O_STRICT,
+	O_LIST,
+	O_MAX_FAIL,
+	O_TIMEOUT,
+	O_SCALE,
+	O_SWEEP,
+	O_THOROUGH,
+	O_WORKDIR,
+	O_KEEP,
+	O_NAME,
+	O_TAP,
+	O_JUNIT,
+	O_JSON,
+	O_HTML,
+	O_MERGE
+};
+
+static const struct option opts[] = {
+    {"server-cmd", required_argument, NULL, O_SERVER},
+    {"server-tcp-cmd", required_argument, NULL, O_SERVER_TCP},
+    {"client-cmd", required_argument, NULL, O_CLIENT},
+    {"cases", required_argument, NULL, O_CASES},
+    {"exclude", required_argument, NULL, O_EXCLUDE},
+    {"expect", required_argument, NULL, O_EXPECT},
+    {"strict", no_argument, NULL, O_STRICT},
+    {"list", no_argument, NULL, O_LIST},
+    {"max-fail", required_argument, NULL, O_MAX_FAIL},
+    {"timeout", required_argument, NULL, O_TIMEOUT},
+    {"timeout-scale", required_argument, NULL, O_SCALE},
+    {"sweep", required_argument, NULL, O_SWEEP},
+    {"thorough", no_argument, NULL, O_THOROUGH},
+    {"workdir", required_argument, NULL, O_WORKDIR},
+    {"keep", no_argument, NULL, O_KEEP},
+    {"name", required_argument, NULL, O_NAME},
+    {"tap", no_argument, NULL, O_TAP},
+    {"junit", required_argument, NULL, O_JUNIT},
+    {"json", required_argument, NULL, O_JSON},
+    {"html", required_argument, NULL, O_HTML},
+    {"merge", no_argument, NULL, O_MERGE},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* One option into C or J->opts.  Returns -1 to go on, or an exit status. */
+static int take_option(int opt, cli *C, job *J, int *ntargets)
+{
+	long v;
+	char *e;
+	switch (opt) {
+	case 'h': usage(stdout); return SW_EXIT_OK;
+	case O_SERVER:
+	case O_SERVER_TCP:
+		J->opts.target = opt == O_SERVER ? SW_CF_TARGET_PIPE : SW_CF_TARGET_TCP;
+		J->opts.server_cmd = optarg;
+		++*ntargets;
+		break;
+	case O_CLIENT:
+		J->opts.target = SW_CF_TARGET_CLIENT;
+		J->opts.client_cmd = optarg;
+		++*ntargets;
+		break;
+	case O_CASES: C->cases = optarg; break;
+	case O_EXCLUDE:
+		if (C->nexcl < 64)
+			C->excludes[C->nexcl++] = optarg;
+		break;
+	case O_EXPECT: C->expect_file = optarg; break;
+	case O_STRICT: J->strict = true; break;
+	case O_LIST: C->list = true; break;
+	case O_MAX_FAIL:
+		if ((v = parse_num(optarg, 0, 1000000)) < 0)
+			return bad_value("--max-fail", optarg);
+		J->max_fail = (size_t)v;
+		break;
+	case 'j':
+		if ((C->jobs = parse_num(optarg, 1, 64)) < 0)
+			return bad_value("-j (1..64)", optarg);
+		break;
+	case O_TIMEOUT:
+		if ((v = parse_num(optarg, 1, 24L * 3600 * 1000)) < 0)
+			return bad_value("--timeout (milliseconds > 0)", optarg);
+		J->opts.timeout_ms = (uint32_t)v;
+		break;
+	case O_SCALE:
+		J->opts.timeout_scale = strtod(optarg, &e);
+		if (e == optarg || *e || !(J->opts.timeout_scale >= 0.1))
+			return bad_value("--timeout-scale (>= 0.1)", optarg);
+		break;
+	case O_SWEEP:
+		if (!strcmp(optarg, "none"))
+			J->opts.sweep = SW_CF_SWEEP_NONE;
+		else if (!strcmp(optarg, "framing"))
+			J->opts.sweep = SW_CF_SWEEP_FRAMING;
+		else if (!strcmp(optarg, "all"))
+			J->opts.sweep = SW_CF_SWEEP_ALL;
+		else {
+			fprintf(stderr, "smartwire conform: --sweep takes none, framing or all\n");
 			return SW_EXIT_USAGE;
 		}
-		return merge_html(html, merge, nmerge);
+		break;
+	case O_THOROUGH: J->opts.sweep = SW_CF_SWEEP_ALL; break;
+	case O_WORKDIR: J->opts.workdir = optarg; break;
+	case O_KEEP: J->opts.keep = true; break;
+	case O_NAME: C->name = optarg; break;
+	case O_TAP: C->tap = true; break;
+	case O_JUNIT: C->junit = optarg; break;
+	case O_JSON: C->json = optarg; break;
+	case O_HTML: C->html = optarg; break;
+	case O_MERGE: C->merge = true; break;
+	case 'v': C->verbose = true; break;
+	case 'q': J->quiet = true; break;
+	default: /* getopt_long said what was wrong */ usage(stderr); return SW_EXIT_USAGE;
 	}
-	if (ntargets > 1 || jobs < 1 || jobs > 64 || J.opts.timeout_scale < 0.1 || J.opts.timeout_ms == 0) {
-		fprintf(stderr, "smartwire conform: give at most one target, -j 1..64, a timeout > 0 "
-		                "and a scale >= 0.1\n");
+	return -1;
+}
+
+/* Parses the command line.  Returns -1 to go on, or an exit status. */
+static int parse_cli(int argc, char **argv, cli *C, job *J)
+{
+	int ntargets = 0, opt, rc;
+	C->jobs = 1;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+hj:vq", opts, NULL)) != -1)
+		if ((rc = take_option(opt, C, J, &ntargets)) >= 0)
+			return rc;
+	C->operands = argv + optind;
+	C->noperands = (size_t)(argc - optind);
+	if (ntargets > 1) {
+		fprintf(stderr, "smartwire conform: give at most one target\n");
 		return SW_EXIT_USAGE;
 	}
+	if (C->merge && (!C->html || C->noperands == 0)) {
+		fprintf(stderr, "smartwire conform: --merge needs --html FILE and JSON reports\n");
+		return SW_EXIT_USAGE;
+	}
+	return -1;
+}
 
-	/* The cases. */
-	char fallback[4096];
-	if (!cases) {
+/* Loads the cases and the expectations and selects the cases to run.
+ * Returns -1 to go on, or an exit status. */
+static int load(cli *C, job *J, sw_cf_suite *suite)
+{
+	static char fallback[4096];
+	if (!C->cases) {
 		struct stat st;
 		const char *src = getenv("SW_SOURCE_DIR");
-		if (stat("conformance/cases", &st) == 0)
-			cases = "conformance/cases";
-		else if (src && snprintf(fallback, sizeof fallback, "%s/conformance/cases", src) > 0)
-			cases = fallback;
-		else
-			cases = "conformance/cases";
+		C->cases = "conformance/cases";
+		if (stat(C->cases, &st) != 0 && src &&
+		    snprintf(fallback, sizeof fallback, "%s/conformance/cases", src) > 0)
+			C->cases = fallback;
 	}
-	sw_cf_suite suite;
-	sw_cf_suite_init(&suite);
 	sw_cf_diag d;
 	memset(&d, 0, sizeof d);
-	if (sw_cf_load(&suite, cases, &d) < 0) {
+	if (sw_cf_load(suite, C->cases, &d) < 0) {
 		fprintf(stderr, "smartwire conform: %s:%d: %s\n", d.file, d.line, d.msg);
-		sw_cf_suite_fini(&suite);
 		return SW_EXIT_USAGE;
 	}
-	if (expect_file) {
+	if (C->expect_file) {
 		char *text;
 		size_t len;
-		if (read_text(expect_file, &text, &len) < 0) {
-			fprintf(stderr, "smartwire conform: cannot read %s: %s\n", expect_file, strerror(errno));
-			sw_cf_suite_fini(&suite);
+		if (read_text(C->expect_file, &text, &len) < 0) {
+			fprintf(stderr, "smartwire conform: cannot read %s: %s\n", C->expect_file,
+			        strerror(errno));
 			return SW_EXIT_USAGE;
 		}
-		int rc = sw_cf_expectations_parse(&J.exp, text, len, expect_file, &d);
+		int rc = sw_cf_expectations_parse(&J->exp, text, len, C->expect_file, &d);
 		free(text);
 		if (rc < 0) {
 			fprintf(stderr, "smartwire conform: %s:%d: %s\n", d.file, d.line, d.msg);
-			sw_cf_suite_fini(&suite);
 			return SW_EXIT_USAGE;
 		}
 	}
-	J.suite = &suite;
-	J.sel = calloc(suite.n + 1, sizeof *J.sel);
-	for (size_t i = 0; J.sel && i < suite.n; i++) {
-		bool in = nglobs == 0;
-		for (size_t g = 0; g < nglobs && !in; g++)
-			in = sw_cf_glob(globs[g], suite.cases[i].id);
-		for (size_t g = 0; g < nexcl && in; g++)
-			if (sw_cf_glob(excludes[g], suite.cases[i].id))
+	J->suite = suite;
+	if (!(J->sel = calloc(suite->n + 1, sizeof *J->sel)))
+		return SW_EXIT_FAILURE;
+	for (size_t i = 0; i < suite->n; i++) {
+		bool in = C->noperands == 0;
+		for (size_t g = 0; g < C->noperands && !in; g++)
+			in = sw_cf_glob(C->operands[g], suite->cases[i].id);
+		for (size_t g = 0; g < C->nexcl && in; g++)
+			if (sw_cf_glob(C->excludes[g], suite->cases[i].id))
 				in = false;
 		if (in)
-			J.sel[J.nsel++] = i;
+			J->sel[J->nsel++] = i;
 	}
-	int status = SW_EXIT_OK;
-	if (J.nsel == 0) {
-		fprintf(stderr, "smartwire conform: no case matched (%zu cases loaded from %s)\n", suite.n, cases);
-		status = SW_EXIT_FAILURE;
+	if (J->nsel == 0) {
+		fprintf(stderr, "smartwire conform: no case matched (%zu cases loaded from %s)\n",
+		        suite->n, C->cases);
+		return SW_EXIT_FAILURE;
+	}
+	return -1;
+}
+
+/* Runs the selected cases on C->jobs threads (or this one). */
+static int run_all(const cli *C, job *J)
+{
+	if (!(J->res = calloc(J->nsel, sizeof *J->res)))
+		return -1;
+	pthread_mutex_init(&J->lock, NULL);
+	pthread_t th[64];
+	int started = 0;
+	for (long k = 0; k < C->jobs; k++)
+		if (pthread_create(&th[started], NULL, worker, J) == 0)
+			started++;
+	if (started == 0)
+		worker(J);
+	for (int k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
+	pthread_mutex_destroy(&J->lock);
+	return 0;
+}
+
+/* The summary or TAP on stdout, then the report files.  Returns 0 or -1
+ * (a file could not be written). */
+static int write_reports(const cli *C, const sw_cf_report *rep)
+{
+	int status = 0;
+	if (C->tap)
+		sw_cf_write_tap(stdout, rep);
+	else
+		sw_cf_write_summary(stdout, rep, C->verbose);
+	const char *paths[3] = {C->junit, C->json, C->html};
+	for (int k = 0; k < 3; k++) {
+		if (!paths[k])
+			continue;
+		FILE *f = open_out(paths[k]);
+		if (!f) {
+			status = -1;
+			continue;
+		}
+		int rc = 0;
+		if (k == 0) {
+			rc = sw_cf_write_junit(f, rep);
+		} else if (k == 1) {
+			rc = sw_cf_write_json(f, rep);
+		} else {
+			sw_cf_column *col = NULL;
+			rc = sw_cf_column_from_report(&col, rep);
+			if (rc == 0)
+				rc = sw_cf_write_html(f, &col, 1);
+			sw_cf_column_del(col);
+		}
+		if (fclose(f) != 0 || rc < 0) {
+			fprintf(stderr, "smartwire conform: error writing %s\n", paths[k]);
+			status = -1;
+		}
+	}
+	return status;
+}
+
+int sw_cmd_conform(int argc, char **argv)
+{
+	cli C;
+	job J;
+	memset(&C, 0, sizeof C);
+	memset(&J, 0, sizeof J);
+	sw_cf_opts_default(&J.opts);
+	int status = parse_cli(argc, argv, &C, &J);
+	if (status >= 0)
+		return status;
+	if (C.merge)
+		return merge_html(C.html, C.operands, (int)C.noperands);
+	sw_cf_suite suite;
+	sw_cf_suite_init(&suite);
+	status = load(&C, &J, &suite);
+	if (status >= 0)
 		goto out;
-	}
-	if (list) {
+	status = SW_EXIT_OK;
+	if (C.list) {
 		for (size_t i = 0; i < J.nsel; i++) {
 			const sw_cf_case *c = &suite.cases[J.sel[i]];
 			printf("%-52s %-6s %-6s %s\n", c->id, sw_cf_level_name(c->level),
@@ -352,72 +491,31 @@ int sw_cmd_conform(int argc, char **argv)
 		}
 		goto out;
 	}
-	if (J.opts.target == SW_CF_TARGET_EMBEDDED) {
-		fprintf(stderr, "smartwire conform: no target given; using the embedded reference server\n");
+	if (J.opts.target == SW_CF_TARGET_EMBEDDED)
+		fprintf(stderr, "smartwire conform: no target given; using the embedded reference "
+		                "server\n");
+	int64_t t0 = sw_clock_ms();
+	if (run_all(&C, &J) < 0) {
+		status = SW_EXIT_FAILURE;
+		goto out;
 	}
-	J.res = calloc(J.nsel, sizeof *J.res);
-	pthread_mutex_init(&J.lock, NULL);
-	double t0 = 0;
-	{
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		t0 = ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-	}
-	pthread_t th[64];
-	int started = 0;
-	for (int k = 0; k < jobs; k++)
-		if (pthread_create(&th[started], NULL, worker, &J) == 0)
-			started++;
-	if (started == 0)
-		worker(&J);
-	for (int k = 0; k < started; k++)
-		pthread_join(th[k], NULL);
-	pthread_mutex_destroy(&J.lock);
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	sw_cf_report rep = {
-		.implementation = name ? name
-		                  : J.opts.target == SW_CF_TARGET_EMBEDDED ? "smartwire (embedded)"
-		                  : J.opts.target == SW_CF_TARGET_CLIENT ? J.opts.client_cmd : J.opts.server_cmd,
-		.results = J.res,
-		.n = J.nsel,
-		.strict = J.strict,
-		.ms = ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6 - t0,
-	};
+	const char *impl = C.name                                   ? C.name
+	                   : J.opts.target == SW_CF_TARGET_EMBEDDED ? "smartwire (embedded)"
+	                   : J.opts.target == SW_CF_TARGET_CLIENT   ? J.opts.client_cmd
+	                                                            : J.opts.server_cmd;
+	sw_cf_report rep = {.implementation = impl,
+	                    .results = J.res,
+	                    .n = J.nsel,
+	                    .strict = J.strict,
+	                    .ms = (double)(sw_clock_ms() - t0)};
 	for (size_t i = 0; i < J.exp.n; i++)
-		if (!J.exp.v[i].used && nglobs == 0 && nexcl == 0)
-			fprintf(stderr, "smartwire conform: %s:%d: expectation '%s' matched no failing or passing case\n",
-			        expect_file, J.exp.v[i].line, J.exp.v[i].glob);
-	if (tap)
-		sw_cf_write_tap(stdout, &rep);
-	else
-		sw_cf_write_summary(stdout, &rep, verbose);
-	const char *paths[3] = {junit, json, html};
-	for (int k = 0; k < 3; k++) {
-		if (!paths[k])
-			continue;
-		FILE *f = open_out(paths[k]);
-		if (!f) {
-			status = SW_EXIT_FAILURE;
-			continue;
-		}
-		int rc = 0;
-		if (k == 0)
-			rc = sw_cf_write_junit(f, &rep);
-		else if (k == 1)
-			rc = sw_cf_write_json(f, &rep);
-		else {
-			sw_cf_column *col = NULL;
-			rc = sw_cf_column_from_report(&rep, &col);
-			if (rc == 0)
-				rc = sw_cf_write_html(f, &col, 1);
-			sw_cf_column_del(col);
-		}
-		if (fclose(f) != 0 || rc < 0) {
-			fprintf(stderr, "smartwire conform: error writing %s\n", paths[k]);
-			status = SW_EXIT_FAILURE;
-		}
-	}
+		if (!J.exp.v[i].used && C.noperands == 0 && C.nexcl == 0)
+			fprintf(stderr,
+			        "smartwire conform: %s:%d: expectation '%s' matched no failing or "
+			        "passing case\n",
+			        C.expect_file, J.exp.v[i].line, J.exp.v[i].glob);
+	if (write_reports(&C, &rep) < 0)
+		status = SW_EXIT_FAILURE;
 	for (size_t i = 0; i < J.nsel; i++)
 		if (sw_cf_verdict_fails(J.res[i].verdict, J.strict))
 			status = SW_EXIT_FAILURE;

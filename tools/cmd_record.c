@@ -9,6 +9,7 @@
  * captures feed `smartwire dissect`, the fuzz corpora and regression tests.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,56 +95,66 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
-/* Returns the value of "--name=value" or "--name value", or NULL. */
-static const char *opt_value(const char *name, int argc, char **argv, int *i)
-{
-	size_t n = strlen(name);
-	if (strncmp(argv[*i], name, n) != 0)
-		return NULL;
-	if (argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (argv[*i][n] == '\0' && *i + 1 < argc)
-		return argv[++*i];
-	return NULL;
-}
-
 int sw_cmd_record(int argc, char **argv)
 {
-	const char *listen_addr = "127.0.0.1", *upstream = NULL, *cmd = NULL, *out = NULL, *v;
+	enum {
+		O_LISTEN = 256,
+		O_PORT,
+		O_UPSTREAM,
+		O_UPSTREAM_CMD,
+		O_OUT,
+		O_MAX,
+		O_INET,
+		O_ONCE,
+		O_QUIET
+	};
+	static const struct option opts[] = {
+	    {"listen", required_argument, NULL, O_LISTEN},
+	    {"port", required_argument, NULL, O_PORT},
+	    {"upstream", required_argument, NULL, O_UPSTREAM},
+	    {"upstream-cmd", required_argument, NULL, O_UPSTREAM_CMD},
+	    {"out", required_argument, NULL, O_OUT},
+	    {"max-connections", required_argument, NULL, O_MAX},
+	    {"inet", no_argument, NULL, O_INET},
+	    {"once", no_argument, NULL, O_ONCE},
+	    {"quiet", no_argument, NULL, O_QUIET},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *listen_addr = "127.0.0.1", *upstream = NULL, *cmd = NULL, *out = NULL;
 	unsigned long port = 0, max = 0;
 	bool inet = false, quiet = false;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
-			return usage(stdout, SW_EXIT_OK);
-		if (strcmp(a, "--inet") == 0) {
-			inet = true;
-		} else if (strcmp(a, "--once") == 0) {
-			max = 1;
-		} else if (strcmp(a, "--quiet") == 0) {
-			quiet = true;
-		} else if ((v = opt_value("--listen", argc, argv, &i))) {
-			listen_addr = v;
-		} else if ((v = opt_value("--port", argc, argv, &i))) {
-			if (parse_uint(v, 65535, &port) < 0) {
-				fprintf(stderr, "smartwire record: bad port '%s'\n", v);
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': return usage(stdout, SW_EXIT_OK);
+		case O_INET: inet = true; break;
+		case O_ONCE: max = 1; break;
+		case O_QUIET: quiet = true; break;
+		case O_LISTEN: listen_addr = optarg; break;
+		case O_UPSTREAM_CMD: cmd = optarg; break;
+		case O_UPSTREAM: upstream = optarg; break;
+		case O_OUT: out = optarg; break;
+		case O_PORT:
+			if (parse_uint(optarg, 65535, &port) < 0) {
+				fprintf(stderr, "smartwire record: bad port '%s'\n", optarg);
 				return usage(stderr, SW_EXIT_USAGE);
 			}
-		} else if ((v = opt_value("--upstream-cmd", argc, argv, &i))) {
-			cmd = v;
-		} else if ((v = opt_value("--upstream", argc, argv, &i))) {
-			upstream = v;
-		} else if ((v = opt_value("--out", argc, argv, &i))) {
-			out = v;
-		} else if ((v = opt_value("--max-connections", argc, argv, &i))) {
-			if (parse_uint(v, 1000000, &max) < 0) {
-				fprintf(stderr, "smartwire record: bad connection count '%s'\n", v);
+			break;
+		case O_MAX:
+			if (parse_uint(optarg, 1000000, &max) < 0) {
+				fprintf(stderr, "smartwire record: bad connection count '%s'\n",
+				        optarg);
 				return usage(stderr, SW_EXIT_USAGE);
 			}
-		} else {
-			fprintf(stderr, "smartwire record: unknown or incomplete option %s\n", a);
-			return usage(stderr, SW_EXIT_USAGE);
+			break;
+		default: /* getopt_long said what was wrong */ return usage(stderr, SW_EXIT_USAGE);
 		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "smartwire record: unexpected argument '%s'\n", argv[optind]);
+		return usage(stderr, SW_EXIT_USAGE);
 	}
 	if (!out || !*out || !upstream == !cmd || (cmd && !*cmd)) {
 		fprintf(stderr, "smartwire record: need --out and exactly one of --upstream, "

@@ -2,6 +2,12 @@
  * The `smartwire` program's subcommands.  Each lives in tools/cmd_<name>.c
  * and is a thin main() over the library: argument parsing, output, exit
  * codes.  Exit codes shared by all subcommands are below.
+ *
+ * Options are parsed with getopt_long: a static `struct option` table, the
+ * short options prefixed with "+" (parsing stops at the first operand, so
+ * that operands may start with '-' after "--" and no command permutes its
+ * arguments), and a --help text per command.  main() has parsed its own
+ * options first: a command sets optind = 1 before its loop.
  */
 #ifndef SW_TOOLS_CMDS_H
 #define SW_TOOLS_CMDS_H
@@ -18,7 +24,7 @@ enum {
 struct sw_cmd {
 	const char *name;
 	const char *summary;
-	int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+	int (*run)(int argc, char **argv); /* argv[0] is "smartwire NAME" */
 };
 
 int sw_cmd_dissect(int argc, char **argv);

@@ -1,4 +1,5 @@
 /* smartwire: one program, one subcommand per job. */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,18 +33,36 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return SW_EXIT_USAGE;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+	/* "+": stop at the command; its options are its own. */
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (c != 'h') {
+			usage(stderr);
+			return SW_EXIT_USAGE;
+		}
 		usage(stdout);
 		return SW_EXIT_OK;
 	}
-	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-		if (strcmp(argv[1], cmds[i].name) == 0)
-			return cmds[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "smartwire: unknown command '%s'\n", argv[1]);
+	if (optind >= argc) {
+		usage(stderr);
+		return SW_EXIT_USAGE;
+	}
+	const char *name = argv[optind];
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		if (strcmp(name, cmds[i].name) != 0)
+			continue;
+		/* The command sees itself as argv[0], named in full so that
+		 * getopt_long's messages read "smartwire NAME: ...". */
+		char full[64];
+		snprintf(full, sizeof full, "smartwire %s", name);
+		argv[optind] = full;
+		return cmds[i].run(argc - optind, argv + optind);
+	}
+	fprintf(stderr, "smartwire: unknown command '%s'\n", name);
 	usage(stderr);
 	return SW_EXIT_USAGE;
 }

@@ -6,7 +6,8 @@
  *
  * LAYERS.
  *   parse    text -> sw_cf_suite (cases with metadata, fixture, steps and
- *            after-checks).  Pure; errors carry file and line numbers.
+ *            after-checks), one table row per directive.  Pure; errors
+ *            carry file and line numbers.
  *   bytes    the byte-expression language of the case files ("..." with
  *            escapes, hex{}, u32len{}, repeat{}, ...), evaluated at run time
  *            against a context ({root} = the served directory).
@@ -25,6 +26,31 @@
  * next to it; strings inside parsed structures belong to the structure.
  * Nothing is thread-shared except read-only parsed suites: several threads
  * may run cases of one suite at once (sw_cf_run_case is re-entrant).
+ *
+ * RESOURCES, and why they are what they are.  This is a test bench, not
+ * part of the library, so it takes what a test program may take:
+ *   memory     libc malloc, not an sw_mem hook: suites and results are made
+ *              once per run of the program, and the library code the runner
+ *              drives is fault-tested on its own (the parser alone is fuzzed,
+ *              fuzz/fuzz_conform_case.c, with LeakSanitizer and Valgrind).
+ *   files      case files and expectations are read whole with stdio; every
+ *              run of a case makes a fixture directory (mkdtemp under
+ *              opts->workdir, $TMPDIR or /tmp), removed afterwards unless
+ *              opts->keep; reports go to a FILE * the caller opened.  Every
+ *              descriptor is close-on-exec.
+ *   processes  the PIPE and TCP targets spawn one server per run, the CLIENT
+ *              target one client per run (sw_cmd_spawn: its stdin/stdout on
+ *              pipes, its stderr captured into the result); each is reaped
+ *              before sw_cf_run_case returns, bounded by the scaled kill
+ *              timeout then SIGKILL.  No signal disposition is changed.
+ *   threads    none of its own, except the embedded target: one server thread
+ *              per run, joined at the end of the run, with its own mutex for
+ *              its log lines.  No process-wide lock: runs on several threads
+ *              share nothing but the read-only suite (see conform_target.c
+ *              for why spawns need no lock).
+ *   sockets    TCP targets: a connection to 127.0.0.1; CLIENT targets: one
+ *              listening socket per run on 127.0.0.1, port chosen by the
+ *              kernel.
  */
 #ifndef SMARTWIRE_CONFORM_H
 #define SMARTWIRE_CONFORM_H
@@ -34,6 +60,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "smartwire/error.h"
 #include "smartwire/mem.h"
 
 #ifdef __cplusplus
@@ -215,15 +242,17 @@ typedef struct sw_cf_ctx {
 	const char *version;   /* {version}: the Software version header value */
 } sw_cf_ctx;
 
-/* Evaluates an expression and appends its bytes to `out`.  Returns 0, or
- * SW_ERR_INVALID_ARGUMENT with a sentence in err[0..errlen) (if err is not
- * NULL), or SW_ERR_NOMEM.  `out` may hold a partial result on error. */
-int sw_cf_eval(const char *expr, const sw_cf_ctx *ctx, sw_buf *out, char *err, size_t errlen);
+/* Evaluates an expression and appends its bytes to `out`.  ctx NULL: a
+ * placeholder root.  Returns 0, SW_ERR_INVALID_ARGUMENT (a bad expression,
+ * or NULL expr/out), or SW_ERR_NOMEM; on error *ei (if not NULL) holds the
+ * code and a sentence ("unknown escape \q").  `out` may hold a partial
+ * result on error. */
+int sw_cf_eval(const char *expr, const sw_cf_ctx *ctx, sw_buf *out, sw_errinfo *ei);
 
 /* Evaluates one argument token: a quoted string (with escapes) or one
  * helper term is evaluated like sw_cf_eval; a bare word stands for its own
  * bytes (with {root} and {version} expanded).  Same returns. */
-int sw_cf_eval_arg(const char *tok, const sw_cf_ctx *ctx, sw_buf *out, char *err, size_t errlen);
+int sw_cf_eval_arg(const char *tok, const sw_cf_ctx *ctx, sw_buf *out, sw_errinfo *ei);
 
 /* ======================================================================
  * Running
@@ -384,12 +413,15 @@ int sw_cf_write_json(FILE *f, const sw_cf_report *rep);
 /* One column of the HTML matrix, loaded from a JSON report. */
 typedef struct sw_cf_column sw_cf_column;
 
-/* Loads a JSON report written by sw_cf_write_json.  Returns 0,
- * SW_ERR_IO, SW_ERR_INVALID_ARGUMENT (not such a report; err says why),
- * SW_ERR_NOMEM. */
-int sw_cf_column_load(const char *path, sw_cf_column **out, char *err, size_t errlen);
-/* Builds a column from an in-memory report (the strings are copied). */
-int sw_cf_column_from_report(const sw_cf_report *rep, sw_cf_column **out);
+/* Loads a JSON report written by sw_cf_write_json into *out (freed with
+ * sw_cf_column_del).  Returns 0, SW_ERR_IO (cannot read it: ei->sys_errno),
+ * SW_ERR_INVALID_ARGUMENT (not such a report; ei->text says why and, for
+ * bad JSON, ei->offset where), SW_ERR_NOMEM. */
+int sw_cf_column_load(sw_cf_column **out, const char *path, sw_errinfo *ei);
+/* Builds a column from an in-memory report into *out (the strings are
+ * copied).  Returns 0 or SW_ERR_NOMEM. */
+int sw_cf_column_from_report(sw_cf_column **out, const sw_cf_report *rep);
+/* Frees a column; NULL is a no-op. */
 void sw_cf_column_del(sw_cf_column *c);
 
 /* The self-contained HTML page: a verdict matrix (one column per

@@ -1,6 +1,7 @@
 /*
- * Conformance case files: the tokenizer and the byte-expression language
- * (conformance/FORMAT.md, "Byte expressions").
+ * Conformance case files: the byte-expression language (conformance/FORMAT.md,
+ * "Byte expressions"); the tokenizer it shares with the parser is in
+ * conform_text.c.
  *
  * An expression is a sequence of terms whose bytes are concatenated:
  *   "text" or 'text'   with \\ \" \' \n \r \t \0 \xNN escapes; {root} and
@@ -25,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "conform_impl.h"
 #include "smartwire/error.h"
@@ -34,200 +34,20 @@
 #define MAX_DEPTH 16
 #define MAX_OUTPUT ((size_t)64 << 20) /* repeat{} cannot make more than 64 MiB */
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* An evaluation error: fills *ei and returns SW_ERR_INVALID_ARGUMENT. */
+static int bad(sw_errinfo *ei, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
+static int bad(sw_errinfo *ei, const char *fmt, ...)
 {
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-char *sw__cf_strndup(const char *p, size_t n)
-{
-	char *s = malloc(n + 1);
-	if (!s)
-		return NULL;
-	memcpy(s, p, n);
-	s[n] = '\0';
-	return s;
-}
-
-bool sw__cf_is(const sw__cf_tok *t, const char *w)
-{
-	size_t n = strlen(w);
-	return !t->quoted && t->n == n && memcmp(t->p, w, n) == 0;
-}
-
-int64_t sw__cf_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int sw__cf_duration(const char *p, size_t n, uint32_t *ms)
-{
-	char tmp[32];
-	if (n == 0 || n >= sizeof tmp)
-		return -1;
-	memcpy(tmp, p, n);
-	tmp[n] = '\0';
-	char *end;
-	errno = 0;
-	double v = strtod(tmp, &end);
-	if (errno || end == tmp || v < 0 || !isdigit((unsigned char)tmp[0]))
-		return -1;
-	if (strcmp(end, "ms") == 0)
-		;
-	else if (strcmp(end, "s") == 0)
-		v *= 1000.0;
-	else
-		return -1;
-	if (v > 3600.0 * 1000.0)
-		return -1;
-	*ms = (uint32_t)(v + 0.5);
-	return 0;
-}
-
-int sw__cf_appendf(sw_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return SW_ERR_INVALID_ARGUMENT;
-	if (sw_buf_reserve(b, (size_t)n + 1) < 0)
-		return SW_ERR_NOMEM;
-	va_start(ap, fmt);
-	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-	return 0;
-}
-
-char *sw__cf_strf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return NULL;
-	char *s = malloc((size_t)n + 1);
-	if (!s)
-		return NULL;
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return s;
-}
-
-int sw__cf_quote(sw_buf *b, const uint8_t *p, size_t n, size_t max)
-{
-	size_t show = n > max ? max : n;
-	int rc = sw_buf_append_byte(b, '"');
-	for (size_t i = 0; rc == 0 && i < show; i++) {
-		uint8_t c = p[i];
-		if (c == '"' || c == '\\')
-			rc = sw__cf_appendf(b, "\\%c", c);
-		else if (c == '\n')
-			rc = sw_buf_append_str(b, "\\n");
-		else if (c >= 0x20 && c < 0x7f)
-			rc = sw_buf_append_byte(b, c);
-		else
-			rc = sw__cf_appendf(b, "\\x%02x", c);
+	if (ei) {
+		char text[SW_ERRINFO_TEXT];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(text, sizeof text, fmt, ap);
+		va_end(ap);
+		sw_errinfo_set(ei, SW_ERR_INVALID_ARGUMENT, 0, "%s", text);
 	}
-	if (rc == 0)
-		rc = sw_buf_append_byte(b, '"');
-	if (rc == 0 && show < n)
-		rc = sw__cf_appendf(b, "...(%zu bytes)", n);
-	return rc;
-}
-
-/* ---- Tokenizer ---------------------------------------------------------- */
-
-/* Skips a quoted string starting at s[i] (a quote); returns the index after
- * the closing quote or -1. */
-static long skip_quoted(const char *s, size_t len, size_t i)
-{
-	char q = s[i++];
-	while (i < len) {
-		if (s[i] == '\\') {
-			i += 2;
-			continue;
-		}
-		if (s[i] == q)
-			return (long)i + 1;
-		i++;
-	}
-	return -1;
-}
-
-int sw__cf_tokenize(const char *s, size_t len, sw__cf_tok *out, size_t max, char *err,
-                    size_t errlen)
-{
-	size_t i = 0, n = 0;
-	for (;;) {
-		while (i < len && (s[i] == ' ' || s[i] == '\t'))
-			i++;
-		if (i >= len || s[i] == '#')
-			break;
-		if (n == max) {
-			seterr(err, errlen, "too many tokens on one line (limit %zu)", max);
-			return -1;
-		}
-		size_t start = i;
-		if (s[i] == '"' || s[i] == '\'') {
-			long e = skip_quoted(s, len, i);
-			if (e < 0) {
-				seterr(err, errlen, "unterminated %c string", s[i]);
-				return -1;
-			}
-			out[n].p = s + start;
-			out[n].n = (size_t)e - start;
-			out[n].quoted = true;
-			n++;
-			i = (size_t)e;
-			continue;
-		}
-		int depth = 0;
-		while (i < len && (depth > 0 || (s[i] != ' ' && s[i] != '\t'))) {
-			if (depth > 0 && (s[i] == '"' || s[i] == '\'')) {
-				long e = skip_quoted(s, len, i);
-				if (e < 0) {
-					seterr(err, errlen, "unterminated %c string inside braces", s[i]);
-					return -1;
-				}
-				i = (size_t)e;
-				continue;
-			}
-			if (s[i] == '{')
-				depth++;
-			else if (s[i] == '}') {
-				if (depth == 0) {
-					seterr(err, errlen, "unbalanced '}'");
-					return -1;
-				}
-				depth--;
-			}
-			i++;
-		}
-		if (depth > 0) {
-			seterr(err, errlen, "unterminated '{'");
-			return -1;
-		}
-		out[n].p = s + start;
-		out[n].n = i - start;
-		out[n].quoted = false;
-		n++;
-	}
-	return (int)n;
+	return SW_ERR_INVALID_ARGUMENT;
 }
 
 /* ---- Evaluation --------------------------------------------------------- */
@@ -257,8 +77,7 @@ static int append_subst(sw_buf *out, const uint8_t *p, size_t n, const sw_cf_ctx
 }
 
 /* Unescapes the quoted token t (quotes included) into out. */
-static int eval_quoted(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, char *err,
-                       size_t errlen)
+static int eval_quoted(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, sw_errinfo *ei)
 {
 	sw_buf tmp;
 	sw_buf_init(&tmp, NULL);
@@ -270,8 +89,7 @@ static int eval_quoted(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, c
 			continue;
 		}
 		if (i + 2 >= t->n) {
-			seterr(err, errlen, "backslash at the end of a string");
-			rc = SW_ERR_INVALID_ARGUMENT;
+			rc = bad(ei, "backslash at the end of a string");
 			break;
 		}
 		char e = t->p[++i];
@@ -285,17 +103,14 @@ static int eval_quoted(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, c
 			int h = i + 2 < t->n ? sw_hex_value(t->p[i + 1]) : -1;
 			int l = i + 2 < t->n ? sw_hex_value(t->p[i + 2]) : -1;
 			if (h < 0 || l < 0) {
-				seterr(err, errlen, "\\x needs two hex digits");
-				rc = SW_ERR_INVALID_ARGUMENT;
+				rc = bad(ei, "\\x needs two hex digits");
 				break;
 			}
 			rc = sw_buf_append_byte(&tmp, (uint8_t)(h * 16 + l));
 			i += 2;
 			break;
 		}
-		default:
-			seterr(err, errlen, "unknown escape \\%c", e);
-			rc = SW_ERR_INVALID_ARGUMENT;
+		default: rc = bad(ei, "unknown escape \\%c", e);
 		}
 	}
 	/* A string containing "\{" is taken literally: no placeholder is
@@ -331,15 +146,15 @@ static int parse_num(const char *p, size_t n, uint64_t *v)
 	return 0;
 }
 
-static int eval_expr(const char *s, size_t len, const sw_cf_ctx *ctx, sw_buf *out, char *err,
-                     size_t errlen, int depth);
+static int eval_expr(const char *s, size_t len, const sw_cf_ctx *ctx, sw_buf *out, sw_errinfo *ei,
+                     int depth);
 
 /* Evaluates the inside of a helper into a fresh buffer. */
-static int eval_inner(const char *s, size_t len, const sw_cf_ctx *ctx, sw_buf *tmp, char *err,
-                      size_t errlen, int depth)
+static int eval_inner(const char *s, size_t len, const sw_cf_ctx *ctx, sw_buf *tmp, sw_errinfo *ei,
+                      int depth)
 {
 	sw_buf_init(tmp, NULL);
-	return eval_expr(s, len, ctx, tmp, err, errlen, depth + 1);
+	return eval_expr(s, len, ctx, tmp, ei, depth + 1);
 }
 
 static int put_u32(sw_buf *out, uint64_t v)
@@ -347,14 +162,13 @@ static int put_u32(sw_buf *out, uint64_t v)
 	return sw_buf_append_u32be(out, (uint32_t)v);
 }
 
-static int eval_helper(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, char *err,
-                       size_t errlen, int depth)
+static int eval_helper(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, sw_errinfo *ei,
+                       int depth)
 {
 	const char *brace = memchr(t->p, '{', t->n);
 	if (!brace || t->p[t->n - 1] != '}') {
-		seterr(err, errlen, "unquoted word '%.*s' in a byte expression (quote it)",
-		       (int)t->n, t->p);
-		return SW_ERR_INVALID_ARGUMENT;
+		return bad(ei, "unquoted word '%.*s' in a byte expression (quote it)", (int)t->n,
+		           t->p);
 	}
 	size_t nl = (size_t)(brace - t->p);
 	const char *in = brace + 1;
@@ -369,8 +183,7 @@ static int eval_helper(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, c
 				continue;
 			int v = sw_hex_value(in[i]);
 			if (v < 0) {
-				seterr(err, errlen, "hex{} holds a non-hex character '%c'", in[i]);
-				return SW_ERR_INVALID_ARGUMENT;
+				return bad(ei, "hex{} holds a non-hex character '%c'", in[i]);
 			}
 			if (hi < 0)
 				hi = v;
@@ -381,8 +194,7 @@ static int eval_helper(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, c
 			}
 		}
 		if (hi >= 0) {
-			seterr(err, errlen, "hex{} holds an odd number of digits");
-			return SW_ERR_INVALID_ARGUMENT;
+			return bad(ei, "hex{} holds an odd number of digits");
 		}
 		return 0;
 	}
@@ -394,9 +206,8 @@ static int eval_helper(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, c
 			inl--;
 		bool u8 = NAME("u8");
 		if (parse_num(in, inl, &v) < 0 || v > (u8 ? 0xffu : 0xffffffffu)) {
-			seterr(err, errlen, "%s{} needs a number from 0 to %s", u8 ? "u8" : "u32",
-			       u8 ? "255" : "4294967295");
-			return SW_ERR_INVALID_ARGUMENT;
+			return bad(ei, "%s{} needs a number from 0 to %s", u8 ? "u8" : "u32",
+			           u8 ? "255" : "4294967295");
 		}
 		return u8 ? sw_buf_append_byte(out, (uint8_t)v) : put_u32(out, v);
 	}
@@ -409,13 +220,11 @@ static int eval_helper(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, c
 			i++;
 		uint64_t count;
 		if (parse_num(in + ns, i - ns, &count) < 0) {
-			seterr(err, errlen, "repeat{} starts with a count: repeat{N \"bytes\"}");
-			return SW_ERR_INVALID_ARGUMENT;
+			return bad(ei, "repeat{} starts with a count: repeat{N \"bytes\"}");
 		}
-		rc = eval_inner(in + i, inl - i, ctx, &tmp, err, errlen, depth);
+		rc = eval_inner(in + i, inl - i, ctx, &tmp, ei, depth);
 		if (rc == 0 && tmp.len && count > MAX_OUTPUT / tmp.len) {
-			seterr(err, errlen, "repeat{} would make more than %zu bytes", MAX_OUTPUT);
-			rc = SW_ERR_INVALID_ARGUMENT;
+			rc = bad(ei, "repeat{} would make more than %zu bytes", MAX_OUTPUT);
 		}
 		/* One reservation, then the copy doubles: an empty operand or a
 		 * large count costs nothing per repetition (found by
@@ -439,12 +248,12 @@ static int eval_helper(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, c
 	}
 	if (NAME("list")) {
 		sw__cf_tok toks[SW__CF_MAX_TOKS];
-		int nt = sw__cf_tokenize(in, inl, toks, SW__CF_MAX_TOKS, err, errlen);
+		int nt = sw__cf_tokenize(in, inl, toks, SW__CF_MAX_TOKS, ei);
 		if (nt < 0)
 			return SW_ERR_INVALID_ARGUMENT;
 		rc = sw_buf_append_byte(out, 'l');
 		for (int k = 0; rc == 0 && k < nt; k++) {
-			rc = eval_inner(toks[k].p, toks[k].n, ctx, &tmp, err, errlen, depth);
+			rc = eval_inner(toks[k].p, toks[k].n, ctx, &tmp, ei, depth);
 			if (rc == 0)
 				rc = sw__cf_appendf(out, "%zu:", tmp.len);
 			if (rc == 0)
@@ -455,7 +264,7 @@ static int eval_helper(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, c
 			rc = sw_buf_append_byte(out, 'e');
 		return rc;
 	}
-	rc = eval_inner(in, inl, ctx, &tmp, err, errlen, depth);
+	rc = eval_inner(in, inl, ctx, &tmp, ei, depth);
 	if (rc < 0) {
 		sw_buf_fini(&tmp);
 		return rc;
@@ -475,8 +284,7 @@ static int eval_helper(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, c
 	} else if (NAME("bstr")) {
 		rc = sw__cf_appendf(out, "%zu:", tmp.len);
 	} else {
-		seterr(err, errlen, "unknown helper '%.*s{}'", (int)nl, t->p);
-		rc = SW_ERR_INVALID_ARGUMENT;
+		rc = bad(ei, "unknown helper '%.*s{}'", (int)nl, t->p);
 	}
 	if (rc == 0)
 		rc = sw_buf_append(out, tmp.data, tmp.len);
@@ -501,63 +309,56 @@ static const struct {
 	{"$failed", "failed\n", 7},
 };
 
-static int eval_term(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, char *err,
-                     size_t errlen, int depth)
+static int eval_term(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, sw_errinfo *ei,
+                     int depth)
 {
 	if (t->quoted)
-		return eval_quoted(t, ctx, out, err, errlen);
+		return eval_quoted(t, ctx, out, ei);
 	if (t->p[0] == '$') {
 		for (size_t i = 0; i < sizeof constants / sizeof constants[0]; i++)
 			if (sw__cf_is(t, constants[i].name))
 				return sw_buf_append(out, constants[i].bytes, constants[i].n);
-		seterr(err, errlen, "unknown constant '%.*s'", (int)t->n, t->p);
-		return SW_ERR_INVALID_ARGUMENT;
+		return bad(ei, "unknown constant '%.*s'", (int)t->n, t->p);
 	}
-	return eval_helper(t, ctx, out, err, errlen, depth);
+	return eval_helper(t, ctx, out, ei, depth);
 }
 
-static int eval_expr(const char *s, size_t len, const sw_cf_ctx *ctx, sw_buf *out, char *err,
-                     size_t errlen, int depth)
+static int eval_expr(const char *s, size_t len, const sw_cf_ctx *ctx, sw_buf *out, sw_errinfo *ei,
+                     int depth)
 {
-	if (depth > MAX_DEPTH) {
-		seterr(err, errlen, "helpers nested deeper than %d", MAX_DEPTH);
-		return SW_ERR_INVALID_ARGUMENT;
-	}
+	if (depth > MAX_DEPTH)
+		return bad(ei, "helpers nested deeper than %d", MAX_DEPTH);
 	sw__cf_tok toks[SW__CF_MAX_TOKS];
-	int n = sw__cf_tokenize(s, len, toks, SW__CF_MAX_TOKS, err, errlen);
+	int n = sw__cf_tokenize(s, len, toks, SW__CF_MAX_TOKS, ei);
 	if (n < 0)
 		return SW_ERR_INVALID_ARGUMENT;
 	for (int i = 0; i < n; i++) {
-		int rc = eval_term(&toks[i], ctx, out, err, errlen, depth);
+		int rc = eval_term(&toks[i], ctx, out, ei, depth);
 		if (rc < 0)
 			return rc;
-		if (out->len > MAX_OUTPUT) {
-			seterr(err, errlen, "expression makes more than %zu bytes", MAX_OUTPUT);
-			return SW_ERR_INVALID_ARGUMENT;
-		}
+		if (out->len > MAX_OUTPUT)
+			return bad(ei, "expression makes more than %zu bytes", MAX_OUTPUT);
 	}
 	return 0;
 }
 
-int sw_cf_eval(const char *expr, const sw_cf_ctx *ctx, sw_buf *out, char *err, size_t errlen)
+int sw_cf_eval(const char *expr, const sw_cf_ctx *ctx, sw_buf *out, sw_errinfo *ei)
 {
+	sw__cf_ei_reset(ei);
 	if (!expr || !out)
-		return SW_ERR_INVALID_ARGUMENT;
-	if (err && errlen)
-		err[0] = '\0';
-	return eval_expr(expr, strlen(expr), ctx, out, err, errlen, 0);
+		return sw__cf_ei_fill(ei, SW_ERR_INVALID_ARGUMENT);
+	return sw__cf_ei_fill(ei, eval_expr(expr, strlen(expr), ctx, out, ei, 0));
 }
 
-int sw_cf_eval_arg(const char *tok, const sw_cf_ctx *ctx, sw_buf *out, char *err, size_t errlen)
+int sw_cf_eval_arg(const char *tok, const sw_cf_ctx *ctx, sw_buf *out, sw_errinfo *ei)
 {
+	sw__cf_ei_reset(ei);
 	if (!tok || !out)
-		return SW_ERR_INVALID_ARGUMENT;
+		return sw__cf_ei_fill(ei, SW_ERR_INVALID_ARGUMENT);
 	size_t n = strlen(tok);
-	if (err && errlen)
-		err[0] = '\0';
 	bool helper = n > 0 && tok[n - 1] == '}' && memchr(tok, '{', n) && tok[0] != '{' &&
 	              isalpha((unsigned char)tok[0]);
 	if (n > 0 && (tok[0] == '"' || tok[0] == '\'' || tok[0] == '$' || helper))
-		return eval_expr(tok, n, ctx, out, err, errlen, 0);
-	return append_subst(out, (const uint8_t *)tok, n, ctx);
+		return sw__cf_ei_fill(ei, eval_expr(tok, n, ctx, out, ei, 0));
+	return sw__cf_ei_fill(ei, append_subst(out, (const uint8_t *)tok, n, ctx));
 }

@@ -17,10 +17,6 @@
 #include "smartwire/vfs.h"
 #include "smartwire/vfs_server.h"
 
-int sw__cf_embedded_start(const sw_cf_case *c, const char *dir, sw_medium **client_end,
-                          void **handle, char *err, size_t errlen);
-int sw__cf_embedded_stop(void *handle, char **log);
-
 /* Mid-request reads of the server thread may wait this long for the runner
  * (which bounds its own waits much more tightly and closes its end when it
  * gives up, which ends such a read at once with end of stream). */
@@ -68,14 +64,14 @@ static void emb_free(emb *e)
 	free(e);
 }
 
-int sw__cf_embedded_start(const sw_cf_case *c, const char *dir, sw_medium **client_end,
-                          void **handle, char *err, size_t errlen)
+int sw__cf_embedded_start(void **handle, sw_medium **client_end, const sw_cf_case *c,
+                          const char *dir, sw_errinfo *ei)
 {
 	*client_end = NULL;
 	*handle = NULL;
 	emb *e = calloc(1, sizeof *e);
 	if (!e)
-		return SW_ERR_NOMEM;
+		return sw_errinfo_set(ei, SW_ERR_NOMEM, 0, NULL);
 	pthread_mutex_init(&e->lock, NULL);
 	sw_buf_init(&e->log, NULL);
 	sw_vfs_config vc;
@@ -83,7 +79,7 @@ int sw__cf_embedded_start(const sw_cf_case *c, const char *dir, sw_medium **clie
 	vc.allow_writes = c->allow_writes;
 	int rc = sw_vfs_new(&e->vfs, dir, &vc, NULL);
 	if (rc < 0) {
-		snprintf(err, errlen, "cannot serve %s: %s", dir, sw_strerror(rc));
+		sw_errinfo_set(ei, rc, 0, "cannot serve %s: %s", dir, sw_strerror(rc));
 		emb_free(e);
 		return rc;
 	}
@@ -100,7 +96,7 @@ int sw__cf_embedded_start(const sw_cf_case *c, const char *dir, sw_medium **clie
 	if (rc == 0 && pthread_create(&e->th, NULL, serve_thread, e) != 0)
 		rc = SW_ERR_NOMEM;
 	if (rc < 0) {
-		snprintf(err, errlen, "cannot start the embedded server: %s", sw_strerror(rc));
+		sw_errinfo_set(ei, rc, 0, "cannot start the embedded server: %s", sw_strerror(rc));
 		sw_medium_del(*client_end);
 		*client_end = NULL;
 		emb_free(e);
@@ -126,12 +122,12 @@ static const char *end_name(sw_serve_end end)
 
 /* Waits for the server thread (the runner closed its end first, so the
  * server's reads end), frees everything, returns the server's log. */
-int sw__cf_embedded_stop(void *handle, char **log)
+void sw__cf_embedded_stop(void *handle, char **log)
 {
 	*log = NULL;
 	emb *e = handle;
 	if (!e)
-		return 0;
+		return;
 	pthread_join(e->th, NULL);
 	sw__cf_appendf(&e->log, "embedded server: %s after %llu request(s)%s%s\n", end_name(e->res.end),
 	               (unsigned long long)e->res.requests, e->res.error ? ", " : "",
@@ -139,5 +135,4 @@ int sw__cf_embedded_stop(void *handle, char **log)
 	if (e->log.len)
 		*log = sw__cf_strndup((const char *)e->log.data, e->log.len);
 	emb_free(e);
-	return 0;
 }

@@ -73,16 +73,18 @@ static int write_file(const char *root, const char *rel, const uint8_t *p, size_
 }
 
 int sw__cf_fixture_make(const sw_cf_case *c, const char *workdir, char *dir, size_t cap,
-                        char *err, size_t errlen)
+                        sw_errinfo *ei)
 {
+	char t[128];
 	const char *base = workdir ? workdir : getenv("TMPDIR");
 	if (!base || !*base)
 		base = "/tmp";
 	char tmpl[4096];
 	snprintf(tmpl, sizeof tmpl, "%s/sw-conform-XXXXXX", base);
 	if (!mkdtemp(tmpl)) {
-		snprintf(err, errlen, "cannot create a fixture under %s: %s", base, strerror(errno));
-		return SW_ERR_IO;
+		int e = errno;
+		return sw_errinfo_set(ei, SW_ERR_IO, e, "cannot create a fixture under %s: %s",
+		                      base, sw_sys_strerror(e, t, sizeof t));
 	}
 	/* The served path as the server will print it. */
 	char real[4096];
@@ -111,8 +113,11 @@ int sw__cf_fixture_make(const sw_cf_case *c, const char *workdir, char *dir, siz
 		case SW_CF_FILE: {
 			sw_buf b;
 			sw_buf_init(&b, NULL);
-			char e2[200];
-			rc = sw_cf_eval(e->expr, &ctx, &b, e2, sizeof e2);
+			/* The parser evaluated it once: only memory can fail here. */
+			if (sw_cf_eval(e->expr, &ctx, &b, NULL) < 0) {
+				rc = -1;
+				errno = ENOMEM;
+			}
 			if (rc == 0)
 				rc = write_file(dir, e->path, b.data, b.len);
 			sw_buf_fini(&b);
@@ -143,16 +148,19 @@ int sw__cf_fixture_make(const sw_cf_case *c, const char *workdir, char *dir, siz
 		}
 		}
 		if (rc < 0) {
-			snprintf(err, errlen, "fixture line %d (%s): %s", e->line, e->path, strerror(errno));
+			int e2 = errno;
 			sw__cf_rmtree(dir);
-			return SW_ERR_IO;
+			return sw_errinfo_set(ei, SW_ERR_IO, e2, "fixture line %d (%s): %s",
+			                      e->line, e->path, sw_sys_strerror(e2, t, sizeof t));
 		}
 	}
 	return 0;
-ioerr:
-	snprintf(err, errlen, "cannot fill the fixture %s: %s", dir, strerror(errno));
+ioerr : {
+	int e2 = errno;
 	sw__cf_rmtree(dir);
-	return SW_ERR_IO;
+	return sw_errinfo_set(ei, SW_ERR_IO, e2, "cannot fill the fixture %s: %s", dir,
+	                      sw_sys_strerror(e2, t, sizeof t));
+}
 }
 
 static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -353,8 +361,7 @@ bool sw__cf_after_checks(const sw_cf_case *c, const char *dir, const sw_cf_ctx *
 		case SW_CF_CHECK_FILE: {
 			sw_buf want;
 			sw_buf_init(&want, NULL);
-			char e[200];
-			sw_cf_eval(ck->expr, ctx, &want, e, sizeof e);
+			sw_cf_eval(ck->expr, ctx, &want, NULL); /* checked by the parser */
 			if (!nd || nd->type != 'f' || nd->n != want.len ||
 			    (want.len && memcmp(nd->data, want.data, want.len))) {
 				sw__cf_appendf(why, "%safter file %s: want ", why->len ? "; " : "", ck->path);

@@ -1,5 +1,9 @@
 /*
- * Internal helpers shared by the conform_*.c files (not installed).
+ * Internal helpers shared by the conform_*.c files (not installed).  The
+ * parser's own internals are in conform_parse_impl.h.
+ *
+ * Error detail follows the library's convention: an optional `sw_errinfo *`
+ * as the LAST parameter, filled on failure (smartwire/error.h).
  */
 #ifndef SW_CONFORM_IMPL_H
 #define SW_CONFORM_IMPL_H
@@ -7,9 +11,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "conform/conform.h"
+#include "smartwire/error.h"
+#include "smartwire/medium.h"
 #include "smartwire/mem.h"
+
+/* ---- Tokens and text (conform_text.c) -------------------------------------- */
 
 /* A token of a case-file line: p[0..n) is its source text.  `quoted`: a
  * '...' or "..." string (the quotes are included in p..n). */
@@ -23,10 +32,10 @@ typedef struct sw__cf_tok {
 
 /* Splits `s[0..len)` into tokens: quoted strings, and words in which
  * "{...}" groups (with nested braces and quoted strings) are kept whole.
- * A '#' at the start of a token ends the line.  Returns the count, or -1
- * with a sentence in err (unterminated quote or brace, too many tokens). */
-int sw__cf_tokenize(const char *s, size_t len, sw__cf_tok *out, size_t max, char *err,
-                    size_t errlen);
+ * A '#' at the start of a token ends the line.  Returns the count, or
+ * SW_ERR_INVALID_ARGUMENT (unterminated quote or brace, too many tokens)
+ * with a sentence in ei->text and the offset in `s` in ei->offset. */
+int sw__cf_tokenize(const char *s, size_t len, sw__cf_tok *out, size_t max, sw_errinfo *ei);
 
 /* True if token t is the bare word w. */
 bool sw__cf_is(const sw__cf_tok *t, const char *w);
@@ -37,21 +46,24 @@ char *sw__cf_strndup(const char *p, size_t n);
 /* Parses a duration "250ms", "2s", "1.5s" into ms.  Returns 0 or -1. */
 int sw__cf_duration(const char *p, size_t n, uint32_t *ms);
 
-/* Monotonic milliseconds. */
-int64_t sw__cf_now_ms(void);
-
 /* Appends printf-formatted text to a buffer (NUL not counted in len, but
  * always kept after the data).  Returns 0 or SW_ERR_NOMEM. */
 int sw__cf_appendf(sw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* malloc'd printf. */
+/* malloc'd printf, or NULL. */
 char *sw__cf_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Appends bytes in the trace notation ("..." with escapes), at most `max`
  * bytes shown, then "..." and the total when cut. */
 int sw__cf_quote(sw_buf *b, const uint8_t *p, size_t n, size_t max);
 
-/* Frees the members of one case. */
+/* Clears *ei (may be NULL) at the start of a call that fills it. */
+void sw__cf_ei_reset(sw_errinfo *ei);
+/* Returns rc; when it is an error that *ei does not hold yet (an
+ * allocation failure deep inside), fills *ei with the plain sentence. */
+int sw__cf_ei_fill(sw_errinfo *ei, int rc);
+
+/* Frees the members of one case (conform_parse.c). */
 void sw__cf_case_free(sw_cf_case *c);
 
 /* ---- Fixtures (conform_fixture.c) ------------------------------------------ */
@@ -69,10 +81,10 @@ typedef struct sw__cf_snap {
 } sw__cf_snap;
 
 /* Creates a fresh fixture directory for case c under `workdir` (NULL: $TMPDIR
- * or /tmp) and writes its absolute path to dir[0..cap).  Returns 0 or a
- * negative sw_err with a sentence in err. */
+ * or /tmp) and writes its absolute path to dir[0..cap).  Returns 0 or
+ * SW_ERR_IO (a sentence and the errno in *ei; the directory is removed). */
 int sw__cf_fixture_make(const sw_cf_case *c, const char *workdir, char *dir, size_t cap,
-                        char *err, size_t errlen);
+                        sw_errinfo *ei);
 /* Removes a directory tree (making unreadable directories readable first). */
 void sw__cf_rmtree(const char *dir);
 /* Records every entry under dir, sorted by path.  Returns 0 or SW_ERR_NOMEM /
@@ -88,9 +100,7 @@ bool sw__cf_after_checks(const sw_cf_case *c, const char *dir, const sw_cf_ctx *
 bool sw__cf_snap_between(const sw__cf_snap *a, const sw__cf_snap *b, const sw__cf_snap *now,
                          sw_buf *why);
 
-/* ---- Connection used by the runner and the matchers ---------------------- */
-
-#include "smartwire/medium.h"
+/* ---- The connection and its transcript (conform_transcript.c) ------------- */
 
 typedef struct sw__cf_conn {
 	sw_medium *m;
@@ -101,22 +111,60 @@ typedef struct sw__cf_conn {
 	sw_cf_result *r;    /* where events are recorded (may be NULL) */
 } sw__cf_conn;
 
-/* Appends an event to r ('>' sent, '<' received, '#' note). */
+/* Appends an event to r ('>' sent, '<' received, '#' note); bytes in the
+ * same direction as the last event extend it.  r NULL: nothing.  Returns 0
+ * or SW_ERR_NOMEM. */
 int sw__cf_record(sw_cf_result *r, char dir, const void *p, size_t n);
 int sw__cf_note(sw_cf_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Waits until `deadline` (monotonic ms) for bytes and reads once.  Returns 1
- * (bytes appended to rx), 0 (end of stream; c->eof set), SW_ERR_TIMEOUT or
- * another negative error (sticky in c->err, reported as end of stream). */
+/* Waits until `deadline` (sw_clock_ms) for bytes and reads once.  Returns 1
+ * (bytes appended to rx), 0 (end of stream; c->eof set), SW_ERR_TIMEOUT,
+ * SW_ERR_NOMEM; another error is sticky in c->err and reported as end of
+ * stream. */
 int sw__cf_conn_fill(sw__cf_conn *c, int64_t deadline);
 
-/* Encodes a send atom into bytes.  Returns 0 or a negative sw_err (err
- * filled). */
-int sw__cf_encode(const sw_cf_atom *a, const sw_cf_ctx *ctx, sw_buf *out, char *err,
-                  size_t errlen);
+/* ---- Evaluated messages (conform_encode.c) --------------------------------- */
+
+/* Arguments and bodies of an atom, evaluated: literal bytes or wildcards. */
+typedef struct sw__cf_item {
+	uint8_t *p;
+	size_t n;
+	int wild; /* 0 literal, 1 "*", 2 "..." */
+} sw__cf_item;
+
+typedef struct sw__cf_items {
+	sw__cf_item *v;
+	size_t n;
+} sw__cf_items;
+
+void sw__cf_items_free(sw__cf_items *it);
+/* Appends a copy of p[0..n).  Returns 0, SW_ERR_NOMEM or
+ * SW_ERR_TOO_MANY_ARGS (over 4096 items). */
+int sw__cf_items_push(sw__cf_items *it, const void *p, size_t n, int wild);
+/* Evaluates argument tokens ("*" and "..." become wildcards) / body
+ * expressions into `out`.  Returns 0 or a negative sw_err (detail in *ei). */
+int sw__cf_eval_args(char *const *toks, size_t n, const sw_cf_ctx *ctx, sw__cf_items *out,
+                     sw_errinfo *ei);
+int sw__cf_eval_bodies(char *const *exprs, size_t n, const sw_cf_ctx *ctx, sw__cf_items *out,
+                       sw_errinfo *ei);
+/* Appends every item's bytes to `out`.  Returns 0 or SW_ERR_NOMEM. */
+int sw__cf_items_join(const sw__cf_items *it, sw_buf *out);
+/* Appends "[a, *, ...]" with the items quoted. */
+int sw__cf_items_describe(sw_buf *out, const sw__cf_items *it);
+/* " success" / " failed" / " error" for a status (1, 0), "" for -1. */
+const char *sw__cf_status_word(int version, int status);
+
+/* Encodes a send atom into bytes with the reference encoders.  Returns 0
+ * or a negative sw_err (detail in *ei). */
+int sw__cf_encode(const sw_cf_atom *a, const sw_cf_ctx *ctx, sw_buf *out, sw_errinfo *ei);
 
 /* Appends a one-line description of what the atom expects. */
 int sw__cf_describe(const sw_cf_atom *a, const sw_cf_ctx *ctx, sw_buf *out);
+
+/* Bytes of evidence quoted in a description at most. */
+#define SW__CF_SHOW_MAX 512
+
+/* ---- Matching (conform_match.c) ---------------------------------------------- */
 
 /* Matches one expected atom at c->pos, reading as needed until `deadline`
  * (for a silence atom: the end of the silence).
@@ -126,7 +174,7 @@ int sw__cf_describe(const sw_cf_atom *a, const sw_cf_ctx *ctx, sw_buf *out);
 int sw__cf_match(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, int64_t deadline,
                  sw_buf *actual, bool *unknown);
 
-/* ---- One run of a case (conform_run.c, conform_target.c) ------------------- */
+/* ---- One run of a case (conform_run.c, conform_steps.c, conform_target.c) -- */
 
 typedef enum sw__cf_vkind { V_NORMAL = 0, V_SPLIT, V_DRIP, V_EOF } sw__cf_vkind;
 
@@ -161,6 +209,12 @@ typedef struct sw__cf_run {
 int64_t sw__cf_scaled(const sw__cf_run *R, uint32_t ms);
 /* Sleeps (pauses asked by a case, gaps of split/drip writes). */
 void sw__cf_sleep_ms(int64_t ms);
+/* Marks the run failed with the first reason given (later ones are
+ * dropped: the first failure is the one to explain). */
+void sw__cf_failf(sw__cf_run *R, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Executes the steps of R->c (conform_steps.c); returns true if the eof
+ * phase of an EOF variant was entered (the remaining steps are skipped). */
+bool sw__cf_do_steps(sw__cf_run *R);
 /* Starts the target of R->o for this run (fixture already made): spawns the
  * command, connects, or starts the embedded server; sets R->conn.m (not for
  * client targets, which connect later).  On failure appends to R->why. */
@@ -168,5 +222,44 @@ int sw__cf_target_start(sw__cf_run *R);
 /* Stops it: closes the connection, reaps the process (exit status and
  * stderr into R->r), joins the embedded server. */
 void sw__cf_target_stop(sw__cf_run *R);
+
+/* ---- The embedded target (conform_embedded.c) -------------------------------- */
+
+/* Starts smartwire's reference server on `dir` in a thread, connected
+ * through a fifo pair; *client_end is the runner's end, *handle is for
+ * sw__cf_embedded_stop.  Returns 0 or a negative sw_err (detail in *ei). */
+int sw__cf_embedded_start(void **handle, sw_medium **client_end, const sw_cf_case *c,
+                          const char *dir, sw_errinfo *ei);
+/* Joins the server thread (the runner closed its end first) and frees it;
+ * *log receives the server's log lines (malloc'd, or NULL). */
+void sw__cf_embedded_stop(void *handle, char **log);
+
+/* ---- The columns of the HTML matrix (conform_column.c, conform_html.c) ------ */
+
+typedef struct sw__cf_col_step {
+	int line;
+	bool ok;
+	char *expected, *actual;
+} sw__cf_col_step;
+
+typedef struct sw__cf_col_event {
+	char dir;
+	uint8_t *p;
+	size_t n;
+} sw__cf_col_event;
+
+typedef struct sw__cf_col_case {
+	char *id, *title, *ref, *level, *verdict, *reason, *deviation, *variant, *stderr_text;
+	sw__cf_col_step *steps;
+	size_t nsteps;
+	sw__cf_col_event *events;
+	size_t nevents;
+} sw__cf_col_case;
+
+struct sw_cf_column {
+	char *name;
+	sw__cf_col_case *v;
+	size_t n;
+};
 
 #endif

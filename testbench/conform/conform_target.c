@@ -5,7 +5,6 @@
  * the embedded server runs in a thread (conform_embedded.c).
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "conform_impl.h"
+#include "smartwire/clock.h"
 #include "smartwire/error.h"
 #include "smartwire/medium.h"
 
@@ -152,11 +152,6 @@ static void free_argv(char **argv)
 		free(argv[i]);
 }
 
-/* Spawning is serialised: a pipe created by one thread must not leak into a
- * child forked by another before it is marked close-on-exec (the child
- * would hold the other server's stdin open and it would never see EOF). */
-static pthread_mutex_t spawn_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static int spawn(sw__cf_run *R, const char *tmpl)
 {
 	char *argv[MAX_ARGV + 1];
@@ -167,10 +162,17 @@ static int spawn(sw__cf_run *R, const char *tmpl)
 	sw_cmd_config cfg = {0};
 	cfg.kill_timeout_ms = R->o->target == SW_CF_TARGET_PIPE ? (int)sw__cf_scaled(R, 2000)
 	                      : R->o->target == SW_CF_TARGET_CLIENT ? (int)sw__cf_scaled(R, 1000) : -1;
+	/* Several runs spawn at once (-j) without a lock.  A child must not
+	 * inherit another run's descriptors (a server holding another server's
+	 * stdin open would keep it from ever seeing EOF), and every descriptor
+	 * a run creates is close-on-exec from its creation: sw_cmd_spawn's
+	 * pipes (pipe2 O_CLOEXEC), sockets (SOCK_CLOEXEC), fixture files
+	 * (O_CLOEXEC), directories (opendir); nothing else a spawn touches is
+	 * process-wide.  The one window left is in the library: sw_tcp_accept
+	 * marks the accepted socket close-on-exec after accept() returns, and
+	 * a lock around spawns alone would not close it either. */
 	sw_errinfo ei;
-	pthread_mutex_lock(&spawn_lock);
 	int rc = sw_cmd_spawn(&R->proc, (const char *const *)argv, &cfg, NULL, &ei);
-	pthread_mutex_unlock(&spawn_lock);
 	if (rc < 0)
 		sw__cf_appendf(&R->why, "cannot start '%s': %s", argv[0], ei.text);
 	else {
@@ -187,20 +189,16 @@ static int spawn(sw__cf_run *R, const char *tmpl)
 
 /* ---- Starting and stopping targets ------------------------------------- */
 
-int sw__cf_embedded_start(const sw_cf_case *c, const char *dir, sw_medium **client_end,
-                          void **handle, char *err, size_t errlen);
-int sw__cf_embedded_stop(void *handle, char **log);
-
 int sw__cf_target_start(sw__cf_run *R)
 {
 	const sw_cf_opts *o = R->o;
 	R->listen_fd = -1;
 	switch (o->target) {
 	case SW_CF_TARGET_EMBEDDED: {
-		char err[256] = "";
-		int rc = sw__cf_embedded_start(R->c, R->dir, &R->conn.m, &R->embedded, err, sizeof err);
+		sw_errinfo ei;
+		int rc = sw__cf_embedded_start(&R->embedded, &R->conn.m, R->c, R->dir, &ei);
 		if (rc < 0)
-			sw__cf_appendf(&R->why, "embedded server: %s", err);
+			sw__cf_appendf(&R->why, "embedded server: %s", ei.text);
 		return rc;
 	}
 	case SW_CF_TARGET_PIPE: {
@@ -219,12 +217,12 @@ int sw__cf_target_start(sw__cf_run *R)
 		int rc = spawn(R, o->server_cmd);
 		if (rc < 0)
 			return rc;
-		int64_t deadline = sw__cf_now_ms() + sw__cf_scaled(R, START_MS);
+		int64_t deadline = sw_clock_ms() + sw__cf_scaled(R, START_MS);
 		for (;;) {
 			rc = sw_tcp_connect(&R->conn.m, "127.0.0.1", R->port, 1000, NULL, &err);
 			if (rc == 0)
 				return 0;
-			if (sw__cf_now_ms() >= deadline) {
+			if (sw_clock_ms() >= deadline) {
 				sw__cf_appendf(&R->why,
 				               "the server did not accept connections on port %u "
 				               "within %lld ms: %s",

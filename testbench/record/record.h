@@ -19,9 +19,10 @@
  *
  * The recorder is single-threaded: sw_recorder_step() runs one poll() over
  * the listening socket and every connection's descriptors, so a program
- * (tools/cmd_record.c) or a test drives it in a loop.  Every descriptor is
- * non-blocking; each direction has a bounded buffer (the proxy stops reading
- * a side while the other side does not take the bytes).  Half-close is
+ * (tools/cmd_record.c) or a test drives it in a loop.  No descriptor is
+ * read or written unless poll() says it is ready (sockets are also made
+ * non-blocking); each direction has a bounded buffer (the proxy stops
+ * reading a side while the other side does not take the bytes).  Half-close is
  * propagated: when one side shuts down its writing direction and everything
  * it sent has been forwarded, the recorder shuts down writing towards the
  * other side, and the connection ends when both directions have ended.  Any
@@ -30,11 +31,30 @@
  *
  * Media (smartwire/medium.h): clients are "tcp" media from sw_tcp_accept or
  * any "fd" medium (the --inet mode passes stdin and stdout); a TCP upstream
- * comes from sw_tcp_connect.  A command upstream is spawned here with its
- * stdin and stdout on pipes wrapped by sw_fd_medium_new(), because the
- * "cmd" medium of sw_cmd_spawn() does not expose its descriptors and so
- * cannot take part in one poll() with other connections; the child's stderr
- * is inherited.
+ * comes from sw_tcp_connect, a command upstream from sw_cmd_spawn with
+ * inherit_stderr.  Every medium takes part in the one poll() through the
+ * descriptors sw_medium_fds gives (a command's stdout and stdin pipes).
+ *
+ * RESOURCES, and why.  This is a test bench, not part of the library:
+ *   threads    none: one poll() loop, so a program or a test steps it and
+ *              nothing needs a lock.
+ *   memory     the sw_mem given to sw_recorder_new (tests fail each
+ *              allocation in turn); the per-direction buffers are allocated
+ *              once per connection.
+ *   files      three per connection, opened with open(2) (O_CLOEXEC) and
+ *              written with write(2), not stdio: each chunk is on disk before
+ *              it is forwarded, so a killed recorder leaves complete
+ *              prefixes.  cfg->events is the caller's FILE *, flushed after
+ *              each line.
+ *   processes  one child per connection with a command upstream, spawned by
+ *              the library (close-on-exec pipes above descriptor 2, SIGPIPE
+ *              at its default); it shares our stderr so that it can never
+ *              block on a stderr pipe nobody drains.  It is reaped when its
+ *              connection closes: its pipes are closed, then it has
+ *              kill_timeout_ms to exit, then SIGTERM, as long again, SIGKILL.
+ *   signals    none installed or changed (tools/cmd_record.c handles SIGINT
+ *              and SIGTERM); writes to pipes and sockets never raise SIGPIPE
+ *              (the media block or avoid it).
  */
 #ifndef SMARTWIRE_RECORD_H
 #define SMARTWIRE_RECORD_H

@@ -1,7 +1,8 @@
 /*
- * Tests of the conformance engine: byte expressions, the case parser (every
- * syntax error with its line), verdicts, expectation files, the report
- * writers, and the runner against a trivial peer (`cat`, which echoes).
+ * Tests of the conformance engine's pure parts: byte expressions, the case
+ * parser (every syntax error with its line, every directive's arity),
+ * verdicts and expectation files.  The reports and the runner are tested
+ * in test_conform_run.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,11 +24,11 @@ static void eval_ok(const char *expr, const void *want, size_t n)
 {
 	sw_buf b;
 	sw_buf_init(&b, NULL);
-	char err[200];
+	sw_errinfo ei;
 	sw_cf_ctx ctx = {.root = "/srv/x", .version = "3.3.2"};
-	int rc = sw_cf_eval(expr, &ctx, &b, err, sizeof err);
+	int rc = sw_cf_eval(expr, &ctx, &b, &ei);
 	if (rc != 0)
-		fail_msg("'%s': %s", expr, err);
+		fail_msg("'%s': %s", expr, ei.text);
 	assert_int_equal(b.len, n);
 	assert_memory_equal(b.data, want, n);
 	sw_buf_fini(&b);
@@ -37,10 +38,12 @@ static void eval_bad(const char *expr, const char *msg_part)
 {
 	sw_buf b;
 	sw_buf_init(&b, NULL);
-	char err[200] = "";
-	assert_int_equal(sw_cf_eval(expr, NULL, &b, err, sizeof err), SW_ERR_INVALID_ARGUMENT);
-	if (!strstr(err, msg_part))
-		fail_msg("'%s': message '%s' lacks '%s'", expr, err, msg_part);
+	sw_errinfo ei;
+	memset(&ei, 0, sizeof ei);
+	assert_int_equal(sw_cf_eval(expr, NULL, &b, &ei), SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(ei.code, SW_ERR_INVALID_ARGUMENT);
+	if (!strstr(ei.text, msg_part))
+		fail_msg("'%s': message '%s' lacks '%s'", expr, ei.text, msg_part);
 	sw_buf_fini(&b);
 }
 
@@ -110,17 +113,17 @@ static void test_eval_arg(void **state)
 	sw_cf_ctx ctx = {.root = "/r"};
 	sw_buf b;
 	sw_buf_init(&b, NULL);
-	char err[100];
-	assert_int_equal(sw_cf_eval_arg("{root}/nope", &ctx, &b, err, sizeof err), 0);
+	sw_errinfo err;
+	assert_int_equal(sw_cf_eval_arg("{root}/nope", &ctx, &b, &err), 0);
 	assert_int_equal(b.len, 7);
 	assert_memory_equal(b.data, "/r/nope", 7);
 	sw_buf_reset(&b);
-	assert_int_equal(sw_cf_eval_arg("''", &ctx, &b, err, sizeof err), 0);
+	assert_int_equal(sw_cf_eval_arg("''", &ctx, &b, &err), 0);
 	assert_int_equal(b.len, 0);
-	assert_int_equal(sw_cf_eval_arg("\"a\\x01\"", &ctx, &b, err, sizeof err), 0);
+	assert_int_equal(sw_cf_eval_arg("\"a\\x01\"", &ctx, &b, &err), 0);
 	assert_int_equal(b.len, 2);
 	sw_buf_reset(&b);
-	assert_int_equal(sw_cf_eval_arg("repeat{3 \"v\"}", &ctx, &b, err, sizeof err), 0);
+	assert_int_equal(sw_cf_eval_arg("repeat{3 \"v\"}", &ctx, &b, &err), 0);
 	assert_int_equal(b.len, 3);
 	sw_buf_fini(&b);
 }
@@ -216,59 +219,84 @@ static const struct {
 	int line;
 	const char *msg;
 } bad[] = {
-	{"title x\n", 1, "before the first 'case'"},
-	{"case Bad.Id\n", 1, "case needs one id"},
-	{"case a b\n", 1, "case needs one id"},
-	{"case t.x.y\nref R\nlevel MUST\nsend raw \"x\"\n", 1, "has no title"},
-	{"case t.x.y\ntitle T\nlevel MUST\nsend raw \"x\"\n", 1, "has no ref"},
-	{"case t.x.y\ntitle T\nref R\nsend raw \"x\"\n", 1, "has no level"},
-	{HEAD, 1, "has no steps"},
-	{HEAD "level MAYBE\n", 5, "level needs"},
-	{HEAD "role both\n", 5, "role needs"},
-	{HEAD "title again\n", 5, "title given twice"},
-	{HEAD "frobnicate\n", 5, "unknown directive 'frobnicate'"},
-	{HEAD "\"quoted\"\n", 5, "must start with a directive"},
-	{HEAD "send raw \"abc\n", 5, "unterminated \" string"},
-	{HEAD "send raw \"\\q\"\n", 5, "unknown escape"},
-	{HEAD "send\n", 5, "missing what to send"},
-	{HEAD "send raw\n", 5, "raw needs a byte expression"},
-	{HEAD "send v4 request hello\n", 5, "unknown message 'v4'"},
-	{HEAD "send v3 hello\n", 5, "followed by 'request' or 'response'"},
-	{HEAD "send v3 request\n", 5, "at least a verb"},
-	{HEAD "send v3 request get *\n", 5, "only allowed in expectations"},
-	{HEAD "send v2 response ok\n", 5, "needs a status"},
-	{HEAD "send v1 request put /x body \"a\" body \"b\"\n", 5, "several body parts"},
-	{HEAD "send v1 request put /x body\n", 5, "body needs a byte expression"},
-	{HEAD "send v3 response success ok chunks \"a\"\n", 5, "chunks are only for v2"},
-	{HEAD "send v2 request x abort\n", 5, "abort is only for v3 requests"},
-	{HEAD "send v3 request x stream-error y\n", 5, "stream-error needs"},
-	{HEAD "send raw \"x\" extra\n", 5, "unquoted word 'extra'"},
-	{HEAD "expect eof foo\n", 5, "unexpected 'foo'"},
-	{HEAD "expect silence\n", 5, "silence needs a duration"},
-	{HEAD "expect silence 3 days\n", 5, "silence needs a duration"},
-	{HEAD "expect eof within\n", 5, "within needs a duration"},
-	{HEAD "expect v1 response ... x\n", 5, "'...' must be the last"},
-	{HEAD "or eof\n", 5, "'or' must follow"},
-	{HEAD "send raw \"x\"\nor eof\n", 6, "'or' must follow"},
-	{HEAD "file /abs \"x\"\n", 5, "relative path"},
-	{HEAD "file a/../b \"x\"\n", 5, "relative path"},
-	{HEAD "file a\n", 5, "a path and a contents"},
-	{HEAD "chmod a 999\n", 5, "octal mode"},
-	{HEAD "symlink a\n", 5, "a path and a target"},
-	{HEAD "option fast\n", 5, "unknown option 'fast'"},
-	{HEAD "option client-timeout=0\n", 5, "whole seconds"},
-	{HEAD "requires magic\n", 5, "unknown requirement"},
-	{HEAD "sweep maybe\n", 5, "sweep needs on or off"},
-	{HEAD "trailing some\n", 5, "trailing needs 'any'"},
-	{HEAD "accept\n", 5, "only for client cases"},
-	{HEAD "result ok\n", 5, "only for client cases"},
-	{HEAD "pause\n", 5, "pause needs a duration"},
-	{HEAD "after file x\n", 5, "after needs"},
-	{HEAD "after everything\n", 5, "after needs"},
-	{HEAD "send raw \\\n  \\\n  \"x\" zz\n", 5, "unquoted word 'zz'"},
-	{HEAD "send raw \"a\"\n\n# c\nsend raw hex{zz}\n", 8, "non-hex"},
-	{HEAD "role client\nsend raw \"a\"\n", 1, "no 'client OP ARGS'"},
-	{HEAD "send raw \"a\0b\"\n", 5, "NUL byte"},
+    {"title x\n", 1, "before the first 'case'"},
+    {"case Bad.Id\n", 1, "case needs one id"},
+    {"case a b\n", 1, "case needs one id"},
+    {"case t.x.y\nref R\nlevel MUST\nsend raw \"x\"\n", 1, "has no title"},
+    {"case t.x.y\ntitle T\nlevel MUST\nsend raw \"x\"\n", 1, "has no ref"},
+    {"case t.x.y\ntitle T\nref R\nsend raw \"x\"\n", 1, "has no level"},
+    {HEAD, 1, "has no steps"},
+    {HEAD "level MAYBE\n", 5, "level needs"},
+    {HEAD "role both\n", 5, "role needs"},
+    {HEAD "title again\n", 5, "title given twice"},
+    {HEAD "frobnicate\n", 5, "unknown directive 'frobnicate'"},
+    {HEAD "\"quoted\"\n", 5, "must start with a directive"},
+    {HEAD "send raw \"abc\n", 5, "unterminated \" string"},
+    {HEAD "send raw \"\\q\"\n", 5, "unknown escape"},
+    {HEAD "send\n", 5, "missing what to send"},
+    {HEAD "send raw\n", 5, "raw needs a byte expression"},
+    {HEAD "send v4 request hello\n", 5, "unknown message 'v4'"},
+    {HEAD "send v3 hello\n", 5, "followed by 'request' or 'response'"},
+    {HEAD "send v3 request\n", 5, "at least a verb"},
+    {HEAD "send v3 request get *\n", 5, "only allowed in expectations"},
+    {HEAD "send v2 response ok\n", 5, "needs a status"},
+    {HEAD "send v1 request put /x body \"a\" body \"b\"\n", 5, "several body parts"},
+    {HEAD "send v1 request put /x body\n", 5, "body needs a byte expression"},
+    {HEAD "send v3 response success ok chunks \"a\"\n", 5, "chunks are only for v2"},
+    {HEAD "send v2 request x abort\n", 5, "abort is only for v3 requests"},
+    {HEAD "send v3 request x stream-error y\n", 5, "stream-error needs"},
+    {HEAD "send raw \"x\" extra\n", 5, "unquoted word 'extra'"},
+    {HEAD "expect eof foo\n", 5, "unexpected 'foo'"},
+    {HEAD "expect silence\n", 5, "silence needs a duration"},
+    {HEAD "expect silence 3 days\n", 5, "silence needs a duration"},
+    {HEAD "expect eof within\n", 5, "within needs a duration"},
+    {HEAD "expect v1 response ... x\n", 5, "'...' must be the last"},
+    {HEAD "or eof\n", 5, "'or' must follow"},
+    {HEAD "send raw \"x\"\nor eof\n", 6, "'or' must follow"},
+    {HEAD "file /abs \"x\"\n", 5, "relative path"},
+    {HEAD "file a/../b \"x\"\n", 5, "relative path"},
+    {HEAD "file a\n", 5, "a path and a contents"},
+    {HEAD "chmod a 999\n", 5, "octal mode"},
+    {HEAD "symlink a\n", 5, "a path and a target"},
+    {HEAD "option fast\n", 5, "unknown option 'fast'"},
+    {HEAD "option client-timeout=0\n", 5, "whole seconds"},
+    {HEAD "requires magic\n", 5, "unknown requirement"},
+    {HEAD "sweep maybe\n", 5, "sweep needs on or off"},
+    {HEAD "trailing some\n", 5, "trailing needs 'any'"},
+    {HEAD "accept\n", 5, "only for client cases"},
+    {HEAD "result ok\n", 5, "only for client cases"},
+    {HEAD "pause\n", 5, "pause needs a duration"},
+    {HEAD "after file x\n", 5, "after needs"},
+    {HEAD "after everything\n", 5, "after needs"},
+    {HEAD "send raw \\\n  \\\n  \"x\" zz\n", 5, "unquoted word 'zz'"},
+    {HEAD "send raw \"a\"\n\n# c\nsend raw hex{zz}\n", 8, "non-hex"},
+    {HEAD "role client\nsend raw \"a\"\n", 1, "no 'client OP ARGS'"},
+    {HEAD "send raw \"a\0b\"\n", 5, "NUL byte"},
+    /* Every directive's arity, checked from its row of the table. */
+    {"case\n", 1, "case needs one id"},
+    {HEAD "ref again\n", 5, "ref given twice"},
+    {HEAD "note\n", 5, "note needs a value"},
+    {HEAD "level\n", 5, "level needs one of"},
+    {HEAD "level MUST SHOULD\n", 5, "level needs one of"},
+    {HEAD "role\n", 5, "role needs server or client"},
+    {HEAD "fixture\n", 5, "fixture needs default or empty"},
+    {HEAD "fixture empty now\n", 5, "fixture needs default or empty"},
+    {HEAD "option\n", 5, "option needs allow-writes"},
+    {HEAD "requires\n", 5, "requires needs nonroot or tcp"},
+    {HEAD "sweep on off\n", 5, "sweep needs on or off"},
+    {HEAD "trailing\n", 5, "trailing needs 'any'"},
+    {HEAD "dir a b\n", 5, "dir takes a path"},
+    {HEAD "remove\n", 5, "remove takes a path"},
+    {HEAD "chmod a 0644 x\n", 5, "chmod takes a path and an octal mode"},
+    {HEAD "symlink a b c\n", 5, "symlink takes a path and a target"},
+    {HEAD "expect\n", 5, "missing what to expect"},
+    {HEAD "close now\n", 5, "close takes no arguments"},
+    {HEAD "disconnect\n", 5, "disconnect is only for client cases"},
+    {HEAD "role client\nclient get x\naccept x\n", 7, "accept takes no arguments"},
+    {HEAD "role client\nclient get x\nresult\n", 7, "result needs ok"},
+    {HEAD "role client\nclient get x\nresult maybe\n", 7, "result needs ok"},
+    {HEAD "pause 1s 2s\n", 5, "pause needs a duration"},
+    {HEAD "after\n", 5, "after needs"},
 };
 
 static void test_parse_errors(void **state)
@@ -309,6 +337,49 @@ static void test_glob_area(void **state)
 	assert_string_equal(a, "single");
 	sw_cf_area("two.parts", a, sizeof a);
 	assert_string_equal(a, "two.parts");
+}
+
+/* Every directive FORMAT.md documents is a row of the table: none of them
+ * is an unknown directive (the tables of its Metadata, Fixture and Steps
+ * sections; the first word of each row's first cell). */
+static void test_directives_documented(void **state)
+{
+	(void)state;
+	const char *src = getenv("SW_SOURCE_DIR");
+	char path[4096];
+	snprintf(path, sizeof path, "%s/conformance/FORMAT.md", src ? src : ".");
+	FILE *f = fopen(path, "r");
+	if (!f)
+		fail_msg("cannot open %s (set SW_SOURCE_DIR)", path);
+	char line[1024];
+	bool in_tables = false;
+	int seen = 0;
+	while (fgets(line, sizeof line, f)) {
+		if (strncmp(line, "## ", 3) == 0)
+			in_tables = strncmp(line, "## Metadata", 11) == 0 ||
+			            strncmp(line, "## Fixture", 10) == 0 ||
+			            strncmp(line, "## Steps", 8) == 0;
+		if (!in_tables || strncmp(line, "| `", 3) != 0 || line[3] < 'a' || line[3] > 'z')
+			continue;
+		char word[32];
+		size_t n = strcspn(line + 3, " `|");
+		assert_true(n < sizeof word);
+		memcpy(word, line + 3, n);
+		word[n] = '\0';
+		char text[256];
+		snprintf(text, sizeof text, "%s%s\n", strcmp(word, "case") ? HEAD : "", word);
+		sw_cf_suite s;
+		sw_cf_suite_init(&s);
+		sw_cf_diag d;
+		memset(&d, 0, sizeof d);
+		if (sw_cf_parse(&s, text, strlen(text), "doc.case", &d) != 0 &&
+		    strstr(d.msg, "unknown directive"))
+			fail_msg("FORMAT.md documents '%s', the parser does not know it", word);
+		sw_cf_suite_fini(&s);
+		seen++;
+	}
+	fclose(f);
+	assert_true(seen >= 25); /* the tables were found */
 }
 
 /* ---- verdicts and expectations ------------------------------------------------ */
@@ -363,270 +434,19 @@ static void test_expectations(void **state)
 	assert_int_equal(e.n, 0);
 }
 
-/* ---- reports ---------------------------------------------------------------- */
-
-static char *slurp(FILE *f)
-{
-	fflush(f);
-	long n = ftell(f);
-	rewind(f);
-	char *s = calloc((size_t)n + 1, 1);
-	assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-	return s;
-}
-
-static void test_reports(void **state)
-{
-	(void)state;
-	static const char text[] =
-		"case r.a.pass\ntitle P\nref R1\nlevel MUST\nsend raw \"x\"\n"
-		"case r.a.fail\ntitle F <&>\nref R2\nlevel MUST\nsend raw \"x\"\n"
-		"case r.b.should\ntitle S\nref R3\nlevel SHOULD\nsend raw \"x\"\n"
-		"case r.b.skip\ntitle K\nref R4\nlevel MUST\nsend raw \"x\"\n"
-		"case r.c.xdev\ntitle X\nref R5\nlevel MUST\nsend raw \"x\"\n";
-	sw_cf_suite s;
-	sw_cf_suite_init(&s);
-	assert_int_equal(sw_cf_parse(&s, text, sizeof text - 1, "r.case", NULL), 0);
-	sw_cf_result res[5];
-	memset(res, 0, sizeof res);
-	sw_cf_outcome outs[5] = {SW_CF_OUT_PASS, SW_CF_OUT_FAIL, SW_CF_OUT_FAIL, SW_CF_OUT_SKIP, SW_CF_OUT_FAIL};
-	for (int i = 0; i < 5; i++) {
-		res[i].c = &s.cases[i];
-		res[i].outcome = outs[i];
-		res[i].verdict = sw_cf_decide(s.cases[i].level, outs[i], i == 4);
-		res[i].exit_status = -1;
-		if (outs[i] != SW_CF_OUT_PASS)
-			res[i].reason = strdup("line 5: expected raw \"x\"; got \"\\x01\"");
-	}
-	res[4].deviation = strdup("known bug");
-	res[1].events = calloc(2, sizeof *res[1].events);
-	res[1].events[0].dir = '>';
-	res[1].events[0].p = (uint8_t *)strdup("x");
-	res[1].events[0].n = 1;
-	res[1].events[1].dir = '<';
-	res[1].events[1].p = (uint8_t *)strdup("\x01<b>");
-	res[1].events[1].n = 4;
-	res[1].nevents = 2;
-	sw_cf_report rep = {.implementation = "impl \"A\"", .results = res, .n = 5, .ms = 1500};
-
-	FILE *f = tmpfile();
-	assert_int_equal(sw_cf_write_summary(f, &rep, false), 0);
-	char *t = slurp(f);
-	const char *last = t + strlen(t) - 1;
-	while (last > t && last[-1] != '\n')
-		last--;
-	assert_string_equal(last, "1 passed, 1 failed, 1 skipped\n");
-	assert_non_null(strstr(t, "fail               r.a.fail"));
-	assert_non_null(strstr(t, "non-strict"));
-	assert_non_null(strstr(t, "r.a   "));
-	free(t);
-	fclose(f);
-
-	rep.strict = true;
-	f = tmpfile();
-	assert_int_equal(sw_cf_write_summary(f, &rep, true), 0);
-	t = slurp(f);
-	assert_non_null(strstr(t, "1 passed, 2 failed, 1 skipped\n"));
-	free(t);
-	fclose(f);
-	rep.strict = false;
-
-	f = tmpfile();
-	assert_int_equal(sw_cf_write_tap(f, &rep), 0);
-	t = slurp(f);
-	assert_non_null(strstr(t, "TAP version 13\n1..5\n"));
-	assert_non_null(strstr(t, "ok 1 - r.a.pass\n"));
-	assert_non_null(strstr(t, "not ok 2 - r.a.fail\n"));
-	assert_non_null(strstr(t, "not ok 3 - r.b.should # TODO non-strict"));
-	assert_non_null(strstr(t, "ok 4 - r.b.skip # SKIP"));
-	assert_non_null(strstr(t, "not ok 5 - r.c.xdev # TODO expected-deviation: known bug"));
-	free(t);
-	fclose(f);
-
-	f = tmpfile();
-	assert_int_equal(sw_cf_write_junit(f, &rep), 0);
-	t = slurp(f);
-	assert_non_null(strstr(t, "tests=\"5\" failures=\"1\" errors=\"0\" skipped=\"3\""));
-	assert_non_null(strstr(t, "name=\"impl &quot;A&quot;\""));
-	assert_non_null(strstr(t, "message=\"F &lt;&amp;&gt;\""));
-	free(t);
-	fclose(f);
-
-	/* JSON, then back through the loader into the HTML matrix. */
-	char path[] = "/tmp/sw-conform-test-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	f = fdopen(fd, "w");
-	assert_int_equal(sw_cf_write_json(f, &rep), 0);
-	fclose(f);
-	sw_cf_column *cols[2] = {NULL, NULL};
-	char err[200];
-	assert_int_equal(sw_cf_column_load(path, &cols[0], err, sizeof err), 0);
-	assert_int_equal(sw_cf_column_from_report(&rep, &cols[1]), 0);
-	f = tmpfile();
-	assert_int_equal(sw_cf_write_html(f, cols, 2), 0);
-	t = slurp(f);
-	assert_non_null(strstr(t, "<th>impl &quot;A&quot;</th><th>impl &quot;A&quot;</th>"));
-	assert_non_null(strstr(t, "class=\"v fail\""));
-	assert_non_null(strstr(t, "r.c.xdev"));
-	/* the received bytes as a hex dump, escaped */
-	assert_non_null(strstr(t, "01 3c 62 3e"));
-	assert_non_null(strstr(t, "|.&lt;b&gt;|"));
-	free(t);
-	fclose(f);
-	sw_cf_column_del(cols[0]);
-	sw_cf_column_del(cols[1]);
-	unlink(path);
-	/* Not a report. */
-	f = fopen(path, "w");
-	fputs("{\"format\":\"other\"}", f);
-	fclose(f);
-	assert_int_equal(sw_cf_column_load(path, &cols[0], err, sizeof err), SW_ERR_INVALID_ARGUMENT);
-	assert_non_null(strstr(err, "not a smartwire conform JSON report"));
-	f = fopen(path, "w");
-	fputs("{\"format\":", f);
-	fclose(f);
-	assert_int_equal(sw_cf_column_load(path, &cols[0], err, sizeof err), SW_ERR_INVALID_ARGUMENT);
-	unlink(path);
-	for (int i = 0; i < 5; i++)
-		sw_cf_result_fini(&res[i]);
-	sw_cf_suite_fini(&s);
-}
-
-/* ---- the runner against `cat` ------------------------------------------------ */
-
-static sw_cf_result run_one(const char *text, sw_cf_sweep sweep, bool as_root)
-{
-	sw_cf_suite s;
-	sw_cf_suite_init(&s);
-	sw_cf_diag d;
-	if (sw_cf_parse(&s, text, strlen(text), "run.case", &d) != 0)
-		fail_msg("%d: %s", d.line, d.msg);
-	sw_cf_opts o;
-	sw_cf_opts_default(&o);
-	o.target = SW_CF_TARGET_PIPE;
-	o.server_cmd = "cat";
-	o.sweep = sweep;
-	o.as_root = as_root;
-	o.timeout_ms = 2000;
-	if (getenv("SW_UNDER_VALGRIND"))
-		o.timeout_scale = 5;
-	sw_cf_result r;
-	assert_int_equal(sw_cf_run_case(&s.cases[0], &o, &r), 0);
-	/* The case lives in the suite: keep only what the caller checks. */
-	r.c = NULL;
-	sw_cf_suite_fini(&s);
-	return r;
-}
-
-#define RUNHEAD "case c.r.x\ntitle T\nref R\nlevel MUST\n"
-
-static void test_run_echo(void **state)
-{
-	(void)state;
-	sw_cf_result r = run_one(RUNHEAD "send raw \"abc\"\nexpect raw \"abc\"\n", SW_CF_SWEEP_NONE, false);
-	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
-	assert_null(r.reason);
-	assert_true(r.nevents >= 2);
-	sw_cf_result_fini(&r);
-
-	r = run_one(RUNHEAD "send raw \"abc\"\nexpect raw \"abd\"\n", SW_CF_SWEEP_NONE, false);
-	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
-	assert_non_null(strstr(r.reason, "line 6: expected raw \"abd\"; got raw \"abc\""));
-	assert_int_equal(r.nsteps, 1);
-	assert_false(r.steps[0].ok);
-	sw_cf_result_fini(&r);
-
-	/* Bytes nobody expected fail the case. */
-	r = run_one(RUNHEAD "send raw \"abcdef\"\nexpect raw \"abc\"\n", SW_CF_SWEEP_NONE, false);
-	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
-	assert_non_null(strstr(r.reason, "unexpected bytes after the last expected message (offset 3): \"def\""));
-	sw_cf_result_fini(&r);
-	r = run_one(RUNHEAD "trailing any\nsend raw \"abcdef\"\nexpect raw \"abc\"\n", SW_CF_SWEEP_NONE, false);
-	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
-	sw_cf_result_fini(&r);
-
-	/* Alternatives, eof, silence. */
-	r = run_one(RUNHEAD "send raw \"x\"\nclose\nexpect raw \"y\"\nor raw \"x\" then eof\n", SW_CF_SWEEP_NONE, false);
-	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
-	sw_cf_result_fini(&r);
-	r = run_one(RUNHEAD "expect silence 100ms\nsend raw \"x\"\nexpect raw \"x\"\n", SW_CF_SWEEP_NONE, false);
-	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
-	sw_cf_result_fini(&r);
-	r = run_one(RUNHEAD "send raw \"x\"\nexpect silence 300ms\n", SW_CF_SWEEP_NONE, false);
-	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
-	assert_non_null(strstr(r.reason, "bytes during the silence"));
-	sw_cf_result_fini(&r);
-	r = run_one(RUNHEAD "send raw \"x\"\nexpect eof within 200ms\n", SW_CF_SWEEP_NONE, false);
-	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
-	sw_cf_result_fini(&r);
-
-	/* A message expectation decodes what comes back: cat echoes the v1
-	 * request line, which decodes as a v1 response tuple. */
-	r = run_one(RUNHEAD "send v1 request hello x\nexpect v1 response hello *\n", SW_CF_SWEEP_NONE, false);
-	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
-	sw_cf_result_fini(&r);
-	r = run_one(RUNHEAD "send v1 request hello x\nexpect v1 response hello y\n", SW_CF_SWEEP_NONE, false);
-	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
-	assert_non_null(strstr(r.reason, "got v1 response [\"hello\", \"x\"]"));
-	sw_cf_result_fini(&r);
-}
-
-static void test_run_fixture_and_sweeps(void **state)
-{
-	(void)state;
-	sw_cf_result r = run_one(RUNHEAD "file sub/new \"data\"\nsend raw \"q\"\nexpect raw \"q\"\n"
-	                         "after file sub/new \"data\"\nafter file testfile \"contents\\nof\\nfile\\n\"\n"
-	                         "after dir emptydir\nafter absent nope\nafter no-stray\nafter unchanged\n",
-	                         SW_CF_SWEEP_NONE, false);
-	if (r.outcome != SW_CF_OUT_PASS)
-		fail_msg("%s", r.reason);
-	sw_cf_result_fini(&r);
-	r = run_one(RUNHEAD "send raw \"q\"\nexpect raw \"q\"\nafter file testfile \"other\"\n", SW_CF_SWEEP_NONE, false);
-	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
-	assert_non_null(strstr(r.reason, "after file testfile: want \"other\", found file \"contents\\nof\\nfile\\n\""));
-	sw_cf_result_fini(&r);
-	r = run_one(RUNHEAD "fixture empty\nsend raw \"q\"\nexpect raw \"q\"\nafter absent testfile\n", SW_CF_SWEEP_NONE, false);
-	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
-	sw_cf_result_fini(&r);
-
-	/* Sweeps: split@1..3, drip, eof@0..3 = 8 variants; cat passes them all
-	 * (an echo of a cut request is a prefix of the normal echo). */
-	r = run_one(RUNHEAD "tags framing\nsend raw \"abcd\"\nexpect raw \"abcd\"\n", SW_CF_SWEEP_FRAMING, false);
-	if (r.outcome != SW_CF_OUT_PASS)
-		fail_msg("%s", r.reason);
-	assert_int_equal(r.variants, 8);
-	sw_cf_result_fini(&r);
-	r = run_one(RUNHEAD "send raw \"abcd\"\nexpect raw \"abcd\"\n", SW_CF_SWEEP_FRAMING, false);
-	assert_int_equal(r.variants, 0);
-	sw_cf_result_fini(&r);
-
-	/* Skips: permission cases as root, client cases without a client. */
-	r = run_one(RUNHEAD "requires nonroot\nsend raw \"q\"\n", SW_CF_SWEEP_NONE, true);
-	assert_int_equal(r.outcome, SW_CF_OUT_SKIP);
-	assert_int_equal(r.verdict, SW_CF_SKIPPED);
-	assert_non_null(strstr(r.reason, "skipped (root)"));
-	sw_cf_result_fini(&r);
-	r = run_one(RUNHEAD "role client\nclient get x\naccept\n", SW_CF_SWEEP_NONE, false);
-	assert_int_equal(r.outcome, SW_CF_OUT_SKIP);
-	sw_cf_result_fini(&r);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_eval_escapes),
-		cmocka_unit_test(test_eval_helpers),
-		cmocka_unit_test(test_eval_errors),
-		cmocka_unit_test(test_eval_arg),
-		cmocka_unit_test(test_parse_good),
-		cmocka_unit_test(test_parse_errors),
-		cmocka_unit_test(test_glob_area),
-		cmocka_unit_test(test_verdicts),
-		cmocka_unit_test(test_expectations),
-		cmocka_unit_test(test_reports),
-		cmocka_unit_test(test_run_echo),
-		cmocka_unit_test(test_run_fixture_and_sweeps),
+	    cmocka_unit_test(test_eval_escapes),
+	    cmocka_unit_test(test_eval_helpers),
+	    cmocka_unit_test(test_eval_errors),
+	    cmocka_unit_test(test_eval_arg),
+	    cmocka_unit_test(test_parse_good),
+	    cmocka_unit_test(test_parse_errors),
+	    cmocka_unit_test(test_directives_documented),
+	    cmocka_unit_test(test_glob_area),
+	    cmocka_unit_test(test_verdicts),
+	    cmocka_unit_test(test_expectations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,306 @@
+/*
+ * Tests of the conformance engine's report writers (summary, TAP, JUnit,
+ * JSON read back into the HTML matrix) and of the runner against a trivial
+ * peer (`cat`, which echoes): steps, alternatives, fixtures, after-checks,
+ * sweeps and skips.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conform/conform.h"
+#include "smartwire/error.h"
+
+/* ---- reports ---------------------------------------------------------------- */
+
+static char *slurp(FILE *f)
+{
+	fflush(f);
+	long n = ftell(f);
+	rewind(f);
+	char *s = calloc((size_t)n + 1, 1);
+	assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+	return s;
+}
+
+static void test_reports(void **state)
+{
+	(void)state;
+	static const char text[] =
+	    "case r.a.pass\ntitle P\nref R1\nlevel MUST\nsend raw \"x\"\n"
+	    "case r.a.fail\ntitle F <&>\nref R2\nlevel MUST\nsend raw \"x\"\n"
+	    "case r.b.should\ntitle S\nref R3\nlevel SHOULD\nsend raw \"x\"\n"
+	    "case r.b.skip\ntitle K\nref R4\nlevel MUST\nsend raw \"x\"\n"
+	    "case r.c.xdev\ntitle X\nref R5\nlevel MUST\nsend raw \"x\"\n";
+	sw_cf_suite s;
+	sw_cf_suite_init(&s);
+	assert_int_equal(sw_cf_parse(&s, text, sizeof text - 1, "r.case", NULL), 0);
+	sw_cf_result res[5];
+	memset(res, 0, sizeof res);
+	sw_cf_outcome outs[5] = {SW_CF_OUT_PASS, SW_CF_OUT_FAIL, SW_CF_OUT_FAIL, SW_CF_OUT_SKIP,
+	                         SW_CF_OUT_FAIL};
+	for (int i = 0; i < 5; i++) {
+		res[i].c = &s.cases[i];
+		res[i].outcome = outs[i];
+		res[i].verdict = sw_cf_decide(s.cases[i].level, outs[i], i == 4);
+		res[i].exit_status = -1;
+		if (outs[i] != SW_CF_OUT_PASS)
+			res[i].reason = strdup("line 5: expected raw \"x\"; got \"\\x01\"");
+	}
+	res[4].deviation = strdup("known bug");
+	res[1].events = calloc(2, sizeof *res[1].events);
+	res[1].events[0].dir = '>';
+	res[1].events[0].p = (uint8_t *)strdup("x");
+	res[1].events[0].n = 1;
+	res[1].events[1].dir = '<';
+	res[1].events[1].p = (uint8_t *)strdup("\x01<b>");
+	res[1].events[1].n = 4;
+	res[1].nevents = 2;
+	sw_cf_report rep = {.implementation = "impl \"A\"", .results = res, .n = 5, .ms = 1500};
+
+	FILE *f = tmpfile();
+	assert_int_equal(sw_cf_write_summary(f, &rep, false), 0);
+	char *t = slurp(f);
+	const char *last = t + strlen(t) - 1;
+	while (last > t && last[-1] != '\n')
+		last--;
+	assert_string_equal(last, "1 passed, 1 failed, 1 skipped\n");
+	assert_non_null(strstr(t, "fail               r.a.fail"));
+	assert_non_null(strstr(t, "non-strict"));
+	assert_non_null(strstr(t, "r.a   "));
+	free(t);
+	fclose(f);
+
+	rep.strict = true;
+	f = tmpfile();
+	assert_int_equal(sw_cf_write_summary(f, &rep, true), 0);
+	t = slurp(f);
+	assert_non_null(strstr(t, "1 passed, 2 failed, 1 skipped\n"));
+	free(t);
+	fclose(f);
+	rep.strict = false;
+
+	f = tmpfile();
+	assert_int_equal(sw_cf_write_tap(f, &rep), 0);
+	t = slurp(f);
+	assert_non_null(strstr(t, "TAP version 13\n1..5\n"));
+	assert_non_null(strstr(t, "ok 1 - r.a.pass\n"));
+	assert_non_null(strstr(t, "not ok 2 - r.a.fail\n"));
+	assert_non_null(strstr(t, "not ok 3 - r.b.should # TODO non-strict"));
+	assert_non_null(strstr(t, "ok 4 - r.b.skip # SKIP"));
+	assert_non_null(strstr(t, "not ok 5 - r.c.xdev # TODO expected-deviation: known bug"));
+	free(t);
+	fclose(f);
+
+	f = tmpfile();
+	assert_int_equal(sw_cf_write_junit(f, &rep), 0);
+	t = slurp(f);
+	assert_non_null(strstr(t, "tests=\"5\" failures=\"1\" errors=\"0\" skipped=\"3\""));
+	assert_non_null(strstr(t, "name=\"impl &quot;A&quot;\""));
+	assert_non_null(strstr(t, "message=\"F &lt;&amp;&gt;\""));
+	free(t);
+	fclose(f);
+
+	/* JSON, then back through the loader into the HTML matrix. */
+	char path[] = "/tmp/sw-conform-test-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_int_equal(sw_cf_write_json(f, &rep), 0);
+	fclose(f);
+	sw_cf_column *cols[2] = {NULL, NULL};
+	sw_errinfo err;
+	assert_int_equal(sw_cf_column_load(&cols[0], path, &err), 0);
+	assert_int_equal(sw_cf_column_from_report(&cols[1], &rep), 0);
+	f = tmpfile();
+	assert_int_equal(sw_cf_write_html(f, cols, 2), 0);
+	t = slurp(f);
+	assert_non_null(strstr(t, "<th>impl &quot;A&quot;</th><th>impl &quot;A&quot;</th>"));
+	assert_non_null(strstr(t, "class=\"v fail\""));
+	assert_non_null(strstr(t, "r.c.xdev"));
+	/* the received bytes as a hex dump, escaped */
+	assert_non_null(strstr(t, "01 3c 62 3e"));
+	assert_non_null(strstr(t, "|.&lt;b&gt;|"));
+	free(t);
+	fclose(f);
+	sw_cf_column_del(cols[0]);
+	sw_cf_column_del(cols[1]);
+	unlink(path);
+	/* Not a report. */
+	f = fopen(path, "w");
+	fputs("{\"format\":\"other\"}", f);
+	fclose(f);
+	assert_int_equal(sw_cf_column_load(&cols[0], path, &err), SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(err.code, SW_ERR_INVALID_ARGUMENT);
+	assert_non_null(strstr(err.text, "not a smartwire conform JSON report"));
+	/* Bad JSON: the offset says where. */
+	f = fopen(path, "w");
+	fputs("{\"format\": ?}", f);
+	fclose(f);
+	assert_int_equal(sw_cf_column_load(&cols[0], path, &err), SW_ERR_INVALID_ARGUMENT);
+	assert_string_equal(err.text, "unexpected character");
+	assert_int_equal(err.offset, 11);
+	f = fopen(path, "w");
+	fputs("{\"format\":", f);
+	fclose(f);
+	assert_int_equal(sw_cf_column_load(&cols[0], path, &err), SW_ERR_INVALID_ARGUMENT);
+	unlink(path);
+	/* Gone: the errno comes back. */
+	assert_int_equal(sw_cf_column_load(&cols[0], path, &err), SW_ERR_IO);
+	assert_int_equal(err.sys_errno, ENOENT);
+	assert_non_null(strstr(err.text, "cannot open"));
+	for (int i = 0; i < 5; i++)
+		sw_cf_result_fini(&res[i]);
+	sw_cf_suite_fini(&s);
+}
+
+/* ---- the runner against `cat` ------------------------------------------------ */
+
+static sw_cf_result run_one(const char *text, sw_cf_sweep sweep, bool as_root)
+{
+	sw_cf_suite s;
+	sw_cf_suite_init(&s);
+	sw_cf_diag d;
+	if (sw_cf_parse(&s, text, strlen(text), "run.case", &d) != 0)
+		fail_msg("%d: %s", d.line, d.msg);
+	sw_cf_opts o;
+	sw_cf_opts_default(&o);
+	o.target = SW_CF_TARGET_PIPE;
+	o.server_cmd = "cat";
+	o.sweep = sweep;
+	o.as_root = as_root;
+	o.timeout_ms = 2000;
+	if (getenv("SW_UNDER_VALGRIND"))
+		o.timeout_scale = 5;
+	sw_cf_result r;
+	assert_int_equal(sw_cf_run_case(&s.cases[0], &o, &r), 0);
+	/* The case lives in the suite: keep only what the caller checks. */
+	r.c = NULL;
+	sw_cf_suite_fini(&s);
+	return r;
+}
+
+#define RUNHEAD "case c.r.x\ntitle T\nref R\nlevel MUST\n"
+
+static void test_run_echo(void **state)
+{
+	(void)state;
+	sw_cf_result r =
+	    run_one(RUNHEAD "send raw \"abc\"\nexpect raw \"abc\"\n", SW_CF_SWEEP_NONE, false);
+	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
+	assert_null(r.reason);
+	assert_true(r.nevents >= 2);
+	sw_cf_result_fini(&r);
+
+	r = run_one(RUNHEAD "send raw \"abc\"\nexpect raw \"abd\"\n", SW_CF_SWEEP_NONE, false);
+	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
+	assert_non_null(strstr(r.reason, "line 6: expected raw \"abd\"; got raw \"abc\""));
+	assert_int_equal(r.nsteps, 1);
+	assert_false(r.steps[0].ok);
+	sw_cf_result_fini(&r);
+
+	/* Bytes nobody expected fail the case. */
+	r = run_one(RUNHEAD "send raw \"abcdef\"\nexpect raw \"abc\"\n", SW_CF_SWEEP_NONE, false);
+	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
+	assert_non_null(strstr(
+	    r.reason, "unexpected bytes after the last expected message (offset 3): \"def\""));
+	sw_cf_result_fini(&r);
+	r = run_one(RUNHEAD "trailing any\nsend raw \"abcdef\"\nexpect raw \"abc\"\n",
+	            SW_CF_SWEEP_NONE, false);
+	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
+	sw_cf_result_fini(&r);
+
+	/* Alternatives, eof, silence. */
+	r = run_one(RUNHEAD "send raw \"x\"\nclose\nexpect raw \"y\"\nor raw \"x\" then eof\n",
+	            SW_CF_SWEEP_NONE, false);
+	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
+	sw_cf_result_fini(&r);
+	r = run_one(RUNHEAD "expect silence 100ms\nsend raw \"x\"\nexpect raw \"x\"\n",
+	            SW_CF_SWEEP_NONE, false);
+	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
+	sw_cf_result_fini(&r);
+	r = run_one(RUNHEAD "send raw \"x\"\nexpect silence 300ms\n", SW_CF_SWEEP_NONE, false);
+	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
+	assert_non_null(strstr(r.reason, "bytes during the silence"));
+	sw_cf_result_fini(&r);
+	r = run_one(RUNHEAD "send raw \"x\"\nexpect eof within 200ms\n", SW_CF_SWEEP_NONE, false);
+	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
+	sw_cf_result_fini(&r);
+
+	/* A message expectation decodes what comes back: cat echoes the v1
+	 * request line, which decodes as a v1 response tuple. */
+	r = run_one(RUNHEAD "send v1 request hello x\nexpect v1 response hello *\n",
+	            SW_CF_SWEEP_NONE, false);
+	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
+	sw_cf_result_fini(&r);
+	r = run_one(RUNHEAD "send v1 request hello x\nexpect v1 response hello y\n",
+	            SW_CF_SWEEP_NONE, false);
+	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
+	assert_non_null(strstr(r.reason, "got v1 response [\"hello\", \"x\"]"));
+	sw_cf_result_fini(&r);
+}
+
+static void test_run_fixture_and_sweeps(void **state)
+{
+	(void)state;
+	sw_cf_result r = run_one(
+	    RUNHEAD "file sub/new \"data\"\nsend raw \"q\"\nexpect raw \"q\"\n"
+	            "after file sub/new \"data\"\nafter file testfile \"contents\\nof\\nfile\\n\"\n"
+	            "after dir emptydir\nafter absent nope\nafter no-stray\nafter unchanged\n",
+	    SW_CF_SWEEP_NONE, false);
+	if (r.outcome != SW_CF_OUT_PASS)
+		fail_msg("%s", r.reason);
+	sw_cf_result_fini(&r);
+	r = run_one(RUNHEAD "send raw \"q\"\nexpect raw \"q\"\nafter file testfile \"other\"\n",
+	            SW_CF_SWEEP_NONE, false);
+	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
+	assert_non_null(
+	    strstr(r.reason,
+	           "after file testfile: want \"other\", found file \"contents\\nof\\nfile\\n\""));
+	sw_cf_result_fini(&r);
+	r = run_one(RUNHEAD
+	            "fixture empty\nsend raw \"q\"\nexpect raw \"q\"\nafter absent testfile\n",
+	            SW_CF_SWEEP_NONE, false);
+	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
+	sw_cf_result_fini(&r);
+
+	/* Sweeps: split@1..3, drip, eof@0..3 = 8 variants; cat passes them all
+	 * (an echo of a cut request is a prefix of the normal echo). */
+	r = run_one(RUNHEAD "tags framing\nsend raw \"abcd\"\nexpect raw \"abcd\"\n",
+	            SW_CF_SWEEP_FRAMING, false);
+	if (r.outcome != SW_CF_OUT_PASS)
+		fail_msg("%s", r.reason);
+	assert_int_equal(r.variants, 8);
+	sw_cf_result_fini(&r);
+	r = run_one(RUNHEAD "send raw \"abcd\"\nexpect raw \"abcd\"\n", SW_CF_SWEEP_FRAMING, false);
+	assert_int_equal(r.variants, 0);
+	sw_cf_result_fini(&r);
+
+	/* Skips: permission cases as root, client cases without a client. */
+	r = run_one(RUNHEAD "requires nonroot\nsend raw \"q\"\n", SW_CF_SWEEP_NONE, true);
+	assert_int_equal(r.outcome, SW_CF_OUT_SKIP);
+	assert_int_equal(r.verdict, SW_CF_SKIPPED);
+	assert_non_null(strstr(r.reason, "skipped (root)"));
+	sw_cf_result_fini(&r);
+	r = run_one(RUNHEAD "role client\nclient get x\naccept\n", SW_CF_SWEEP_NONE, false);
+	assert_int_equal(r.outcome, SW_CF_OUT_SKIP);
+	sw_cf_result_fini(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_reports),
+	    cmocka_unit_test(test_run_echo),
+	    cmocka_unit_test(test_run_fixture_and_sweeps),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
