@@ -1,6 +1,7 @@
 /* Tests for the TCP media (medium_tcp.c) on 127.0.0.1: listen on a free
  * port, connect, echo, half-close, reset, refused and timed-out connects. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -50,6 +51,13 @@ static void connected_pair(int *lfd, sw_medium **c, sw_medium **s)
 	assert_int_equal(sw_tcp_accept(s, *lfd, 2000, NULL), 0);
 	assert_string_equal(sw_medium_name(*c), "tcp");
 	assert_string_equal(sw_medium_name(*s), "tcp");
+	/* Both ends blocking and close-on-exec (the listener is non-blocking). */
+	for (int k = 0; k < 2; k++) {
+		int fd;
+		assert_int_equal(sw_medium_fds(k ? *s : *c, &fd, NULL), 0);
+		assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+		assert_false(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	}
 }
 
 static void test_echo_and_half_close(void **state)

@@ -128,10 +128,3 @@ int sw__set_nonblock(int fd, int on)
 	return want == fl ? 0 : fcntl(fd, F_SETFL, want);
 }
 
-int sw__set_cloexec(int fd)
-{
-	int fl = fcntl(fd, F_GETFD);
-	if (fl < 0)
-		return -1;
-	return (fl & FD_CLOEXEC) ? 0 : fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
-}

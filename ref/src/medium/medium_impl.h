@@ -23,9 +23,8 @@ ptrdiff_t sw__map_read_errno(sw_medium *m, int e);
  * EAGAIN -> SW_ERR_WOULD_BLOCK, else SW_ERR_IO.  Records the errno. */
 ptrdiff_t sw__map_write_errno(sw_medium *m, int e);
 
-/* Sets or clears O_NONBLOCK / FD_CLOEXEC.  Return 0 or -1 with errno. */
+/* Sets or clears O_NONBLOCK.  Returns 0 or -1 with errno. */
 int sw__set_nonblock(int fd, int on);
-int sw__set_cloexec(int fd);
 
 /* write() to a descriptor that is not a socket, with SIGPIPE blocked in the
  * calling thread and a SIGPIPE raised by this write consumed (see

@@ -4,6 +4,7 @@
  * `brz serve` (first AI_PASSIVE address, SO_REUSEADDR, TCP_NODELAY on every
  * accepted socket).  Connected sockets become fd media named "tcp".
  */
+#define _GNU_SOURCE 1 /* accept4 */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -195,7 +196,10 @@ int sw_tcp_accept(sw_medium **out, int listen_fd, int timeout_ms, const sw_mem *
 		}
 		if (p.revents & POLLNVAL)
 			return SW_ERR_IO;
-		int fd = accept(listen_fd, NULL, NULL);
+		/* Close-on-exec from the start, so that a spawn in another
+		 * thread never inherits the connection; blocking, whatever the
+		 * listener's mode (accept4 does not inherit O_NONBLOCK). */
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
 			/* The connection may have gone away between poll and accept. */
 			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK ||
@@ -204,8 +208,7 @@ int sw_tcp_accept(sw_medium **out, int listen_fd, int timeout_ms, const sw_mem *
 			return SW_ERR_IO;
 		}
 		int one = 1;
-		if (sw__set_cloexec(fd) < 0 || sw__set_nonblock(fd, 0) < 0 ||
-		    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) {
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) {
 			close(fd);
 			return SW_ERR_IO;
 		}
