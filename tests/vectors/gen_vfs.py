@@ -276,6 +276,21 @@ CASES = [
     ("readv_52_overlap_after_limit", 0, [c(b"readv", b"/readvfile",
                          body=b"\n".join([b"0,1"] + [b"1,0"] * 49 + [b"0,1"]))]),
     ("readv_overlap_after_short", 0, [c(b"readv", b"/readvfile", body=b"18,5\n1,2\n2,1")]),
+    # The offsets parser (smartwire/readv.h): which line and field Breezy
+    # reports, and what int() accepts.
+    ("readv_both_bad", 0, [c(b"readv", b"/readvfile", body=b"x,y")]),
+    ("readv_bad_len_second_line", 0, [c(b"readv", b"/readvfile", body=b"1,2\n3,z")]),
+    ("readv_no_comma_second_line", 0, [c(b"readv", b"/readvfile", body=b"1,2\n\n3")]),
+    ("readv_commas_after_bad", 0, [c(b"readv", b"/readvfile", body=b"x,1\n1,2,3")]),
+    ("readv_empty_start", 0, [c(b"readv", b"/readvfile", body=b",5")]),
+    ("readv_empty_len", 0, [c(b"readv", b"/readvfile", body=b"5,")]),
+    ("readv_double_underscore", 0, [c(b"readv", b"/readvfile", body=b"1__0,1")]),
+    ("readv_nbsp", 0, [c(b"readv", b"/readvfile", body=b"\xa01,2")]),
+    ("readv_whitespace", 0, [c(b"readv", b"/readvfile", body=b"\t2\x0b,\x0c3\r")]),
+    ("readv_crlf", 0, [c(b"readv", b"/readvfile", body=b"1,2\r\n4,1\r\n")]),
+    ("readv_minus_zero", 0, [c(b"readv", b"/readvfile", body=b"-0,3")]),
+    ("readv_negative_then_bad", 0, [c(b"readv", b"/readvfile", body=b"-1,2\n5,x")]),
+    ("readv_negative_late", 0, [c(b"readv", b"/readvfile", body=b"4,2\n-3,2")]),
     # Read-only refusals.
     ("put_ro", 0, [c(b"put", b"/new", b"", body=b"data")]),
     ("put_ro_bad_mode", 0, [c(b"put", b"/new", b"x", body=b"data")]),
