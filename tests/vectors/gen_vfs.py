@@ -333,6 +333,8 @@ CASES = [
     ("pna_create_parent", 1, [c(b"put_non_atomic", b"/a/b", b"", b"T", b"", body=b"x")]),
     ("pna_create_parent_modes", 1, [c(b"put_non_atomic", b"/a/b", b"384", b"T", b"448",
                                       body=b"x")]),
+    ("pna_create_parent_777", 1, [c(b"put_non_atomic", b"/a/b", b"", b"T", b"511",
+                                    body=b"x")]),
     ("pna_no_parent", 1, [c(b"put_non_atomic", b"/r/s", b"", b"F", b"", body=b"x")]),
     ("pna_no_grandparent", 1, [c(b"put_non_atomic", b"/r/s/t", b"", b"T", b"",
                                  body=b"x")]),
@@ -361,6 +363,9 @@ CASES = [
     ("delete_unicode_escaped", 1, [c(b"delete", b"/caf%C3%A9")]),
     ("mkdir_new", 1, [c(b"mkdir", b"/nd", b""), c(b"stat", b"/nd")]),
     ("mkdir_mode", 1, [c(b"mkdir", b"/nd", b"448")]),
+    # Modes the umask would narrow: only the chmod after mkdir sets them.
+    ("mkdir_mode_777", 1, [c(b"mkdir", b"/nd", b"511")]),
+    ("mkdir_mode_sticky", 1, [c(b"mkdir", b"/nd", b"1023")]),
     ("mkdir_exists", 1, [c(b"mkdir", b"/dir", b"")]),
     ("mkdir_exists_file", 1, [c(b"mkdir", b"/testfile", b"")]),
     ("mkdir_no_parent", 1, [c(b"mkdir", b"/a/b", b"")]),
