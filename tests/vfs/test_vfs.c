@@ -727,6 +727,105 @@ static void test_abort_and_hidden_temp(void **state)
 	env_close(&e);
 }
 
+/* The names of the temporary files in `dir`, NUL-separated, and their count. */
+static size_t temp_names(const char *dir, sw_buf *names)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t n = 0;
+	sw_buf_reset(names);
+	while ((de = readdir(d)) != NULL)
+		if (!strncmp(de->d_name, SW_JAIL_TEMP_PREFIX, sizeof SW_JAIL_TEMP_PREFIX - 1)) {
+			sw_buf_append(names, de->d_name, strlen(de->d_name) + 1);
+			n++;
+		}
+	closedir(d);
+	return n;
+}
+
+static sw_vfs_req *begin_put(sw_vfs *v, const char *path, const char *body)
+{
+	sw_slice a[3] = {{(const uint8_t *)"put", 3},
+	                 {(const uint8_t *)path, strlen(path)},
+	                 {(const uint8_t *)"", 0}};
+	sw_vfs_req *r;
+	assert_int_equal(sw_vfs_begin(v, a, 3, &r), SW_VFS_NEEDS_BODY);
+	assert_int_equal(sw_vfs_body(r, (const uint8_t *)body, strlen(body)), 0);
+	return r;
+}
+
+static void end_ok(sw_vfs_req *r)
+{
+	assert_int_equal(sw_vfs_end(r), 0);
+	sw_vfs_reply rep;
+	assert_int_equal(sw_vfs_get_reply(r, &rep), 0);
+	assert_int_equal(rep.status, SW_VFS_SUCCESS);
+	sw_vfs_req_del(r);
+}
+
+/* Uploads in flight at once, from two sw_vfs (two workers) into one
+ * directory, get distinct temporary files; a name already taken (as by a
+ * dead process with the same pid) is skipped, not overwritten; each upload
+ * lands whole and nothing is left behind. */
+static void test_concurrent_uploads(void **state)
+{
+	(void)state;
+	sw_vfs_config cfg = {.allow_writes = true};
+	env e;
+	env_open(&e, &cfg, NULL);
+	sw_vfs *v2;
+	assert_int_equal(sw_vfs_new(&v2, e.root, &cfg, NULL), 0);
+	sw_vfs_req *a = begin_put(e.v, "/x1", "from a");
+	sw_vfs_req *b = begin_put(v2, "/x1", "from b");
+	sw_vfs_req *c = begin_put(e.v, "/x2", "from c");
+	sw_buf names;
+	sw_buf_init(&names, NULL);
+	assert_int_equal(temp_names(e.root, &names), 3);
+	/* <prefix><pid>.<n> (vfs_put.c): take the largest n and occupy the
+	 * next five names. */
+	char pre[64];
+	int k = snprintf(pre, sizeof pre, "%s%x.", SW_JAIL_TEMP_PREFIX, (unsigned)getpid());
+	unsigned long long top = 0;
+	for (size_t off = 0; off < names.len; off += strlen((char *)names.data + off) + 1) {
+		const char *nm = (const char *)names.data + off;
+		assert_int_equal(strncmp(nm, pre, (size_t)k), 0);
+		unsigned long long n = strtoull(nm + k, NULL, 16);
+		top = n > top ? n : top;
+	}
+	char taken[5][4096 + 128];
+	for (int i = 0; i < 5; i++) {
+		snprintf(taken[i], sizeof taken[i], "%s/%s%llx", e.root, pre,
+		         top + 1 + (unsigned)i);
+		int fd = open(taken[i], O_WRONLY | O_CREAT | O_EXCL, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "left", 4), 4);
+		close(fd);
+	}
+	sw_vfs_req *d = begin_put(v2, "/x3", "from d");
+	assert_int_equal(temp_names(e.root, &names), 9);
+	end_ok(a);
+	end_ok(c);
+	end_ok(b); /* renamed last: its content wins */
+	end_ok(d);
+	expect_req(&e, "stat", "/x1", NULL, "[\"stat\", \"6\", \"0o100644\"]");
+	for (int i = 0; i < 5; i++) {
+		struct stat st;
+		assert_int_equal(stat(taken[i], &st), 0);
+		assert_int_equal(st.st_size, 4);
+		unlink(taken[i]);
+	}
+	assert_int_equal(temp_names(e.root, &names), 0);
+	char p[4096 + 16], buf[16];
+	snprintf(p, sizeof p, "%s/x1", e.root);
+	int fd = open(p, O_RDONLY);
+	assert_int_equal(read(fd, buf, sizeof buf), 6);
+	close(fd);
+	assert_memory_equal(buf, "from b", 6);
+	sw_buf_fini(&names);
+	sw_vfs_del(v2);
+	env_close(&e);
+}
+
 static void test_readdir_order(void **state)
 {
 	(void)state;
@@ -957,15 +1056,16 @@ int main(void)
 {
 	umask(022);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_differential_whole),
-		cmocka_unit_test(test_differential_bytewise),
-		cmocka_unit_test(test_failmem),
-		cmocka_unit_test(test_hostile_paths),
-		cmocka_unit_test(test_abort_and_hidden_temp),
-		cmocka_unit_test(test_readdir_order),
-		cmocka_unit_test(test_stream_large),
-		cmocka_unit_test(test_truncated_mid_stream),
-		cmocka_unit_test(test_verbs_and_limits),
+	    cmocka_unit_test(test_differential_whole),
+	    cmocka_unit_test(test_differential_bytewise),
+	    cmocka_unit_test(test_failmem),
+	    cmocka_unit_test(test_hostile_paths),
+	    cmocka_unit_test(test_abort_and_hidden_temp),
+	    cmocka_unit_test(test_concurrent_uploads),
+	    cmocka_unit_test(test_readdir_order),
+	    cmocka_unit_test(test_stream_large),
+	    cmocka_unit_test(test_truncated_mid_stream),
+	    cmocka_unit_test(test_verbs_and_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
