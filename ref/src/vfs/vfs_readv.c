@@ -31,40 +31,48 @@ static bool to_i64(bool neg, uint64_t mag, int64_t *v)
 	return true;
 }
 
-/* ReadvRequest._deserialise_offsets, with the codec's parser
- * (smartwire/readv.h), each line checked before the next is read: Breezy's
- * ValueError for a line it refuses, then our limits.  Returns 0, 1
- * (answered) or SW_ERR_NOMEM. */
+/* One line as sw_readv_next() (result k) read it: Breezy's ValueError for a
+ * line it refuses, then our limits, checked in this order.  Returns 0 (the
+ * range is in *rg), 1 (answered) or SW_ERR_NOMEM. */
+static int check_line(sw_vfs_req *r, const uint8_t *p, int k, const sw_readv_line *l, sw__range *rg)
+{
+	int rc;
+	if (k < 0 && l->fault == SW_READV_ONE_FIELD)
+		rc = sw__fail_value(r, "not enough values to unpack (expected 2, got 1)", NULL, 0);
+	else if (k < 0 && l->fault == SW_READV_MANY_FIELDS)
+		rc = sw__fail_value(r, "too many values to unpack (expected 2)", NULL, 0);
+	/* The start is checked whole (int(), then its range) before the
+	 * length. */
+	else if ((k > 0 || l->field == 1) && !to_i64(l->start_neg, l->start, &rg->off))
+		rc = sw__fail_limit(r, "readv offset", INT64_MAX);
+	else if (k < 0 && l->fault == SW_READV_NOT_INT)
+		rc = sw__fail_value(r, "invalid literal for int() with base 10: ", p + l->field_at,
+		                    l->field_len);
+	else if (k < 0 || !to_i64(l->length_neg, l->length, &rg->len)) /* or SW_READV_TOO_BIG */
+		rc = sw__fail_limit(r, "readv offset", INT64_MAX);
+	else if (rg->len < 0 || (rg->off > 0 && rg->len > INT64_MAX - rg->off))
+		rc = sw__fail_limit(r, "readv length", INT64_MAX);
+	else if (r->nranges == r->vfs->cfg.max_readv_ranges)
+		rc = sw__fail_limit(r, "readv ranges", r->vfs->cfg.max_readv_ranges);
+	else
+		return 0;
+	return rc ? rc : 1;
+}
+
+/* ReadvRequest._deserialise_offsets with the codec's parser
+ * (smartwire/readv.h), each line checked before the next is read.  Returns
+ * 0, 1 (answered) or SW_ERR_NOMEM. */
 static int parse_offsets(sw_vfs_req *r)
 {
 	const uint8_t *p = r->text.data;
 	size_t n = r->text.len, pos = 0, cap = 0;
 	sw_readv_line l;
-	int rc, k;
+	int k;
 	while ((k = sw_readv_next(p, n, &pos, &l)) != 0) {
 		sw__range rg;
-		if (k < 0 && l.fault == SW_READV_ONE_FIELD)
-			rc = sw__fail_value(r, "not enough values to unpack (expected 2, got 1)",
-			                    NULL, 0);
-		else if (k < 0 && l.fault == SW_READV_MANY_FIELDS)
-			rc = sw__fail_value(r, "too many values to unpack (expected 2)", NULL, 0);
-		/* The start is checked whole (int(), then its range) before the
-		 * length. */
-		else if ((k > 0 || l.field == 1) && !to_i64(l.start_neg, l.start, &rg.off))
-			rc = sw__fail_limit(r, "readv offset", INT64_MAX);
-		else if (k < 0 && l.fault == SW_READV_NOT_INT)
-			rc = sw__fail_value(r, "invalid literal for int() with base 10: ",
-			                    p + l.field_at, l.field_len);
-		else if (k < 0 || !to_i64(l.length_neg, l.length, &rg.len))
-			rc = sw__fail_limit(r, "readv offset", INT64_MAX); /* SW_READV_TOO_BIG */
-		else if (rg.len < 0 || (rg.off > 0 && rg.len > INT64_MAX - rg.off))
-			rc = sw__fail_limit(r, "readv length", INT64_MAX);
-		else if (r->nranges == r->vfs->cfg.max_readv_ranges)
-			rc = sw__fail_limit(r, "readv ranges", r->vfs->cfg.max_readv_ranges);
-		else
-			rc = -1; /* a range to keep */
-		if (rc >= 0)
-			return rc ? rc : 1;
+		int rc = check_line(r, p, k, &l, &rg);
+		if (rc)
+			return rc;
 		if (r->nranges == cap) {
 			cap = cap ? cap * 2 : 16;
 			sw__range *nr = sw_realloc(r->mem, r->ranges, cap * sizeof *nr);
