@@ -18,6 +18,13 @@
  * file as it arrives, a get or readv reads the file on demand, so a 1 GiB
  * transfer never sits in memory.
  *
+ * THREADS.  A request belongs to one thread at a time, but any number of
+ * requests, of one sw_vfs or of several on the same directory, may be in
+ * flight at once from any threads or processes: after sw_vfs_new an sw_vfs
+ * is only read (its one cached spare request is exchanged atomically), the
+ * errno texts come from sw_sys_strerror, and uploads get temporary files
+ * whose names cannot collide (see `put` below).
+ *
  * Answers are byte-compatible with `brz serve` of Breezy 3.3.2 (a chroot +
  * path filter over `file://root`, decorated `readonly+` unless writes are
  * allowed), checked differentially by tests/vectors/gen_vfs.py.  Error
