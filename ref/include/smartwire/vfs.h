@@ -20,7 +20,8 @@
  *
  * THREADS.  A request belongs to one thread at a time, but any number of
  * requests, of one sw_vfs or of several on the same directory, may be in
- * flight at once from any threads or processes: after sw_vfs_new an sw_vfs
+ * flight at once from any threads or processes (given an allocator that
+ * may be called from them; NULL, libc, is): after sw_vfs_new an sw_vfs
  * is only read (its one cached spare request is exchanged atomically), the
  * errno texts come from sw_sys_strerror, and uploads get temporary files
  * whose names cannot collide (see `put` below).
