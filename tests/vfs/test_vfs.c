@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -826,6 +827,96 @@ static void test_concurrent_uploads(void **state)
 	env_close(&e);
 }
 
+/* Workers share one sw_vfs: each thread uploads, reads back and fails a
+ * rename over a directory, all at once; every answer is its own and the
+ * failed rename reads the same in every thread. */
+struct worker {
+	env *e;
+	int id;
+	int failures;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	for (int k = 0; k < 40; k++) {
+		char path[64], body[64];
+		snprintf(path, sizeof path, "/w%d_%d", w->id, k);
+		snprintf(body, sizeof body, "worker %d, upload %d", w->id, k);
+		sw_slice a[3] = {{(const uint8_t *)"put", 3},
+		                 {(const uint8_t *)path, strlen(path)},
+		                 {(const uint8_t *)"", 0}};
+		char *t = NULL;
+		sw_buf rb;
+		sw_buf_init(&rb, NULL);
+		int st;
+		if (run_request(w->e->v, a, 3, (const uint8_t *)body, strlen(body), true, 5,
+		                w->e->root, &t, &rb, &st) != 0 ||
+		    strcmp(t, "[\"ok\"]") != 0)
+			w->failures++;
+		free(t);
+		sw_slice g[2] = {{(const uint8_t *)"get", 3},
+		                 {(const uint8_t *)path, strlen(path)}};
+		if (run_request(w->e->v, g, 2, NULL, 0, false, 0, w->e->root, &t, &rb, &st) != 0 ||
+		    rb.len != strlen(body) || memcmp(rb.data, body, rb.len) != 0)
+			w->failures++;
+		free(t);
+		sw_slice d[3] = {{(const uint8_t *)"put", 3},
+		                 {(const uint8_t *)"/dir", 4},
+		                 {(const uint8_t *)"", 0}};
+		/* Unmasked (fmt_reply would mask the temporary name). */
+		static const char want[] =
+		    "[\"error\", \"IsADirectoryError\", \"[Errno 21] Is a "
+		    "directory [occurred when renaming '@ROOT@/.~sw-put.dir' "
+		    "to '@ROOT@/dir']\"]";
+		sw_vfs_req *r;
+		if (sw_vfs_begin(w->e->v, d, 3, &r) != SW_VFS_NEEDS_BODY) {
+			w->failures++;
+			sw_buf_fini(&rb);
+			continue;
+		}
+		sw_vfs_reply rep;
+		sw_buf f;
+		sw_buf_init(&f, NULL);
+		if (sw_vfs_body(r, (const uint8_t *)"x", 1) != 0 || sw_vfs_end(r) != 0 ||
+		    sw_vfs_get_reply(r, &rep) != 0 || sw_format_tuple(&f, rep.args, rep.nargs) != 0)
+			w->failures++;
+		sw_buf_append_byte(&f, 0);
+		char *got = replace_all((char *)f.data, w->e->root, "@ROOT@");
+		if (strcmp(got, want) != 0)
+			w->failures++;
+		free(got);
+		sw_vfs_req_del(r);
+		sw_buf_fini(&rb);
+	}
+	return NULL;
+}
+
+static void test_threads_share_one_vfs(void **state)
+{
+	(void)state;
+	sw_vfs_config cfg = {.allow_writes = true};
+	env e;
+	env_open(&e, &cfg, NULL);
+	enum { N = 4 };
+	pthread_t th[N];
+	struct worker w[N];
+	for (int i = 0; i < N; i++) {
+		w[i] = (struct worker){&e, i, 0};
+		assert_int_equal(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(w[i].failures, 0);
+	}
+	assert_false(has_temp_file(e.root));
+	char p[4096 + 64];
+	snprintf(p, sizeof p, "%s/w3_39", e.root);
+	struct stat st;
+	assert_int_equal(stat(p, &st), 0);
+	env_close(&e);
+}
+
 static void test_readdir_order(void **state)
 {
 	(void)state;
@@ -1062,6 +1153,7 @@ int main(void)
 	    cmocka_unit_test(test_hostile_paths),
 	    cmocka_unit_test(test_abort_and_hidden_temp),
 	    cmocka_unit_test(test_concurrent_uploads),
+	    cmocka_unit_test(test_threads_share_one_vfs),
 	    cmocka_unit_test(test_readdir_order),
 	    cmocka_unit_test(test_stream_large),
 	    cmocka_unit_test(test_truncated_mid_stream),
