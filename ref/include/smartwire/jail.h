@@ -8,8 +8,8 @@
  *    3.3.2 (`SmartServerRequest.translate_client_path`, `VfsRequest`,
  *    `URL._combine_paths`, `LocalTransport._abspath`):
  *      - UTF-8 decode (invalid UTF-8 makes Breezy's error translation crash;
- *        reported as SW_JAIL_BAD_UTF8, which the protocol layer answers with
- *        the escaped exception text "'bytes' object has no attribute
+ *        reported as SW_JAIL_BAD_UTF8, which the VFS answers as the escaped
+ *        exception, SW_VFS_PROTOCOL_ERROR "'bytes' object has no attribute
  *        'encode'");
  *      - prefix '/', `urlutils.joinpath('/', path)` resolving "." and "..";
  *        ".." above the root gives SW_JAIL_ABOVE_ROOT and the exact
