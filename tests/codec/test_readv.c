@@ -78,6 +78,19 @@ static void test_errors(void **state)
 	/* Negative and over-64-bit values (Breezy fails later, in the transport). */
 	assert_int_equal(sw_readv_parse((const uint8_t *)"-1,2", 4, 0, NULL, &r, &n),
 	                 SW_ERR_INVALID_ARGUMENT);
+	assert_int_equal(sw_readv_parse((const uint8_t *)"1,-2", 4, 0, NULL, &r, &n),
+	                 SW_ERR_INVALID_ARGUMENT);
+	/* Up to 2**64 - 1, and -0 is zero, as in Python. */
+	assert_int_equal(
+	    sw_readv_parse((const uint8_t *)"-0,18446744073709551615", 23, 0, NULL, &r, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(r[0].start == 0 && r[0].length == UINT64_MAX);
+	sw_free(NULL, r);
+	/* The first bad line decides: a refused line before the limit. */
+	assert_int_equal(sw_readv_parse((const uint8_t *)"1,2\n3,4\nx", 9, 1, NULL, &r, &n),
+	                 SW_ERR_LIMIT);
+	assert_int_equal(sw_readv_parse((const uint8_t *)"1,2\nx\n3,4", 9, 1, NULL, &r, &n),
+	                 SW_ERR_INVALID_ARGUMENT);
 	assert_int_equal(sw_readv_parse((const uint8_t *)"1,18446744073709551616", 22, 0, NULL,
 	                                &r, &n),
 	                 SW_ERR_INVALID_ARGUMENT);
@@ -89,6 +102,104 @@ static void test_errors(void **state)
 	                 SW_ERR_LIMIT);
 	assert_null(r);
 	assert_int_equal(n, 0);
+}
+
+/* sw_readv_next: what failed and where, for every refusal Breezy has a text
+ * for (the texts themselves are checked against Breezy through the VFS,
+ * tests/vectors/gen_vfs.py "readv_*"). */
+static void test_next(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		int rv;
+		sw_readv_fault fault;
+		size_t line_at, line_len;
+		int field;
+		size_t field_at, field_len;
+		bool sneg;
+		uint64_t s;
+		bool lneg;
+		uint64_t l;
+	} cases[] = {
+	    {"1,2", 1, SW_READV_OK, 0, 3, 0, 0, 0, 0, 1, 0, 2},
+	    {"\n\n 3 ,+4\r\n", 1, SW_READV_OK, 2, 7, 0, 0, 0, 0, 3, 0, 4},
+	    {"-1,-0", 1, SW_READV_OK, 0, 5, 0, 0, 0, 1, 1, 0, 0},
+	    {"-18446744073709551615,18446744073709551615", 1, SW_READV_OK, 0, 42, 0, 0, 0, 1,
+	     UINT64_MAX, 0, UINT64_MAX},
+	    {"1_0,2", 1, SW_READV_OK, 0, 5, 0, 0, 0, 0, 10, 0, 2},
+	    {"3-3", SW_ERR_INVALID_ARGUMENT, SW_READV_ONE_FIELD, 0, 3, 0, 0, 0, 0, 0, 0, 0},
+	    {"\n\n3", SW_ERR_INVALID_ARGUMENT, SW_READV_ONE_FIELD, 2, 1, 0, 0, 0, 0, 0, 0, 0},
+	    {"1,2,x", SW_ERR_INVALID_ARGUMENT, SW_READV_MANY_FIELDS, 0, 5, 0, 0, 0, 0, 0, 0, 0},
+	    {",,", SW_ERR_INVALID_ARGUMENT, SW_READV_MANY_FIELDS, 0, 2, 0, 0, 0, 0, 0, 0, 0},
+	    /* int(start) fails first, even when length is bad too */
+	    {"x,y", SW_ERR_INVALID_ARGUMENT, SW_READV_NOT_INT, 0, 3, 0, 0, 1, 0, 0, 0, 0},
+	    /* a bad length: the start is there */
+	    {" -1 ,y\xff'\nz", SW_ERR_INVALID_ARGUMENT, SW_READV_NOT_INT, 0, 8, 1, 5, 3, 1, 1, 0,
+	     0},
+	    {",5", SW_ERR_INVALID_ARGUMENT, SW_READV_NOT_INT, 0, 2, 0, 0, 0, 0, 0, 0, 0},
+	    {"5,", SW_ERR_INVALID_ARGUMENT, SW_READV_NOT_INT, 0, 2, 1, 2, 0, 0, 5, 0, 0},
+	    {"1__0,1", SW_ERR_INVALID_ARGUMENT, SW_READV_NOT_INT, 0, 6, 0, 0, 4, 0, 0, 0, 0},
+	    {"18446744073709551616,1", SW_ERR_INVALID_ARGUMENT, SW_READV_TOO_BIG, 0, 22, 0, 0, 20,
+	     0, 0, 0, 0},
+	    {"1,-18446744073709551616", SW_ERR_INVALID_ARGUMENT, SW_READV_TOO_BIG, 0, 23, 1, 2, 21,
+	     0, 1, 0, 0},
+	    /* a start too big is reported before a bad length */
+	    {"99999999999999999999,x", SW_ERR_INVALID_ARGUMENT, SW_READV_TOO_BIG, 0, 22, 0, 0, 20,
+	     0, 0, 0, 0},
+	    {"", 0, SW_READV_OK, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+	    {"\n\n\n", 0, SW_READV_OK, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		const uint8_t *in = (const uint8_t *)cases[i].in;
+		size_t len = strlen(cases[i].in), pos = 0;
+		sw_readv_line l;
+		int rv = sw_readv_next(len ? in : NULL, len, &pos, &l);
+		if (rv != cases[i].rv || l.fault != cases[i].fault)
+			fail_msg("%zu: rv %d fault %d", i, rv, (int)l.fault);
+		if (rv == 0) {
+			assert_int_equal(pos, len);
+			continue;
+		}
+		assert_int_equal(l.line_at, cases[i].line_at);
+		assert_int_equal(l.line_len, cases[i].line_len);
+		/* the start, also when the length is refused */
+		if (rv == 1 || l.field == 1) {
+			assert_int_equal(l.start_neg, cases[i].sneg);
+			assert_int_equal(l.start, cases[i].s);
+		}
+		if (rv == 1) {
+			assert_int_equal(l.length_neg, cases[i].lneg);
+			assert_int_equal(l.length, cases[i].l);
+			assert_int_equal(pos,
+			                 l.line_at + l.line_len + (l.line_at + l.line_len < len));
+			continue;
+		}
+		assert_int_equal(pos, cases[i].line_at);
+		if (l.fault == SW_READV_NOT_INT || l.fault == SW_READV_TOO_BIG) {
+			assert_int_equal(l.field, cases[i].field);
+			assert_int_equal(l.field_at, cases[i].field_at);
+			assert_int_equal(l.field_len, cases[i].field_len);
+		}
+	}
+
+	/* A body read line by line, as the server does: values in order, the
+	 * empty lines skipped, then the end. */
+	const char *body = "\n10,40\n\n0,5\n-3,2\n";
+	size_t len = strlen(body), pos = 0;
+	sw_readv_line l;
+	const struct {
+		bool neg;
+		uint64_t s, l;
+	} want[] = {{false, 10, 40}, {false, 0, 5}, {true, 3, 2}};
+	for (size_t k = 0; k < 3; k++) {
+		assert_int_equal(sw_readv_next((const uint8_t *)body, len, &pos, &l), 1);
+		assert_true(l.start_neg == want[k].neg && l.start == want[k].s && !l.length_neg &&
+		            l.length == want[k].l);
+	}
+	assert_int_equal(sw_readv_next((const uint8_t *)body, len, &pos, &l), 0);
+	assert_int_equal(sw_readv_next((const uint8_t *)body, len, &pos, &l), 0);
+	assert_int_equal(pos, len);
 }
 
 static void test_serialise(void **state)
@@ -115,9 +226,10 @@ static void test_serialise(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_vectors),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_serialise),
+	    cmocka_unit_test(test_vectors),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_next),
+	    cmocka_unit_test(test_serialise),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

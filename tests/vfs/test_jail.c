@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -304,6 +306,69 @@ static void test_toctou_swap(void **state)
 	sw_jail_fini(&j);
 }
 
+/* The fast path opens only what the walk reaches without a decision of its
+ * own, and the same file; everything else is left to the walk (-1). */
+static void test_open_plain(void **state)
+{
+	(void)state;
+	mk("d/" SW_JAIL_TEMP_PREFIX "y", NULL);
+	sw_jail j;
+	assert_int_equal(sw_jail_init(&j, root, NULL), 0);
+	/* Without openat2 (ENOSYS: before Linux 5.6, or a seccomp filter) the
+	 * fast path must give -1 every time. */
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC};
+	long probe = syscall(SYS_openat2, j.root_fd, ".", &how, sizeof how);
+	bool have = probe >= 0 || errno != ENOSYS;
+	if (probe >= 0)
+		close((int)probe);
+	if (!have)
+		print_message("openat2 is not available: checking the fallback only\n");
+	static const struct {
+		const char *fs;
+		int oflags;
+		bool opens;
+	} cases[] = {
+	    {"f", O_RDONLY, true},
+	    {"d/g", O_RDONLY, true},
+	    {"d", O_RDONLY | O_DIRECTORY, true},
+	    {"d/e", O_PATH, true},
+	    {"", O_RDONLY, false},   /* the root: the walk decides */
+	    {"in", O_RDONLY, false}, /* a symlink inside */
+	    {"d/up", O_RDONLY, false},
+	    {"absin/g", O_RDONLY, false}, /* through a symlink */
+	    {"out", O_RDONLY, false},     /* a symlink outside */
+	    {"outd/secret", O_RDONLY, false},
+	    {"dd/f", O_RDONLY, false},
+	    {"d/../f", O_RDONLY, false}, /* ".." */
+	    {"./f", O_RDONLY, false},    /* "." */
+	    {"d//g", O_RDONLY, false},   /* an empty component */
+	    {"d/g/", O_RDONLY, false},
+	    {SW_JAIL_TEMP_PREFIX "x", O_RDONLY, false}, /* reserved, though it exists */
+	    {"d/" SW_JAIL_TEMP_PREFIX "y", O_RDONLY, false},
+	    {"nope", O_RDONLY, false}, /* missing: the walk finds ENOENT */
+	    {"f/x", O_RDONLY, false},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *fs = cases[i].fs;
+		int fd = sw_jail_open_plain(&j, (const uint8_t *)fs, strlen(fs), cases[i].oflags);
+		if ((fd >= 0) != (cases[i].opens && have))
+			fail_msg("%s: fd %d", fs, fd);
+		if (fd < 0)
+			continue;
+		struct stat a, b;
+		char p[8192];
+		snprintf(p, sizeof p, "%s/%s", root, fs);
+		assert_int_equal(fstat(fd, &a), 0);
+		assert_int_equal(lstat(p, &b), 0);
+		assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+		assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+		close(fd);
+	}
+	/* A NUL inside the name is never handed to the kernel. */
+	assert_int_equal(sw_jail_open_plain(&j, (const uint8_t *)"f\0x", 3, O_RDONLY), -1);
+	sw_jail_fini(&j);
+}
+
 static void test_walk_failmem(void **state)
 {
 	(void)state;
@@ -338,12 +403,10 @@ static void test_walk_failmem(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_translate),
-		cmocka_unit_test(test_invalid_url),
-		cmocka_unit_test(test_translate_failmem),
-		cmocka_unit_test(test_walk),
-		cmocka_unit_test(test_toctou_swap),
-		cmocka_unit_test(test_walk_failmem),
+	    cmocka_unit_test(test_translate),         cmocka_unit_test(test_invalid_url),
+	    cmocka_unit_test(test_translate_failmem), cmocka_unit_test(test_walk),
+	    cmocka_unit_test(test_toctou_swap),       cmocka_unit_test(test_open_plain),
+	    cmocka_unit_test(test_walk_failmem),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -421,6 +421,79 @@ static void test_failmem(void **state)
 	assert_true(calls > 5);
 }
 
+/* Two runs of the same session on the same tree give the same bytes: no
+ * answer depends on the clock, a heap address, the pid or the uploads
+ * before it.  The session makes renames of upload files fail (put over a
+ * directory, in v1, v2 and v3, and over the root), whose error text names
+ * the temporary file: it used to carry a name made from time(), the
+ * request's address and the pid (the server_session fuzz finding,
+ * fuzz/README.md), and now names "<dir>/.~sw-put.<name>".  The second run
+ * keeps the first server alive, so that its requests live at other
+ * addresses, and every failing put is sent twice in one session. */
+static void test_identical_runs(void **state)
+{
+	(void)state;
+#define PUT_DIR_ERR                                                                                \
+	"error\x01IsADirectoryError\x01[Errno 21] Is a directory [occurred when renaming "         \
+	"'" SW_T_VSRV_ROOT "/.~sw-put.dir' to '" SW_T_VSRV_ROOT "/dir']\n"
+	static const char v3_put[] = "s\x00\x00\x00\x0fl3:put4:/dir0:e"
+	                             "b\x00\x00\x00\x01x"
+	                             "e";
+	sw_buf req;
+	sw_buf_init(&req, NULL);
+	assert_int_equal(sw_buf_append_str(&req, "put\x01/dir\x01\n2\nxxdone\n"
+	                                         "put\x01/dir\x01\n2\nxxdone\n"
+	                                         "put\x01/\x01\n1\nxdone\n"
+	                                         "bzr request 2\nput\x01/dir/\x01\n1\nxdone\n"
+	                                         "bzr request 2\nput_non_atomic\x01/dir\x01\x01"
+	                                         "F\x01\n"
+	                                         "1\nxdone\n"
+	                                         "put\x01/testfile\x01\n3\nnewdone\n"
+	                                         "readv\x01/testfile\n3\n0,3done\n"
+	                                         "append\x01/dir\x01\n1\nxdone\n"),
+	                 0);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(sw_buf_append(&req, V3H, sizeof V3H - 1), 0);
+		assert_int_equal(sw_buf_append(&req, v3_put, sizeof v3_put - 1), 0);
+	}
+	sw_buf out[2];
+	sw_vfs *v[2];
+	for (int run = 0; run < 2; run++) {
+		build_vsrv();
+		v[run] = open_vfs(SW_T_VSRV_ROOT, true, NULL);
+		sw_buf_init(&out[run], NULL);
+		sw_serve_result res;
+		serve_fifo(v[run], req.data, req.len, &out[run], &res);
+		assert_int_equal(res.end, SW_SERVE_EOF);
+		assert_int_equal(res.requests, 10);
+		assert_false(has_temp_files(SW_T_VSRV_ROOT));
+		assert_false(has_temp_files(SW_T_VSRV_ROOT "/dir"));
+	}
+	assert_bytes("the second run", out[0].data, out[0].len, &out[1]);
+	/* The failing renames were reached, and answered the same each time. */
+	static const char *want[] = {
+	    PUT_DIR_ERR PUT_DIR_ERR,
+	    "error\x01IsADirectoryError\x01[Errno 21] Is a directory [occurred when renaming "
+	    "'" SW_T_VSRV_ROOT "/.~sw-put.root' to '" SW_T_VSRV_ROOT "']\n",
+	    "bzr response 2\nfailed\n" PUT_DIR_ERR "bzr response 2\nfailed\n" PUT_DIR_ERR,
+	};
+	for (size_t i = 0; i < NFX(want); i++)
+		if (!memmem(out[0].data, out[0].len, want[i], strlen(want[i])))
+			fail_msg("missing from the answers: %s", want[i]);
+	static const char v3_err[] = "IsADirectoryError";
+	size_t n3 = 0;
+	for (const uint8_t *p = out[0].data, *e = p + out[0].len;
+	     (p = memmem(p, (size_t)(e - p), v3_err, sizeof v3_err - 1)) != NULL; p++)
+		n3++;
+	assert_int_equal(n3, 7); /* v1 3, v2 2 (put, put_non_atomic), v3 2; not append */
+	for (int run = 0; run < 2; run++) {
+		sw_vfs_del(v[run]);
+		sw_buf_fini(&out[run]);
+	}
+	sw_buf_fini(&req);
+#undef PUT_DIR_ERR
+}
+
 /* The handler table is complete and static. */
 static void test_dispatch_table(void **state)
 {
@@ -460,14 +533,15 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dispatch_table),
-		cmocka_unit_test(test_sessions_fifo),
-		cmocka_unit_test(test_sessions_split),
-		cmocka_unit_test(test_departures_keep_connection),
-		cmocka_unit_test(test_server_vectors_real_vfs),
-		cmocka_unit_test(test_body_failure_closes),
-		cmocka_unit_test(test_put_cut_applies_nothing),
-		cmocka_unit_test(test_failmem),
+	    cmocka_unit_test(test_dispatch_table),
+	    cmocka_unit_test(test_sessions_fifo),
+	    cmocka_unit_test(test_sessions_split),
+	    cmocka_unit_test(test_departures_keep_connection),
+	    cmocka_unit_test(test_server_vectors_real_vfs),
+	    cmocka_unit_test(test_body_failure_closes),
+	    cmocka_unit_test(test_put_cut_applies_nothing),
+	    cmocka_unit_test(test_failmem),
+	    cmocka_unit_test(test_identical_runs),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

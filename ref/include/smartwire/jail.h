@@ -1,20 +1,22 @@
 /*
  * smartwire: the one place where a client path becomes a file on disk.
  *
- * Every path a VFS verb receives goes through two steps, both here:
+ * Every path a VFS verb receives goes through two steps, both here (and
+ * nothing in the jail depends on the VFS: it is usable on its own):
  *
  * 1. sw_jail_translate() -- pure string work, byte-compatible with Breezy
  *    3.3.2 (`SmartServerRequest.translate_client_path`, `VfsRequest`,
  *    `URL._combine_paths`, `LocalTransport._abspath`):
  *      - UTF-8 decode (invalid UTF-8 makes Breezy's error translation crash;
- *        reported as SW_JAIL_BAD_UTF8, which the protocol layer answers with
- *        the escaped exception text "'bytes' object has no attribute
+ *        reported as SW_JAIL_BAD_UTF8, which the VFS answers as the escaped
+ *        exception, SW_VFS_PROTOCOL_ERROR "'bytes' object has no attribute
  *        'encode'");
  *      - prefix '/', `urlutils.joinpath('/', path)` resolving "." and "..";
  *        ".." above the root gives SW_JAIL_ABOVE_ROOT and the exact
  *        InvalidURLJoin message;
- *      - the chroot's `_combine_paths` (unescapes %XX of unreserved
- *        characters such as %2e, drops empty segments, clamps "..");
+ *      - `URL._combine_paths` twice, once for the path filter and once
+ *        for the chroot (unescapes %XX of unreserved characters such as
+ *        %2e, drops empty and "." segments, clamps ".." at the root);
  *      - a raw non-ASCII path is flagged (`nonascii`): Breezy raises
  *        InvalidURL only when the local transport is touched, so the VFS
  *        decides when to report it (sw_jail_invalid_url());
@@ -47,18 +49,25 @@
  * Names starting with SW_JAIL_TEMP_PREFIX (the VFS's in-flight put files)
  * are likewise treated as not existing.
  *
- * FAST PATH: a name made only of plain components (none empty, ".", ".."
- * or reserved) may first be opened in ONE openat2(2) call from the root fd
- * with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, so that the kernel refuses
- * every symlink and every step out of the root; on any failure the walk
- * above runs instead and decides (that is where the symlink policy and the
- * errno to report come from).  It succeeds only where the walk would reach
- * the same file without a decision of its own.  Used by get and readv.
+ * FAST PATH: sw_jail_open_plain() opens a name made only of plain
+ * components (none empty, ".", ".." or reserved) in ONE openat2(2) call
+ * from the root fd with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, so that the
+ * kernel refuses every symlink and every step out of the root; when it
+ * fails for any reason the caller runs the walk above, which decides (that
+ * is where the symlink policy and the errno to report come from).  It
+ * succeeds only where the walk would reach the same file without a
+ * decision of its own.  The VFS uses it to open files for get and readv.
  *
- * TOCTOU: after the walk the verb acts on (dirfd, name) with *at() calls and
- * O_NOFOLLOW, so a symlink swapped in after the walk is never followed (the
- * operation fails with ELOOP instead).  Everything above `dirfd` is pinned by
- * the held fd, whatever renames happen concurrently.
+ * TOCTOU: after the walk the caller acts on (dirfd, name) with *at() calls
+ * that do not follow a symlink in `name` (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW,
+ * or calls that never follow one: mkdirat, unlinkat, renameat), so a
+ * symlink swapped in after the walk is never followed (opening it fails
+ * with ELOOP instead).  Everything above `dirfd` is pinned by the held fd,
+ * whatever renames happen concurrently.
+ *
+ * THREADS: a translated path and a walk result belong to their caller; an
+ * sw_jail is only read after sw_jail_init(), so any number of threads may
+ * translate, resolve and open through the same jail at once.
  */
 #ifndef SMARTWIRE_JAIL_H
 #define SMARTWIRE_JAIL_H
@@ -136,7 +145,8 @@ typedef struct sw_jail_res {
 	int dirfd;    /* owned by the result: close with sw_jail_res_fini */
 	char *name;   /* last component, NUL-terminated; "." for the root */
 	bool is_root; /* the path named the root itself */
-	bool outside; /* refused: a symlink pointed outside (errno ENOENT) */
+	bool outside; /* refused (errno ENOENT): a symlink pointed outside the
+	               * root, or a ".." (from %2F..) climbed above it */
 	const sw_mem *mem;
 } sw_jail_res;
 
@@ -151,6 +161,16 @@ typedef struct sw_jail_res {
 SW_API int sw_jail_resolve(const sw_jail *j, const uint8_t *fs, size_t n, unsigned flags,
                            sw_jail_res *res, int *err);
 SW_API void sw_jail_res_fini(sw_jail_res *res);
+
+/* The fast path (see above): opens the decoded relative name fs[0..n)
+ * below the root with one openat2(2) and open(2) flags `oflags` (O_NOFOLLOW
+ * and O_CLOEXEC are added), when the name is a chain of plain components
+ * and no symlink is met.  Returns the fd, owned by the caller, or -1 in
+ * every other case, errors included (errno is then meaningless): the
+ * caller takes sw_jail_resolve(), which applies the symlink policy and
+ * finds the errno to report.  Once openat2 answers ENOSYS (before Linux 5.6,
+ * or a seccomp filter) it is not tried again in this process. */
+SW_API int sw_jail_open_plain(const sw_jail *j, const uint8_t *fs, size_t n, int oflags);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,14 @@
  * file as it arrives, a get or readv reads the file on demand, so a 1 GiB
  * transfer never sits in memory.
  *
+ * THREADS.  A request belongs to one thread at a time, but any number of
+ * requests, of one sw_vfs or of several on the same directory, may be in
+ * flight at once from any threads or processes (given an allocator that
+ * may be called from them; NULL, libc, is): after sw_vfs_new an sw_vfs
+ * is only read (its one cached spare request is exchanged atomically), the
+ * errno texts come from sw_sys_strerror, and uploads get temporary files
+ * whose names cannot collide (see `put` below).
+ *
  * Answers are byte-compatible with `brz serve` of Breezy 3.3.2 (a chroot +
  * path filter over `file://root`, decorated `readonly+` unless writes are
  * allowed), checked differentially by tests/vectors/gen_vfs.py.  Error
@@ -37,10 +45,15 @@
  *    copy + delete; moving a symlink moves the link, not a copy of its target.
  *  - `put`/`put_non_atomic` upload to a hidden temporary file named
  *    SW_JAIL_TEMP_PREFIX... in the target directory, fsync it and rename it
- *    into place; names with that prefix never appear in list_dir or
- *    iter_files_recursive and cannot be addressed.  Breezy's temporary name
- *    (<name>.<pid>.<host>.<random>.tmp) could appear in error texts; ours
- *    never does (errors name the target).
+ *    into place (`append` copies it onto the target at the end); names with
+ *    that prefix never appear in list_dir or iter_files_recursive and
+ *    cannot be addressed.  Breezy's message for a failed rename names its
+ *    temporary file (<name>.<pid>.<host>.<random>.tmp), so its answer
+ *    differs from run to run; ours names "<dir>/" SW_JAIL_TEMP_PREFIX
+ *    "<name>" whatever the file on disk is called.  Nothing in an answer
+ *    depends on the clock, an address, the pid or other requests running at
+ *    the same time: identical requests on identical trees get identical
+ *    bytes.
  *  - rmdir/delete/rename/move of the root itself answer as the kernel does
  *    for a busy mount point (EBUSY: ("error", "ResourceBusy", ...)).
  *  - get of something that is neither a regular file nor a directory (FIFO,

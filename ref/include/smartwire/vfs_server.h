@@ -53,9 +53,10 @@
  *    failure does.
  *
  * THREADS.  The dispatch functions keep no state of their own; everything
- * lives in the sw_vfs given as `ud` and in the per-request sw_vfs_req.  One
- * sw_vfs must be used by one thread at a time (sw_vfs_new per thread is
- * cheap), which is how smartwire/daemon.h uses it.
+ * lives in the sw_vfs given as `ud` and in the per-request sw_vfs_req (see
+ * smartwire/vfs.h, THREADS: one sw_vfs may serve several threads).  The
+ * usual way is one sw_vfs per worker (sw_vfs_new is cheap), as `smartwire
+ * serve` gives each worker of smartwire/daemon.h its own.
  */
 #ifndef SMARTWIRE_VFS_SERVER_H
 #define SMARTWIRE_VFS_SERVER_H

@@ -28,51 +28,82 @@ int sw_readv_serialise(sw_buf *out, const sw_readv_range *ranges, size_t n)
 	return rv;
 }
 
-static int field(const uint8_t *p, size_t n, uint64_t *v)
+/* int() of field k of `line`, body[at .. at + n), into *neg and *mag.
+ * Returns SW_READV_OK, NOT_INT or TOO_BIG (then the field is recorded in
+ * `line`). */
+static sw_readv_fault field(const uint8_t *body, size_t at, size_t n, int k, bool *neg,
+                            uint64_t *mag, sw_readv_line *line)
 {
-	bool neg;
-	if (sw_py_int(p, n, 10, &neg, v) < 0 || neg)
-		return SW_ERR_INVALID_ARGUMENT;
-	return 0;
+	int rv = sw_py_int(body + at, n, 10, neg, mag);
+	if (rv == 0)
+		return SW_READV_OK;
+	*neg = false;
+	*mag = 0;
+	line->field = k;
+	line->field_at = at;
+	line->field_len = n;
+	return rv == SW_ERR_LIMIT ? SW_READV_TOO_BIG : SW_READV_NOT_INT;
 }
 
-/* One non-empty line: exactly one comma, two integers. */
-static int parse_line(const uint8_t *p, size_t n, sw_readv_range *r)
+int sw_readv_next(const uint8_t *body, size_t len, size_t *pos, sw_readv_line *line)
 {
-	const uint8_t *comma = memchr(p, ',', n);
-	if (!comma)
-		return SW_ERR_INVALID_ARGUMENT;
-	size_t c = (size_t)(comma - p);
-	if (memchr(comma + 1, ',', n - c - 1))
-		return SW_ERR_INVALID_ARGUMENT;
-	if (field(p, c, &r->start) < 0 || field(comma + 1, n - c - 1, &r->length) < 0)
-		return SW_ERR_INVALID_ARGUMENT;
-	return 0;
-}
-
-/* Walks the non-empty lines of `body`: validates and counts them, and when
- * `v` is not NULL also stores them.  Returns the count or a negative
- * sw_err. */
-static ptrdiff_t walk(const uint8_t *body, size_t len, size_t max_ranges, sw_readv_range *v)
-{
-	size_t count = 0;
-	for (size_t at = 0; at < len;) {
-		const uint8_t *nl = memchr(body + at, '\n', len - at);
-		size_t end = nl ? (size_t)(nl - body) : len;
-		if (end > at) {
-			sw_readv_range r;
-			int rv = parse_line(body + at, end - at, &r);
-			if (rv < 0)
-				return rv;
-			if (count == max_ranges)
-				return SW_ERR_LIMIT;
-			if (v)
-				v[count] = r;
-			count++;
+	memset(line, 0, sizeof *line);
+	size_t at = *pos, end = at;
+	/* Skip empty lines (split(b'\n') gives b'' for each). */
+	for (;;) {
+		if (at >= len) {
+			*pos = len;
+			return 0;
 		}
+		const uint8_t *nl = memchr(body + at, '\n', len - at);
+		end = nl ? (size_t)(nl - body) : len;
+		if (end > at)
+			break;
 		at = end + 1;
 	}
-	return (ptrdiff_t)count;
+	line->line_at = at;
+	line->line_len = end - at;
+	*pos = at;
+	/* start, length = line.split(b','): exactly two fields. */
+	const uint8_t *comma = memchr(body + at, ',', end - at);
+	if (!comma) {
+		line->fault = SW_READV_ONE_FIELD;
+		return SW_ERR_INVALID_ARGUMENT;
+	}
+	size_t c = (size_t)(comma - body);
+	if (memchr(comma + 1, ',', end - c - 1)) {
+		line->fault = SW_READV_MANY_FIELDS;
+		return SW_ERR_INVALID_ARGUMENT;
+	}
+	/* (int(start), int(length)): Python evaluates the tuple left to right,
+	 * so a bad start is the one reported. */
+	line->fault = field(body, at, c - at, 0, &line->start_neg, &line->start, line);
+	if (line->fault == SW_READV_OK)
+		line->fault =
+		    field(body, c + 1, end - c - 1, 1, &line->length_neg, &line->length, line);
+	if (line->fault != SW_READV_OK)
+		return SW_ERR_INVALID_ARGUMENT;
+	*pos = end < len ? end + 1 : len;
+	return 1;
+}
+
+/* Walks the lines of `body`: validates and counts them, and when `v` is not
+ * NULL also stores them.  Returns the count or a negative sw_err. */
+static ptrdiff_t walk(const uint8_t *body, size_t len, size_t max_ranges, sw_readv_range *v)
+{
+	size_t count = 0, pos = 0;
+	sw_readv_line line;
+	int rv;
+	while ((rv = sw_readv_next(body, len, &pos, &line)) == 1) {
+		if (line.start_neg || line.length_neg)
+			return SW_ERR_INVALID_ARGUMENT;
+		if (count == max_ranges)
+			return SW_ERR_LIMIT;
+		if (v)
+			v[count] = (sw_readv_range){line.start, line.length};
+		count++;
+	}
+	return rv < 0 ? rv : (ptrdiff_t)count;
 }
 
 int sw_readv_parse(const uint8_t *body, size_t len, size_t max_ranges, const sw_mem *mem,

@@ -1,47 +1,86 @@
-/* The VFS request object: dispatch, argument checks, reply building and the
- * error translation shared by every verb.  See smartwire/vfs.h. */
+/* The VFS's public API (smartwire/vfs.h): the server object, the request's
+ * life cycle, and the dispatcher, a table of verbs whose hooks are in the
+ * verb files (vfs_verbs.h).  The verbs never call back into this file. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "smartwire/error.h"
-#include "smartwire/hex.h"
-#include "smartwire/pytext.h"
-#include "vfs_internal.h"
+#include "vfs_verbs.h"
 
 /* Buffers of a freed request up to this size are kept for the next one. */
 #define KEEP_MAX 4096
 
-/* Breezy's request classes: name, parameters of do(), whether a VFS verb
- * (disabled by BRZ_NO_SMART_VFS). */
-static const struct verb {
+static int hello(sw_vfs_req *r, const sw_slice *a)
+{
+	(void)a;
+	return sw__reply(r, SW_VFS_SUCCESS, 2, "ok", "2");
+}
+
+static int is_readonly(sw_vfs_req *r, const sw_slice *a)
+{
+	(void)a;
+	return sw__reply(r, SW_VFS_SUCCESS, 1, r->vfs->cfg.allow_writes ? "no" : "yes");
+}
+
+/* Breezy's request classes: the verb, the class and the parameters of its
+ * do() (for TypeError texts), whether it is a VFS verb (disabled by
+ * BRZ_NO_SMART_VFS), and the hooks that serve it (vfs_verbs.h): body, end
+ * and abort for verbs with a request body, read for a response body. */
+struct sw__verb {
 	const char *verb, *cls;
 	int nparams;
 	const char *params[4];
 	bool vfs;
 	int id;
-} verbs[] = {
-	{"hello", "HelloRequest", 0, {0}, false, V_HELLO},
-	{"Transport.is_readonly", "SmartServerIsReadonly", 0, {0}, false, V_IS_READONLY},
-	{"get", "GetRequest", 1, {"relpath"}, true, V_GET},
-	{"has", "HasRequest", 1, {"relpath"}, true, V_HAS},
-	{"stat", "StatRequest", 1, {"relpath"}, true, V_STAT},
-	{"list_dir", "ListDirRequest", 1, {"relpath"}, true, V_LIST_DIR},
-	{"iter_files_recursive", "IterFilesRecursiveRequest", 1, {"relpath"}, true, V_ITER},
-	{"readv", "ReadvRequest", 1, {"relpath"}, true, V_READV},
-	{"put", "PutRequest", 2, {"relpath", "mode"}, true, V_PUT},
-	{"put_non_atomic", "PutNonAtomicRequest", 4,
-	 {"relpath", "mode", "create_parent", "dir_mode"}, true, V_PUT_NON_ATOMIC},
-	{"append", "AppendRequest", 2, {"relpath", "mode"}, true, V_APPEND},
-	{"delete", "DeleteRequest", 1, {"relpath"}, true, V_DELETE},
-	{"mkdir", "MkdirRequest", 2, {"relpath", "mode"}, true, V_MKDIR},
-	{"rmdir", "RmdirRequest", 1, {"relpath"}, true, V_RMDIR},
-	{"rename", "RenameRequest", 2, {"rel_from", "rel_to"}, true, V_RENAME},
-	{"move", "MoveRequest", 2, {"rel_from", "rel_to"}, true, V_MOVE},
+	int (*begin)(sw_vfs_req *r, const sw_slice *a);
+	int (*body)(sw_vfs_req *r, const uint8_t *p, size_t n);
+	int (*end)(sw_vfs_req *r);
+	void (*abort)(sw_vfs_req *r);
+	ptrdiff_t (*read)(sw_vfs_req *r, uint8_t *buf, size_t cap);
 };
+
+/* clang-format off */
+static const struct sw__verb verbs[] = {
+	/* verb, class, parameters, VFS verb, id,
+	 *     begin, body, end, abort, read */
+	{"hello", "HelloRequest", 0, {0}, false, V_HELLO,
+	     hello, NULL, NULL, NULL, NULL},
+	{"Transport.is_readonly", "SmartServerIsReadonly", 0, {0}, false, V_IS_READONLY,
+	     is_readonly, NULL, NULL, NULL, NULL},
+	{"get", "GetRequest", 1, {"relpath"}, true, V_GET,
+	     sw__get_begin, NULL, NULL, NULL, sw__get_read},
+	{"has", "HasRequest", 1, {"relpath"}, true, V_HAS,
+	     sw__has_begin, NULL, NULL, NULL, NULL},
+	{"stat", "StatRequest", 1, {"relpath"}, true, V_STAT,
+	     sw__stat_begin, NULL, NULL, NULL, NULL},
+	{"list_dir", "ListDirRequest", 1, {"relpath"}, true, V_LIST_DIR,
+	     sw__list_dir_begin, NULL, NULL, NULL, NULL},
+	{"iter_files_recursive", "IterFilesRecursiveRequest", 1, {"relpath"}, true, V_ITER,
+	     sw__iter_begin, NULL, NULL, NULL, NULL},
+	{"readv", "ReadvRequest", 1, {"relpath"}, true, V_READV,
+	     sw__readv_begin, sw__readv_body, sw__readv_end, NULL, sw__readv_read},
+	{"put", "PutRequest", 2, {"relpath", "mode"}, true, V_PUT,
+	     sw__put_begin, sw__upload_body, sw__upload_end, sw__upload_abort, NULL},
+	{"put_non_atomic", "PutNonAtomicRequest", 4,
+	 {"relpath", "mode", "create_parent", "dir_mode"}, true, V_PUT_NON_ATOMIC,
+	     sw__put_begin, sw__upload_body, sw__upload_end, sw__upload_abort, NULL},
+	{"append", "AppendRequest", 2, {"relpath", "mode"}, true, V_APPEND,
+	     sw__append_begin, sw__upload_body, sw__upload_end, sw__upload_abort, NULL},
+	{"delete", "DeleteRequest", 1, {"relpath"}, true, V_DELETE,
+	     sw__one_path_begin, NULL, NULL, NULL, NULL},
+	{"mkdir", "MkdirRequest", 2, {"relpath", "mode"}, true, V_MKDIR,
+	     sw__one_path_begin, NULL, NULL, NULL, NULL},
+	{"rmdir", "RmdirRequest", 1, {"relpath"}, true, V_RMDIR,
+	     sw__one_path_begin, NULL, NULL, NULL, NULL},
+	{"rename", "RenameRequest", 2, {"rel_from", "rel_to"}, true, V_RENAME,
+	     sw__two_paths_begin, NULL, NULL, NULL, NULL},
+	{"move", "MoveRequest", 2, {"rel_from", "rel_to"}, true, V_MOVE,
+	     sw__two_paths_begin, NULL, NULL, NULL, NULL},
+};
+/* clang-format on */
 
 int sw_vfs_new(sw_vfs **out, const char *root_dir, const sw_vfs_config *cfg, const sw_mem *mem)
 {
@@ -86,7 +125,6 @@ int sw_vfs_new(sw_vfs **out, const char *root_dir, const sw_vfs_config *cfg, con
 		errno = e;
 		return rc;
 	}
-	atomic_init(&v->tmp_seq, (uint64_t)getpid() << 32);
 	atomic_init(&v->spare, NULL);
 	*out = v;
 	return 0;
@@ -104,272 +142,9 @@ void sw_vfs_del(sw_vfs *v)
 	sw_free(v->mem, v);
 }
 
-/* ---- reply building ---- */
-
-int sw__reply_add(sw_vfs_req *r, const void *p, size_t n)
-{
-	if (r->nr == r->rcap) {
-		size_t ncap = r->rcap ? r->rcap * 2 : 8;
-		size_t *no = sw_realloc(r->mem, r->roff, ncap * 2 * sizeof *no);
-		if (!no)
-			return SW_ERR_NOMEM;
-		r->roff = no;
-		r->rcap = ncap;
-	}
-	size_t off = r->rbuf.len;
-	r->rargs_ok = false;
-	int rc = sw_buf_append(&r->rbuf, p, n);
-	if (rc)
-		return rc;
-	r->roff[2 * r->nr] = off;
-	r->roff[2 * r->nr + 1] = n;
-	r->nr++;
-	return 0;
-}
-
-int sw__reply(sw_vfs_req *r, sw_vfs_status status, int n, ...)
-{
-	sw_buf_reset(&r->rbuf);
-	r->nr = 0;
-	r->rargs_ok = false;
-	r->status = status;
-	r->replied = true;
-	r->has_body = false;
-	va_list ap;
-	va_start(ap, n);
-	int rc = 0;
-	for (int i = 0; i < n && rc == 0; i++) {
-		const char *s = va_arg(ap, const char *);
-		rc = sw__reply_add(r, s, strlen(s));
-	}
-	va_end(ap);
-	return rc;
-}
-
-int sw__fail_generic(sw_vfs_req *r, const char *cls, const uint8_t *msg, size_t n)
-{
-	int rc = sw__reply(r, SW_VFS_FAILED, 2, "error", cls);
-	return rc ? rc : sw__reply_add(r, msg, n);
-}
-
-int sw__fail_limit(sw_vfs_req *r, const char *what, uint64_t lim)
-{
-	char t[200];
-	int k = snprintf(t, sizeof t, "%s exceeds the limit of %llu", what, (unsigned long long)lim);
-	return sw__fail_generic(r, "smartwire.LimitExceeded", (const uint8_t *)t, (size_t)k);
-}
-
-int sw__abs(const sw_vfs *v, const uint8_t *fs, size_t n, sw_buf *out)
-{
-	int rc = sw_buf_append(out, v->root, v->root_len);
-	if (rc == 0 && n > 0 && !(v->root_len == 1 && v->root[0] == '/'))
-		rc = sw_buf_append_byte(out, '/');
-	return rc ? rc : sw_buf_append(out, fs, n);
-}
-
-/* str(OSError): "[Errno n] strerror: 'f1'" (+ " -> 'f2'"). */
-static int oserror_text(sw_buf *t, int e, const sw_buf *f1, const sw_buf *f2)
-{
-	char h[160];
-	snprintf(h, sizeof h, "[Errno %d] %s", e, strerror(e));
-	int rc = sw_buf_append_str(t, h);
-	if (rc == 0 && f1) {
-		rc = sw_buf_append_str(t, ": ");
-		if (rc == 0)
-			rc = sw_py_repr_str(t, f1->data, f1->len);
-	}
-	if (rc == 0 && f2) {
-		rc = sw_buf_append_str(t, " -> ");
-		if (rc == 0)
-			rc = sw_py_repr_str(t, f2->data, f2->len);
-	}
-	return rc;
-}
-
-int sw__fail_errno(sw_vfs_req *r, int e, const sw_buf *report, const sw_buf *f1,
-                   const sw_buf *f2)
-{
-	sw_buf t;
-	sw_buf_init(&t, r->mem);
-	int rc;
-	if (e == ENOENT || e == ENOTDIR || e == EINVAL) {
-		rc = sw__reply(r, SW_VFS_FAILED, 1, "NoSuchFile");
-		if (rc == 0)
-			rc = sw__reply_add(r, report->data, report->len);
-	} else if (e == EEXIST) {
-		rc = sw__reply(r, SW_VFS_FAILED, 1, "FileExists");
-		if (rc == 0)
-			rc = sw__reply_add(r, report->data, report->len);
-	} else if (e == ENOTEMPTY) {
-		rc = sw__reply(r, SW_VFS_FAILED, 1, "DirectoryNotEmpty");
-		if (rc == 0)
-			rc = sw__reply_add(r, report->data, report->len);
-	} else if (e == EACCES) {
-		rc = sw_buf_append_str(&t, ": ");
-		if (rc == 0)
-			rc = oserror_text(&t, e, f1, f2);
-		if (rc == 0)
-			rc = sw__reply(r, SW_VFS_FAILED, 1, "PermissionDenied");
-		if (rc == 0)
-			rc = sw__reply_add(r, report->data, report->len);
-		if (rc == 0)
-			rc = sw__reply_add(r, t.data, t.len);
-	} else if (e == EBUSY) {
-		/* errors.ResourceBusy: 'Device or resource busy: "%(path)s"%(extra)s' */
-		rc = sw_buf_append_str(&t, "Device or resource busy: \"");
-		if (rc == 0)
-			rc = sw_buf_append(&t, report->data, report->len);
-		if (rc == 0)
-			rc = sw_buf_append_str(&t, "\": ");
-		if (rc == 0)
-			rc = oserror_text(&t, e, f1, f2);
-		if (rc == 0)
-			rc = sw__fail_generic(r, "ResourceBusy", t.data, t.len);
-	} else {
-		/* errors.TransportError(orig_error=e): "Transport error: %s %s" */
-		sw_buf o;
-		sw_buf_init(&o, r->mem);
-		rc = oserror_text(&o, e, f1, f2);
-		if (rc == 0)
-			rc = sw_buf_append_str(&t, "Transport error: ");
-		if (rc == 0)
-			rc = sw_buf_append(&t, o.data, o.len);
-		if (rc == 0)
-			rc = sw_buf_append_byte(&t, ' ');
-		if (rc == 0)
-			rc = sw_buf_append(&t, o.data, o.len);
-		sw_buf_fini(&o);
-		if (rc == 0)
-			rc = sw__fail_generic(r, "TransportError", t.data, t.len);
-	}
-	sw_buf_fini(&t);
-	return rc;
-}
-
-int sw__fail_errno_abs(sw_vfs_req *r, int e, const sw_jail_path *jp)
-{
-	sw_buf a;
-	sw_buf_init(&a, r->mem);
-	int rc = sw__abs(r->vfs, jp->fs.data, jp->fs.len, &a);
-	if (rc == 0)
-		rc = sw__fail_errno(r, e, &a, &a, NULL);
-	sw_buf_fini(&a);
-	return rc;
-}
-
-int sw__fail_oserror(sw_vfs_req *r, int e, const char *suffix)
-{
-	sw_buf t;
-	sw_buf_init(&t, r->mem);
-	int rc = oserror_text(&t, e, NULL, NULL);
-	if (rc == 0 && suffix)
-		rc = sw_buf_append_str(&t, suffix);
-	if (rc == 0)
-		rc = sw__fail_generic(r, sw_py_oserror_class(e), t.data, t.len);
-	sw_buf_fini(&t);
-	return rc;
-}
-
-int sw__translate(sw_vfs_req *r, const sw_slice *p, bool slash, sw_jail_path *jp)
-{
-	if (p->n > r->vfs->cfg.max_path_len) {
-		int rc = sw__fail_limit(r, "path length", r->vfs->cfg.max_path_len);
-		return rc ? rc : 1;
-	}
-	int rc = sw_jail_translate(p->p, p->n, slash, jp);
-	if (rc < 0)
-		return rc;
-	if (rc == SW_JAIL_ABOVE_ROOT) {
-		rc = sw__fail_generic(r, "breezy.urlutils.InvalidURLJoin", jp->msg.data, jp->msg.len);
-		return rc ? rc : 1;
-	}
-	if (rc == SW_JAIL_BAD_UTF8) {
-		rc = sw__reply(r, SW_VFS_PROTOCOL_ERROR, 1, "'bytes' object has no attribute 'encode'");
-		return rc ? rc : 1;
-	}
-	return 0;
-}
-
-int sw__touch(sw_vfs_req *r, const sw_jail_path *jp)
-{
-	int rc;
-	if (jp->nonascii) {
-		sw_buf t;
-		sw_buf_init(&t, r->mem);
-		rc = sw_jail_invalid_url(jp, &t);
-		if (rc == 0)
-			rc = sw__reply(r, SW_VFS_FAILED, 1, "InvalidURL");
-		if (rc == 0)
-			rc = sw__reply_add(r, jp->combined.data, jp->combined.len);
-		if (rc == 0)
-			rc = sw__reply_add(r, t.data, t.len);
-		sw_buf_fini(&t);
-		return rc ? rc : 1;
-	}
-	if (jp->has_nul) {
-		rc = sw__reply(r, SW_VFS_FAILED, 3, "error", "ValueError", "embedded null byte");
-		return rc ? rc : 1;
-	}
-	return 0;
-}
-
-int sw__mode(sw_vfs_req *r, const sw_slice *s, int64_t *mode, bool *has)
-{
-	*has = false;
-	if (s->n == 0)
-		return 0;
-	int64_t v = 0;
-	int k = sw_py_int64(s->p, s->n, &v);
-	if (k == 1) {
-		sw_buf t;
-		sw_buf_init(&t, r->mem);
-		int rc = sw_buf_append_str(&t, "invalid literal for int() with base 10: ");
-		if (rc == 0)
-			rc = sw_py_repr_bytes(&t, s->p, s->n);
-		if (rc == 0)
-			rc = sw__fail_generic(r, "ValueError", t.data, t.len);
-		sw_buf_fini(&t);
-		return rc ? rc : 1;
-	}
-	if (k == 2 || v < 0 || v > 07777) {
-		int rc = sw__fail_limit(r, "mode", 07777);
-		return rc ? rc : 1;
-	}
-	*mode = v;
-	*has = true;
-	return 0;
-}
-
-int sw__resolve(sw_vfs_req *r, const sw_jail_path *jp, unsigned flags, sw_jail_res *res)
-{
-	int e = 0;
-	int rc = sw_jail_resolve(&r->vfs->jail, jp->fs.data, jp->fs.len, flags, res, &e);
-	if (rc == SW_ERR_IO) {
-		rc = sw__fail_errno_abs(r, e, jp);
-		return rc ? rc : 1;
-	}
-	return rc;
-}
-
-int sw__escape(sw_buf *out, const uint8_t *p, size_t n)
-{
-	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		uint8_t c = p[i];
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '_' || c == '.' || c == '-' || c == '~' || c == '/') {
-			rc = sw_buf_append_byte(out, c);
-		} else {
-			char t[3] = {'%', sw_hex_upper(c >> 4u), sw_hex_upper(c)};
-			rc = sw_buf_append(out, t, 3);
-		}
-	}
-	return rc;
-}
-
 /* ---- the request object ---- */
 
-static int type_error(sw_vfs_req *r, const struct verb *vb, size_t given)
+static int type_error(sw_vfs_req *r, const struct sw__verb *vb, size_t given)
 {
 	char t[400];
 	size_t want = (size_t)vb->nparams;
@@ -388,7 +163,7 @@ static int type_error(sw_vfs_req *r, const struct verb *vb, size_t given)
 	return sw__fail_generic(r, "TypeError", (const uint8_t *)t, strlen(t));
 }
 
-static int dispatch(sw_vfs_req *r, const struct verb *vb, const sw_slice *a, size_t na)
+static int dispatch(sw_vfs_req *r, const struct sw__verb *vb, const sw_slice *a, size_t na)
 {
 	if (vb->vfs && r->vfs->cfg.disable_vfs) {
 		char t[200];
@@ -398,21 +173,7 @@ static int dispatch(sw_vfs_req *r, const struct verb *vb, const sw_slice *a, siz
 	}
 	if (na != (size_t)vb->nparams)
 		return type_error(r, vb, na);
-	switch (vb->id) {
-	case V_HELLO: return sw__reply(r, SW_VFS_SUCCESS, 2, "ok", "2");
-	case V_IS_READONLY:
-		return sw__reply(r, SW_VFS_SUCCESS, 1, r->vfs->cfg.allow_writes ? "no" : "yes");
-	case V_GET: return sw__do_get(r, a);
-	case V_HAS: return sw__do_has(r, a);
-	case V_STAT: return sw__do_stat(r, a);
-	case V_LIST_DIR: return sw__do_list_dir(r, a);
-	case V_ITER: return sw__do_iter(r, a);
-	case V_READV: return sw__do_readv(r, a);
-	case V_PUT:
-	case V_PUT_NON_ATOMIC: return sw__do_put(r, a);
-	case V_APPEND: return sw__do_append(r, a);
-	default: return sw__do_simple_write(r, a);
-	}
+	return vb->begin(r, a);
 }
 
 /* A request in its initial state: the spare one with its buffers emptied
@@ -463,7 +224,7 @@ int sw_vfs_begin(sw_vfs *v, const sw_slice *args, size_t nargs, sw_vfs_req **out
 	*out = NULL;
 	if (nargs == 0)
 		return SW_ERR_INVALID_ARGUMENT;
-	const struct verb *vb = NULL;
+	const struct sw__verb *vb = NULL;
 	size_t n = args[0].n;
 	for (size_t i = 0; n && i < sizeof verbs / sizeof verbs[0]; i++) {
 		const char *name = verbs[i].verb;
@@ -479,6 +240,7 @@ int sw_vfs_begin(sw_vfs *v, const sw_slice *args, size_t nargs, sw_vfs_req **out
 	if (!r)
 		return SW_ERR_NOMEM;
 	r->verb = vb->id;
+	r->ops = vb;
 	int rc = dispatch(r, vb, args + 1, nargs - 1);
 	if (rc) {
 		sw_vfs_req_del(r);
@@ -492,21 +254,14 @@ int sw_vfs_body(sw_vfs_req *r, const uint8_t *p, size_t n)
 {
 	if (r->state != REQ_BODY)
 		return SW_ERR_STATE;
-	if (r->verb == V_READV) {
-		if (r->replied)
-			return 0; /* over the limit: discard */
-		if (r->text.len + n > r->vfs->cfg.max_readv_text)
-			return sw__fail_limit(r, "readv offsets text", r->vfs->cfg.max_readv_text);
-		return sw_buf_append(&r->text, p, n);
-	}
-	return sw__write_body(r, p, n);
+	return r->ops->body(r, p, n);
 }
 
 int sw_vfs_end(sw_vfs_req *r)
 {
 	if (r->state != REQ_BODY)
 		return SW_ERR_STATE;
-	int rc = r->verb == V_READV ? (r->replied ? 0 : sw__readv_end(r)) : sw__write_end(r);
+	int rc = r->ops->end(r);
 	if (rc) {
 		sw_vfs_abort(r);
 		return rc;
@@ -519,8 +274,8 @@ void sw_vfs_abort(sw_vfs_req *r)
 {
 	if (r->state != REQ_BODY)
 		return;
-	if (r->verb != V_READV)
-		sw__write_abort(r);
+	if (r->ops->abort)
+		r->ops->abort(r);
 	r->state = REQ_ABORTED;
 }
 
@@ -553,9 +308,9 @@ int sw_vfs_get_reply(const sw_vfs_req *rc, sw_vfs_reply *out)
 
 ptrdiff_t sw_vfs_read_body(sw_vfs_req *r, uint8_t *buf, size_t cap)
 {
-	if (r->state != REQ_ANSWERED || !r->has_body)
+	if (r->state != REQ_ANSWERED || !r->has_body || !r->ops->read)
 		return SW_ERR_STATE;
-	return sw__read_body(r, buf, cap);
+	return r->ops->read(r, buf, cap);
 }
 
 void sw_vfs_req_del(sw_vfs_req *r)

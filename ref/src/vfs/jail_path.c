@@ -1,26 +1,14 @@
-/* The path jail: Breezy-compatible translation and the physical walk.
- * See smartwire/jail.h for the contract and the symlink policy. */
-#define _GNU_SOURCE 1 /* O_PATH */
+/* The path jail, part 1: a client path as Breezy translates it, pure string
+ * work (sw_jail_translate, sw_jail_invalid_url).  The walk on disk is in
+ * jail_walk.c.  See smartwire/jail.h for the contract. */
 #include "smartwire/jail.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <linux/openat2.h>
-#include <stdatomic.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "smartwire/error.h"
 #include "smartwire/hex.h"
 #include "smartwire/pytext.h"
-#include "vfs_internal.h"
-
-#define MAX_SYMLINKS 40
 
 void sw_jail_path_init(sw_jail_path *jp, const sw_mem *mem)
 {
@@ -57,7 +45,8 @@ static int combine(const uint8_t *p, size_t n, sw_buf *out)
 	sw_buf_init(&tmp, out->mem);
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (p[i] == '%' && i + 2 < n && sw_hex_value(p[i + 1]) >= 0 && sw_hex_value(p[i + 2]) >= 0) {
+		if (p[i] == '%' && i + 2 < n && sw_hex_value(p[i + 1]) >= 0 &&
+		    sw_hex_value(p[i + 2]) >= 0) {
 			int c = sw_hex_value(p[i + 1]) * 16 + sw_hex_value(p[i + 2]);
 			if (unreserved(c)) {
 				rc = sw_buf_append_byte(&tmp, (uint8_t)c);
@@ -130,7 +119,8 @@ static int utf8_scan(const uint8_t *p, size_t n, sw_buf *out, bool *valid)
 		if (ok) {
 			for (size_t k = 0; k < need; k++) {
 				uint8_t b = i + 1 + k < n ? p[i + 1 + k] : 0;
-				if (i + 1 + k >= n || b < (k == 0 ? lo : 0x80) || b > (k == 0 ? hi : 0xbf)) {
+				if (i + 1 + k >= n || b < (k == 0 ? lo : 0x80) ||
+				    b > (k == 0 ? hi : 0xbf)) {
 					ok = false;
 					break;
 				}
@@ -161,7 +151,7 @@ static int utf8_scan(const uint8_t *p, size_t n, sw_buf *out, bool *valid)
 static int plain_path(const uint8_t *p, size_t n)
 {
 	int skip = n > 0 && p[0] == '/';
-	size_t seg = 0; /* bytes of the current segment */
+	size_t seg = 0;   /* bytes of the current segment */
 	bool dots = true; /* the current segment has only '.' so far */
 	if ((size_t)skip == n)
 		return -1;
@@ -297,7 +287,8 @@ int sw_jail_translate(const uint8_t *p, size_t n, bool append_slash, sw_jail_pat
 		const uint8_t *c = jp->combined.data;
 		if (c[i] == '%' && i + 2 < jp->combined.len && sw_hex_value(c[i + 1]) >= 0 &&
 		    sw_hex_value(c[i + 2]) >= 0) {
-			rc = sw_buf_append_byte(&raw, (uint8_t)(sw_hex_value(c[i + 1]) * 16 + sw_hex_value(c[i + 2])));
+			rc = sw_buf_append_byte(
+			    &raw, (uint8_t)(sw_hex_value(c[i + 1]) * 16 + sw_hex_value(c[i + 2])));
 			i += 2;
 		} else {
 			rc = sw_buf_append_byte(&raw, c[i]);
@@ -344,10 +335,12 @@ int sw_jail_invalid_url(const sw_jail_path *jp, sw_buf *out)
 		idx++;
 	}
 	char tmp[160];
-	int rc = sw_buf_append_str(out, ": URL was not a plain ASCII url: 'ascii' codec can't encode ");
+	int rc =
+	    sw_buf_append_str(out, ": URL was not a plain ASCII url: 'ascii' codec can't encode ");
 	if (run == 1) {
-		const char *fmt = cp0 < 0x100 ? "character '\\x%02x'" : cp0 < 0x10000 ? "character '\\u%04x'"
-		                                                                       : "character '\\U%08x'";
+		const char *fmt = cp0 < 0x100     ? "character '\\x%02x'"
+		                  : cp0 < 0x10000 ? "character '\\u%04x'"
+		                                  : "character '\\U%08x'";
 		snprintf(tmp, sizeof tmp, fmt, (unsigned)cp0);
 		if (rc == 0)
 			rc = sw_buf_append_str(out, tmp);
@@ -360,332 +353,4 @@ int sw_jail_invalid_url(const sw_jail_path *jp, sw_buf *out)
 	if (rc == 0)
 		rc = sw_buf_append_str(out, ": ordinal not in range(128)");
 	return rc;
-}
-
-int sw_jail_init(sw_jail *j, const char *root, const sw_mem *mem)
-{
-	j->mem = mem;
-	j->root_real = NULL;
-	j->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (j->root_fd < 0)
-		return SW_ERR_IO;
-	char *real = realpath(root, NULL);
-	if (!real) {
-		int e = errno;
-		close(j->root_fd);
-		j->root_fd = -1;
-		errno = e;
-		return e == ENOMEM ? SW_ERR_NOMEM : SW_ERR_IO;
-	}
-	j->root_real_len = strlen(real);
-	j->root_real = sw_malloc(mem, j->root_real_len + 1);
-	if (!j->root_real) {
-		free(real);
-		close(j->root_fd);
-		j->root_fd = -1;
-		return SW_ERR_NOMEM;
-	}
-	memcpy(j->root_real, real, j->root_real_len + 1);
-	free(real);
-	return 0;
-}
-
-void sw_jail_fini(sw_jail *j)
-{
-	if (j->root_fd >= 0)
-		close(j->root_fd);
-	j->root_fd = -1;
-	sw_free(j->mem, j->root_real);
-	j->root_real = NULL;
-}
-
-void sw_jail_res_fini(sw_jail_res *res)
-{
-	if (res->dirfd >= 0)
-		close(res->dirfd);
-	res->dirfd = -1;
-	sw_free(res->mem, res->name);
-	res->name = NULL;
-}
-
-/* The walk's state: a stack of held directory fds (index 0 is the root fd,
- * borrowed) and the path still to walk, which symlink targets are spliced
- * into. */
-typedef struct walk {
-	const sw_jail *j;
-	int *fds;
-	size_t depth, cap; /* fds[0..depth] valid */
-	sw_buf rest;
-	size_t pos;
-} walk;
-
-static void walk_unwind(walk *w, size_t to)
-{
-	while (w->depth > to) {
-		close(w->fds[w->depth]);
-		w->depth--;
-	}
-}
-
-static int walk_push(walk *w, int fd)
-{
-	if (w->depth + 1 >= w->cap) {
-		size_t ncap = w->cap * 2;
-		int *n = sw_realloc(w->j->mem, w->fds, ncap * sizeof *n);
-		if (!n) {
-			close(fd);
-			return SW_ERR_NOMEM;
-		}
-		w->fds = n;
-		w->cap = ncap;
-	}
-	w->fds[++w->depth] = fd;
-	return 0;
-}
-
-/* Replaces the unread part of the walk with `target` + "/" + rest. */
-static int splice_target(walk *w, const char *target, size_t tlen)
-{
-	sw_buf nb;
-	sw_buf_init(&nb, w->j->mem);
-	int rc = sw_buf_append(&nb, target, tlen);
-	if (rc == 0 && w->pos < w->rest.len) {
-		rc = sw_buf_append_byte(&nb, '/');
-		if (rc == 0)
-			rc = sw_buf_append(&nb, w->rest.data + w->pos, w->rest.len - w->pos);
-	}
-	if (rc) {
-		sw_buf_fini(&nb);
-		return rc;
-	}
-	sw_buf_fini(&w->rest);
-	w->rest = nb;
-	w->pos = 0;
-	return 0;
-}
-
-/* A symlink `name` in the current directory: splice its target in.
- * Returns 0, SW_ERR_NOMEM, or SW_ERR_IO with *err (ENOENT + *outside when it
- * leaves the root, EINVAL when `name` is not a symlink after all). */
-static int follow(walk *w, const char *name, int *nlinks, int *err, bool *outside)
-{
-	char target[PATH_MAX + 1];
-	ssize_t tl = readlinkat(w->fds[w->depth], name, target, sizeof target - 1);
-	if (tl < 0) {
-		*err = errno;
-		return SW_ERR_IO;
-	}
-	if (++*nlinks > MAX_SYMLINKS) {
-		*err = ELOOP;
-		return SW_ERR_IO;
-	}
-	if (tl == 0 || (size_t)tl >= sizeof target - 1) {
-		*err = tl == 0 ? ENOENT : ENAMETOOLONG;
-		return SW_ERR_IO;
-	}
-	target[tl] = 0;
-	if (target[0] == '/') {
-		const sw_jail *j = w->j;
-		size_t rl = j->root_real_len;
-		bool inside = strncmp(target, j->root_real, rl) == 0 &&
-		              (target[rl] == 0 || target[rl] == '/' || (rl == 1));
-		if (!inside) {
-			*outside = true;
-			*err = ENOENT;
-			return SW_ERR_IO;
-		}
-		walk_unwind(w, 0);
-		size_t skip = rl == 1 ? 0 : rl;
-		return splice_target(w, target + skip, (size_t)tl - skip);
-	}
-	return splice_target(w, target, (size_t)tl);
-}
-
-static int reserved(const char *name)
-{
-	return strncmp(name, SW_JAIL_TEMP_PREFIX, sizeof SW_JAIL_TEMP_PREFIX - 1) == 0;
-}
-
-int sw_jail_resolve(const sw_jail *j, const uint8_t *fs, size_t n, unsigned flags,
-                    sw_jail_res *res, int *err)
-{
-	walk w = {j, NULL, 0, 8, {0}, 0};
-	int nlinks = 0, rc = 0;
-	char *name = NULL;
-	res->dirfd = -1;
-	res->name = NULL;
-	res->is_root = false;
-	res->outside = false;
-	res->mem = j->mem;
-	*err = 0;
-	sw_buf_init(&w.rest, j->mem);
-	w.fds = sw_malloc(j->mem, w.cap * sizeof *w.fds);
-	if (!w.fds)
-		return SW_ERR_NOMEM;
-	w.fds[0] = j->root_fd;
-	rc = sw_buf_append(&w.rest, fs, n);
-	for (;;) {
-		if (rc)
-			break;
-		/* next component */
-		while (w.pos < w.rest.len && w.rest.data[w.pos] == '/')
-			w.pos++;
-		size_t s = w.pos;
-		while (w.pos < w.rest.len && w.rest.data[w.pos] != '/')
-			w.pos++;
-		size_t len = w.pos - s;
-		bool last = true;
-		for (size_t k = w.pos; k < w.rest.len; k++)
-			if (w.rest.data[k] != '/')
-				last = false;
-		if (len == 0) { /* end: the current directory itself */
-			name = sw_malloc(j->mem, 2);
-			if (!name) {
-				rc = SW_ERR_NOMEM;
-				break;
-			}
-			memcpy(name, ".", 2);
-			res->is_root = w.depth == 0;
-			break;
-		}
-		if (len >= NAME_MAX + 1) {
-			*err = ENAMETOOLONG;
-			rc = SW_ERR_IO;
-			break;
-		}
-		char comp[NAME_MAX + 1];
-		memcpy(comp, w.rest.data + s, len);
-		comp[len] = 0;
-		if (len == 1 && comp[0] == '.')
-			continue;
-		if (len == 2 && comp[0] == '.' && comp[1] == '.') {
-			if (w.depth == 0) {
-				res->outside = true;
-				*err = ENOENT;
-				rc = SW_ERR_IO;
-				break;
-			}
-			walk_unwind(&w, w.depth - 1);
-			if (last) {
-				name = sw_malloc(j->mem, 2);
-				if (!name) {
-					rc = SW_ERR_NOMEM;
-					break;
-				}
-				memcpy(name, ".", 2);
-				res->is_root = w.depth == 0;
-				break;
-			}
-			continue;
-		}
-		if (reserved(comp)) {
-			*err = ENOENT;
-			rc = SW_ERR_IO;
-			break;
-		}
-		if (last) {
-			if (flags & SW_JAIL_FOLLOW) {
-				rc = follow(&w, comp, &nlinks, err, &res->outside);
-				if (rc == 0)
-					continue; /* it was a symlink: walk its target */
-				/* EINVAL: not a symlink; ENOENT from readlinkat: missing,
-				 * which is fine (the verb may create it).  Anything else,
-				 * a refusal or a loop is final. */
-				if (rc != SW_ERR_IO || res->outside ||
-				    (*err != EINVAL && *err != ENOENT) || nlinks > MAX_SYMLINKS)
-					break;
-				rc = 0;
-				*err = 0;
-			}
-			name = sw_malloc(j->mem, len + 1);
-			if (!name) {
-				rc = SW_ERR_NOMEM;
-				break;
-			}
-			memcpy(name, comp, len + 1);
-			break;
-		}
-		int fd = openat(w.fds[w.depth], comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0) {
-			rc = walk_push(&w, fd);
-			continue;
-		}
-		int e = errno;
-		if (e == ENOTDIR || e == ELOOP) {
-			rc = follow(&w, comp, &nlinks, err, &res->outside);
-			if (rc == 0)
-				continue;
-			if (*err == EINVAL) /* not a symlink: a file in the middle */
-				*err = ENOTDIR;
-			break;
-		}
-		*err = e;
-		rc = SW_ERR_IO;
-		break;
-	}
-	if (rc == 0) {
-		res->dirfd = w.depth == 0 ? fcntl(j->root_fd, F_DUPFD_CLOEXEC, 0) : w.fds[w.depth];
-		if (w.depth > 0)
-			w.depth--;
-		if (res->dirfd < 0) {
-			*err = errno;
-			rc = SW_ERR_IO;
-		}
-	}
-	walk_unwind(&w, 0);
-	sw_free(j->mem, w.fds);
-	sw_buf_fini(&w.rest);
-	if (rc) {
-		if (res->dirfd >= 0)
-			close(res->dirfd);
-		res->dirfd = -1;
-		sw_free(j->mem, name);
-		return rc;
-	}
-	res->name = name;
-	return 0;
-}
-
-/* openat2(2) is missing before Linux 5.6 (or filtered by a seccomp policy
- * answering ENOSYS): once it fails so, only the walk is used. */
-static atomic_bool no_openat2;
-
-int sw__jail_open_plain(const sw_jail *j, const uint8_t *fs, size_t n, int oflags)
-{
-	char path[PATH_MAX];
-	if (n == 0 || n >= sizeof path || atomic_load_explicit(&no_openat2, memory_order_relaxed))
-		return -1;
-	/* Only names the walk would take component by component without a
-	 * decision of its own: no empty, ".", ".." or reserved component, no
-	 * NUL.  Symlinks are refused by the kernel (RESOLVE_NO_SYMLINKS, also
-	 * for the last component), so any path that has one goes to the walk
-	 * and its policy. */
-	size_t s = 0;
-	for (size_t i = 0; i <= n; i++) {
-		if (i < n && fs[i] != '/') {
-			if (fs[i] == 0)
-				return -1;
-			continue;
-		}
-		size_t len = i - s;
-		const char *c = (const char *)fs + s;
-		if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.') ||
-		    (len >= sizeof SW_JAIL_TEMP_PREFIX - 1 &&
-		     memcmp(c, SW_JAIL_TEMP_PREFIX, sizeof SW_JAIL_TEMP_PREFIX - 1) == 0))
-			return -1;
-		s = i + 1;
-	}
-	memcpy(path, fs, n);
-	path[n] = 0;
-	struct open_how how;
-	memset(&how, 0, sizeof how);
-	how.flags = (uint64_t)(oflags | O_NOFOLLOW | O_CLOEXEC);
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-	long fd = syscall(SYS_openat2, j->root_fd, path, &how, sizeof how);
-	if (fd < 0) {
-		if (errno == ENOSYS)
-			atomic_store_explicit(&no_openat2, true, memory_order_relaxed);
-		return -1;
-	}
-	return (int)fd;
 }
