@@ -289,6 +289,116 @@ static void test_error_codes(void **state)
 	}
 }
 
+/* Feeds in[0..len) cut at `cut` (0: whole) or one byte at a time (cut ==
+ * SIZE_MAX) and checks, right after the failing feed, what the decoder says
+ * it was reading. */
+static void check_failure(const char *in, size_t len, size_t cut, int code, uint8_t part,
+                          uint8_t kind, const char *payload, size_t plen, int value_type)
+{
+	sw_v3_config cfg;
+	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
+	cfg.expect_marker = true;
+	sw_v3_dec *dec;
+	assert_int_equal(sw_v3_dec_new(&dec, &cfg, NULL, NULL, NULL), 0);
+	sw_v3_failure f;
+	assert_int_equal(sw_v3_dec_failure(dec, &f), 0);
+	assert_int_equal(f.error, 0);
+	const uint8_t *p = (const uint8_t *)in;
+	size_t pos = 0;
+	ptrdiff_t r = 0;
+	while (pos < len) {
+		size_t n = cut == SIZE_MAX ? 1 : cut && pos < cut ? cut - pos : len - pos;
+		r = sw_v3_dec_feed(dec, p + pos, n);
+		if (r < 0)
+			break;
+		pos += (size_t)r;
+	}
+	if (r != code)
+		fail_msg("cut %zu: got %s, want %s", cut, sw_errname((int)r), sw_errname(code));
+	assert_int_equal(sw_v3_dec_failure(dec, &f), 0);
+	assert_int_equal(f.error, code);
+	assert_int_equal(f.part, part);
+	assert_int_equal(f.kind, kind);
+	assert_int_equal(f.payload.n, plen);
+	if (plen)
+		assert_memory_equal(f.payload.p, payload, plen);
+	if (value_type < 0)
+		assert_null(f.value);
+	else
+		assert_int_equal(f.value->type, value_type);
+	sw_v3_dec_reset(dec);
+	assert_int_equal(sw_v3_dec_failure(dec, &f), 0);
+	assert_int_equal(f.error, 0);
+	assert_int_equal(f.part, 0);
+	assert_int_equal(f.payload.n, 0);
+	sw_v3_dec_del(dec);
+}
+
+/* After a failure the decoder tells what it was reading: the payload of a
+ * header or structure that is not bencode (or headers that are not a dict,
+ * with their value), a bad kind byte, or which length prefix was too long,
+ * whether the payload came in one input or in many. */
+static void test_failure_detail(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		size_t len;
+		int code;
+		uint8_t part, kind;
+		const char *payload;
+		size_t plen;
+		int value_type;
+	} cases[] = {
+#define C(lit, code, part, kind, pay, vt)                                                          \
+	{lit, sizeof(lit) - 1, code, part, kind, pay, sizeof(pay) - 1, vt}
+	    C("bzr message 2", SW_ERR_BAD_MARKER, 'm', 0, "", -1),
+	    C(M "\0\0\0\x02xx", SW_ERR_BENCODE_SYNTAX, 'h', 0, "xx", -1),
+	    C(M "\0\0\0\x02le"
+	        "e",
+	      SW_ERR_HEADER_NOT_DICT, 'h', 0, "le", SW_BLIST),
+	    C(M "\0\0\0\x03i1e"
+	        "e",
+	      SW_ERR_HEADER_NOT_DICT, 'h', 0, "i1e", SW_BINT),
+	    C(M "\0\0\0\0", SW_ERR_BENCODE_TRUNCATED, 'h', 0, "", -1),
+	    C(M "\0\0\0\x0c"
+	        "d1:b0:1:a0:e",
+	      SW_ERR_BENCODE_UNSORTED, 'h', 0, "d1:b0:1:a0:e", -1),
+	    C(M E "s\0\0\0\x06li03ee", SW_ERR_BENCODE_BAD_INT, 's', 0, "li03ee", -1),
+	    C(M E "s\0\0\0\x01l", SW_ERR_BENCODE_TRUNCATED, 's', 0, "l", -1),
+	    C(M E "s\0\0\0\0", SW_ERR_BENCODE_TRUNCATED, 's', 0, "", -1),
+	    C(M E "X", SW_ERR_BAD_KIND, 'k', 'X', "", -1),
+	    C(M E "oSs\0\0\0\x02le"
+	          "\0",
+	      SW_ERR_BAD_KIND, 'k', 0, "", -1),
+	    C(M E "b\0\0\0\x03"
+	          "abcE",
+	      SW_ERR_BAD_KIND, 'k', 'E', "", -1),
+	    C(M "\xff\xff\xff\xff", SW_ERR_HEADER_TOO_LARGE, 'h', 0, "", -1),
+	    C(M E "s\xff\xff\xff\xff", SW_ERR_STRUCT_TOO_LARGE, 's', 0, "", -1),
+#undef C
+	};
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		for (size_t cut = 0; cut < cases[i].len; cut++)
+			check_failure(cases[i].in, cases[i].len, cut, cases[i].code, cases[i].part,
+			              cases[i].kind, cases[i].payload, cases[i].plen,
+			              cases[i].value_type);
+		check_failure(cases[i].in, cases[i].len, SIZE_MAX, cases[i].code, cases[i].part,
+		              cases[i].kind, cases[i].payload, cases[i].plen, cases[i].value_type);
+	}
+	/* Failures that are not about the bytes name no part. */
+	sw_v3_dec *dec;
+	assert_int_equal(sw_v3_dec_new(&dec, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(sw_v3_dec_feed(dec, (const uint8_t *)"\0\0", 2), 2);
+	assert_int_equal(sw_v3_dec_finish(dec), SW_ERR_UNEXPECTED_EOF);
+	sw_v3_failure f;
+	assert_int_equal(sw_v3_dec_failure(dec, &f), 0);
+	assert_int_equal(f.error, SW_ERR_UNEXPECTED_EOF);
+	assert_int_equal(f.part, 0);
+	sw_v3_dec_del(dec);
+	assert_int_equal(sw_v3_dec_failure(NULL, &f), SW_ERR_INVALID_ARGUMENT);
+}
+
 /* Oversized length prefixes fail as soon as the prefix is complete, before
  * any allocation (the only one is the decoder itself). */
 static void test_limits(void **state)
@@ -608,16 +718,17 @@ static void test_finish_mid_message_sticky(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_vectors),
-		cmocka_unit_test(test_next_read_size_matches_breezy),
-		cmocka_unit_test(test_error_codes),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_large_part_streams),
-		cmocka_unit_test(test_callback_abort_and_reset),
-		cmocka_unit_test(test_every_callback_aborts),
-		cmocka_unit_test(test_pipelined_messages),
-		cmocka_unit_test(test_empty_feed_hint),
-		cmocka_unit_test(test_finish_mid_message_sticky),
+	    cmocka_unit_test(test_vectors),
+	    cmocka_unit_test(test_next_read_size_matches_breezy),
+	    cmocka_unit_test(test_error_codes),
+	    cmocka_unit_test(test_failure_detail),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_large_part_streams),
+	    cmocka_unit_test(test_callback_abort_and_reset),
+	    cmocka_unit_test(test_every_callback_aborts),
+	    cmocka_unit_test(test_pipelined_messages),
+	    cmocka_unit_test(test_empty_feed_hint),
+	    cmocka_unit_test(test_finish_mid_message_sticky),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
