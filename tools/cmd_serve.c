@@ -329,7 +329,7 @@ int sw_cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	if (o.inet) {
-		rv = sw_daemon_add_conn(d, 0, 1, false);
+		rv = sw_daemon_add_conn(d, 0, 1, false, NULL);
 	} else {
 		sw_errinfo err;
 		uint16_t port = 0;

@@ -29,7 +29,7 @@ int sw__cf_embedded_stop(void *handle, char **log);
 typedef struct emb {
 	pthread_t th;
 	sw_medium *srv;
-	sw_srv_conn *conn;
+	sw_srv_config sc;
 	sw_vfs *vfs;
 	pthread_mutex_t lock;
 	sw_buf log;
@@ -48,7 +48,7 @@ static void on_log(void *ud, const char *msg)
 static void *serve_thread(void *arg)
 {
 	emb *e = arg;
-	e->rc = sw_serve_medium(e->conn, e->srv, &e->res);
+	e->rc = sw_serve_medium(&e->sc, sw_vfs_dispatch(), e->vfs, e->srv, &e->res, NULL);
 	/* Closing our end is how the runner sees the connection end. */
 	sw_medium_del(e->srv);
 	e->srv = NULL;
@@ -61,7 +61,6 @@ static void emb_free(emb *e)
 		return;
 	if (e->srv)
 		sw_medium_del(e->srv);
-	sw_srv_conn_del(e->conn);
 	sw_vfs_del(e->vfs);
 	sw_buf_fini(&e->log);
 	pthread_mutex_destroy(&e->lock);
@@ -87,14 +86,10 @@ int sw__cf_embedded_start(const sw_cf_case *c, const char *dir, sw_medium **clie
 		emb_free(e);
 		return rc;
 	}
-	sw_srv_config sc;
-	memset(&sc, 0, sizeof sc);
-	sc.idle_timeout_ms = c->client_timeout ? c->client_timeout * 1000 : 0;
-	sc.log = on_log;
-	sc.log_ud = e;
-	rc = sw_srv_conn_new(&e->conn, &sc, sw_vfs_dispatch(), e->vfs, NULL);
-	if (rc == 0)
-		rc = sw_fifo_pair(client_end, &e->srv, NULL, NULL, NULL);
+	e->sc.idle_timeout_ms = c->client_timeout ? c->client_timeout * 1000 : 0;
+	e->sc.log = on_log;
+	e->sc.log_ud = e;
+	rc = sw_fifo_pair(client_end, &e->srv, NULL, NULL, NULL);
 	if (rc == 0)
 		rc = sw_fifo_set_timeout(e->srv, SERVER_READ_MS);
 	if (rc == 0 && pthread_create(&e->th, NULL, serve_thread, e) != 0)
@@ -120,6 +115,7 @@ static const char *end_name(sw_serve_end end)
 	case SW_SERVE_PROTOCOL: return "protocol error";
 	case SW_SERVE_IO: return "I/O error";
 	case SW_SERVE_STALLED: return "stalled";
+	case SW_SERVE_STOPPED: return "stopped";
 	}
 	return "?";
 }

@@ -400,7 +400,7 @@ static void test_inet_pipes(void **state)
 	close(in[1]);
 	srv s;
 	srv_start(&s, 1, NULL, false);
-	assert_int_equal(sw_daemon_add_conn(s.d, in[0], out[1], true), 0);
+	assert_int_equal(sw_daemon_add_conn(s.d, in[0], out[1], true, NULL), 0);
 	assert_int_equal(sw_daemon_run(s.d), 0);
 	char buf[128];
 	ssize_t n = read(out[0], buf, sizeof buf);
@@ -427,7 +427,7 @@ static void test_inet_idle_timeout(void **state)
 	sw_daemon_config dc = {.srv.idle_timeout_ms = 200};
 	srv s;
 	srv_start(&s, 1, &dc, false);
-	assert_int_equal(sw_daemon_add_conn(s.d, in[0], out[1], true), 0);
+	assert_int_equal(sw_daemon_add_conn(s.d, in[0], out[1], true, NULL), 0);
 	int64_t t0 = now_ms();
 	assert_int_equal(sw_daemon_run(s.d), 0);
 	assert_true(now_ms() - t0 < 3000);
@@ -455,7 +455,7 @@ static void test_inet_regular_file(void **state)
 	assert_int_equal(pipe(out), 0);
 	srv s;
 	srv_start(&s, 1, NULL, false);
-	assert_int_equal(sw_daemon_add_conn(s.d, f, out[1], true), 0);
+	assert_int_equal(sw_daemon_add_conn(s.d, f, out[1], true, NULL), 0);
 	assert_int_equal(sw_daemon_run(s.d), 0);
 	char buf[64];
 	assert_int_equal(read(out[0], buf, sizeof buf), 10);

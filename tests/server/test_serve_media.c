@@ -27,7 +27,6 @@
 typedef struct server {
 	pthread_t th;
 	sw_medium *m;
-	sw_srv_conn *c;
 	fake f;
 	sw_srv_config cfg;
 	sw_serve_result res;
@@ -44,7 +43,8 @@ static void logger(void *ud, const char *msg)
 static void *serve_main(void *arg)
 {
 	server *s = arg;
-	s->rv = sw_serve_medium(s->c, s->m, &s->res);
+	sw_dispatch d = fake_dispatch();
+	s->rv = sw_serve_medium(&s->cfg, &d, &s->f, s->m, &s->res, NULL);
 	sw_medium_del(s->m); /* how the client learns the end */
 	s->m = NULL;
 	return NULL;
@@ -58,8 +58,6 @@ static void start(server *s, int rfd, int wfd, const sw_srv_config *cfg)
 	s->cfg.log = logger;
 	s->cfg.log_ud = s;
 	fake_init(&s->f, NULL);
-	sw_dispatch d = fake_dispatch();
-	assert_int_equal(sw_srv_conn_new(&s->c, &s->cfg, &d, &s->f, NULL), 0);
 	assert_int_equal(sw_fd_medium_new(&s->m, rfd, wfd, SW_FD_OWN, NULL), 0);
 	assert_int_equal(pthread_create(&s->th, NULL, serve_main, s), 0);
 }
@@ -67,7 +65,6 @@ static void start(server *s, int rfd, int wfd, const sw_srv_config *cfg)
 static void finish(server *s)
 {
 	pthread_join(s->th, NULL);
-	sw_srv_conn_del(s->c);
 	assert_int_equal(s->f.live, 0);
 }
 

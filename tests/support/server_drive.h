@@ -133,16 +133,9 @@ static inline sw_serve_result srv_serve_fifo(const sw_srv_config *cfg, const sw_
 	}
 	sw_medium_shutdown_write(cli);
 	sw_dispatch d = fake_dispatch();
-	sw_srv_conn *c = NULL;
-	int rv = sw_srv_conn_new(&c, cfg, &d, f, mem);
-	if (rv == 0) {
-		rv = sw_serve_medium(c, srv, &res);
-		if (rv < 0)
-			res.error = rv;
-		sw_srv_conn_del(c);
-	} else {
+	int rv = sw_serve_medium(cfg, &d, f, srv, &res, mem);
+	if (rv < 0)
 		res.error = rv;
-	}
 	sw_medium_del(srv);
 	uint8_t buf[4096];
 	for (;;) {
