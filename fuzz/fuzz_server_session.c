@@ -1,13 +1,15 @@
 /*
  * Fuzz target: a whole server session.  The reference file server
- * (smartwire/vfs_server.h: sw_vfs behind sw_dispatch) runs in the serve loop
- * (sw_serve_medium, smartwire/server.h) over the in-process fifo
+ * (smartwire/vfs_server.h: sw_vfs behind sw_dispatch) is served by
+ * sw_serve_medium (smartwire/server.h: the daemon's worker loop and
+ * connection driver, the code `smartwire serve` runs) over the in-process fifo
  * (smartwire/medium.h) with a fault plan (smartwire/fault.h) on the server's
  * end.  The protocol bytes of the input (fdp.h) are everything the client
  * sends before closing its side.  No socket, thread, clock-dependent
  * decision or randomness: the client writes the whole stream into the fifo
  * and half-closes it before the server starts, so every read finds data or
- * EOF and the loop never waits (idle timeout off).
+ * EOF and the loop never waits (idle timeout off; the one-worker daemon
+ * makes an epoll instance and an eventfd but starts no thread).
  * THE TREE.  Once per process a directory <base> = $TMPDIR (else /dev/shm
  * when writable, else /tmp) /sw-fuzz-server.<10-digit pid> is made with
  *   <base>/ro/        the tree served read-only (created once)

@@ -1,5 +1,6 @@
 /*
- * The serve loop over real media: a socketpair and a pair of pipes, with the
+ * sw_serve_medium (the daemon's worker loop and connection driver) over
+ * real media, polled with epoll: a socketpair and a pair of pipes, with the
  * server in a thread and the client in the test, request by request (no
  * EOF between them, so answers must come without more input); the idle
  * timeout with a short value (bounded); the request deadline; a large body.

@@ -181,7 +181,7 @@ static void fault_matrix(bool poll)
 			srv_outcome o;
 			srv_exchange(NULL, NULL, &g, e->in.data, n, NULL, 0, true, &ref, &o);
 			if (ref.len != out.len || (out.len && memcmp(ref.data, out.data, out.len) != 0))
-				fail_msg("%s [%s]: serve loop and core disagree", e->name, plan);
+				fail_msg("%s [%s]: served and core disagree", e->name, plan);
 			assert_true(r.end == SW_SERVE_EOF || r.end == SW_SERVE_EOF_MID_REQUEST ||
 			            r.end == SW_SERVE_PROTOCOL);
 			if (n > 0 && r.end == SW_SERVE_EOF_MID_REQUEST && f.wants)

@@ -1,7 +1,7 @@
 /*
  * Drivers for the server session tests: the sans-I/O core fed in pieces
  * (each piece, with the excess the core left, copied against a guard page),
- * and the serve loop over an in-process fifo pair with fault plans.
+ * and sw_serve_medium over an in-process fifo pair with fault plans.
  */
 #ifndef SW_TEST_SERVER_DRIVE_H
 #define SW_TEST_SERVER_DRIVE_H

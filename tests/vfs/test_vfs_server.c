@@ -127,7 +127,7 @@ static sw_vfs *open_vfs(const char *root, bool rw, const sw_mem *mem)
 	return v;
 }
 
-/* The serve loop over a single-threaded fifo pair: the client writes the
+/* sw_serve_medium over a single-threaded fifo pair: the client writes the
  * whole session and shuts down; the server serves; the client reads. */
 static void serve_fifo(sw_vfs *v, const void *in, size_t len, sw_buf *out,
                        sw_serve_result *res)
