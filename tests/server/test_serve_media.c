@@ -15,12 +15,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "support/server_drive.h"
+#include "smartwire/clock.h"
 #include "smartwire/v3.h"
 
 #include "support/server_vectors.h"
@@ -164,9 +164,7 @@ static void test_pipes(void **state)
 
 static double now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)sw_clock_ms() / 1e3;
 }
 
 static void test_idle_timeout(void **state)

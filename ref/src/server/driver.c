@@ -338,16 +338,15 @@ void sw__drv_run(sw__drv *v, bool readable, uint8_t *buf, size_t cap, bool may_b
 		 * feed): come back after the other connections had theirs. */
 		v->want_w = true;
 	}
-	/* Nothing to write, nothing wanted, not finished: the core's contract
-	 * broke (it takes no input and produces none).  Do not spin on it. */
-	if (!v->want_w && !v->rd_eof && v->slen == 0 && !sw_srv_conn_closing(v->c) &&
-	    sw_srv_conn_next_read_size(v->c) == 0) {
-		end(v, SW_SERVE_PROTOCOL, SW_ERR_STATE, SW_ERR_STATE);
-		return;
-	}
-	if (v->rd_eof && !v->want_w && v->slen == 0 && sw_srv_conn_closing(v->c)) {
-		/* Closing at end of stream with nothing more to write. */
-		end_finished(v);
+	if (!v->want_w && !wants_read(v)) {
+		/* Nothing to write, no input wanted, not finished: a closing
+		 * core (end of stream, an error) has nothing more to say;
+		 * otherwise its contract broke (it takes no input and produces
+		 * none).  Either way there is nothing to wait for. */
+		if (sw_srv_conn_closing(v->c))
+			end_finished(v);
+		else
+			end(v, SW_SERVE_PROTOCOL, SW_ERR_STATE, SW_ERR_STATE);
 		return;
 	}
 	update(v);
