@@ -16,12 +16,16 @@
  *   the request deadline.  Descriptors are non-blocking and polled
  *   (sw_medium_fds); a connection is driven only when they are ready, so a
  *   client that sends or reads one byte a second costs a few bytes of
- *   state and never holds a thread.
+ *   state and never holds a thread.  BACKPRESSURE: a connection is read
+ *   only while nothing it must write is blocked and no input it already
+ *   sent waits to be taken, so a client that pipelines requests without
+ *   reading the answers stops being read instead of making the server
+ *   buffer (the core bounds its output queue, smartwire/server.h).
  *
  *   Why: sw_srv_conn is sans-I/O, so an event loop is the natural driver and
  *   keeps an idle connection down to its core (no stack, no read buffer: one
- *   64 KiB read buffer per worker; input the core cannot take yet is kept in
- *   a buffer sized to it).  1,000 idle connections cost well under 1 MiB.
+ *   read buffer of srv.read_size (64 KiB) per worker; input the core cannot
+ *   take yet is kept in a buffer sized to it).  1,000 idle connections cost well under 1 MiB.
  *   Breezy's thread per connection would cost a stack each and, without the
  *   timeouts below, lets a slow client pin a thread forever.  Several workers
  *   rather than one because the VFS does blocking file-system work (a put's
@@ -70,9 +74,10 @@
  * with the time left to the connection's deadline when it is alone on its
  * worker with no listener (sw_serve_medium's case: a fault plan's stall
  * becomes the idle timeout or the deadline at once, a threaded fifo's
- * silence the same in real time), else without waiting.  A side that keeps
- * saying SW_ERR_WOULD_BLOCK (a single-threaded fifo with nothing left)
- * ends the connection as SW_SERVE_STALLED.
+ * silence the same in real time; a stop is seen when that wait ends), else
+ * without waiting.  A side that keeps saying SW_ERR_WOULD_BLOCK (a
+ * single-threaded fifo with nothing left) ends the connection as
+ * SW_SERVE_STALLED.
  *
  * O_NONBLOCK.  The descriptors of every medium served are made
  * non-blocking for the connection's life and the flag is cleared again
