@@ -474,7 +474,8 @@ int sw__worker_loop(sw__dworker *w)
 		int n = 0;
 		/* Only unwatched sides to serve and nothing to accept: epoll has
 		 * nothing to say (a stop is seen through stop_level above). */
-		bool quiet = w->nspin == w->nconn && !w->listening && !w->spin_idle;
+		bool quiet = w->nspin && w->nspin == w->nconn && !w->listening &&
+		             !w->listen_resume && !w->spin_idle;
 		if (!quiet) {
 			n = epoll_wait(w->ep, ev, MAX_EVENTS, wait_ms(w, now));
 			if (n < 0 && errno != EINTR)
