@@ -3,9 +3,10 @@
  * tests/vectors/server_vectors.inc (Breezy's answers) runs through
  * sw_serve_medium - the daemon's worker loop and connection driver, the code
  * `smartwire serve` runs over TCP and --inet - over an in-process fifo pair,
- * twice: with the fifo as it is (no descriptor: the "always ready" path that
- * waits in the medium) and wrapped so that it names an always-ready
- * descriptor (the epoll path of sockets and --inet's stdin/stdout), with:
+ * three times: with the fifo as it is (no descriptor: the "always ready"
+ * path that waits in the medium), and wrapped so that it names always-ready
+ * descriptors for epoll to watch, one for both directions (a socket) or two
+ * (--inet's stdin and stdout), with:
  *   - no fault, and pipe-exact reads;
  *   - every read size 1..len (read=K);
  *   - EOF at every offset of the request (eof@N): the answer must be what
@@ -120,7 +121,7 @@ static void check_books(const exch *e, const fake *f, const char *plan)
 		         plan, f->live, f->wants, f->ends, f->aborts);
 }
 
-static bool polled; /* the matrix's current path */
+static int polled; /* the matrix's current path: descriptors named (0, 1, 2) */
 
 static sw_serve_result serve(const exch *e, const sw_srv_config *cfg, const char *c2s,
                              const char *sw, fake *f, sw_buf *out)
@@ -137,7 +138,7 @@ static sw_serve_result serve(const exch *e, const sw_srv_config *cfg, const char
 	                         true, out);
 }
 
-static void fault_matrix(bool poll)
+static void fault_matrix(int poll)
 {
 	int64_t t0 = sw_clock_ms();
 	polled = poll;
@@ -218,20 +219,28 @@ static void fault_matrix(bool poll)
 	double secs = (double)(sw_clock_ms() - t0) / 1e3;
 	printf(
 	    "fault matrix (%s): %zu exchanges, %lu serve runs (exchange x fault plan), %.2f s%s\n",
-	    poll ? "polled descriptor" : "always ready", nexch, runs, secs,
-	    stride > 1 ? " (sampled offsets under Valgrind)" : "");
+	    poll == 2 ? "two polled descriptors"
+	    : poll    ? "one polled descriptor"
+	              : "always ready",
+	    nexch, runs, secs, stride > 1 ? " (sampled offsets under Valgrind)" : "");
 }
 
 static void test_fault_matrix(void **state)
 {
 	(void)state;
-	fault_matrix(false);
+	fault_matrix(0);
 }
 
-static void test_fault_matrix_polled(void **state)
+static void test_fault_matrix_socket(void **state)
 {
 	(void)state;
-	fault_matrix(true);
+	fault_matrix(1);
+}
+
+static void test_fault_matrix_inet(void **state)
+{
+	(void)state;
+	fault_matrix(2);
 }
 
 static char logged[160];
@@ -250,7 +259,7 @@ static void log_cb(void *ud, const char *msg)
 static void test_stall_matrix(void **state)
 {
 	(void)state;
-	polled = false;
+	polled = 0;
 	unsigned long n_runs = 0, timeouts = 0, deadlines = 0;
 	sw_srv_config cfg;
 	memset(&cfg, 0, sizeof cfg);
@@ -314,7 +323,7 @@ static void test_stalled(void **state)
 	fake_init(&f, NULL);
 	/* Between requests: the answer, then nothing. */
 	sw_serve_result r = srv_serve_fifo_ex(NULL, NULL, &f, (const uint8_t *)v->req, v->req_len,
-	                                      NULL, NULL, false, false, &out);
+	                                      NULL, NULL, 0, false, &out);
 	assert_int_equal(r.end, SW_SERVE_STALLED);
 	assert_int_equal(r.error, SW_ERR_WOULD_BLOCK);
 	assert_int_equal(r.requests, 1);
@@ -327,7 +336,7 @@ static void test_stalled(void **state)
 	const struct srv_vec *v1 = find_vec("v1 hello");
 	fake_init(&f, NULL);
 	r = srv_serve_fifo_ex(NULL, NULL, &f, (const uint8_t *)v1->req, v1->req_len - 1, NULL, NULL,
-	                      false, false, &out);
+	                      0, false, &out);
 	assert_int_equal(r.end, SW_SERVE_STALLED);
 	assert_int_equal(r.requests, 0);
 	assert_int_equal(out.len, 0);
@@ -337,7 +346,7 @@ static void test_stalled(void **state)
 	sw_fault_plan w;
 	assert_int_equal(sw_fault_plan_parse("stall@10", &w, NULL), 0);
 	fake_init(&f, NULL);
-	r = srv_serve_fifo_ex(NULL, NULL, &f, (const uint8_t *)v->req, v->req_len, NULL, &w, false,
+	r = srv_serve_fifo_ex(NULL, NULL, &f, (const uint8_t *)v->req, v->req_len, NULL, &w, 0,
 	                      true, &out);
 	assert_int_equal(r.end, SW_SERVE_STALLED);
 	assert_int_equal(out.len, 10);
@@ -411,7 +420,7 @@ static void test_failmem(void **state)
 
 /* Allocation failure at every site of a whole served session: the daemon
  * and its worker, the connection record, the core, the driver's kept
- * input (read=every:5 makes the core leave input behind), on both paths.
+ * input (read=every:5 makes the core leave input behind), on the three paths.
  * Failing before the connection is served is reported as sw_serve_medium's
  * SW_ERR_NOMEM; later, as the result's error; or the failure is absorbed
  * and the answer is Breezy's.  Nothing leaks. */
@@ -421,7 +430,7 @@ static void test_failmem_serve(void **state)
 	unsigned long sites = 0, runs_fm = 0, before = 0, during = 0;
 	sw_fault_plan plan;
 	assert_int_equal(sw_fault_plan_parse("read=every:5", &plan, NULL), 0);
-	for (int p = 0; p <= 1; p++) {
+	for (int p = 0; p <= 2; p++) {
 		for (size_t i = 0; i < nexch; i += stride) {
 			const exch *e = &exchanges[i];
 			sw_failmem fm;
@@ -469,10 +478,10 @@ static void test_failmem_serve(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fault_matrix),  cmocka_unit_test(test_fault_matrix_polled),
-	    cmocka_unit_test(test_stall_matrix),  cmocka_unit_test(test_stalled),
-	    cmocka_unit_test(test_split_matrix),  cmocka_unit_test(test_failmem),
-	    cmocka_unit_test(test_failmem_serve),
+	    cmocka_unit_test(test_fault_matrix),      cmocka_unit_test(test_fault_matrix_socket),
+	    cmocka_unit_test(test_fault_matrix_inet), cmocka_unit_test(test_stall_matrix),
+	    cmocka_unit_test(test_stalled),           cmocka_unit_test(test_split_matrix),
+	    cmocka_unit_test(test_failmem),           cmocka_unit_test(test_failmem_serve),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -109,10 +109,11 @@ static inline void srv_exchange(const sw_srv_config *cfg, const sw_mem *mem, fak
 	sw_srv_conn_del(c);
 }
 
-/* A medium that forwards everything to `inner` but names a descriptor that
- * is always readable and writable (an eventfd whose count is not zero) as
- * its own: sw_serve_medium then watches it with epoll, as it watches a
- * socket or --inet's stdin/stdout, and every read and write goes through
+/* A medium that forwards everything to `inner` but names descriptors that
+ * are always readable and writable (eventfds whose count is not zero) as
+ * its own, one for both directions as a socket, or two as --inet's stdin
+ * and stdout: sw_serve_medium then watches them with epoll, as it watches
+ * those, and every read and write goes through
  * the fault plans of `inner`.  This drives the polled code path (epoll
  * registration, interest updates, readiness dispatch) through the whole
  * fault matrix.  Stalls cannot be shown this way (the descriptor never
@@ -120,7 +121,7 @@ static inline void srv_exchange(const sw_srv_config *cfg, const sw_mem *mem, fak
 typedef struct srv_ready_medium {
 	sw_medium base;
 	sw_medium *inner;
-	int fd;
+	int rfd, wfd;
 } srv_ready_medium;
 
 static inline ptrdiff_t srv_rm_read(sw_medium *m, void *buf, size_t len)
@@ -147,29 +148,34 @@ static inline void srv_rm_close(sw_medium *m)
 {
 	srv_ready_medium *r = (srv_ready_medium *)m;
 	sw_medium_del(r->inner);
-	close(r->fd);
+	close(r->rfd);
+	if (r->wfd != r->rfd)
+		close(r->wfd);
 	free(r);
 }
 
 static inline int srv_rm_fds(const sw_medium *m, int *rfd, int *wfd)
 {
-	*rfd = *wfd = ((const srv_ready_medium *)m)->fd;
+	*rfd = ((const srv_ready_medium *)m)->rfd;
+	*wfd = ((const srv_ready_medium *)m)->wfd;
 	return 0;
 }
 
 static const sw_medium_ops srv_ready_ops = {
     "ready", srv_rm_read, srv_rm_write, srv_rm_shutdown, srv_rm_wait, srv_rm_close, srv_rm_fds};
 
-/* Wraps *m (ownership moves) in a srv_ready_medium. */
-static inline void srv_make_ready(sw_medium **m)
+/* Wraps *m (ownership moves) in a srv_ready_medium with `nfds` (1 or 2)
+ * descriptors. */
+static inline void srv_make_ready(sw_medium **m, int nfds)
 {
 	srv_ready_medium *r = calloc(1, sizeof *r);
 	if (!r)
 		abort();
 	r->base.ops = &srv_ready_ops;
 	r->inner = *m;
-	r->fd = eventfd(1, EFD_CLOEXEC);
-	if (r->fd < 0)
+	r->rfd = eventfd(1, EFD_CLOEXEC);
+	r->wfd = nfds == 2 ? eventfd(1, EFD_CLOEXEC) : r->rfd;
+	if (r->rfd < 0 || r->wfd < 0)
 		abort();
 	*m = &r->base;
 }
@@ -188,12 +194,13 @@ static inline int srv_no_pump(void *ud)
  * serves, and the client then reads what arrived.  `c2s` shapes the
  * client-to-server direction as the server reads it; `srv_write` is a plan
  * for the server's writes (a fault wrapper around its endpoint); `polled`
- * wraps the server's end in a srv_ready_medium.  Returns the serve result
+ * (1 or 2 descriptors; 0: none) wraps the server's end in a
+ * srv_ready_medium.  Returns the serve result
  * (res.error holds sw_serve_medium's error if it failed before serving). */
 static inline sw_serve_result srv_serve_fifo_ex(const sw_srv_config *cfg, const sw_mem *mem,
                                                 fake *f, const uint8_t *in, size_t len,
                                                 const sw_fault_plan *c2s,
-                                                const sw_fault_plan *srv_write, bool polled,
+                                                const sw_fault_plan *srv_write, int polled,
                                                 bool shut, sw_buf *out)
 {
 	sw_serve_result res;
@@ -207,7 +214,7 @@ static inline sw_serve_result srv_serve_fifo_ex(const sw_srv_config *cfg, const 
 	if (srv_write && sw_fault_wrap(&srv, srv, NULL, srv_write) < 0)
 		abort();
 	if (polled)
-		srv_make_ready(&srv);
+		srv_make_ready(&srv, polled);
 	size_t w = 0;
 	while (w < len) {
 		size_t k = 0;
@@ -240,7 +247,7 @@ static inline sw_serve_result srv_serve_fifo(const sw_srv_config *cfg, const sw_
                                              const sw_fault_plan *c2s,
                                              const sw_fault_plan *srv_write, sw_buf *out)
 {
-	return srv_serve_fifo_ex(cfg, mem, f, in, len, c2s, srv_write, false, true, out);
+	return srv_serve_fifo_ex(cfg, mem, f, in, len, c2s, srv_write, 0, true, out);
 }
 
 #endif
