@@ -1,13 +1,15 @@
 /*
  * Fuzz target: a whole server session.  The reference file server
- * (smartwire/vfs_server.h: sw_vfs behind sw_dispatch) runs in the serve loop
- * (sw_serve_medium, smartwire/server.h) over the in-process fifo
+ * (smartwire/vfs_server.h: sw_vfs behind sw_dispatch) is served by
+ * sw_serve_medium (smartwire/server.h: the daemon's worker loop and
+ * connection driver, the code `smartwire serve` runs) over the in-process fifo
  * (smartwire/medium.h) with a fault plan (smartwire/fault.h) on the server's
  * end.  The protocol bytes of the input (fdp.h) are everything the client
  * sends before closing its side.  No socket, thread, clock-dependent
  * decision or randomness: the client writes the whole stream into the fifo
  * and half-closes it before the server starts, so every read finds data or
- * EOF and the loop never waits (idle timeout off).
+ * EOF and the loop never waits (idle timeout off; the one-worker daemon
+ * makes an epoll instance and an eventfd but starts no thread).
  * THE TREE.  Once per process a directory <base> = $TMPDIR (else /dev/shm
  * when writable, else /tmp) /sw-fuzz-server.<10-digit pid> is made with
  *   <base>/ro/        the tree served read-only (created once)
@@ -394,9 +396,10 @@ typedef struct run_cfg {
 
 static const char *end_name(int e)
 {
-	static const char *const names[] = {"EOF", "EOF_MID_REQUEST", "TIMEOUT", "DEADLINE",
-	                                    "PROTOCOL", "IO", "STALLED"};
-	return e >= 0 && e < 7 ? names[e] : "?";
+	static const char *const names[] = {"EOF",      "EOF_MID_REQUEST", "TIMEOUT",
+	                                    "DEADLINE", "PROTOCOL",        "IO",
+	                                    "STALLED",  "STOPPED"};
+	return e >= 0 && e < 8 ? names[e] : "?";
 }
 
 static void session(const run_cfg *rc, const uint8_t *in, size_t len, outcome *o)
@@ -414,7 +417,6 @@ static void session(const run_cfg *rc, const uint8_t *in, size_t len, outcome *o
 
 	sw_medium *cli = NULL, *srv_inner = NULL, *srv = NULL;
 	sw_vfs *vfs = NULL;
-	sw_srv_conn *conn = NULL;
 	int rv;
 	if (rc->pair_plans) {
 		/* a_to_b: read role at the server (its write= would shape the
@@ -475,10 +477,7 @@ static void session(const run_cfg *rc, const uint8_t *in, size_t len, outcome *o
 		sc.stream_chunk = 7;
 		sc.read_size = 13;
 	}
-	rv = sw_srv_conn_new(&conn, &sc, sw_vfs_dispatch(), vfs, mem);
-	if (rv != 0)
-		goto out;
-	o->rv = sw_serve_medium(conn, srv, &o->res);
+	o->rv = sw_serve_medium(&sc, sw_vfs_dispatch(), vfs, srv, &o->res, mem);
 	if (o->rv < 0) {
 		rv = o->rv;
 		goto out;
@@ -489,7 +488,6 @@ static void session(const run_cfg *rc, const uint8_t *in, size_t len, outcome *o
 	rv = 0;
 out:
 	o->setup = rv;
-	sw_srv_conn_del(conn);
 	sw_vfs_del(vfs);
 	sw_medium_del(srv); /* the client now reads the queued bytes, then EOF */
 	sw_medium_del(srv_inner);

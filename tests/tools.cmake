@@ -8,3 +8,7 @@ add_test(NAME tool.install
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools/install.sh ${PROJECT_BINARY_DIR} ${CMAKE_C_COMPILER}
                  "$<$<BOOL:${SW_SANITIZE}>:-fsanitize=address,undefined>")
 set_tests_properties(tool.install PROPERTIES LABELS tools TIMEOUT 120)
+# `smartwire serve` as a program: options, exit statuses, O_NONBLOCK restored.
+add_test(NAME tool.serve
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools/serve.sh $<TARGET_FILE:smartwire_cli>)
+set_tests_properties(tool.serve PROPERTIES LABELS tools TIMEOUT 120)

@@ -4,8 +4,10 @@
  * bzr/smart/server.py), built on smartwire/daemon.h + smartwire/vfs_server.h.
  *
  * Breezy's flags are accepted with Breezy's meaning, in both "--opt=V" and
- * "--opt V" forms, so that Breezy's bzr+ssh client can run us through
- * BZR_REMOTE_PATH (it sends `serve --inet --directory=/ --allow-writes`):
+ * "--opt V" forms (getopt_long, which like Breezy's optparse also takes a
+ * unique prefix of a long option), so that Breezy's bzr+ssh client can run
+ * us through BZR_REMOTE_PATH (it sends `serve --inet --directory=/
+ * --allow-writes`):
  *   --inet --listen --port --directory/-d --allow-writes --client-timeout
  *   -q/--quiet -v/--verbose --protocol=bzr / --bzr (the only protocol we
  *   serve; --protocol=git and Breezy's other value switches are refused with
@@ -27,8 +29,13 @@
  *    once); --request-deadline, --max-*, --workers are ours.
  *  - Event-loop workers instead of a thread per connection
  *    (smartwire/daemon.h explains why).
+ *  - --inet exits 1 or 5 only for the server's own failures (see the exit
+ *    statuses in usage()); brz serve also fails when a write to a client
+ *    that went away raises, as we do (5), and exits 0 after a client's
+ *    framing error, as we do.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdint.h>
@@ -72,10 +79,12 @@ static int usage(FILE *f, int code)
 	        "                       [--request-deadline=SECS] [--protocol=bzr]\n\n"
 	        "Serves DIR (default: the current directory) over the Bazaar smart protocol,\n"
 	        "byte-compatible with `brz serve` of Breezy 3.3.2, read-only unless\n"
-	        "--allow-writes.  There is no authentication.\n"
+	        "--allow-writes.  There is no authentication.  Options take their value as\n"
+	        "--opt=V or --opt V.\n"
 	        "  --inet             one client on stdin/stdout (inetd, sshd, BZR_REMOTE_PATH)\n"
 	        "  --listen, --port   TCP address and port (default: any, 4155); --port=0 picks a\n"
 	        "                     free port; \"listening on port: N\" goes to stderr\n"
+	        "  -d, --directory    the directory to serve\n"
 	        "  --client-timeout   idle seconds before a client is dropped (default 300;\n"
 	        "                     0: never)\n"
 	        "  --request-deadline seconds from a request's first byte until its answer is\n"
@@ -85,11 +94,18 @@ static int usage(FILE *f, int code)
 	        "  --max-body         bytes of one request body (default 4G; suffixes k m g)\n"
 	        "  --max-readv-ranges ranges of one readv (default %zu)\n"
 	        "  --max-path         bytes of one client path (default %zu)\n"
+	        "  -q, --quiet        no notes on stderr;  -v, --verbose  statistics at the end\n"
 	        "SIGTERM, SIGHUP, SIGINT: stop accepting, finish requests in flight, exit 0;\n"
-	        "a second signal closes everything at once.\n"
-	        "Exit status: 0 done; 1 the directory cannot be served; 2 usage; 4 (--inet)\n"
-	        "the connection ended on a protocol error or the request deadline; 5 cannot\n"
-	        "listen, or (--inet) the connection failed.\n",
+	        "a second signal closes everything at once.\n\n"
+	        "Exit status (a client's doing is not the server's failure, as with brz serve):\n"
+	        "  0  done: stopped by a signal, or (--inet) the client closed, went silent\n"
+	        "     past --client-timeout or --request-deadline, or sent bytes that break\n"
+	        "     the protocol (answered as Breezy does, then the connection is closed)\n"
+	        "  1  the server failed on its own: the directory cannot be served, out of\n"
+	        "     memory, an internal error\n"
+	        "  2  bad command line\n"
+	        "  5  cannot listen (TCP), or (--inet) reading stdin or writing stdout failed,\n"
+	        "     including a client that went away while being answered\n",
 	        SW_DAEMON_DEFAULT_MAX_CONNECTIONS, SW_DAEMON_DEFAULT_WORKERS,
 	        SW_VFS_DEFAULT_MAX_READV_RANGES, SW_VFS_DEFAULT_MAX_PATH_LEN);
 	return code;
@@ -195,85 +211,128 @@ typedef struct opts {
 	uint64_t max_conns, workers, max_body, max_ranges, max_path;
 } opts;
 
-/* Matches "--name=V", "--name V" (consuming argv[i+1]) or, if `shortopt`,
- * "-x V" / "-xV".  Returns the value or NULL. */
-static const char *opt_val(int argc, char **argv, int *i, const char *name, const char *shortopt)
-{
-	const char *a = argv[*i];
-	size_t n = strlen(name);
-	if (strncmp(a, name, n) == 0 && a[n] == '=')
-		return a + n + 1;
-	if ((strcmp(a, name) == 0 || (shortopt && strcmp(a, shortopt) == 0)) && *i + 1 < argc)
-		return argv[++*i];
-	if (shortopt && strncmp(a, shortopt, 2) == 0 && a[2])
-		return a + 2;
-	return NULL;
-}
+enum {
+	O_INET = 256,
+	O_LISTEN,
+	O_PORT,
+	O_ALLOW_WRITES,
+	O_CLIENT_TIMEOUT,
+	O_REQUEST_DEADLINE,
+	O_PROTOCOL,
+	O_BZR,
+	O_MAX_CONNECTIONS,
+	O_WORKERS,
+	O_MAX_BODY,
+	O_MAX_READV_RANGES,
+	O_MAX_PATH
+};
 
+static const struct option long_opts[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"inet", no_argument, NULL, O_INET},
+    {"listen", required_argument, NULL, O_LISTEN},
+    {"port", required_argument, NULL, O_PORT},
+    {"directory", required_argument, NULL, 'd'},
+    {"allow-writes", no_argument, NULL, O_ALLOW_WRITES},
+    {"client-timeout", required_argument, NULL, O_CLIENT_TIMEOUT},
+    {"request-deadline", required_argument, NULL, O_REQUEST_DEADLINE},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"protocol", required_argument, NULL, O_PROTOCOL},
+    {"bzr", no_argument, NULL, O_BZR},
+    {"max-connections", required_argument, NULL, O_MAX_CONNECTIONS},
+    {"workers", required_argument, NULL, O_WORKERS},
+    {"max-body", required_argument, NULL, O_MAX_BODY},
+    {"max-readv-ranges", required_argument, NULL, O_MAX_READV_RANGES},
+    {"max-path", required_argument, NULL, O_MAX_PATH},
+    {NULL, 0, NULL, 0},
+};
+
+/* Returns 1 for --help, 0, or -1 after printing what is wrong. */
 static int parse(int argc, char **argv, opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->client_timeout_ms = -1;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v;
-		uint64_t u;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-			return 1;
-		else if (!strcmp(a, "--inet"))
-			o->inet = true;
-		else if (!strcmp(a, "--allow-writes"))
-			o->allow_writes = true;
-		else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
-			quiet_flag = 1;
-		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
-			o->verbose = true;
-		else if (!strcmp(a, "--bzr"))
-			;
-		else if ((v = opt_val(argc, argv, &i, "--protocol", NULL))) {
+	int c;
+	while ((c = getopt_long(argc, argv, "+hd:qv", long_opts, NULL)) != -1) {
+		const char *v = optarg;
+		bool ok = true;
+		switch (c) {
+		case 'h': return 1;
+		case O_INET: o->inet = true; break;
+		case O_ALLOW_WRITES: o->allow_writes = true; break;
+		case 'q': quiet_flag = 1; break;
+		case 'v': o->verbose = true; break;
+		case O_BZR: break;
+		case O_PROTOCOL:
 			if (strcmp(v, "bzr") != 0) {
 				fprintf(stderr, "smartwire serve: only --protocol=bzr is served\n");
 				return -1;
 			}
-		} else if ((v = opt_val(argc, argv, &i, "--listen", NULL)))
-			o->listen = v;
-		else if ((v = opt_val(argc, argv, &i, "--directory", "-d")))
-			o->directory = v;
-		else if ((v = opt_val(argc, argv, &i, "--port", NULL))) {
-			if (parse_u64(v, 65535, false, &o->port) < 0)
-				goto bad;
+			break;
+		case O_LISTEN: o->listen = v; break;
+		case 'd': o->directory = v; break;
+		case O_PORT:
+			ok = parse_u64(v, 65535, false, &o->port) == 0;
 			o->port_set = true;
-		} else if ((v = opt_val(argc, argv, &i, "--client-timeout", NULL))) {
-			if (parse_secs(v, &o->client_timeout_ms) < 0)
-				goto bad;
-		} else if ((v = opt_val(argc, argv, &i, "--request-deadline", NULL))) {
-			if (parse_secs(v, &o->deadline_ms) < 0)
-				goto bad;
-		} else if ((v = opt_val(argc, argv, &i, "--max-connections", NULL))) {
-			if (parse_u64(v, 1000000, false, &o->max_conns) < 0 || !o->max_conns)
-				goto bad;
-		} else if ((v = opt_val(argc, argv, &i, "--workers", NULL))) {
-			if (parse_u64(v, SW_DAEMON_MAX_WORKERS, false, &o->workers) < 0 || !o->workers)
-				goto bad;
-		} else if ((v = opt_val(argc, argv, &i, "--max-body", NULL))) {
-			if (parse_u64(v, UINT64_MAX, true, &u) < 0 || !u)
-				goto bad;
-			o->max_body = u;
-		} else if ((v = opt_val(argc, argv, &i, "--max-readv-ranges", NULL))) {
-			if (parse_u64(v, SIZE_MAX, false, &o->max_ranges) < 0 || !o->max_ranges)
-				goto bad;
-		} else if ((v = opt_val(argc, argv, &i, "--max-path", NULL))) {
-			if (parse_u64(v, SIZE_MAX, false, &o->max_path) < 0 || !o->max_path)
-				goto bad;
-		} else {
-			fprintf(stderr, "smartwire serve: unknown option '%s'\n", a);
+			break;
+		case O_CLIENT_TIMEOUT: ok = parse_secs(v, &o->client_timeout_ms) == 0; break;
+		case O_REQUEST_DEADLINE: ok = parse_secs(v, &o->deadline_ms) == 0; break;
+		case O_MAX_CONNECTIONS:
+			ok = parse_u64(v, 1000000, false, &o->max_conns) == 0 && o->max_conns;
+			break;
+		case O_WORKERS:
+			ok = parse_u64(v, SW_DAEMON_MAX_WORKERS, false, &o->workers) == 0 &&
+			     o->workers;
+			break;
+		case O_MAX_BODY:
+			ok = parse_u64(v, UINT64_MAX, true, &o->max_body) == 0 && o->max_body;
+			break;
+		case O_MAX_READV_RANGES:
+			ok = parse_u64(v, SIZE_MAX, false, &o->max_ranges) == 0 && o->max_ranges;
+			break;
+		case O_MAX_PATH:
+			ok = parse_u64(v, SIZE_MAX, false, &o->max_path) == 0 && o->max_path;
+			break;
+		default: /* getopt_long said what it did not understand */ return -1;
+		}
+		if (!ok) {
+			fprintf(stderr, "smartwire serve: bad value '%s' for %s\n", v,
+			        argv[optind - 1]);
 			return -1;
 		}
-		continue;
-	bad:
-		fprintf(stderr, "smartwire serve: bad value in '%s'\n", a);
+	}
+	if (optind < argc) {
+		fprintf(stderr, "smartwire serve: unexpected argument '%s'\n", argv[optind]);
 		return -1;
 	}
 	return 0;
+}
+
+/* Errors the client's bytes cause (version detection, framing, bencode,
+ * the conventional grammar, the limits), after which the connection is
+ * closed as designed: not the server's failure.  The others (memory, a
+ * handler's own failure, a broken contract) are. */
+static bool client_caused(int err)
+{
+	return (err <= SW_ERR_UNEXPECTED_EOF && err >= SW_ERR_BAD_STATUS_BYTE) ||
+	       err == SW_ERR_LIMIT;
+}
+
+/* The exit status of `serve --inet` from how its one connection ended. */
+static int inet_status(const sw_serve_result *r)
+{
+	switch (r->end) {
+	case SW_SERVE_EOF:
+	case SW_SERVE_EOF_MID_REQUEST:
+	case SW_SERVE_TIMEOUT:
+	case SW_SERVE_DEADLINE:
+	case SW_SERVE_STOPPED: return SW_EXIT_OK;
+	case SW_SERVE_PROTOCOL: return client_caused(r->error) ? SW_EXIT_OK : SW_EXIT_FAILURE;
+	case SW_SERVE_IO:
+	case SW_SERVE_STALLED: break;
+	}
+	return SW_EXIT_CONNECTION;
 }
 
 int sw_cmd_serve(int argc, char **argv)
@@ -285,9 +344,10 @@ int sw_cmd_serve(int argc, char **argv)
 	if (pr < 0)
 		return usage(stderr, SW_EXIT_USAGE);
 
+	char ebuf[128];
 	char *root = abspath(o.directory ? o.directory : ".");
 	if (!root) {
-		fprintf(stderr, "smartwire serve: %s\n", strerror(errno));
+		fprintf(stderr, "smartwire serve: %s\n", sw_sys_strerror(errno, ebuf, sizeof ebuf));
 		return SW_EXIT_FAILURE;
 	}
 	sw_vfs_config vc;
@@ -311,13 +371,16 @@ int sw_cmd_serve(int argc, char **argv)
 	unsigned nw = dc.workers ? dc.workers : SW_DAEMON_DEFAULT_WORKERS;
 
 	int code = SW_EXIT_OK, lfd = -1;
+	sw_serve_result res; /* --inet: how the one connection ended */
+	memset(&res, 0, sizeof res);
 	sw_vfs *vfs[SW_DAEMON_MAX_WORKERS] = {0};
 	sw_daemon *d = NULL;
 	for (unsigned i = 0; i < nw; i++) {
 		int rv = sw_vfs_new(&vfs[i], root, &vc, NULL);
 		if (rv < 0) {
 			fprintf(stderr, "smartwire serve: cannot serve %s: %s\n", root,
-			        rv == SW_ERR_IO ? strerror(errno) : sw_strerror(rv));
+			        rv == SW_ERR_IO ? sw_sys_strerror(errno, ebuf, sizeof ebuf)
+			                        : sw_strerror(rv));
 			code = SW_EXIT_FAILURE;
 			goto out;
 		}
@@ -329,7 +392,17 @@ int sw_cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	if (o.inet) {
-		rv = sw_daemon_add_conn(d, 0, 1, false);
+		/* stdin and stdout become an fd medium, made non-blocking for the
+		 * connection and blocking again when it ends (the descriptions
+		 * are shared with whoever started us). */
+		rv = sw_daemon_add_conn(d, 0, 1, false, &res);
+		if (rv < 0) {
+			fprintf(stderr, "smartwire serve: cannot serve stdin/stdout: %s\n",
+			        rv == SW_ERR_IO ? sw_sys_strerror(errno, ebuf, sizeof ebuf)
+			                        : sw_strerror(rv));
+			code = SW_EXIT_CONNECTION;
+			goto out;
+		}
 	} else {
 		sw_errinfo err;
 		uint16_t port = 0;
@@ -386,11 +459,12 @@ int sw_cmd_serve(int argc, char **argv)
 		        (unsigned long long)st.ended_stop);
 	if (rv < 0) {
 		fprintf(stderr, "smartwire serve: %s\n", sw_strerror(rv));
-		code = SW_EXIT_CONNECTION;
-	} else if (o.inet && st.ended_io) {
-		code = SW_EXIT_CONNECTION;
-	} else if (o.inet && (st.ended_protocol || st.ended_deadline)) {
-		code = SW_EXIT_PROTOCOL;
+		code = SW_EXIT_FAILURE;
+	} else if (o.inet) {
+		code = inet_status(&res);
+		if (code != SW_EXIT_OK && !quiet_flag)
+			fprintf(stderr, "smartwire serve: the connection failed: %s\n",
+			        sw_strerror(res.error));
 	}
 out:
 	sw_daemon_del(d);

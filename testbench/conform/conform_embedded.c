@@ -25,7 +25,7 @@
 typedef struct emb {
 	pthread_t th;
 	sw_medium *srv;
-	sw_srv_conn *conn;
+	sw_srv_config sc;
 	sw_vfs *vfs;
 	pthread_mutex_t lock;
 	sw_buf log;
@@ -44,7 +44,7 @@ static void on_log(void *ud, const char *msg)
 static void *serve_thread(void *arg)
 {
 	emb *e = arg;
-	e->rc = sw_serve_medium(e->conn, e->srv, &e->res);
+	e->rc = sw_serve_medium(&e->sc, sw_vfs_dispatch(), e->vfs, e->srv, &e->res, NULL);
 	/* Closing our end is how the runner sees the connection end. */
 	sw_medium_del(e->srv);
 	e->srv = NULL;
@@ -57,7 +57,6 @@ static void emb_free(emb *e)
 		return;
 	if (e->srv)
 		sw_medium_del(e->srv);
-	sw_srv_conn_del(e->conn);
 	sw_vfs_del(e->vfs);
 	sw_buf_fini(&e->log);
 	pthread_mutex_destroy(&e->lock);
@@ -83,14 +82,10 @@ int sw__cf_embedded_start(void **handle, sw_medium **client_end, const sw_cf_cas
 		emb_free(e);
 		return rc;
 	}
-	sw_srv_config sc;
-	memset(&sc, 0, sizeof sc);
-	sc.idle_timeout_ms = c->client_timeout ? c->client_timeout * 1000 : 0;
-	sc.log = on_log;
-	sc.log_ud = e;
-	rc = sw_srv_conn_new(&e->conn, &sc, sw_vfs_dispatch(), e->vfs, NULL);
-	if (rc == 0)
-		rc = sw_fifo_pair(client_end, &e->srv, NULL, NULL, NULL);
+	e->sc.idle_timeout_ms = c->client_timeout ? c->client_timeout * 1000 : 0;
+	e->sc.log = on_log;
+	e->sc.log_ud = e;
+	rc = sw_fifo_pair(client_end, &e->srv, NULL, NULL, NULL);
 	if (rc == 0)
 		rc = sw_fifo_set_timeout(e->srv, SERVER_READ_MS);
 	if (rc == 0 && pthread_create(&e->th, NULL, serve_thread, e) != 0)
@@ -116,6 +111,7 @@ static const char *end_name(sw_serve_end end)
 	case SW_SERVE_PROTOCOL: return "protocol error";
 	case SW_SERVE_IO: return "I/O error";
 	case SW_SERVE_STALLED: return "stalled";
+	case SW_SERVE_STOPPED: return "stopped";
 	}
 	return "?";
 }

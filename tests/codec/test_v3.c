@@ -4,8 +4,10 @@
  * Every vector of tests/vectors/v3_vectors.inc (Breezy's reading of the
  * bytes, see gen_v3.py) goes through the chunking harness and the failing
  * allocator, and our next_read_size() sequence fed one byte at a time must
- * equal Breezy's.  Then the exact error codes, limits, constant-memory
- * streaming of a large bytes part, and the object's life cycle. */
+ * equal Breezy's.  Then constant-memory streaming of a large bytes part,
+ * callbacks, pipelining and the object's life cycle (the error codes, what
+ * a failed decoder says it was reading, and the limits are in
+ * test_v3_errors.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -223,132 +225,8 @@ static void test_next_read_size_matches_breezy(void **state)
 	}
 }
 
-/* Decodes `in` in one feed with the default config (plus the marker flag)
- * and returns the feed's result. */
-static ptrdiff_t decode_once(const void *in, size_t len, const sw_v3_config *cfg)
-{
-	sw_v3_dec *dec;
-	assert_int_equal(sw_v3_dec_new(&dec, cfg, NULL, NULL, NULL), 0);
-	ptrdiff_t r = sw_v3_dec_feed(dec, in, len);
-	if (r >= 0 && !sw_v3_dec_done(dec))
-		r = sw_v3_dec_finish(dec);
-	sw_v3_dec_del(dec);
-	return r;
-}
-
 #define M SW_V3_MARKER
 #define E "\0\0\0\x02" "de"
-
-/* Every malformed-input class gives its own exact code. */
-static void test_error_codes(void **state)
-{
-	(void)state;
-	static const struct {
-		const char *in;
-		size_t len;
-		int code;
-	} cases[] = {
-#define C(lit, code) {lit, sizeof(lit) - 1, code}
-		C("X", SW_ERR_BAD_MARKER),
-		C("bzr message 2", SW_ERR_BAD_MARKER),
-		C("bzr response 2\nsuccess\n", SW_ERR_BAD_MARKER),
-		C("bzr message 3 (bzr 1.6)\r", SW_ERR_BAD_MARKER),
-		C(M "\0\0\0\x02xx", SW_ERR_BENCODE_SYNTAX),
-		C(M "\0\0\0\x02le" "e", SW_ERR_HEADER_NOT_DICT),
-		C(M "\0\0\0\x03i1e" "e", SW_ERR_HEADER_NOT_DICT),
-		C(M "\0\0\0\x03" "dex", SW_ERR_BENCODE_JUNK),
-		C(M "\0\0\0\x0c" "d1:b0:1:a0:e", SW_ERR_BENCODE_UNSORTED),
-		C(M "\0\0\0\x0c" "d1:a0:1:a0:e", SW_ERR_BENCODE_UNSORTED),
-		C(M "\0\0\0\x07" "di1e0:e", SW_ERR_BENCODE_KEY),
-		C(M "\0\0\0\0", SW_ERR_BENCODE_TRUNCATED),
-		C(M "\0\0\0\x04" "d1:a", SW_ERR_BENCODE_TRUNCATED),
-		C(M E "s\0\0\0\x06li03ee", SW_ERR_BENCODE_BAD_INT),
-		C(M E "s\0\0\0\x06li-0ee", SW_ERR_BENCODE_BAD_INT),
-		C(M E "s\0\0\0\x04liee", SW_ERR_BENCODE_BAD_INT),
-		C(M E "s\0\0\0\x17li9223372036854775808ee", SW_ERR_BENCODE_BAD_INT),
-		C(M E "s\0\0\0\x03lee", SW_ERR_BENCODE_JUNK),
-		C(M E "s\0\0\0\x01l", SW_ERR_BENCODE_TRUNCATED),
-		C(M E "s\0\0\0\x01x", SW_ERR_BENCODE_SYNTAX),
-		C(M E "X", SW_ERR_BAD_KIND),
-		C(M E "oSs\0\0\0\x02le" "E", SW_ERR_BAD_KIND),
-		C(M E "\0", SW_ERR_BAD_KIND),
-		C(M, SW_ERR_UNEXPECTED_EOF),
-		C("bzr", SW_ERR_UNEXPECTED_EOF),
-		C(M E "b\0\0\0\x05" "abc", SW_ERR_UNEXPECTED_EOF),
-		C(M E "o", SW_ERR_UNEXPECTED_EOF),
-#undef C
-	};
-	sw_v3_config cfg;
-	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
-	cfg.expect_marker = true;
-	for (size_t i = 0; i < NELEM(cases); i++) {
-		ptrdiff_t r = decode_once(cases[i].in, cases[i].len, &cfg);
-		if (r != cases[i].code)
-			fail_msg("case %zu: got %s, want %s", i, sw_errname((int)r),
-			         sw_errname(cases[i].code));
-	}
-}
-
-/* Oversized length prefixes fail as soon as the prefix is complete, before
- * any allocation (the only one is the decoder itself). */
-static void test_limits(void **state)
-{
-	(void)state;
-	sw_v3_config cfg;
-	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
-	cfg.max_header = 28;
-	cfg.max_struct = 10;
-	cfg.max_part = 100;
-	static const struct {
-		const char *in;
-		size_t len;
-		int code;
-	} cases[] = {
-#define C(lit, code) {lit, sizeof(lit) - 1, code}
-		C("\0\0\0\x1d", SW_ERR_HEADER_TOO_LARGE),
-		C("\xff\xff\xff\xff", SW_ERR_HEADER_TOO_LARGE),
-		C(E "s\0\0\0\x0b", SW_ERR_STRUCT_TOO_LARGE),
-		C(E "b\0\0\0\x65", SW_ERR_PART_TOO_LARGE),
-		C(E "b\xff\xff\xff\xff", SW_ERR_PART_TOO_LARGE),
-#undef C
-	};
-	for (size_t i = 0; i < NELEM(cases); i++) {
-		sw_failmem fm;
-		sw_failmem_init(&fm, 0, false);
-		sw_v3_dec *dec;
-		assert_int_equal(sw_v3_dec_new(&dec, &cfg, NULL, NULL, &fm.mem), 0);
-		const uint8_t *in = (const uint8_t *)cases[i].in;
-		size_t head = cases[i].len - 4;
-		assert_int_equal(sw_v3_dec_feed(dec, in, head), (ptrdiff_t)head);
-		size_t calls = fm.calls;
-		assert_int_equal(sw_v3_dec_feed(dec, in + head, 4), cases[i].code);
-		assert_int_equal(fm.calls, calls);
-		assert_int_equal(sw_v3_dec_next_read_size(dec), 0);
-		assert_int_equal(sw_v3_dec_error(dec), cases[i].code);
-		sw_v3_dec_del(dec);
-		assert_int_equal(fm.live, 0);
-	}
-	/* At the limit exactly, the items are accepted. */
-	static const char ok[] = "\0\0\0\x1c" "d16:Software version5:3.3.2e"
-	                         "s\0\0\0\x0a" "l6:123456e" "b\0\0\0\x64";
-	sw_v3_dec *dec;
-	assert_int_equal(sw_v3_dec_new(&dec, &cfg, NULL, NULL, NULL), 0);
-	assert_int_equal(sw_v3_dec_feed(dec, (const uint8_t *)ok, sizeof ok - 1),
-	                 (ptrdiff_t)sizeof ok - 1);
-	assert_int_equal(sw_v3_dec_next_read_size(dec), 100);
-	sw_v3_dec_del(dec);
-
-	/* The bencode limits apply to headers and structures. */
-	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
-	cfg.blimits.max_depth = 2;
-	assert_int_equal(decode_once(E "s\0\0\0\x06llleee" "e", 18, &cfg), SW_ERR_BENCODE_DEPTH);
-	assert_int_equal(decode_once(E "s\0\0\0\x04llee" "e", 16, &cfg), 16);
-	memset(&cfg, 0, sizeof cfg); /* zero: the defaults */
-	cfg.blimits.max_elements = 3;
-	assert_int_equal(decode_once(E "s\0\0\0\x0bl1:a1:b1:ce" "e", 23, &cfg),
-	                 SW_ERR_BENCODE_TOO_MANY);
-	assert_int_equal(decode_once(E "s\0\0\0\x08l1:a1:be" "e", 20, &cfg), 20);
-}
 
 typedef struct counting {
 	sw_mem mem;
@@ -608,16 +486,14 @@ static void test_finish_mid_message_sticky(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_vectors),
-		cmocka_unit_test(test_next_read_size_matches_breezy),
-		cmocka_unit_test(test_error_codes),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_large_part_streams),
-		cmocka_unit_test(test_callback_abort_and_reset),
-		cmocka_unit_test(test_every_callback_aborts),
-		cmocka_unit_test(test_pipelined_messages),
-		cmocka_unit_test(test_empty_feed_hint),
-		cmocka_unit_test(test_finish_mid_message_sticky),
+	    cmocka_unit_test(test_vectors),
+	    cmocka_unit_test(test_next_read_size_matches_breezy),
+	    cmocka_unit_test(test_large_part_streams),
+	    cmocka_unit_test(test_callback_abort_and_reset),
+	    cmocka_unit_test(test_every_callback_aborts),
+	    cmocka_unit_test(test_pipelined_messages),
+	    cmocka_unit_test(test_empty_feed_hint),
+	    cmocka_unit_test(test_finish_mid_message_sticky),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

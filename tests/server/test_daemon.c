@@ -1,6 +1,6 @@
 /*
  * Tests for the multi-connection server (smartwire/daemon.h) with the real
- * file server behind it, over loopback TCP and pipes.  The daemon runs in a
+ * file server behind it, over loopback TCP.  The daemon runs in a
  * thread; clients are plain sockets in the test.  Every wait is bounded.
  *
  *  - a slow client (half a request, or a large answer it does not read)
@@ -11,7 +11,7 @@
  *  - graceful stop with a request in flight: the request is finished and
  *    answered, idle connections are closed at once, run() returns 0;
  *    a second stop closes everything;
- *  - a connection on a pipe pair (serve --inet), stdin as a regular file;
+ *  - a medium without descriptors served beside a listener;
  *  - 1,000 idle connections cost little memory and stay served.
  */
 #define _GNU_SOURCE 1
@@ -35,101 +35,9 @@
 
 #include <cmocka.h>
 
-#include "smartwire/daemon.h"
-#include "smartwire/error.h"
-#include "smartwire/medium.h"
-#include "smartwire/vfs_server.h"
+#include "support/server_daemon.h"
 
 #define BIG (8u << 20) /* a file much larger than socket buffers */
-
-static char root[64];
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- a daemon in a thread ---- */
-
-typedef struct srv {
-	sw_daemon *d;
-	sw_vfs *vfs[4];
-	unsigned nw;
-	int lfd;
-	uint16_t port;
-	pthread_t th;
-	int rv;
-	pthread_mutex_t mu;
-	char log[1024];
-} srv;
-
-static void log_cb(void *ud, const char *msg)
-{
-	srv *s = ud;
-	pthread_mutex_lock(&s->mu);
-	size_t n = strlen(s->log);
-	snprintf(s->log + n, sizeof s->log - n, "%s\n", msg);
-	pthread_mutex_unlock(&s->mu);
-}
-
-static void *run_thread(void *arg)
-{
-	srv *s = arg;
-	s->rv = sw_daemon_run(s->d);
-	return NULL;
-}
-
-static void srv_start(srv *s, unsigned workers, const sw_daemon_config *base, bool listen)
-{
-	memset(s, 0, sizeof *s);
-	pthread_mutex_init(&s->mu, NULL);
-	s->nw = workers;
-	s->lfd = -1;
-	sw_vfs_config vc = {.allow_writes = true};
-	for (unsigned i = 0; i < workers; i++)
-		assert_int_equal(sw_vfs_new(&s->vfs[i], root, &vc, NULL), 0);
-	sw_daemon_config dc;
-	memset(&dc, 0, sizeof dc);
-	if (base)
-		dc = *base;
-	dc.workers = workers;
-	dc.srv.log = log_cb;
-	dc.srv.log_ud = s;
-	assert_int_equal(sw_daemon_new(&s->d, &dc, sw_vfs_dispatch(), (void *const *)s->vfs,
-	                               workers, NULL),
-	                 0);
-	if (listen) {
-		sw_errinfo err = {0};
-		assert_int_equal(sw_tcp_listen(&s->lfd, &s->port, "127.0.0.1", 0, 128, &err), 0);
-		assert_int_equal(sw_daemon_add_listener(s->d, s->lfd), 0);
-		assert_int_equal(pthread_create(&s->th, NULL, run_thread, s), 0);
-	}
-}
-
-static void srv_join(srv *s)
-{
-	assert_int_equal(pthread_join(s->th, NULL), 0);
-	assert_int_equal(s->rv, 0);
-}
-
-static void srv_free(srv *s)
-{
-	sw_daemon_del(s->d);
-	if (s->lfd >= 0)
-		close(s->lfd);
-	for (unsigned i = 0; i < s->nw; i++)
-		sw_vfs_del(s->vfs[i]);
-	pthread_mutex_destroy(&s->mu);
-}
-
-static void srv_stop(srv *s)
-{
-	sw_daemon_stop(s->d);
-	srv_join(s);
-	srv_free(s);
-}
 
 /* ---- clients ---- */
 
@@ -388,81 +296,44 @@ static void test_second_stop_is_immediate(void **state)
 	srv_free(&s);
 }
 
-/* serve --inet: one connection on a pipe pair, then run() returns. */
-static void test_inet_pipes(void **state)
+/* A medium without descriptors (a threaded fifo) beside a listener on one
+ * worker: the worker cannot wait inside the medium, so it looks at it on
+ * every pass while it keeps accepting and serving TCP clients. */
+static void test_medium_beside_listener(void **state)
 {
 	(void)state;
-	int in[2], out[2];
-	assert_int_equal(pipe(in), 0);
-	assert_int_equal(pipe(out), 0);
-	static const char req[] = "hello\nbzr request 2\nhas\x01/big\n";
-	assert_int_equal(write(in[1], req, sizeof req - 1), (ssize_t)(sizeof req - 1));
-	close(in[1]);
 	srv s;
 	srv_start(&s, 1, NULL, false);
-	assert_int_equal(sw_daemon_add_conn(s.d, in[0], out[1], true), 0);
-	assert_int_equal(sw_daemon_run(s.d), 0);
-	char buf[128];
-	ssize_t n = read(out[0], buf, sizeof buf);
-	static const char want[] = "ok\x01" "2\nbzr response 2\nsuccess\nyes\n";
-	assert_int_equal(n, (ssize_t)(sizeof want - 1));
-	assert_memory_equal(buf, want, sizeof want - 1);
-	assert_int_equal(read(out[0], buf, sizeof buf), 0); /* closed (owned) */
-	close(out[0]);
-	sw_daemon_stats st;
-	sw_daemon_get_stats(s.d, &st);
-	assert_int_equal(st.ended_eof, 1);
-	assert_int_equal(st.requests, 2);
-	srv_free(&s);
-}
-
-/* serve --inet with the client silent but connected: run() returns at the
- * idle timeout (Breezy exits 0 then). */
-static void test_inet_idle_timeout(void **state)
-{
-	(void)state;
-	int in[2], out[2];
-	assert_int_equal(pipe(in), 0);
-	assert_int_equal(pipe(out), 0);
-	sw_daemon_config dc = {.srv.idle_timeout_ms = 200};
-	srv s;
-	srv_start(&s, 1, &dc, false);
-	assert_int_equal(sw_daemon_add_conn(s.d, in[0], out[1], true), 0);
-	int64_t t0 = now_ms();
-	assert_int_equal(sw_daemon_run(s.d), 0);
-	assert_true(now_ms() - t0 < 3000);
-	sw_daemon_stats st;
-	sw_daemon_get_stats(s.d, &st);
-	assert_int_equal(st.ended_timeout, 1);
-	char b;
-	assert_int_equal(read(out[0], &b, 1), 0); /* nothing sent, closed */
-	close(in[1]);
-	close(out[0]);
-	srv_free(&s);
-}
-
-/* stdin a regular file (epoll cannot watch it): still served. */
-static void test_inet_regular_file(void **state)
-{
-	(void)state;
-	char path[128];
-	snprintf(path, sizeof path, "%s.req", root);
-	int f = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	assert_true(f >= 0);
-	assert_int_equal(write(f, "hello\nhello\n", 12), 12);
-	lseek(f, 0, SEEK_SET);
-	int out[2];
-	assert_int_equal(pipe(out), 0);
-	srv s;
-	srv_start(&s, 1, NULL, false);
-	assert_int_equal(sw_daemon_add_conn(s.d, f, out[1], true), 0);
-	assert_int_equal(sw_daemon_run(s.d), 0);
-	char buf[64];
-	assert_int_equal(read(out[0], buf, sizeof buf), 10);
-	assert_memory_equal(buf, "ok\x01" "2\nok\x01" "2\n", 10);
-	close(out[0]);
-	unlink(path);
-	srv_free(&s);
+	sw_errinfo err = {0};
+	assert_int_equal(sw_tcp_listen(&s.lfd, &s.port, "127.0.0.1", 0, 128, &err), 0);
+	assert_int_equal(sw_daemon_add_listener(s.d, s.lfd), 0);
+	sw_medium *cli, *m;
+	assert_int_equal(sw_fifo_pair(&cli, &m, NULL, NULL, NULL), 0);
+	sw_serve_result res;
+	assert_int_equal(sw_daemon_add_medium(s.d, m, true, &res), 0);
+	assert_int_equal(pthread_create(&s.th, NULL, run_thread, &s), 0);
+	int c = cli_connect(&s);
+	for (int i = 0; i < 3; i++) {
+		hello(c);
+		assert_int_equal(sw_medium_write_all(cli, "hello\n", 6, NULL), 0);
+		char buf[8];
+		size_t got = 0;
+		while (got < 5) {
+			ptrdiff_t n = sw_medium_read(cli, buf + got, 5 - got); /* bounded: 5 s */
+			assert_true(n > 0);
+			got += (size_t)n;
+		}
+		assert_memory_equal(buf,
+		                    "ok\x01"
+		                    "2\n",
+		                    5);
+	}
+	close(c);
+	sw_medium_shutdown_write(cli);
+	srv_stop(&s);
+	assert_int_equal(res.requests, 3);
+	assert_true(res.end == SW_SERVE_EOF || res.end == SW_SERVE_STOPPED);
+	sw_medium_del(cli);
 }
 
 static long rss_kib(void)
@@ -547,16 +418,14 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_inet_pipes),
-		cmocka_unit_test(test_inet_regular_file),
-		cmocka_unit_test(test_inet_idle_timeout),
-		cmocka_unit_test(test_slow_clients_do_not_block),
-		cmocka_unit_test(test_max_connections),
-		cmocka_unit_test(test_idle_timeout),
-		cmocka_unit_test(test_request_deadline),
-		cmocka_unit_test(test_graceful_stop),
-		cmocka_unit_test(test_second_stop_is_immediate),
-		cmocka_unit_test(test_thousand_idle_connections),
+	    cmocka_unit_test(test_slow_clients_do_not_block),
+	    cmocka_unit_test(test_max_connections),
+	    cmocka_unit_test(test_idle_timeout),
+	    cmocka_unit_test(test_request_deadline),
+	    cmocka_unit_test(test_graceful_stop),
+	    cmocka_unit_test(test_second_stop_is_immediate),
+	    cmocka_unit_test(test_medium_beside_listener),
+	    cmocka_unit_test(test_thousand_idle_connections),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,5 +1,6 @@
 /*
- * The serve loop over real media: a socketpair and a pair of pipes, with the
+ * sw_serve_medium (the daemon's worker loop and connection driver) over
+ * real media, polled with epoll: a socketpair and a pair of pipes, with the
  * server in a thread and the client in the test, request by request (no
  * EOF between them, so answers must come without more input); the idle
  * timeout with a short value (bounded); the request deadline; a large body.
@@ -14,12 +15,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "support/server_drive.h"
+#include "smartwire/clock.h"
 #include "smartwire/v3.h"
 
 #include "support/server_vectors.h"
@@ -27,7 +28,6 @@
 typedef struct server {
 	pthread_t th;
 	sw_medium *m;
-	sw_srv_conn *c;
 	fake f;
 	sw_srv_config cfg;
 	sw_serve_result res;
@@ -44,7 +44,8 @@ static void logger(void *ud, const char *msg)
 static void *serve_main(void *arg)
 {
 	server *s = arg;
-	s->rv = sw_serve_medium(s->c, s->m, &s->res);
+	sw_dispatch d = fake_dispatch();
+	s->rv = sw_serve_medium(&s->cfg, &d, &s->f, s->m, &s->res, NULL);
 	sw_medium_del(s->m); /* how the client learns the end */
 	s->m = NULL;
 	return NULL;
@@ -58,8 +59,6 @@ static void start(server *s, int rfd, int wfd, const sw_srv_config *cfg)
 	s->cfg.log = logger;
 	s->cfg.log_ud = s;
 	fake_init(&s->f, NULL);
-	sw_dispatch d = fake_dispatch();
-	assert_int_equal(sw_srv_conn_new(&s->c, &s->cfg, &d, &s->f, NULL), 0);
 	assert_int_equal(sw_fd_medium_new(&s->m, rfd, wfd, SW_FD_OWN, NULL), 0);
 	assert_int_equal(pthread_create(&s->th, NULL, serve_main, s), 0);
 }
@@ -67,7 +66,6 @@ static void start(server *s, int rfd, int wfd, const sw_srv_config *cfg)
 static void finish(server *s)
 {
 	pthread_join(s->th, NULL);
-	sw_srv_conn_del(s->c);
 	assert_int_equal(s->f.live, 0);
 }
 
@@ -166,9 +164,7 @@ static void test_pipes(void **state)
 
 static double now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)sw_clock_ms() / 1e3;
 }
 
 static void test_idle_timeout(void **state)

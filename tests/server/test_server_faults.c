@@ -1,7 +1,12 @@
 /*
  * The server session under the fault-plan matrix.  Every exchange of
- * tests/vectors/server_vectors.inc (Breezy's answers) runs through the serve
- * loop over an in-process fifo pair with:
+ * tests/vectors/server_vectors.inc (Breezy's answers) runs through
+ * sw_serve_medium - the daemon's worker loop and connection driver, the code
+ * `smartwire serve` runs over TCP and --inet - over an in-process fifo pair,
+ * three times: with the fifo as it is (no descriptor: the "always ready"
+ * path that waits in the medium), and wrapped so that it names always-ready
+ * descriptors for epoll to watch, one for both directions (a socket) or two
+ * (--inet's stdin and stdout), with:
  *   - no fault, and pipe-exact reads;
  *   - every read size 1..len (read=K);
  *   - EOF at every offset of the request (eof@N): the answer must be what
@@ -10,10 +15,14 @@
  *   - a read error at every offset (error@N:EIO): ends with SW_SERVE_IO;
  *   - a write error at every offset of the answer (error@N:EPIPE on the
  *     server's writes): exactly N bytes arrive, SW_SERVE_IO;
- *   - EAGAIN/EINTR bursts on both directions with chopped reads and writes;
- * and allocation failure at every site of a whole session (once and
- * persistently): the connection closes cleanly, the output is a prefix of
- * Breezy's, nothing leaks.  The counts and the time are printed.
+ *   - EAGAIN/EINTR bursts on both directions with chopped reads and writes.
+ * Then, on the always-ready path: a read stall at every offset (virtual
+ * time: the idle timeout between requests, the deadline inside one, at
+ * once) and a medium that can make no progress (SW_SERVE_STALLED).  And
+ * allocation failure at every site, once and persistently, of the sans-I/O
+ * core and of a whole served session (daemon, worker, driver, core): the
+ * connection closes cleanly, the output is a prefix of Breezy's, nothing
+ * leaks.  The counts and the time are printed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,11 +31,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
 #include "support/server_drive.h"
+#include "smartwire/clock.h"
 #include "smartwire/v12.h"
 #include "smartwire/v3.h"
 #include "smartwire/failmem.h"
@@ -112,6 +121,8 @@ static void check_books(const exch *e, const fake *f, const char *plan)
 		         plan, f->live, f->wants, f->ends, f->aborts);
 }
 
+static int polled; /* the matrix's current path: descriptors named (0, 1, 2) */
+
 static sw_serve_result serve(const exch *e, const sw_srv_config *cfg, const char *c2s,
                              const char *sw, fake *f, sw_buf *out)
 {
@@ -123,14 +134,14 @@ static sw_serve_result serve(const exch *e, const sw_srv_config *cfg, const char
 		assert_int_equal(sw_fault_plan_parse(sw, &b, NULL), 0);
 	fake_init(f, NULL);
 	runs++;
-	return srv_serve_fifo(cfg, NULL, f, e->in.data, e->in.len, &a, sw ? &b : NULL, out);
+	return srv_serve_fifo_ex(cfg, NULL, f, e->in.data, e->in.len, &a, sw ? &b : NULL, polled,
+	                         true, out);
 }
 
-static void test_fault_matrix(void **state)
+static void fault_matrix(int poll)
 {
-	(void)state;
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int64_t t0 = sw_clock_ms();
+	polled = poll;
 	runs = 0;
 	char plan[96];
 	fake f;
@@ -170,7 +181,7 @@ static void test_fault_matrix(void **state)
 			srv_outcome o;
 			srv_exchange(NULL, NULL, &g, e->in.data, n, NULL, 0, true, &ref, &o);
 			if (ref.len != out.len || (out.len && memcmp(ref.data, out.data, out.len) != 0))
-				fail_msg("%s [%s]: serve loop and core disagree", e->name, plan);
+				fail_msg("%s [%s]: served and core disagree", e->name, plan);
 			assert_true(r.end == SW_SERVE_EOF || r.end == SW_SERVE_EOF_MID_REQUEST ||
 			            r.end == SW_SERVE_PROTOCOL);
 			if (n > 0 && r.end == SW_SERVE_EOF_MID_REQUEST && f.wants)
@@ -205,10 +216,143 @@ static void test_fault_matrix(void **state)
 		check_books(e, &f, "bursts");
 		sw_buf_fini(&out);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("fault matrix: %zu exchanges, %lu serve runs (exchange x fault plan), %.2f s%s\n",
-	       nexch, runs, secs, stride > 1 ? " (sampled offsets under Valgrind)" : "");
+	double secs = (double)(sw_clock_ms() - t0) / 1e3;
+	printf(
+	    "fault matrix (%s): %zu exchanges, %lu serve runs (exchange x fault plan), %.2f s%s\n",
+	    poll == 2 ? "two polled descriptors"
+	    : poll    ? "one polled descriptor"
+	              : "always ready",
+	    nexch, runs, secs, stride > 1 ? " (sampled offsets under Valgrind)" : "");
+}
+
+static void test_fault_matrix(void **state)
+{
+	(void)state;
+	fault_matrix(0);
+}
+
+static void test_fault_matrix_socket(void **state)
+{
+	(void)state;
+	fault_matrix(1);
+}
+
+static void test_fault_matrix_inet(void **state)
+{
+	(void)state;
+	fault_matrix(2);
+}
+
+static char logged[160];
+
+static void log_cb(void *ud, const char *msg)
+{
+	(void)ud;
+	snprintf(logged, sizeof logged, "%s", msg);
+}
+
+/* A read stall at every offset, the client still connected: the server
+ * answers what it read and then, since the stall makes the medium's wait
+ * run out at once (virtual time), ends with the idle timeout (logged as
+ * Breezy) between requests or the request deadline inside one, after
+ * exactly what the sans-I/O core answers for those bytes. */
+static void test_stall_matrix(void **state)
+{
+	(void)state;
+	polled = 0;
+	unsigned long n_runs = 0, timeouts = 0, deadlines = 0;
+	sw_srv_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.log = log_cb;
+	for (size_t i = 0; i < nexch; i++) {
+		const exch *e = &exchanges[i];
+		for (size_t n = 0; n <= e->in.len; n += stride) {
+			char plan[64];
+			snprintf(plan, sizeof plan, "stall@%zu;read=every:3", n);
+			fake f;
+			sw_buf out;
+			logged[0] = 0;
+			sw_serve_result r = serve(e, &cfg, plan, NULL, &f, &out);
+			n_runs++;
+			fake g;
+			fake_init(&g, NULL);
+			sw_buf ref;
+			srv_outcome o;
+			srv_exchange(NULL, NULL, &g, e->in.data, n, NULL, 0, false, &ref, &o);
+			if (ref.len != out.len ||
+			    (out.len && memcmp(ref.data, out.data, out.len) != 0))
+				fail_msg("%s [%s]: served %zu bytes, the core answers %zu", e->name,
+				         plan, out.len, ref.len);
+			check_books(e, &f, plan);
+			if (o.finished || o.feed_err) {
+				assert_int_equal(r.end, SW_SERVE_PROTOCOL);
+			} else if (o.idle) {
+				assert_int_equal(r.end, SW_SERVE_TIMEOUT);
+				assert_string_equal(logged,
+				                    "Connection Timeout: disconnecting client "
+				                    "after 300.0 seconds");
+				timeouts++;
+			} else {
+				if (r.end != SW_SERVE_DEADLINE)
+					fail_msg("%s [%s]: ended %d, not with the deadline",
+					         e->name, plan, (int)r.end);
+				assert_string_equal(logged, "");
+				deadlines++;
+			}
+			if (r.end != SW_SERVE_PROTOCOL)
+				assert_int_equal(r.error, 0);
+			assert_int_equal(r.requests, o.requests);
+			sw_buf_fini(&ref);
+			sw_buf_fini(&out);
+		}
+	}
+	printf("stall matrix: %lu runs, %lu idle timeouts, %lu deadlines\n", n_runs, timeouts,
+	       deadlines);
+	assert_true(timeouts > 0 && deadlines > 0);
+}
+
+/* A medium that can make no progress ends the connection instead of
+ * spinning: a single-threaded fifo whose client neither sends more nor
+ * closes (mid-request and between requests), and writes that stall. */
+static void test_stalled(void **state)
+{
+	(void)state;
+	const struct srv_vec *v = find_vec("v3 hello");
+	fake f;
+	sw_buf out;
+	fake_init(&f, NULL);
+	/* Between requests: the answer, then nothing. */
+	sw_serve_result r = srv_serve_fifo_ex(NULL, NULL, &f, (const uint8_t *)v->req, v->req_len,
+	                                      NULL, NULL, 0, false, &out);
+	assert_int_equal(r.end, SW_SERVE_STALLED);
+	assert_int_equal(r.error, SW_ERR_WOULD_BLOCK);
+	assert_int_equal(r.requests, 1);
+	assert_int_equal(out.len, v->resp_len);
+	assert_memory_equal(out.data, v->resp, v->resp_len);
+	assert_int_equal(r.bytes_in, v->req_len);
+	assert_int_equal(r.bytes_out, v->resp_len);
+	sw_buf_fini(&out);
+	/* Mid-request (v1 "hello" without its newline): nothing answered. */
+	const struct srv_vec *v1 = find_vec("v1 hello");
+	fake_init(&f, NULL);
+	r = srv_serve_fifo_ex(NULL, NULL, &f, (const uint8_t *)v1->req, v1->req_len - 1, NULL, NULL,
+	                      0, false, &out);
+	assert_int_equal(r.end, SW_SERVE_STALLED);
+	assert_int_equal(r.requests, 0);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(f.live, 0);
+	sw_buf_fini(&out);
+	/* Writes that stall after 10 bytes. */
+	sw_fault_plan w;
+	assert_int_equal(sw_fault_plan_parse("stall@10", &w, NULL), 0);
+	fake_init(&f, NULL);
+	r = srv_serve_fifo_ex(NULL, NULL, &f, (const uint8_t *)v->req, v->req_len, NULL, &w, 0,
+	                      true, &out);
+	assert_int_equal(r.end, SW_SERVE_STALLED);
+	assert_int_equal(out.len, 10);
+	assert_memory_equal(out.data, v->resp, 10);
+	assert_int_equal(f.live, 0);
+	sw_buf_fini(&out);
 }
 
 /* Sans-I/O splits for every exchange, as a quick cross-check of the loop. */
@@ -274,12 +418,70 @@ static void test_failmem(void **state)
 	printf("failmem: %lu allocation sites over %zu sessions, %lu runs\n", sites, nexch, runs_fm);
 }
 
+/* Allocation failure at every site of a whole served session: the daemon
+ * and its worker, the connection record, the core, the driver's kept
+ * input (read=every:5 makes the core leave input behind), on the three paths.
+ * Failing before the connection is served is reported as sw_serve_medium's
+ * SW_ERR_NOMEM; later, as the result's error; or the failure is absorbed
+ * and the answer is Breezy's.  Nothing leaks. */
+static void test_failmem_serve(void **state)
+{
+	(void)state;
+	unsigned long sites = 0, runs_fm = 0, before = 0, during = 0;
+	sw_fault_plan plan;
+	assert_int_equal(sw_fault_plan_parse("read=every:5", &plan, NULL), 0);
+	for (int p = 0; p <= 2; p++) {
+		for (size_t i = 0; i < nexch; i += stride) {
+			const exch *e = &exchanges[i];
+			sw_failmem fm;
+			sw_failmem_init(&fm, 0, false);
+			fake f;
+			fake_init(&f, &fm.mem);
+			sw_buf out;
+			srv_serve_fifo_ex(NULL, &fm.mem, &f, e->in.data, e->in.len, &plan, NULL, p,
+			                  true, &out);
+			check_equal(e, &out, "serve failmem count");
+			assert_int_equal(fm.live, 0);
+			sw_buf_fini(&out);
+			size_t calls = fm.calls;
+			sites += calls;
+			for (size_t at = 1; at <= calls; at++) {
+				for (int persistent = 0; persistent <= 1; persistent++) {
+					sw_failmem_init(&fm, at, persistent);
+					fake_init(&f, &fm.mem);
+					sw_serve_result r = srv_serve_fifo_ex(
+					    NULL, &fm.mem, &f, e->in.data, e->in.len, &plan, NULL,
+					    p, true, &out);
+					runs_fm++;
+					check_prefix(e, &out, "serve failmem");
+					if (f.live != 0 || fm.live != 0)
+						fail_msg("%s: leak after failing allocation %zu",
+						         e->name, at);
+					if (r.error == SW_ERR_NOMEM && out.len == 0 &&
+					    r.bytes_in == 0)
+						before++;
+					else if (r.error == SW_ERR_NOMEM)
+						during++;
+					else if (fm.failures)
+						check_equal(e, &out, "serve failmem absorbed");
+					sw_buf_fini(&out);
+				}
+			}
+		}
+	}
+	printf("serve failmem: %lu allocation sites, %lu runs (%lu failed before serving, %lu "
+	       "while serving)\n",
+	       sites, runs_fm, before, during);
+	assert_true(before > 0 && during > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fault_matrix),
-		cmocka_unit_test(test_split_matrix),
-		cmocka_unit_test(test_failmem),
+	    cmocka_unit_test(test_fault_matrix),      cmocka_unit_test(test_fault_matrix_socket),
+	    cmocka_unit_test(test_fault_matrix_inet), cmocka_unit_test(test_stall_matrix),
+	    cmocka_unit_test(test_stalled),           cmocka_unit_test(test_split_matrix),
+	    cmocka_unit_test(test_failmem),           cmocka_unit_test(test_failmem_serve),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

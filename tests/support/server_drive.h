@@ -1,12 +1,15 @@
 /*
  * Drivers for the server session tests: the sans-I/O core fed in pieces
  * (each piece, with the excess the core left, copied against a guard page),
- * and the serve loop over an in-process fifo pair with fault plans.
+ * and sw_serve_medium over an in-process fifo pair with fault plans.
  */
 #ifndef SW_TEST_SERVER_DRIVE_H
 #define SW_TEST_SERVER_DRIVE_H
 
+#include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "support/server_fake.h"
 #include "smartwire/fault.h"
@@ -19,6 +22,7 @@ typedef struct srv_outcome {
 	int error;          /* sw_srv_conn_error() at the end */
 	bool stuck;         /* input left that the core would not take */
 	bool finished;      /* sw_srv_conn_finished() at the end */
+	bool idle;          /* sw_srv_conn_idle() at the end */
 	uint64_t requests;
 	size_t max_queue;   /* largest output queue seen */
 } srv_outcome;
@@ -80,6 +84,7 @@ static inline void srv_drive(sw_srv_conn *c, const uint8_t *in, size_t len, cons
 		srv_drain(c, out, o);
 	}
 	o->finished = sw_srv_conn_finished(c);
+	o->idle = sw_srv_conn_idle(c);
 	o->error = sw_srv_conn_error(c);
 	o->requests = sw_srv_conn_requests(c);
 	sw_buf_fini(&pend);
@@ -104,16 +109,99 @@ static inline void srv_exchange(const sw_srv_config *cfg, const sw_mem *mem, fak
 	sw_srv_conn_del(c);
 }
 
-/* The serve loop over a single-threaded fifo pair: the client endpoint
- * writes the whole request and shuts down its writing side, the server runs
- * sw_serve_medium(), and the client then reads what arrived.  `c2s` shapes
- * the client-to-server direction as the server reads it; `srv_write` is a
- * plan for the server's writes (a fault wrapper around its endpoint).
- * Returns the serve result. */
-static inline sw_serve_result srv_serve_fifo(const sw_srv_config *cfg, const sw_mem *mem, fake *f,
-                                             const uint8_t *in, size_t len,
-                                             const sw_fault_plan *c2s, const sw_fault_plan *srv_write,
-                                             sw_buf *out)
+/* A medium that forwards everything to `inner` but names descriptors that
+ * are always readable and writable (eventfds whose count is not zero) as
+ * its own, one for both directions as a socket, or two as --inet's stdin
+ * and stdout: sw_serve_medium then watches them with epoll, as it watches
+ * those, and every read and write goes through
+ * the fault plans of `inner`.  This drives the polled code path (epoll
+ * registration, interest updates, readiness dispatch) through the whole
+ * fault matrix.  Stalls cannot be shown this way (the descriptor never
+ * stops being ready), and are not. */
+typedef struct srv_ready_medium {
+	sw_medium base;
+	sw_medium *inner;
+	int rfd, wfd;
+} srv_ready_medium;
+
+static inline ptrdiff_t srv_rm_read(sw_medium *m, void *buf, size_t len)
+{
+	return sw_medium_read(((srv_ready_medium *)m)->inner, buf, len);
+}
+
+static inline ptrdiff_t srv_rm_write(sw_medium *m, const void *buf, size_t len)
+{
+	return sw_medium_write(((srv_ready_medium *)m)->inner, buf, len);
+}
+
+static inline int srv_rm_shutdown(sw_medium *m)
+{
+	return sw_medium_shutdown_write(((srv_ready_medium *)m)->inner);
+}
+
+static inline int srv_rm_wait(sw_medium *m, int timeout_ms)
+{
+	return sw_medium_wait_readable(((srv_ready_medium *)m)->inner, timeout_ms);
+}
+
+static inline void srv_rm_close(sw_medium *m)
+{
+	srv_ready_medium *r = (srv_ready_medium *)m;
+	sw_medium_del(r->inner);
+	close(r->rfd);
+	if (r->wfd != r->rfd)
+		close(r->wfd);
+	free(r);
+}
+
+static inline int srv_rm_fds(const sw_medium *m, int *rfd, int *wfd)
+{
+	*rfd = ((const srv_ready_medium *)m)->rfd;
+	*wfd = ((const srv_ready_medium *)m)->wfd;
+	return 0;
+}
+
+static const sw_medium_ops srv_ready_ops = {
+    "ready", srv_rm_read, srv_rm_write, srv_rm_shutdown, srv_rm_wait, srv_rm_close, srv_rm_fds};
+
+/* Wraps *m (ownership moves) in a srv_ready_medium with `nfds` (1 or 2)
+ * descriptors. */
+static inline void srv_make_ready(sw_medium **m, int nfds)
+{
+	srv_ready_medium *r = calloc(1, sizeof *r);
+	if (!r)
+		abort();
+	r->base.ops = &srv_ready_ops;
+	r->inner = *m;
+	r->rfd = eventfd(1, EFD_CLOEXEC);
+	r->wfd = nfds == 2 ? eventfd(1, EFD_CLOEXEC) : r->rfd;
+	if (r->rfd < 0 || r->wfd < 0)
+		abort();
+	*m = &r->base;
+}
+
+/* A fifo pump that never produces anything: the client said all it will. */
+static inline int srv_no_pump(void *ud)
+{
+	(void)ud;
+	return 0;
+}
+
+/* sw_serve_medium over a single-threaded fifo pair: the client endpoint
+ * writes the whole request and, if `shut`, shuts down its writing side
+ * (else the server's end gets a pump that produces nothing, so that a read
+ * past the request says SW_ERR_WOULD_BLOCK instead of waiting); the server
+ * serves, and the client then reads what arrived.  `c2s` shapes the
+ * client-to-server direction as the server reads it; `srv_write` is a plan
+ * for the server's writes (a fault wrapper around its endpoint); `polled`
+ * (1 or 2 descriptors; 0: none) wraps the server's end in a
+ * srv_ready_medium.  Returns the serve result
+ * (res.error holds sw_serve_medium's error if it failed before serving). */
+static inline sw_serve_result srv_serve_fifo_ex(const sw_srv_config *cfg, const sw_mem *mem,
+                                                fake *f, const uint8_t *in, size_t len,
+                                                const sw_fault_plan *c2s,
+                                                const sw_fault_plan *srv_write, int polled,
+                                                bool shut, sw_buf *out)
 {
 	sw_serve_result res;
 	memset(&res, 0, sizeof res);
@@ -121,8 +209,12 @@ static inline sw_serve_result srv_serve_fifo(const sw_srv_config *cfg, const sw_
 	sw_medium *cli = NULL, *srv = NULL;
 	if (sw_fifo_pair(&cli, &srv, c2s, NULL, NULL) < 0)
 		abort();
+	if (!shut && sw_fifo_set_pump(srv, srv_no_pump, NULL) < 0)
+		abort();
 	if (srv_write && sw_fault_wrap(&srv, srv, NULL, srv_write) < 0)
 		abort();
+	if (polled)
+		srv_make_ready(&srv, polled);
 	size_t w = 0;
 	while (w < len) {
 		size_t k = 0;
@@ -131,18 +223,12 @@ static inline sw_serve_result srv_serve_fifo(const sw_srv_config *cfg, const sw_
 		if (rv < 0 && rv != SW_ERR_WOULD_BLOCK)
 			abort();
 	}
-	sw_medium_shutdown_write(cli);
+	if (shut)
+		sw_medium_shutdown_write(cli);
 	sw_dispatch d = fake_dispatch();
-	sw_srv_conn *c = NULL;
-	int rv = sw_srv_conn_new(&c, cfg, &d, f, mem);
-	if (rv == 0) {
-		rv = sw_serve_medium(c, srv, &res);
-		if (rv < 0)
-			res.error = rv;
-		sw_srv_conn_del(c);
-	} else {
+	int rv = sw_serve_medium(cfg, &d, f, srv, &res, mem);
+	if (rv < 0)
 		res.error = rv;
-	}
 	sw_medium_del(srv);
 	uint8_t buf[4096];
 	for (;;) {
@@ -154,6 +240,14 @@ static inline sw_serve_result srv_serve_fifo(const sw_srv_config *cfg, const sw_
 	}
 	sw_medium_del(cli);
 	return res;
+}
+
+static inline sw_serve_result srv_serve_fifo(const sw_srv_config *cfg, const sw_mem *mem, fake *f,
+                                             const uint8_t *in, size_t len,
+                                             const sw_fault_plan *c2s,
+                                             const sw_fault_plan *srv_write, sw_buf *out)
+{
+	return srv_serve_fifo_ex(cfg, mem, f, in, len, c2s, srv_write, 0, true, out);
 }
 
 #endif

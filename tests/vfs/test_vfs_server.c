@@ -127,7 +127,7 @@ static sw_vfs *open_vfs(const char *root, bool rw, const sw_mem *mem)
 	return v;
 }
 
-/* The serve loop over a single-threaded fifo pair: the client writes the
+/* sw_serve_medium over a single-threaded fifo pair: the client writes the
  * whole session and shuts down; the server serves; the client reads. */
 static void serve_fifo(sw_vfs *v, const void *in, size_t len, sw_buf *out,
                        sw_serve_result *res)
@@ -137,11 +137,8 @@ static void serve_fifo(sw_vfs *v, const void *in, size_t len, sw_buf *out,
 	size_t w = 0;
 	assert_int_equal(sw_medium_write_all(cli, in, len, &w), 0);
 	sw_medium_shutdown_write(cli);
-	sw_srv_conn *c = NULL;
-	assert_int_equal(sw_srv_conn_new(&c, NULL, sw_vfs_dispatch(), v, NULL), 0);
-	int rv = sw_serve_medium(c, srv, res);
+	int rv = sw_serve_medium(NULL, sw_vfs_dispatch(), v, srv, res, NULL);
 	assert_true(rv >= 0);
-	sw_srv_conn_del(c);
 	sw_medium_del(srv);
 	uint8_t buf[4096];
 	ptrdiff_t n;

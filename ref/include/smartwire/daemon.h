@@ -8,15 +8,24 @@
  *   Each of `workers` threads runs its own epoll loop over the connections
  *   it owns.  All workers wait on the listening socket (EPOLLEXCLUSIVE, so one
  *   is woken per connection); the one that accepts keeps the connection for
- *   its whole life.  Sockets are non-blocking; a connection is driven only
- *   when its descriptor is ready, through sw_srv_conn_feed/output, so a
- *   client that sends or reads one byte a second costs a few bytes of state
- *   and never holds a thread.
+ *   its whole life.  Every connection is a medium (smartwire/medium.h:
+ *   accepted sockets and --inet's stdin/stdout become fd media) driven by
+ *   ONE connection driver, the same for every kind of connection and for
+ *   sw_serve_medium(): it moves bytes between the medium and the
+ *   sans-I/O core (sw_srv_conn_feed/output) and keeps the idle timeout and
+ *   the request deadline.  Descriptors are non-blocking and polled
+ *   (sw_medium_fds); a connection is driven only when they are ready, so a
+ *   client that sends or reads one byte a second costs a few bytes of
+ *   state and never holds a thread.  BACKPRESSURE: a connection is read
+ *   only while nothing it must write is blocked and no input it already
+ *   sent waits to be taken, so a client that pipelines requests without
+ *   reading the answers stops being read instead of making the server
+ *   buffer (the core bounds its output queue, smartwire/server.h).
  *
  *   Why: sw_srv_conn is sans-I/O, so an event loop is the natural driver and
  *   keeps an idle connection down to its core (no stack, no read buffer: one
- *   64 KiB read buffer per worker; input the core cannot take yet is kept in
- *   a buffer sized to it).  1,000 idle connections cost well under 1 MiB.
+ *   read buffer of srv.read_size (64 KiB) per worker; input the core cannot
+ *   take yet is kept in a buffer sized to it).  1,000 idle connections cost well under 1 MiB.
  *   Breezy's thread per connection would cost a stack each and, without the
  *   timeouts below, lets a slow client pin a thread forever.  Several workers
  *   rather than one because the VFS does blocking file-system work (a put's
@@ -58,8 +67,23 @@
  * discards a pending one before returning, so a vanished reader is an I/O
  * error on that connection, never a dead process.
  *
- * Descriptors that epoll cannot watch (a regular file or /dev/null as stdin
- * of `serve --inet`) are treated as always ready.
+ * ALWAYS READY.  Descriptors that epoll cannot watch (a regular file or
+ * /dev/null as stdin of `serve --inet`) and media without descriptors (an
+ * in-process fifo, a fault wrapper) are treated as always ready: tried on
+ * every pass of the loop; a read first waits in sw_medium_wait_readable(),
+ * with the time left to the connection's deadline when it is alone on its
+ * worker with no listener (sw_serve_medium's case: a fault plan's stall
+ * becomes the idle timeout or the deadline at once, a threaded fifo's
+ * silence the same in real time; a stop is seen when that wait ends), else
+ * without waiting.  A side that keeps saying SW_ERR_WOULD_BLOCK (a
+ * single-threaded fifo with nothing left) ends the connection as
+ * SW_SERVE_STALLED.
+ *
+ * O_NONBLOCK.  The descriptors of every medium served are made
+ * non-blocking for the connection's life and the flag is cleared again
+ * when it ends if it was clear before (only that flag: an inherited
+ * description is shared with other processes), also when stdin and stdout
+ * share one description (inetd's socket).
  */
 #ifndef SMARTWIRE_DAEMON_H
 #define SMARTWIRE_DAEMON_H
@@ -83,8 +107,9 @@ extern "C" {
 
 typedef struct sw_daemon_config {
 	/* Per connection: limits, idle timeout, request deadline (see above),
-	 * log sink.  srv.log is called from worker threads, possibly
-	 * concurrently; srv.read_size and srv.pipe_exact are not used. */
+	 * log sink, pipe_exact.  srv.log is called from worker threads,
+	 * possibly concurrently.  srv.read_size is the size of each worker's
+	 * read buffer. */
 	sw_srv_config srv;
 	unsigned workers;         /* event-loop threads; 0: default */
 	unsigned max_connections; /* 0: default */
@@ -108,13 +133,22 @@ SW_API int sw_daemon_new(sw_daemon **out, const sw_daemon_config *cfg, const sw_
  * SW_ERR_NOMEM, SW_ERR_IO. */
 SW_API int sw_daemon_add_listener(sw_daemon *d, int fd);
 
+/* Adds one connection on medium `m`, served by worker 0, before
+ * sw_daemon_run (see ALWAYS READY above for media without descriptors).
+ * When the connection ends `m` is deleted if `own`, and `*res` (if `res`
+ * is not NULL; it must stay valid until then) receives how it ended; read
+ * it after sw_daemon_run returned.  On failure `m` stays the caller's,
+ * untouched.  Returns 0, SW_ERR_STATE (running), SW_ERR_INVALID_ARGUMENT,
+ * SW_ERR_LIMIT (max_connections), SW_ERR_NOMEM, SW_ERR_IO (a descriptor
+ * of `m` that cannot be made non-blocking or watched). */
+SW_API int sw_daemon_add_medium(sw_daemon *d, sw_medium *m, bool own, sw_serve_result *res);
+
 /* Adds one already connected client on a read and a write descriptor (the
- * same socket twice is fine; `serve --inet` passes 0 and 1), served by
- * worker 0, before sw_daemon_run.  Both are made non-blocking for the
- * connection's life and their original file status flags restored when it
- * ends; they are closed then if `own`.  Returns 0, SW_ERR_STATE,
- * SW_ERR_INVALID_ARGUMENT, SW_ERR_NOMEM, SW_ERR_IO. */
-SW_API int sw_daemon_add_conn(sw_daemon *d, int rfd, int wfd, bool own);
+ * same socket twice is fine; `serve --inet` passes 0 and 1): an fd medium
+ * (sw_fd_medium_new) added as by sw_daemon_add_medium.  The descriptors
+ * are closed when the connection ends if `own`; on failure they are not
+ * closed.  Returns as sw_daemon_add_medium. */
+SW_API int sw_daemon_add_conn(sw_daemon *d, int rfd, int wfd, bool own, sw_serve_result *res);
 
 /* Runs the workers (worker 0 on the calling thread) until stopped, or, when
  * no listener was added, until every connection has ended.  Can run once.
@@ -134,6 +168,8 @@ typedef struct sw_daemon_stats {
 	uint64_t refused;  /* accepted and closed at once: max_connections */
 	uint64_t active;   /* connections open now */
 	uint64_t requests; /* requests completed on closed connections */
+	/* How connections ended (sw_serve_end): EOF and EOF_MID_REQUEST,
+	 * TIMEOUT, DEADLINE, PROTOCOL, IO and STALLED, STOPPED. */
 	uint64_t ended_eof, ended_timeout, ended_deadline, ended_protocol, ended_io, ended_stop;
 } sw_daemon_stats;
 

@@ -12,9 +12,13 @@
  *    protocol version of every request (smartwire/detect.h), decodes it
  *    with the v1/v2 or v3 decoder, drives the request handler (sw_dispatch)
  *    and encodes the response.  It never touches a descriptor or a clock.
- *  - sw_serve_medium(), the serve loop: the core over one medium
+ *  - sw_serve_medium(), serving one connection: the core over one medium
  *    (smartwire/medium.h), with the idle timeout, an optional per-request
- *    deadline, short writes, EAGAIN/EINTR and end of stream.
+ *    deadline, short writes, EAGAIN/EINTR and end of stream.  It is a
+ *    daemon (smartwire/daemon.h) of one worker with one connection: the
+ *    same event loop and the same connection driver as `smartwire serve`,
+ *    over TCP or --inet, so what the tests and fuzzers drive through it is
+ *    what the server runs.
  *
  * ONE REQUEST AT A TIME, IN ORDER.  The core consumes the bytes of one
  * request, answers it, and only then starts on the next.  sw_srv_conn_feed()
@@ -195,15 +199,16 @@ typedef struct sw_srv_config {
 	 * per call for streamed bodies). */
 	size_t stream_chunk;
 
-	/* ---- Used by sw_serve_medium() only ---- */
+	/* ---- Used by the driver (sw_serve_medium, smartwire/daemon.h) ---- */
 	/* Wait for the first byte of a request at most this long, then close
 	 * silently (Breezy ConnectionTimeout).  0: default; < 0: no limit. */
 	int idle_timeout_ms;
-	/* Bound on the time from a request's first byte to its last byte read
-	 * (0: none, as Breezy).  On expiry the request is aborted and the
-	 * connection closed without an answer. */
+	/* Bound on the time from a request's first byte until its answer is
+	 * completely written (0: none, as Breezy).  On expiry the request is
+	 * aborted and the connection closed without (more of) an answer. */
 	int request_timeout_ms;
-	/* Bytes asked of the medium per read (0: default 65536). */
+	/* Bytes asked of the medium per read (0: default 65536); a daemon has
+	 * one read buffer of this size per worker. */
 	size_t read_size;
 	/* Ask the medium for exactly sw_srv_conn_next_read_size() bytes, like
 	 * Breezy's pipe medium, so that no byte past the current request is ever
@@ -359,37 +364,55 @@ SW_API int sw_srv_conn_error(const sw_srv_conn *c);
 /* Requests completed (answered and fully read) on this connection. */
 SW_API uint64_t sw_srv_conn_requests(const sw_srv_conn *c);
 
-/* ---- Serve loop ------------------------------------------------------ */
+/* ---- Serving one connection ------------------------------------------ */
 
 typedef enum sw_serve_end {
 	SW_SERVE_EOF = 0,         /* the client closed between requests */
 	SW_SERVE_EOF_MID_REQUEST, /* closed mid-request: aborted, not answered */
 	SW_SERVE_TIMEOUT,         /* idle timeout (logged) */
 	SW_SERVE_DEADLINE,        /* request_timeout_ms expired mid-request */
-	SW_SERVE_PROTOCOL,        /* fatal protocol or handler error (answered when possible) */
+	SW_SERVE_PROTOCOL,        /* the core closed the connection: a protocol
+	                           * error (answered when possible), a handler's
+	                           * fatal error, or out of memory (see error) */
 	SW_SERVE_IO,              /* read or write failed (incl. connection reset) */
-	SW_SERVE_STALLED          /* the medium would block and cannot wait (a
-	                          * single-threaded fifo without a pump) */
+	SW_SERVE_STALLED,         /* the medium would block and cannot wait (a
+	                           * single-threaded fifo without a pump) */
+	SW_SERVE_STOPPED          /* sw_daemon_stop() (daemon connections only) */
 } sw_serve_end;
 
 typedef struct sw_serve_result {
 	sw_serve_end end;
-	int error;         /* the sw_err behind PROTOCOL / IO / STALLED, else 0 */
+	/* The sw_err behind PROTOCOL, IO and STALLED (SW_ERR_WOULD_BLOCK);
+	 * 0 for the others. */
+	int error;
 	uint64_t requests; /* requests completed */
 	uint64_t bytes_in, bytes_out;
 } sw_serve_result;
 
-/* Serves requests from `m` with the core `c` until the connection ends,
- * following Breezy's SmartServerStreamMedium.serve: write queued output
- * (looping over short writes and SW_ERR_WOULD_BLOCK), feed bytes already
- * read before waiting for more (pipelining), wait for a new request at most
- * idle_timeout_ms, read up to read_size bytes (or next_read_size with
- * pipe_exact), handle end of stream and errors as in the table.  Neither
- * `c` nor `m` is closed or freed: the caller closes the medium (which is
- * how the client sees the end) and deletes the core.  A core can serve only
- * once.  Returns the reason (also in res->end if res is not NULL), or
- * SW_ERR_INVALID_ARGUMENT / SW_ERR_NOMEM (read buffer) before serving. */
-SW_API int sw_serve_medium(sw_srv_conn *c, sw_medium *m, sw_serve_result *res);
+/* Serves requests from medium `m` until the connection ends, following
+ * Breezy's SmartServerStreamMedium.serve: a new core (`cfg`, NULL:
+ * defaults; `d` and `ud` as for sw_srv_conn_new) driven by the daemon's
+ * connection driver on the calling thread.  Queued output is written
+ * (short writes and SW_ERR_WOULD_BLOCK handled), bytes already read are
+ * fed before waiting for more (pipelining), a new request is awaited at
+ * most idle_timeout_ms, a request lasts at most request_timeout_ms, reads
+ * ask for up to read_size bytes (exactly next_read_size with pipe_exact),
+ * end of stream and errors end as in the table.
+ *   Waiting: a medium with descriptors (sw_medium_fds) is polled with
+ * epoll, made non-blocking for the connection's life (O_NONBLOCK is
+ * cleared again afterwards if it was clear); a medium without them (fifo,
+ * fault wrapper) waits in sw_medium_wait_readable() with the time left, so
+ * a fault plan's stall ends the connection at once as an idle timeout or a
+ * deadline, and a single-threaded fifo that can make no progress ends it
+ * as SW_SERVE_STALLED.
+ *   `m` is neither closed nor freed: the caller closes it (which is how
+ * the client sees the end).  `res` (may be NULL) receives the result.
+ * All memory through `mem` (NULL: libc).  Returns the end reason (also in
+ * res->end), or before serving SW_ERR_INVALID_ARGUMENT (NULL d, d->begin
+ * or m), SW_ERR_NOMEM, or SW_ERR_IO (epoll, or a descriptor of `m` that
+ * cannot be made non-blocking). */
+SW_API int sw_serve_medium(const sw_srv_config *cfg, const sw_dispatch *d, void *ud, sw_medium *m,
+                           sw_serve_result *res, const sw_mem *mem);
 
 #ifdef __cplusplus
 }

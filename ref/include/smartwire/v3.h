@@ -156,6 +156,34 @@ SW_API int sw_v3_dec_error(const sw_v3_dec *dec);
  * grew past 1024 values, and kept otherwise. */
 SW_API void sw_v3_dec_reset(sw_v3_dec *dec);
 
+/* What a failed decoder was reading, for error texts: Breezy's server
+ * quotes the payload of a header or structure that is not bencode ("Bytes
+ * b'...' not bencoded"), the headers that are not a dict ("Header object
+ * ... is not a dict") and a bad kind byte ("Bad message kind byte: b'X'"),
+ * and that payload may have arrived over many feeds. */
+typedef struct sw_v3_failure {
+	int error; /* the sticky error; 0 (and all else zero) if not failed */
+	/* The item being read: 'm' the marker, 'h' the headers, 's' a
+	 * structure, 'b' a bytes part (their length prefix or payload), 'k' a
+	 * kind byte; 0 after SW_ERR_CALLBACK, SW_ERR_NOMEM and
+	 * SW_ERR_UNEXPECTED_EOF, which are not about the bytes. */
+	uint8_t part;
+	uint8_t kind; /* SW_ERR_BAD_KIND: the byte read where a kind was due */
+	/* SW_ERR_BENCODE_* and SW_ERR_HEADER_NOT_DICT: the whole payload of the
+	 * failing header or structure (possibly empty); else empty. */
+	sw_slice payload;
+	/* SW_ERR_HEADER_NOT_DICT: the headers as decoded; else NULL. */
+	const sw_bval *value;
+} sw_v3_failure;
+
+/* Fills *f with what the decoder was reading when it failed (all zero if
+ * it has not failed).  `payload` points into the decoder's staging buffer
+ * or, when the payload lay whole in one input, into the input of the
+ * failing sw_v3_dec_feed(); it and `value` are valid until the next
+ * sw_v3_dec_feed, _reset or _del on `dec`, and no longer than that input.
+ * Returns 0 or SW_ERR_INVALID_ARGUMENT (NULL dec or f). */
+SW_API int sw_v3_dec_failure(const sw_v3_dec *dec, sw_v3_failure *f);
+
 /* End of input.  Returns 0 if the message is complete or has not started
  * (no byte of it consumed yet), SW_ERR_UNEXPECTED_EOF in the middle of a
  * message (which becomes the sticky error, as in the v1/v2 decoders), or

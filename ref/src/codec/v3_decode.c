@@ -54,6 +54,12 @@ struct sw_v3_dec {
 	uint8_t *stage;
 	size_t stage_cap;
 	sw_barena arena;  /* the nodes of the last header or structure */
+	/* What the decoder was reading when it failed (sw_v3_dec_failure). */
+	uint8_t fpart;
+	uint8_t fkind;
+	const uint8_t *fpay; /* the failing payload: in `stage` or the failing feed's input */
+	size_t fpaylen;
+	const sw_bval *fval; /* headers that decoded to a non-dict (in `arena`) */
 };
 
 /* Arenas larger than this (in values) are released by sw_v3_dec_reset(), as
@@ -72,6 +78,11 @@ static void start(sw_v3_dec *dec)
 	dec->have = 0;
 	dec->need = 0;
 	dec->got = 0;
+	dec->fpart = 0;
+	dec->fkind = 0;
+	dec->fpay = NULL;
+	dec->fpaylen = 0;
+	dec->fval = NULL;
 }
 
 int sw_v3_dec_new(sw_v3_dec **out, const sw_v3_config *cfg, const sw_v3_callbacks *cb,
@@ -156,11 +167,39 @@ size_t sw_v3_dec_next_read_size(const sw_v3_dec *dec)
 	return 0;
 }
 
+/* Fails the decoder.  The item being read is remembered for
+ * sw_v3_dec_failure(), except after errors that are not about the input. */
 static int fail(sw_v3_dec *dec, int err)
 {
+	if (err != SW_ERR_CALLBACK && err != SW_ERR_NOMEM && err != SW_ERR_UNEXPECTED_EOF) {
+		switch (dec->state) {
+		case ST_MARKER: dec->fpart = 'm'; break;
+		case ST_LENGTH:
+		case ST_STAGE:
+		case ST_BYTES: dec->fpart = (uint8_t)dec->part; break;
+		case ST_KIND: dec->fpart = 'k'; break;
+		default: break;
+		}
+	}
 	dec->state = ST_FAILED;
 	dec->err = err;
 	return err;
+}
+
+int sw_v3_dec_failure(const sw_v3_dec *dec, sw_v3_failure *f)
+{
+	if (!dec || !f)
+		return SW_ERR_INVALID_ARGUMENT;
+	memset(f, 0, sizeof *f);
+	if (dec->state != ST_FAILED)
+		return 0;
+	f->error = dec->err;
+	f->part = dec->fpart;
+	f->kind = dec->fkind;
+	f->payload.p = dec->fpay;
+	f->payload.n = dec->fpaylen;
+	f->value = dec->fval;
+	return 0;
 }
 
 int sw_v3_dec_finish(sw_v3_dec *dec)
@@ -213,14 +252,23 @@ static SW__INLINE int deliver(sw_v3_dec *dec, const uint8_t *p, size_t n)
 {
 	const sw_bval *v;
 	int rv = sw_bdecode_into(&dec->arena, p, n, &dec->cfg.blimits, &v);
-	if (rv < 0)
+	if (rv < 0) {
+		if (rv != SW_ERR_NOMEM) {
+			dec->fpay = p;
+			dec->fpaylen = n;
+		}
 		return fail(dec, rv);
+	}
 	int cbrv = 0;
 	if (dec->part == PART_HEADERS) {
-		if (v->type != SW_BDICT)
+		if (v->type != SW_BDICT) {
+			dec->fpay = p;
+			dec->fpaylen = n;
+			dec->fval = v;
 			rv = fail(dec, SW_ERR_HEADER_NOT_DICT);
-		else if (dec->cb.on_headers)
+		} else if (dec->cb.on_headers) {
 			cbrv = dec->cb.on_headers(dec->ud, v);
+		}
 	} else if (dec->cb.on_structure) {
 		cbrv = dec->cb.on_structure(dec->ud, v);
 	}
@@ -366,8 +414,7 @@ SW__NOINLINE static ptrdiff_t feed_states(sw_v3_dec *dec, const uint8_t *in, siz
 				if (dec->cb.on_end && (rv = verdict(dec, dec->cb.on_end(dec->ud))) < 0)
 					return rv;
 				return (ptrdiff_t)pos;
-			default:
-				return fail(dec, SW_ERR_BAD_KIND);
+			default: dec->fkind = in[pos - 1]; return fail(dec, SW_ERR_BAD_KIND);
 			}
 			break;
 		case ST_ONE_BYTE:

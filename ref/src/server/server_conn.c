@@ -70,7 +70,6 @@ int sw_srv_conn_new(sw_srv_conn **out, const sw_srv_config *cfg, const sw_dispat
 	c->req.conn = c;
 	sw_buf_init(&c->out, mem);
 	sw_buf_init(&c->part, mem);
-	sw_buf_init(&c->sh.stage, mem);
 	*out = c;
 	return 0;
 }

@@ -37,21 +37,6 @@ enum {
 /* v3 conventional grammar (message.py ConventionalRequestHandler.expecting). */
 enum { EX_ARGS, EX_BODY, EX_ERROR, EX_END, EX_NOTHING };
 
-/* A shadow of the v3 framing, run over the bytes the v3 decoder consumed, so
- * that the payload of a header or structure that fails to decode (or a bad
- * kind byte) is at hand for Breezy's error texts. */
-enum { SH_LEN, SH_PAYLOAD, SH_KIND, SH_OBYTE, SH_SKIP };
-typedef struct sw__v3shadow {
-	int state;
-	int what;        /* 'h' headers, 's' structure, 'b' bytes part */
-	uint8_t len[4];
-	uint32_t lgot;
-	uint32_t need;   /* payload length */
-	uint32_t got;
-	uint8_t kind;    /* the last kind byte seen */
-	sw_buf stage;    /* header/structure payload */
-} sw__v3shadow;
-
 struct sw_srv_req {
 	struct sw_srv_conn *conn;
 	int version;
@@ -79,7 +64,6 @@ struct sw_srv_conn {
 	sw_detect det;
 	sw_v12_dec *v12[2];  /* v1, v2 */
 	sw_v3_dec *v3;
-	sw__v3shadow sh;
 	sw_buf part;         /* staged unexpected bytes part */
 	struct sw_srv_req req;
 	sw_buf out;

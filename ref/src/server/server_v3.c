@@ -10,10 +10,9 @@
  * if nothing was answered yet, and the connection is closed.
  *
  * Breezy's texts print Python reprs of the offending bytes or values
- * (smartwire/pytext.h; bdecode_as_tuple values are printed here),
- * and a shadow of the framing that keeps the payload of the current header
- * or structure: when the decoder rejects one, its bytes may have arrived in
- * earlier feeds.
+ * (smartwire/pytext.h; bdecode_as_tuple values are printed here); for a
+ * framing error the decoder tells which header or structure payload, or
+ * which kind byte, it rejected (sw_v3_dec_failure).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -314,133 +313,35 @@ static int on_end(void *ud)
 	return cb_fail(c, rv);
 }
 
-/* ---- Framing shadow ------------------------------------------------- */
+/* ---- Framing errors ------------------------------------------------ */
 
-static void shadow_init(sw__v3shadow *sh)
+/* The text of a framing error, as Breezy words it where it has one, from
+ * what the decoder says it was reading (its payload may have come in
+ * earlier feeds; the decoder kept it). */
+static int framing_text(sw_srv_conn *c, int err, sw_buf *t)
 {
-	sh->state = SH_LEN;
-	sh->what = 'h';
-	sh->lgot = 0;
-	sh->got = 0;
-	sh->need = 0;
-	sw_buf_reset(&sh->stage);
-}
-
-/* Does the staged payload fail to decode (1), or decode (0)?  Memory
- * failures are returned as such, not taken for a bad payload. */
-static int payload_fails(sw_srv_conn *c)
-{
-	sw_bval *v = NULL;
-	int rv = sw_bdecode(c->mem, c->sh.stage.data, c->sh.stage.len, &c->cfg.blimits, &v);
-	if (rv == SW_ERR_NOMEM)
-		return rv;
-	int bad = rv < 0 || (c->sh.what == 'h' && v->type != SW_BDICT);
-	sw_bval_del(c->mem, v);
-	return bad;
-}
-
-/* Advances the shadow over `in`.  With `find`, stops (returning 1) at the
- * first header/structure payload that fails to decode, or a bad kind byte.
- * Returns 0, 1 or SW_ERR_NOMEM. */
-static int shadow_feed(sw_srv_conn *c, const uint8_t *in, size_t len, bool find)
-{
-	sw__v3shadow *sh = &c->sh;
-	size_t pos = 0;
-	while (pos < len) {
-		switch (sh->state) {
-		case SH_LEN:
-			sh->len[sh->lgot++] = in[pos++];
-			if (sh->lgot < 4)
-				break;
-			sh->need = (uint32_t)sh->len[0] << 24 | (uint32_t)sh->len[1] << 16 |
-			           (uint32_t)sh->len[2] << 8 | sh->len[3];
-			sh->got = 0;
-			sh->lgot = 0;
-			sw_buf_reset(&sh->stage);
-			sh->state = sh->what == 'b' ? SH_SKIP : SH_PAYLOAD;
-			if (sh->need == 0 && sh->state == SH_SKIP)
-				sh->state = SH_KIND;
-			if (sh->need == 0 && sh->state == SH_PAYLOAD) {
-				int bad = find ? payload_fails(c) : 0;
-				if (bad)
-					return bad;
-				sh->state = SH_KIND;
-			}
-			break;
-		case SH_PAYLOAD:
-		case SH_SKIP: {
-			size_t n = len - pos;
-			if (n > sh->need - sh->got)
-				n = sh->need - sh->got;
-			if (sh->state == SH_PAYLOAD && sw_buf_append(&sh->stage, in + pos, n) < 0)
-				return SW_ERR_NOMEM;
-			pos += n;
-			sh->got += (uint32_t)n;
-			if (sh->got < sh->need)
-				break;
-			if (sh->state == SH_PAYLOAD && find) {
-				int bad = payload_fails(c);
-				if (bad)
-					return bad;
-			}
-			sh->state = SH_KIND;
-			break;
-		}
-		case SH_KIND:
-			sh->kind = in[pos++];
-			if (sh->kind == 'o') {
-				sh->state = SH_OBYTE;
-			} else if (sh->kind == 's' || sh->kind == 'b') {
-				sh->what = sh->kind;
-				sh->state = SH_LEN;
-			} else if (sh->kind == 'e') {
-				shadow_init(sh);
-				return 0;
-			} else {
-				return 1;
-			}
-			break;
-		case SH_OBYTE:
-			pos++;
-			sh->state = SH_KIND;
-			break;
-		}
-	}
-	return 0;
-}
-
-/* The text of a framing error, as Breezy words it where it has one. */
-static int framing_text(sw_srv_conn *c, int err, const uint8_t *in, size_t len, sw_buf *t)
-{
+	sw_v3_failure f;
+	sw_v3_dec_failure(c->v3, &f);
 	bool bencode = err <= SW_ERR_BENCODE_SYNTAX && err >= SW_ERR_BENCODE_KEY;
-	if (bencode || err == SW_ERR_HEADER_NOT_DICT || err == SW_ERR_BAD_KIND) {
-		int rv = shadow_feed(c, in, len, true);
-		if (rv < 0)
+	int rv;
+	if (err == SW_ERR_BAD_KIND && f.part == 'k') {
+		if ((rv = sw_buf_append_str(t, "Bad message kind byte: ")) < 0)
 			return rv;
-		if (rv == 1 && err == SW_ERR_BAD_KIND && c->sh.state == SH_KIND) {
-			if ((rv = sw_buf_append_str(t, "Bad message kind byte: ")) < 0)
-				return rv;
-			return sw_py_repr_bytes(t, &c->sh.kind, 1);
-		}
-		if (rv == 1 && bencode) {
-			if ((rv = sw_buf_append_str(t, "Bytes ")) < 0 ||
-			    (rv = sw_py_repr_bytes(t, c->sh.stage.data, c->sh.stage.len)) < 0)
-				return rv;
-			return sw_buf_append_str(t, " not bencoded");
-		}
-		if (rv == 1 && err == SW_ERR_HEADER_NOT_DICT) {
-			sw_bval *v = NULL;
-			if ((rv = sw_bdecode(c->mem, c->sh.stage.data, c->sh.stage.len,
-			                     &c->cfg.blimits, &v)) < 0)
-				return rv;
-			rv = sw_buf_append_str(t, "Header object ");
-			if (rv == 0)
-				rv = sw__srv_repr_bval(t, v);
-			if (rv == 0)
-				rv = sw_buf_append_str(t, " is not a dict");
-			sw_bval_del(c->mem, v);
+		return sw_py_repr_bytes(t, &f.kind, 1);
+	}
+	if (bencode && (f.part == 'h' || f.part == 's')) {
+		if ((rv = sw_buf_append_str(t, "Bytes ")) < 0 ||
+		    (rv = sw_py_repr_bytes(t, f.payload.p, f.payload.n)) < 0)
 			return rv;
-		}
+		return sw_buf_append_str(t, " not bencoded");
+	}
+	if (err == SW_ERR_HEADER_NOT_DICT && f.value) {
+		rv = sw_buf_append_str(t, "Header object ");
+		if (rv == 0)
+			rv = sw__srv_repr_bval(t, f.value);
+		if (rv == 0)
+			rv = sw_buf_append_str(t, " is not a dict");
+		return rv;
 	}
 	return sw_buf_append_str(t, sw_strerror(err));
 }
@@ -471,9 +372,6 @@ int sw__srv_v3_start(sw_srv_conn *c)
 		if (rv < 0)
 			return rv;
 	}
-	shadow_init(&c->sh);
-	if (c->sh.stage.cap > SW_SRV_DEFAULT_MAX_HEADER)
-		sw_buf_fini(&c->sh.stage);
 	c->req.version = 3;
 	c->req.expecting = EX_ARGS;
 	c->state = CS_V3;
@@ -483,16 +381,9 @@ int sw__srv_v3_start(sw_srv_conn *c)
 ptrdiff_t sw__srv_v3_feed(sw_srv_conn *c, const uint8_t *in, size_t len)
 {
 	c->cb_error = 0;
-	/* A message read whole in one feed leaves the shadow where it found it
-	 * (at the start of a message), so it need not follow those bytes. */
-	bool fresh = c->sh.state == SH_LEN && c->sh.what == 'h' && c->sh.lgot == 0;
 	ptrdiff_t r = sw_v3_dec_feed(c->v3, in, len);
-	if (r >= 0) {
-		if (fresh && c->req.decoded)
-			return r;
-		int rv = shadow_feed(c, in, (size_t)r, false);
-		return rv < 0 ? sw__srv_fatal(c, rv) : r;
-	}
+	if (r >= 0)
+		return r;
 	int err = (int)r;
 	if (err == SW_ERR_CALLBACK) {
 		err = c->cb_error ? c->cb_error : err;
@@ -508,7 +399,7 @@ ptrdiff_t sw__srv_v3_feed(sw_srv_conn *c, const uint8_t *in, size_t len)
 	if (c->req.rstate == RS_NONE) {
 		sw_buf t;
 		sw_buf_init(&t, c->mem);
-		int rv = framing_text(c, err, in, len, &t);
+		int rv = framing_text(c, err, &t);
 		if (rv == 0)
 			rv = sw__srv_answer_generic(c, (const char *)t.data, t.len);
 		sw_buf_fini(&t);
@@ -522,5 +413,4 @@ void sw__srv_v3_free(sw_srv_conn *c)
 {
 	sw_v3_dec_del(c->v3);
 	c->v3 = NULL;
-	sw_buf_fini(&c->sh.stage);
 }
