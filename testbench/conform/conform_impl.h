@@ -111,6 +111,13 @@ typedef struct sw__cf_conn {
 	sw_cf_result *r;    /* where events are recorded (may be NULL) */
 } sw__cf_conn;
 
+/* The received bytes from offset `off` (off <= rx.len): never NULL, so that
+ * an empty transcript can be passed on without pointer arithmetic on NULL. */
+static inline const uint8_t *sw__cf_rx_at(const sw__cf_conn *c, size_t off)
+{
+	return c->rx.data ? c->rx.data + off : (const uint8_t *)"";
+}
+
 /* Appends an event to r ('>' sent, '<' received, '#' note); bytes in the
  * same direction as the last event extend it.  r NULL: nothing.  Returns 0
  * or SW_ERR_NOMEM. */

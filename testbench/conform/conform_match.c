@@ -298,12 +298,12 @@ static int match_msg(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, 
 	size_t start = c->pos;
 	for (;;) {
 		if (c->pos < c->rx.len) {
-			ptrdiff_t n = d3 ? sw_v3_dec_feed(d3, c->rx.data + c->pos, c->rx.len - c->pos)
-			                 : sw_v12_dec_feed(m.v12, c->rx.data + c->pos, c->rx.len - c->pos);
+			ptrdiff_t n = d3 ? sw_v3_dec_feed(d3, sw__cf_rx_at(c, c->pos), c->rx.len - c->pos)
+			                 : sw_v12_dec_feed(m.v12, sw__cf_rx_at(c, c->pos), c->rx.len - c->pos);
 			if (n < 0) {
 				sw__cf_appendf(actual, "bytes that do not decode as a v%d %s (%s) at offset %zu: ",
 				               a->version, a->response ? "response" : "request", sw_errname((int)n), start);
-				sw__cf_quote(actual, c->rx.data + start, c->rx.len - start,
+				sw__cf_quote(actual, sw__cf_rx_at(c, start), c->rx.len - start,
 				             SW__CF_SHOW_MAX);
 				verdict = 0;
 				break;
@@ -326,7 +326,7 @@ static int match_msg(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, 
 			else {
 				sw__cf_appendf(actual, "%s inside the message after %zu bytes: ",
 				               f == 0 ? "end of stream" : "time limit reached", c->pos - start);
-				sw__cf_quote(actual, c->rx.data + start, c->pos - start,
+				sw__cf_quote(actual, sw__cf_rx_at(c, start), c->pos - start,
 				             SW__CF_SHOW_MAX);
 			}
 			verdict = 0;
@@ -375,7 +375,7 @@ static int match_raw(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, 
 	for (;;) {
 		size_t have = c->rx.len - c->pos;
 		size_t cmp = have < want.len ? have : want.len;
-		if (cmp && memcmp(c->rx.data + c->pos, want.data, cmp) != 0) {
+		if (cmp && memcmp(sw__cf_rx_at(c, c->pos), want.data, cmp) != 0) {
 			verdict = 0;
 			break;
 		}
@@ -398,7 +398,7 @@ static int match_raw(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, 
 	} else {
 		size_t have = c->rx.len - c->pos;
 		sw_buf_append_str(actual, "raw ");
-		sw__cf_quote(actual, c->rx.data + c->pos,
+		sw__cf_quote(actual, sw__cf_rx_at(c, c->pos),
 		             have < want.len + 64 ? have : want.len + 64, SW__CF_SHOW_MAX);
 		/* Point at the first differing byte. */
 		size_t k = 0;
@@ -416,7 +416,7 @@ static int match_eof(sw__cf_conn *c, int64_t deadline, sw_buf *actual)
 	for (;;) {
 		if (c->rx.len > c->pos) {
 			sw_buf_append_str(actual, "more bytes instead of the end of stream: ");
-			sw__cf_quote(actual, c->rx.data + c->pos, c->rx.len - c->pos,
+			sw__cf_quote(actual, sw__cf_rx_at(c, c->pos), c->rx.len - c->pos,
 			             SW__CF_SHOW_MAX);
 			return 0;
 		}
@@ -439,7 +439,7 @@ static int match_silence(sw__cf_conn *c, int64_t deadline, sw_buf *actual)
 	for (;;) {
 		if (c->rx.len > c->pos) {
 			sw_buf_append_str(actual, "bytes during the silence: ");
-			sw__cf_quote(actual, c->rx.data + c->pos, c->rx.len - c->pos,
+			sw__cf_quote(actual, sw__cf_rx_at(c, c->pos), c->rx.len - c->pos,
 			             SW__CF_SHOW_MAX);
 			return 0;
 		}

@@ -83,7 +83,7 @@ static void trailing_check(sw__cf_run *R)
 	if (R->conn.rx.len > R->conn.pos && !R->c->trailing_ok) {
 		sw_buf q;
 		sw_buf_init(&q, NULL);
-		sw__cf_quote(&q, R->conn.rx.data + R->conn.pos, R->conn.rx.len - R->conn.pos, 300);
+		sw__cf_quote(&q, sw__cf_rx_at(&R->conn, R->conn.pos), R->conn.rx.len - R->conn.pos, 300);
 		sw_buf_append_byte(&q, 0);
 		sw__cf_failf(R, "unexpected bytes after the last expected message (offset %zu): %s",
 		             R->conn.pos, (const char *)q.data);
