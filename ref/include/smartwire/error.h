@@ -86,8 +86,6 @@ typedef enum sw_err {
 	/* Client session (-70 .. -79). */
 	SW_ERR_NOT_A_SERVER = -70,         /* neither v3 nor v2 marker came back */
 	SW_ERR_TOO_MANY_REQUESTS = -71,    /* a request is already outstanding */
-	SW_ERR_WRITING_COMPLETED = -72,    /* write after finished_writing */
-	SW_ERR_WRITING_NOT_COMPLETE = -73, /* read before finished_writing */
 	SW_ERR_READING_COMPLETED = -74,    /* read after finished_reading */
 	SW_ERR_UNKNOWN_METHOD = -75,       /* server does not know the verb */
 	SW_ERR_ERROR_RESPONSE = -76,       /* server answered with an error tuple */

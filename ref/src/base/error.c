@@ -59,8 +59,6 @@ static const struct entry entries[] = {
     E(SW_ERR_CLOSED, "medium is closed"),
     E(SW_ERR_NOT_A_SERVER, "server is not a Bazaar server"),
     E(SW_ERR_TOO_MANY_REQUESTS, "medium has reached its concurrent request limit"),
-    E(SW_ERR_WRITING_COMPLETED, "request writing already completed"),
-    E(SW_ERR_WRITING_NOT_COMPLETE, "request writing not yet completed"),
     E(SW_ERR_READING_COMPLETED, "response reading already completed"),
     E(SW_ERR_UNKNOWN_METHOD, "server does not know the method"),
     E(SW_ERR_ERROR_RESPONSE, "server answered with an error"),
