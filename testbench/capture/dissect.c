@@ -503,6 +503,13 @@ ptrdiff_t sw_dis_decode(sw_dis_kind kind, const uint8_t *in, size_t len, sw_dis_
 		*version = 1;
 	}
 
+	if (kind == SW_DIS_REQUEST && skip > 0 && skip == len) {
+		/* Only a marker: the request has not started yet.  Decoded as
+		 * before (no args) for a file, but a stream must wait, and a
+		 * stream that ends here was cut short. */
+		m->uncertain = true;
+		m->marker_only = true;
+	}
 	size_t used = skip;
 	ptrdiff_t rv = *version == 3
 	                   ? decode_v3(kind, in + skip, len - skip, m, per_byte, &used, mem)

@@ -63,6 +63,7 @@ typedef struct sw_dis_msg {
 	int v3_error_status; /* v3: 'E' byte after the body started */
 	bool nomem;          /* an allocation failed while filling the buffers */
 	bool uncertain;      /* a version or body decision saw the end of the input */
+	bool marker_only;    /* a request of a v2/v3 marker and nothing else */
 } sw_dis_msg;
 
 /* Prepares an empty message (allocates nothing). */

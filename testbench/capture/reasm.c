@@ -468,6 +468,11 @@ static int segment(struct sw_reasm *r, struct conn *c, sw_dir d, const sw_tcp_se
 	} else if (!h->started) {
 		start_half(c, d, seg->seq);
 	}
+	/* The acknowledgement speaks of bytes received before this segment was
+	 * sent: settle the other direction first, so that its holes are known
+	 * before this segment's bytes are seen. */
+	if ((seg->flags & SW_TCP_ACK) && (rc = acked(r, c, o, seg->ack, seg->ts_ns)) != 0)
+		return rc;
 	if (seg->wire_len > 0 && !c->pub.half[d].ended &&
 	    (rc = place(r, c, d, data_seq, seg->payload, seg->len, seg->wire_len, seg->ts_ns)) != 0)
 		return rc;
@@ -482,8 +487,6 @@ static int segment(struct sw_reasm *r, struct conn *c, sw_dir d, const sw_tcp_se
 			return rc;
 		return close_conn(r, c);
 	}
-	if ((seg->flags & SW_TCP_ACK) && (rc = acked(r, c, o, seg->ack, seg->ts_ns)) != 0)
-		return rc;
 	if ((rc = check_fin(r, c, d, seg->ts_ns)) != 0)
 		return rc;
 	if (c->pub.half[0].ended && c->pub.half[1].ended)
