@@ -6,3 +6,23 @@
 # tools/cmd_dissect.c calls capture/capture.h.
 add_executable(sw_capture_dissect ${CMAKE_CURRENT_SOURCE_DIR}/tools/capture_dissect.c)
 target_link_libraries(sw_capture_dissect PRIVATE swbench)
+
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+# Every committed capture against its expected conversations
+# (tests/data/captures/*.expect.json, computed by expect.py with Breezy's
+# decoders and its own TCP reassembly).
+add_test(NAME capture.expect
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/tools/capture_check.py
+                 --dissect $<TARGET_FILE:sw_capture_dissect>
+                 captures ${PROJECT_SOURCE_DIR}/tests/data/captures)
+# The recording directories in the paired view against the one-direction
+# dissector.
+set(SW_RECORDINGS ${PROJECT_SOURCE_DIR}/corpus/recordings)
+add_test(NAME capture.recordings
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/tools/capture_check.py
+                 --dissect $<TARGET_FILE:sw_capture_dissect>
+                 --smartwire $<TARGET_FILE:smartwire_cli> recordings
+                 ${SW_RECORDINGS}/smart-brz ${SW_RECORDINGS}/vfs-brz
+                 ${SW_RECORDINGS}/vfs-transport-v3 ${SW_RECORDINGS}/vfs-transport-v2
+                 ${SW_RECORDINGS}/v2-server-bug)
+set_tests_properties(capture.expect capture.recordings PROPERTIES LABELS tools TIMEOUT 300)
