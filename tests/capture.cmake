@@ -26,3 +26,10 @@ add_test(NAME capture.recordings
                  ${SW_RECORDINGS}/vfs-transport-v3 ${SW_RECORDINGS}/vfs-transport-v2
                  ${SW_RECORDINGS}/v2-server-bug)
 set_tests_properties(capture.expect capture.recordings PROPERTIES LABELS tools TIMEOUT 300)
+# Parity with Wireshark's bzr dissector (tshark): label interop; FAILS with
+# a clear message when tshark is missing (apt-get install tshark).
+add_test(NAME interop.capture_tshark
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/tools/capture_tshark.py
+                 --dissect $<TARGET_FILE:sw_capture_dissect>
+                 ${PROJECT_SOURCE_DIR}/tests/data/captures)
+set_tests_properties(interop.capture_tshark PROPERTIES LABELS interop TIMEOUT 600)

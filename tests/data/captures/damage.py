@@ -21,6 +21,10 @@ connections in order of their first frame.  Operations:
   start C D N           the capture starts at data segment N of that
                         direction (everything before it is removed, so
                         the connection has no handshake)
+  split C D N SIZE      data segment N is sent again as segments of SIZE
+                        bytes (the same bytes, the same capture time), so
+                        that segment boundaries fall inside the version
+                        line and the length prefixes
   seqwrap               every connection's sequence numbers are renumbered
                         so that the client's stream wraps past 2^32 after
                         100 bytes and the server's after 200
@@ -93,6 +97,17 @@ def op_start(lt, frames, port, conn, d, n):
     return frames[i:]
 
 
+def op_split(lt, frames, port, conn, d, n, size):
+    i, s = data_segments(lt, frames, port, conn, d)[n - 1]
+    pieces = []
+    for k in range(0, len(s.payload), size):
+        pieces.append(P.Frame(frames[i].ts_ns, P.build_frame(lt, frames[i], s.seq + k, s.ack,
+                                                            s.flags, s.payload[k:k + size])))
+    print('split: frame %d (%s, %d bytes) as %d segments of %d bytes' % (
+        i + 1, d, len(s.payload), len(pieces), size))
+    return frames[:i] + pieces + frames[i + 1:]
+
+
 def op_seqwrap(lt, frames, port):
     out = list(frames)
     for _, segs in P.connections(lt, frames, port):
@@ -130,6 +145,12 @@ def main():
     if op in ('retransmit', 'reorder', 'drop', 'start'):
         conn, d, n = int(rest[0]), rest[1], int(rest[2])
         frames = globals()['op_' + op](lt, frames, port, conn, d, n)
+    elif op == 'split':
+        conn, d, n, size = int(rest[0]), rest[1], int(rest[2]), int(rest[3])
+        frames = op_split(lt, frames, port, conn, d, n, size)
+        if len(rest) > 4:  # a second segment: split C D N SIZE C2 D2 N2 SIZE2
+            c2, d2, n2, s2 = int(rest[4]), rest[5], int(rest[6]), int(rest[7])
+            frames = op_split(lt, frames, port, c2, d2, n2, s2)
     elif op == 'seqwrap':
         frames = op_seqwrap(lt, frames, port)
     elif op == 'relink':

@@ -54,79 +54,6 @@ def body_verbs():
 BODY_VERBS = body_verbs()
 
 
-# ---- TCP: every byte at its offset ----------------------------------------
-
-class Half:
-    def __init__(self):
-        self.base = None
-        self.bytes = {}   # offset -> (byte, ts)
-        self.end = None   # offset of a FIN
-
-
-def reassemble(linktype, frames, port):
-    conns = []
-    for key, segs in P.connections(linktype, frames, port):
-        halves = {'c2s': Half(), 's2c': Half()}
-        syn = {'c2s': False, 's2c': False}
-        for i, s, d in segs:
-            if s.flags & P.Seg.SYN:
-                syn[d] = True
-        # A connection whose first frame is an ACK alone has no stream yet
-        # (the dissector opens a connection on a SYN, data or a FIN).
-        for i, s, d in segs:
-            h = halves[d]
-            seq = s.seq
-            if s.flags & P.Seg.SYN:
-                if h.base is None:
-                    h.base = (s.seq + 1) % 2**32
-                seq = s.seq + 1
-            if s.flags & P.Seg.SYN and s.flags & P.Seg.ACK:
-                other = halves['c2s' if d == 's2c' else 's2c']
-                if other.base is None:
-                    other.base = s.ack
-            if h.base is None:
-                if s.wire_payload == 0 and not s.flags & (P.Seg.FIN | P.Seg.SYN) \
-                        and not any(x.base is not None for x in halves.values()):
-                    continue
-                h.base = s.seq
-            off = (seq - h.base) % 2**32
-            if off >= 2**31:
-                off -= 2**32  # before the start
-            for k, b in enumerate(s.payload):
-                if off + k >= 0 and off + k not in h.bytes:
-                    h.bytes[off + k] = (b, frames[i].ts_ns)
-            if s.flags & P.Seg.FIN and h.end is None:
-                h.end = off + s.wire_payload
-        partial = not (syn['c2s'] or syn['s2c'])
-        conns.append({'client_port': key[1], 'partial': partial, 'halves': halves})
-    return conns
-
-
-def runs(h):
-    """The stream as [('data', off, bytes, [ts]) | ('gap', off, len)]."""
-    if not h.bytes:
-        end = h.end or 0
-        return [('gap', 0, end)] if end > 0 else []
-    last = max(max(h.bytes) + 1, h.end or 0)
-    out = []
-    off = 0
-    while off < last:
-        if off in h.bytes:
-            start = off
-            data, ts = bytearray(), []
-            while off in h.bytes:
-                data.append(h.bytes[off][0])
-                ts.append(h.bytes[off][1])
-                off += 1
-            out.append(('data', start, bytes(data), ts))
-        else:
-            start = off
-            while off < last and off not in h.bytes:
-                off += 1
-            out.append(('gap', start, off - start))
-    return out
-
-
 # ---- messages, with Breezy's decoders --------------------------------------
 
 class Collect:
@@ -283,7 +210,7 @@ def messages(h, kind, partial):
     skipped = 0
     lost = partial
     after_skip = False
-    for run in runs(h):
+    for run in P.runs(h):
         if run[0] == 'gap':
             lost = True
             continue
@@ -372,9 +299,9 @@ def main():
     linktype, frames = P.read_capture(path)
     base = frames[0].ts_ns if frames else 0
     result = {'capture': os.path.basename(path), 'port': port, 'connections': []}
-    for c in reassemble(linktype, frames, port):
+    for c in P.reassemble(linktype, frames, port):
         halves = c['halves']
-        gaps = {d: [[r[1], r[2]] for r in runs(halves[d]) if r[0] == 'gap'] for d in halves}
+        gaps = {d: [[r[1], r[2]] for r in P.runs(halves[d]) if r[0] == 'gap'] for d in halves}
         reqs, skip_c = messages(halves['c2s'], 'c2s', c['partial'])
         resps, skip_s = messages(halves['s2c'], 's2c', c['partial'])
         ex = pair(reqs, resps, gaps['s2c'], c['partial'])

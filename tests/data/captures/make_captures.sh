@@ -204,6 +204,8 @@ D brz-v3-branch-push.pcapng dmg-lost-response.pcap --port 4155 drop 1 s2c 12
 D brz-v3-branch-push.pcapng dmg-lost-stream.pcap --port 4155 drop 2 c2s 16
 D brz-v3-cat-log.pcapng dmg-lost-request.pcap --port 4155 drop 2 c2s 3
 D brz-v3-cat-log.pcapng dmg-midstream.pcap --port 4155 start 1 s2c 9
+# The first request and the first answer of `brz cat` in 5-byte segments.
+D brz-v3-cat-log.pcapng dmg-split.pcap --port 4155 split 1 c2s 1 5 1 s2c 1 5
 D brz-v3-branch-push.pcapng dmg-seqwrap.pcap --port 4155 seqwrap
 D brz-v3-branch-push.pcapng dmg-snaplen.pcap --port 4155 snaplen 160
 D brz-v3-cat-log.pcapng link-raw.pcap --port 4155 relink raw

@@ -210,3 +210,79 @@ def connections(linktype, frames, port):
             order.append(key)
         conns[key].append((i, s, d))
     return [(k, conns[k]) for k in order]
+
+
+# ---- TCP, the simplest way: every byte at its offset ---------------------
+# Independent of the C reassembler on purpose: no queues, no limits, no
+# acknowledgements; the first captured copy of a byte wins and offsets no
+# frame covered are gaps.  Shared by expect.py and tests/tools/capture_tshark.py.
+
+class Half:
+    def __init__(self):
+        self.base = None
+        self.bytes = {}   # offset -> (byte, ts)
+        self.end = None   # offset of a FIN
+
+
+def reassemble(linktype, frames, port):
+    conns = []
+    for key, segs in connections(linktype, frames, port):
+        halves = {'c2s': Half(), 's2c': Half()}
+        syn = {'c2s': False, 's2c': False}
+        for i, s, d in segs:
+            if s.flags & Seg.SYN:
+                syn[d] = True
+        # A connection whose first frame is an ACK alone has no stream yet
+        # (the dissector opens a connection on a SYN, data or a FIN).
+        for i, s, d in segs:
+            h = halves[d]
+            seq = s.seq
+            if s.flags & Seg.SYN:
+                if h.base is None:
+                    h.base = (s.seq + 1) % 2**32
+                seq = s.seq + 1
+            if s.flags & Seg.SYN and s.flags & Seg.ACK:
+                other = halves['c2s' if d == 's2c' else 's2c']
+                if other.base is None:
+                    other.base = s.ack
+            if h.base is None:
+                if s.wire_payload == 0 and not s.flags & (Seg.FIN | Seg.SYN) \
+                        and not any(x.base is not None for x in halves.values()):
+                    continue
+                h.base = s.seq
+            off = (seq - h.base) % 2**32
+            if off >= 2**31:
+                off -= 2**32  # before the start
+            for k, b in enumerate(s.payload):
+                if off + k >= 0 and off + k not in h.bytes:
+                    h.bytes[off + k] = (b, frames[i].ts_ns)
+            if s.flags & Seg.FIN and h.end is None:
+                h.end = off + s.wire_payload
+        partial = not (syn['c2s'] or syn['s2c'])
+        conns.append({'client_port': key[1], 'partial': partial, 'halves': halves})
+    return conns
+
+
+def runs(h):
+    """The stream as [('data', off, bytes, [ts]) | ('gap', off, len)]."""
+    if not h.bytes:
+        end = h.end or 0
+        return [('gap', 0, end)] if end > 0 else []
+    last = max(max(h.bytes) + 1, h.end or 0)
+    out = []
+    off = 0
+    while off < last:
+        if off in h.bytes:
+            start = off
+            data, ts = bytearray(), []
+            while off in h.bytes:
+                data.append(h.bytes[off][0])
+                ts.append(h.bytes[off][1])
+                off += 1
+            out.append(('data', start, bytes(data), ts))
+        else:
+            start = off
+            while off < last and off not in h.bytes:
+                off += 1
+            out.append(('gap', start, off - start))
+    return out
