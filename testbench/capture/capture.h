@@ -30,7 +30,9 @@
  *          [,"status":"success"|"failed"]            v2 and v3 responses
  *          ,"args":[...]|null
  *          [,"parts":["o:S","s:23","b:100",...]]     v3: parts after the headers
- *          [,"body_length":N,"body_parts":P,"body_sha256":HEX]
+ *          [,"body_length":N,"body_parts":P[,"body_sha256":HEX]]
+ *                                                    (a failed message: the body
+ *                                                    bytes seen, no digest)
  *          [,"body_error":[...]]                     v2 ERR chunks, v3 error after a body
  *          [,"error":NAME,"message":TEXT,"error_offset":E]
  *          [,"truncated":true]                       cut by a gap or the stream's end

@@ -171,7 +171,9 @@ static int emit(sw_flow *f, sw_flow_msg *msg, size_t pos, uint64_t len)
 	msg->last_ts_ns = ts_at(f, msg->offset + (len ? len - 1 : 0));
 	msg->after_skip = f->after_skip;
 	f->after_skip = false;
-	if (msg->m.body)
+	/* A digest of part of a body would look like a real one: only a
+	 * complete message gets one. */
+	if (msg->m.body && !msg->error)
 		sw_sha256_hex(&msg->m.sha, msg->body_sha256);
 	if (f->cb.on_msg)
 		return fail(f, f->cb.on_msg(f->ud, msg));
@@ -293,7 +295,10 @@ int sw_flow_data(sw_flow *f, uint64_t off, const uint8_t *p, size_t n, int64_t t
 		return fail(f, SW_ERR_NOMEM);
 	if (f->nmarks == 0 || f->marks[f->nmarks - 1].ts != ts_ns)
 		f->marks[f->nmarks++] = (struct mark){off, ts_ns};
-	if (f->state == DECODING && f->tried_len && f->buf.len < 2 * f->tried_len)
+	/* Retry when the buffer doubled, and as soon as it passes the limit
+	 * (so that no more than max_message and one piece is ever held). */
+	if (f->state == DECODING && f->tried_len && f->buf.len < 2 * f->tried_len &&
+	    !(f->buf.len > f->max_message && f->tried_len <= f->max_message))
 		return 0;
 	return run(f, false);
 }

@@ -70,8 +70,10 @@ static void json_msg(sw__report *r, const sw_flow_msg *m)
 		fputc(']', f);
 	}
 	if (m->m.body)
-		fprintf(f, ",\"body_length\":%" PRIu64 ",\"body_parts\":%zu,\"body_sha256\":\"%s\"",
-		        m->m.body_len, m->m.body_parts, m->body_sha256);
+		fprintf(f, ",\"body_length\":%" PRIu64 ",\"body_parts\":%zu", m->m.body_len,
+		        m->m.body_parts);
+	if (m->body_sha256[0])
+		fprintf(f, ",\"body_sha256\":\"%s\"", m->body_sha256);
 	if (m->m.error_args.len) {
 		fputs(",\"body_error\":", f);
 		put_buf(f, &m->m.error_args);
@@ -116,9 +118,12 @@ static void text_msg(sw__report *r, const char *label, const sw_flow_msg *m)
 	else
 		fputs("(no args)", f);
 	fputc('\n', f);
-	if (m->m.body)
+	if (m->m.body && m->body_sha256[0])
 		fprintf(f, "      body %" PRIu64 " bytes in %zu part%s, sha256 %s\n", m->m.body_len,
 		        m->m.body_parts, m->m.body_parts == 1 ? "" : "s", m->body_sha256);
+	else if (m->m.body)
+		fprintf(f, "      body: %" PRIu64 " bytes seen before the message failed\n",
+		        m->m.body_len);
 	if (m->m.error_args.len) {
 		fputs("      error after the body: ", f);
 		put_buf(f, &m->m.error_args);
