@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "capture/capture.h"
-#include "capture/capture_impl.h"
+#include "capture/report.h"
 
 /* ---- pcap and pcapng ---- */
 
@@ -85,8 +85,9 @@ int sw_capture_dissect_pcap(const char *path, const sw_capture_options *opt, FIL
 		}
 	}
 
-	sw__report rep = {out, opt && opt->json, false, 0, false, 0};
-	sw_convo_sink sink = sw__report_sink();
+	sw_report rep;
+	sw_report_init(&rep, out, opt && opt->json, false);
+	sw_convo_sink sink = sw_report_sink();
 	sw_convo *cv = NULL;
 	sw_reasm *r = NULL;
 	sw_reasm_config cfg = reasm_config(opt);
@@ -117,7 +118,7 @@ int sw_capture_dissect_pcap(const char *path, const sw_capture_options *opt, FIL
 	if (rc == 0 && (rc = sw_reasm_finish(r)) < 0)
 		sw_errinfo_set(ei, rc, 0, NULL);
 	if (rc == 0)
-		sw__report_end(&rep, path, sw_reasm_get_stats(r), start);
+		sw_report_end(&rep, path, sw_reasm_get_stats(r), start);
 	if (rc == SW_ERR_NOMEM || (r == NULL && rc < 0))
 		sw_errinfo_set(ei, rc, 0, NULL);
 	sw_reasm_del(r);
@@ -296,8 +297,9 @@ int sw_capture_dissect_recording(const char *dir, const sw_capture_options *opt,
 	closedir(dp);
 	if (n)
 		qsort(ids, n, sizeof *ids, cmp_uint);
-	sw__report rep = {out, opt && opt->json, true, 0, false, 0};
-	sw_convo_sink sink = sw__report_sink();
+	sw_report rep;
+	sw_report_init(&rep, out, opt && opt->json, true);
+	sw_convo_sink sink = sw_report_sink();
 	sw_convo *cv = NULL;
 	if (rc == 0 && (rc = sw_convo_new(&cv, opt ? opt->max_message : 0, &sink, &rep, NULL)) < 0)
 		sw_errinfo_set(ei, rc, 0, NULL);
@@ -307,7 +309,7 @@ int sw_capture_dissect_recording(const char *dir, const sw_capture_options *opt,
 		rc = sw_errinfo_set(ei, SW_ERR_IO, 0, "%s: no conn-NNN.c2s file: not a recording",
 		                    dir);
 	if (rc == 0)
-		sw__report_end(&rep, dir, NULL, -1);
+		sw_report_end(&rep, dir, NULL, -1);
 	sw_convo_del(cv);
 	free(ids);
 	return rc < 0 ? rc : rep.anomalies ? 1 : 0;

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "capture/capture_impl.h"
+#include "capture/report.h"
 #include "smartwire/error.h"
 
 static void put_buf(FILE *f, const sw_buf *b)
@@ -18,7 +18,7 @@ static void put_buf(FILE *f, const sw_buf *b)
 		fwrite(b->data, 1, b->len, f);
 }
 
-static double rel(const sw__report *r, int64_t ts)
+static double rel(const sw_report *r, int64_t ts)
 {
 	return (double)(ts - r->base_ts) / 1e9;
 }
@@ -30,7 +30,7 @@ static void endpoint(char *out, size_t n, uint8_t family, const uint8_t *addr, u
 	snprintf(out, n, family == 6 ? "[%s]:%u" : "%s:%u", a, port);
 }
 
-static void conn_name(const sw__report *r, const sw_tcp_conn *c, char *out, size_t n)
+static void conn_name(const sw_report *r, const sw_tcp_conn *c, char *out, size_t n)
 {
 	if (r->recording)
 		snprintf(out, n, "conn-%03u", c->id);
@@ -40,7 +40,7 @@ static void conn_name(const sw__report *r, const sw_tcp_conn *c, char *out, size
 
 /* ---- JSON ---- */
 
-static void json_msg(sw__report *r, const sw_flow_msg *m)
+static void json_msg(sw_report *r, const sw_flow_msg *m)
 {
 	FILE *f = r->out;
 	if (!m) {
@@ -88,7 +88,7 @@ static void json_msg(sw__report *r, const sw_flow_msg *m)
 	fputc('}', f);
 }
 
-static void json_half(sw__report *r, const sw_half_stats *h, uint64_t skipped, bool undecodable)
+static void json_half(sw_report *r, const sw_half_stats *h, uint64_t skipped, bool undecodable)
 {
 	fprintf(r->out,
 	        "{\"bytes\":%" PRIu64 ",\"segments\":%u,\"gaps\":%u,\"gap_bytes\":%" PRIu64
@@ -102,7 +102,7 @@ static void json_half(sw__report *r, const sw_half_stats *h, uint64_t skipped, b
 
 /* ---- text ---- */
 
-static void text_msg(sw__report *r, const char *label, const sw_flow_msg *m)
+static void text_msg(sw_report *r, const char *label, const sw_flow_msg *m)
 {
 	FILE *f = r->out;
 	const char *what = m->kind == SW_DIS_REQUEST ? "request" : "response";
@@ -141,7 +141,7 @@ static void text_msg(sw__report *r, const char *label, const sw_flow_msg *m)
 
 static int s_open(void *ud, const sw_tcp_conn *c)
 {
-	sw__report *r = ud;
+	sw_report *r = ud;
 	r->connections++;
 	if (c->partial)
 		r->anomalies = true;
@@ -163,7 +163,7 @@ static int s_open(void *ud, const sw_tcp_conn *c)
 
 static int s_exchange(void *ud, const sw_tcp_conn *c, const sw_exchange *x)
 {
-	sw__report *r = ud;
+	sw_report *r = ud;
 	if (x->note)
 		r->anomalies = true;
 	bool both = x->request && x->response;
@@ -199,7 +199,7 @@ static int s_exchange(void *ud, const sw_tcp_conn *c, const sw_exchange *x)
 static int s_gap(void *ud, const sw_tcp_conn *c, sw_dir d, uint64_t off, uint64_t len,
                  sw_gap_cause why, int64_t ts)
 {
-	sw__report *r = ud;
+	sw_report *r = ud;
 	r->anomalies = true;
 	if (r->json) {
 		fprintf(r->out,
@@ -219,7 +219,7 @@ static int s_gap(void *ud, const sw_tcp_conn *c, sw_dir d, uint64_t off, uint64_
 static int s_skip(void *ud, const sw_tcp_conn *c, sw_dir d, uint64_t off, uint64_t len,
                   sw_skip_why why, bool at_end)
 {
-	sw__report *r = ud;
+	sw_report *r = ud;
 	r->anomalies = true;
 	if (r->json) {
 		fprintf(r->out,
@@ -240,7 +240,7 @@ static int s_skip(void *ud, const sw_tcp_conn *c, sw_dir d, uint64_t off, uint64
 
 static int s_close(void *ud, const sw_tcp_conn *c, const sw_convo_summary *s)
 {
-	sw__report *r = ud;
+	sw_report *r = ud;
 	if (s->errors || s->truncated || s->no_request || s->no_answer || s->skipped[0] ||
 	    s->skipped[1] || s->undecodable[0] || s->undecodable[1])
 		r->anomalies = true;
@@ -302,7 +302,7 @@ static int s_close(void *ud, const sw_tcp_conn *c, const sw_convo_summary *s)
 
 static int s_limit(void *ud, const sw_tcp_conn *c, sw_limit_what what, const sw_tcp_seg *seg)
 {
-	sw__report *r = ud;
+	sw_report *r = ud;
 	r->anomalies = true;
 	if (r->json) {
 		fprintf(r->out, "{\"type\":\"limit\",\"what\":\"%s\",\"conn\":",
@@ -331,13 +331,21 @@ static int s_limit(void *ud, const sw_tcp_conn *c, sw_limit_what what, const sw_
 	return 0;
 }
 
-sw_convo_sink sw__report_sink(void)
+void sw_report_init(sw_report *r, FILE *out, bool json, bool recording)
+{
+	memset(r, 0, sizeof *r);
+	r->out = out;
+	r->json = json;
+	r->recording = recording;
+}
+
+sw_convo_sink sw_report_sink(void)
 {
 	sw_convo_sink s = {s_open, s_exchange, s_gap, s_skip, s_close, s_limit};
 	return s;
 }
 
-void sw__report_end(sw__report *r, const char *source, const sw_reasm_stats *st, int64_t start_ns)
+void sw_report_end(sw_report *r, const char *source, const sw_reasm_stats *st, int64_t start_ns)
 {
 	char iso[32] = "";
 	if (start_ns >= 0) {
