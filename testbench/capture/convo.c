@@ -201,13 +201,16 @@ static int on_skip(void *ud, sw_dis_kind kind, uint64_t off, uint64_t len, sw_sk
 
 /* ---- entry points ---- */
 
-static void free_cconn(sw_convo *cv, struct cconn *cc)
+/* `detach`: reset the connection's user pointer (not from sw_convo_del:
+ * the reassembler that owns the connection may be gone already). */
+static void free_cconn(sw_convo *cv, struct cconn *cc, bool detach)
 {
 	for (int d = 0; d < 2; d++) {
 		sw_flow_del(cc->flow[d]);
 		clear(cv, &cc->q[d]);
 	}
-	cc->tcp->user = NULL;
+	if (detach)
+		cc->tcp->user = NULL;
 	if (cc->prev)
 		cc->prev->next = cc->next;
 	else
@@ -237,7 +240,7 @@ int sw_convo_open(sw_convo *cv, sw_tcp_conn *c)
 		cc->side[d] = (struct side){cc, (sw_dir)d};
 		if (sw_flow_new(&cc->flow[d], d == SW_C2S ? SW_DIS_REQUEST : SW_DIS_RESPONSE,
 		                c->partial, cv->max_message, &fcb, &cc->side[d], cv->mem) < 0) {
-			free_cconn(cv, cc);
+			free_cconn(cv, cc, true);
 			return fail(cv, SW_ERR_NOMEM);
 		}
 	}
@@ -291,7 +294,7 @@ int sw_convo_close(sw_convo *cv, sw_tcp_conn *c)
 	struct cconn *cc = c->user;
 	if (cv->err) {
 		if (cc)
-			free_cconn(cv, cc);
+			free_cconn(cv, cc, true);
 		return cv->err;
 	}
 	int rc = 0;
@@ -301,7 +304,7 @@ int sw_convo_close(sw_convo *cv, sw_tcp_conn *c)
 	if (rc == 0)
 		rc = pair(cc);
 	sw_convo_summary sum = cc->sum;
-	free_cconn(cv, cc);
+	free_cconn(cv, cc, true);
 	if (rc == 0 && cv->sink.on_close)
 		rc = fail(cv, cv->sink.on_close(cv->ud, c, &sum));
 	return rc;
@@ -380,7 +383,7 @@ void sw_convo_del(sw_convo *cv)
 	if (!cv)
 		return;
 	while (cv->open)
-		free_cconn(cv, cv->open);
+		free_cconn(cv, cv->open, false);
 	sw_free(cv->mem, cv);
 }
 

@@ -90,8 +90,9 @@ typedef struct sw_convo sw_convo;
  * SW_ERR_NOMEM. */
 int sw_convo_new(sw_convo **out, size_t max_message, const sw_convo_sink *sink, void *ud,
                  const sw_mem *mem);
-/* Frees the layer and the state of every connection still open (their
- * `user` pointers are reset).  NULL is a no-op. */
+/* Frees the layer and the state of every connection still open, without
+ * touching the connections themselves (so it may come before or after
+ * sw_reasm_del).  NULL is a no-op. */
 void sw_convo_del(sw_convo *cv);
 
 /* Reassembler callbacks feeding `cv` (ud = cv). */
