@@ -397,14 +397,3 @@ const char *sw_exchange_note_name(sw_exchange_note n)
 	}
 	return "?";
 }
-
-const char *sw_skip_why_name(sw_skip_why w)
-{
-	switch (w) {
-	case SW_SKIP_START: return "start";
-	case SW_SKIP_GAP: return "gap";
-	case SW_SKIP_ERROR: return "error";
-	case SW_SKIP_LIMIT: return "limit";
-	}
-	return "?";
-}

@@ -111,6 +111,5 @@ int sw_convo_close(sw_convo *cv, sw_tcp_conn *c);
 int sw_convo_limit(sw_convo *cv, sw_tcp_conn *c, sw_limit_what what, const sw_tcp_seg *seg);
 
 const char *sw_exchange_note_name(sw_exchange_note n);
-const char *sw_skip_why_name(sw_skip_why w);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "capture/dissect.h"
+#include "dissect_impl.h"
 #include "smartwire/bencode.h"
 #include "smartwire/detect.h"
 #include "smartwire/error.h"
@@ -21,75 +22,6 @@ static int put(sw_dis_msg *m, int rc)
 	if (rc < 0)
 		m->nomem = true;
 	return m->nomem ? -1 : 0;
-}
-
-int sw_dis_json_bytes(sw_buf *out, const uint8_t *p, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	int rc = sw_buf_append_byte(out, '"');
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		uint8_t c = p[i];
-		if (c == '"' || c == '\\') {
-			uint8_t esc[2] = {'\\', c};
-			rc = sw_buf_append(out, esc, 2);
-		} else if (c >= 0x20 && c < 0x7f) {
-			rc = sw_buf_append_byte(out, c);
-		} else {
-			char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-			rc = sw_buf_append(out, esc, 6);
-		}
-	}
-	return rc ? rc : sw_buf_append_byte(out, '"');
-}
-
-static int json_bval(sw_buf *out, const sw_bval *v)
-{
-	int rc = 0;
-	switch (v->type) {
-	case SW_BSTR: return sw_dis_json_bytes(out, v->u.str.p, v->u.str.n);
-	case SW_BINT: {
-		char tmp[32];
-		snprintf(tmp, sizeof tmp, "%lld", (long long)v->u.i);
-		return sw_buf_append_str(out, tmp);
-	}
-	case SW_BLIST:
-		rc = sw_buf_append_byte(out, '[');
-		for (size_t i = 0; i < v->u.list.n && rc == 0; i++) {
-			if (i)
-				rc = sw_buf_append_byte(out, ',');
-			if (rc == 0)
-				rc = json_bval(out, &v->u.list.items[i]);
-		}
-		return rc ? rc : sw_buf_append_byte(out, ']');
-	case SW_BDICT:
-		rc = sw_buf_append_byte(out, '{');
-		for (size_t i = 0; i + 1 < v->u.list.n && rc == 0; i += 2) {
-			if (i)
-				rc = sw_buf_append_byte(out, ',');
-			const sw_bval *key = &v->u.list.items[i];
-			/* Keys are byte strings (the decoder guarantees it). */
-			if (rc == 0)
-				rc = sw_dis_json_bytes(out, key->u.str.p, key->u.str.n);
-			if (rc == 0)
-				rc = sw_buf_append_byte(out, ':');
-			if (rc == 0)
-				rc = json_bval(out, &v->u.list.items[i + 1]);
-		}
-		return rc ? rc : sw_buf_append_byte(out, '}');
-	}
-	return 0;
-}
-
-static int json_tuple(sw_buf *out, const sw_slice *items, size_t n)
-{
-	int rc = sw_buf_append_byte(out, '[');
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (i)
-			rc = sw_buf_append_byte(out, ',');
-		if (rc == 0)
-			rc = sw_dis_json_bytes(out, items[i].p, items[i].n);
-	}
-	return rc ? rc : sw_buf_append_byte(out, ']');
 }
 
 static int trace_str(sw_dis_msg *m, const char *s)
@@ -153,7 +85,7 @@ static int v3_headers(void *ud, const sw_bval *dict)
 		return -1;
 	if (bencoded_len(m, dict, &m->header_len, c->mem))
 		return -1;
-	return put(m, json_bval(&m->headers, dict));
+	return put(m, sw__dis_json_bval(&m->headers, dict));
 }
 
 static int v3_byte(void *ud, uint8_t byte)
@@ -186,7 +118,7 @@ static int v3_structure(void *ud, const sw_bval *v)
 	if (bencoded_len(m, v, &n, c->mem) || put(m, add_part(m, 's', n, false)))
 		return -1;
 	sw_buf *dst = !m->have_args ? &m->args : &m->error_args;
-	if (dst->len == 0 && put(m, json_bval(dst, v)))
+	if (dst->len == 0 && put(m, sw__dis_json_bval(dst, v)))
 		return -1;
 	if (!m->have_args && v->type == SW_BLIST && v->u.list.n > 0 &&
 	    v->u.list.items[0].type == SW_BSTR &&
@@ -310,7 +242,7 @@ static int v12_args(void *ud, const sw_slice *args, size_t n)
 		if (put(m, rc))
 			return -1;
 	}
-	if (put(m, json_tuple(&m->args, args, n)) ||
+	if (put(m, sw__dis_json_tuple(&m->args, args, n)) ||
 	    put(m, sw_buf_append(&m->verb, args[0].p, args[0].n)))
 		return -1;
 	m->have_args = true;
@@ -375,7 +307,7 @@ static int v12_error_chunks(void *ud, const sw_slice *args, size_t n)
 		if (put(m, rc))
 			return -1;
 	}
-	return put(m, json_tuple(&m->error_args, args, n));
+	return put(m, sw__dis_json_tuple(&m->error_args, args, n));
 }
 
 static int v12_end(void *ud)

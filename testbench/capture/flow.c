@@ -392,3 +392,14 @@ void sw_flow_del(sw_flow *f)
 	sw_free(f->mem, f->marks);
 	sw_free(f->mem, f);
 }
+
+const char *sw_skip_why_name(sw_skip_why w)
+{
+	switch (w) {
+	case SW_SKIP_START: return "start";
+	case SW_SKIP_GAP: return "gap";
+	case SW_SKIP_ERROR: return "error";
+	case SW_SKIP_LIMIT: return "limit";
+	}
+	return "?";
+}

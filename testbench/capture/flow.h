@@ -64,6 +64,9 @@ typedef enum sw_skip_why {
 	SW_SKIP_LIMIT = 3  /* after a message over max_message */
 } sw_skip_why;
 
+/* "start", "gap", "error", "limit". */
+const char *sw_skip_why_name(sw_skip_why w);
+
 typedef struct sw_flow_callbacks {
 	/* A message; ownership moves to the callee (also when it fails). */
 	int (*on_msg)(void *ud, sw_flow_msg *msg);

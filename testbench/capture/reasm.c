@@ -13,172 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture/reasm.h"
+#include "reasm_impl.h"
 #include "smartwire/error.h"
-
-/* Memory accounted per held piece on top of its bytes, so that many tiny
- * pieces also hit the limit. */
-#define NODE_COST 64
-
-struct held {
-	struct held *next;
-	uint64_t off;
-	uint64_t len;
-	int64_t ts;
-	bool gap; /* no bytes: a snap-length cut (always given up) */
-	uint8_t data[];
-};
-
-struct half {
-	bool started;
-	bool syn;
-	uint32_t isn;
-	uint32_t next_seq;
-	uint64_t next_off;
-	bool fin_known;
-	uint64_t fin_off;
-	struct held *held;
-};
-
-struct conn {
-	sw_tcp_conn pub;
-	struct conn *hnext;       /* hash chain */
-	struct conn *prev, *next; /* live list (open order) or tombstone list */
-	bool closed;              /* a tombstone: only the 4-tuple is kept */
-	bool ignored;             /* refused by max_connections */
-	bool held_reported;
-	struct half h[2];
-	size_t held_bytes;
-};
-
-struct list {
-	struct conn *head, *tail;
-	size_t n;
-};
-
-struct sw_reasm {
-	sw_reasm_config cfg;
-	sw_reasm_callbacks cb;
-	void *ud;
-	const sw_mem *mem;
-	int err; /* sticky */
-	struct conn **buckets;
-	size_t nbuckets;
-	struct list live, dead;
-	unsigned next_id;
-	sw_reasm_stats stats;
-};
-
-/* ---- connection table ---- */
-
-static size_t hash_key(const struct sw_reasm *r, uint8_t family, const uint8_t *client,
-                       uint16_t cport, const uint8_t *server)
-{
-	uint64_t h = 1469598103934665603u;
-	size_t n = family == 4 ? 4 : 16;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ client[i]) * 1099511628211u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ server[i]) * 1099511628211u;
-	h = (h ^ cport) * 1099511628211u;
-	h = (h ^ family) * 1099511628211u;
-	return (size_t)(h & (r->nbuckets - 1));
-}
-
-static struct conn *lookup(struct sw_reasm *r, uint8_t family, const uint8_t *client,
-                           uint16_t cport, const uint8_t *server)
-{
-	size_t b = hash_key(r, family, client, cport, server);
-	for (struct conn *c = r->buckets[b]; c; c = c->hnext)
-		if (c->pub.family == family && c->pub.client_port == cport &&
-		    memcmp(c->pub.client, client, 16) == 0 &&
-		    memcmp(c->pub.server, server, 16) == 0)
-			return c;
-	return NULL;
-}
-
-static void list_add(struct list *l, struct conn *c)
-{
-	c->next = NULL;
-	c->prev = l->tail;
-	if (l->tail)
-		l->tail->next = c;
-	else
-		l->head = c;
-	l->tail = c;
-	l->n++;
-}
-
-static void list_remove(struct list *l, struct conn *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		l->head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		l->tail = c->prev;
-	c->prev = c->next = NULL;
-	l->n--;
-}
-
-static void free_held(struct sw_reasm *r, struct half *h)
-{
-	while (h->held) {
-		struct held *n = h->held;
-		h->held = n->next;
-		sw_free(r->mem, n);
-	}
-}
-
-/* Unlinks a connection from the hash and its list and frees it. */
-static void destroy(struct sw_reasm *r, struct conn *c)
-{
-	size_t b = hash_key(r, c->pub.family, c->pub.client, c->pub.client_port, c->pub.server);
-	for (struct conn **pp = &r->buckets[b]; *pp; pp = &(*pp)->hnext)
-		if (*pp == c) {
-			*pp = c->hnext;
-			break;
-		}
-	list_remove(c->closed ? &r->dead : &r->live, c);
-	free_held(r, &c->h[0]);
-	free_held(r, &c->h[1]);
-	sw_free(r->mem, c);
-}
-
-/* Turns a live connection into a tombstone, forgetting the oldest one if
- * there are too many. */
-static void bury(struct sw_reasm *r, struct conn *c)
-{
-	list_remove(&r->live, c);
-	free_held(r, &c->h[0]);
-	free_held(r, &c->h[1]);
-	c->held_bytes = 0;
-	c->closed = true;
-	list_add(&r->dead, c);
-	while (r->dead.n > r->cfg.max_connections)
-		destroy(r, r->dead.head);
-}
-
-static struct conn *create(struct sw_reasm *r, const sw_tcp_seg *seg, bool c2s)
-{
-	struct conn *c = sw_malloc(r->mem, sizeof *c);
-	if (!c)
-		return NULL;
-	memset(c, 0, sizeof *c);
-	c->pub.family = seg->family;
-	memcpy(c->pub.client, c2s ? seg->src : seg->dst, 16);
-	memcpy(c->pub.server, c2s ? seg->dst : seg->src, 16);
-	c->pub.client_port = c2s ? seg->sport : seg->dport;
-	c->pub.server_port = c2s ? seg->dport : seg->sport;
-	c->pub.first_ts_ns = c->pub.last_ts_ns = seg->ts_ns;
-	size_t b = hash_key(r, c->pub.family, c->pub.client, c->pub.client_port, c->pub.server);
-	c->hnext = r->buckets[b];
-	r->buckets[b] = c;
-	list_add(&r->live, c);
-	return c;
-}
 
 /* ---- events ---- */
 
@@ -376,7 +212,7 @@ static int end_half(struct sw_reasm *r, struct conn *c, sw_dir d, sw_end_how how
 		return 0;
 	st->ended = true;
 	st->end = how;
-	free_held(r, &c->h[d]); /* anything after a FIN or a RST */
+	sw__reasm_free_held(r, &c->h[d]); /* anything after a FIN or a RST */
 	if (r->cb.on_end)
 		return fail(r, r->cb.on_end(r->ud, &c->pub, d, how, ts));
 	return 0;
@@ -406,7 +242,7 @@ static int close_conn(struct sw_reasm *r, struct conn *c)
 	int rc = 0;
 	if (r->cb.on_close)
 		rc = fail(r, r->cb.on_close(r->ud, &c->pub));
-	bury(r, c);
+	sw__reasm_bury(r, c);
 	return rc;
 }
 
@@ -507,9 +343,9 @@ int sw_reasm_segment(sw_reasm *r, const sw_tcp_seg *seg)
 	struct conn *c = NULL;
 	bool c2s = to_server;
 	if (to_server)
-		c = lookup(r, seg->family, seg->src, seg->sport, seg->dst);
+		c = sw__reasm_lookup(r, seg->family, seg->src, seg->sport, seg->dst);
 	if (!c && from_server) {
-		c = lookup(r, seg->family, seg->dst, seg->dport, seg->src);
+		c = sw__reasm_lookup(r, seg->family, seg->dst, seg->dport, seg->src);
 		c2s = !c && to_server; /* both ports are the server's: a new one is c2s */
 	}
 	bool syn_only = (seg->flags & (SW_TCP_SYN | SW_TCP_ACK)) == SW_TCP_SYN;
@@ -519,7 +355,7 @@ int sw_reasm_segment(sw_reasm *r, const sw_tcp_seg *seg)
 			r->stats.stray++;
 			return 0;
 		}
-		destroy(r, c);
+		sw__reasm_destroy(r, c);
 		c = NULL;
 	} else if (c && syn_only && c2s && !(c->h[SW_C2S].syn && c->h[SW_C2S].isn == seg->seq)) {
 		/* A new handshake on a live 4-tuple (not a retransmitted SYN): the
@@ -529,7 +365,8 @@ int sw_reasm_segment(sw_reasm *r, const sw_tcp_seg *seg)
 		    (rc = flush_half(r, c, SW_S2C, SW_END_NONE, seg->ts_ns)) != 0 ||
 		    (rc = close_conn(r, c)) != 0)
 			return rc;
-		destroy(r, lookup(r, seg->family, seg->src, seg->sport, seg->dst));
+		sw__reasm_destroy(r,
+		                  sw__reasm_lookup(r, seg->family, seg->src, seg->sport, seg->dst));
 		c = NULL;
 	}
 	if (!c) {
@@ -541,17 +378,17 @@ int sw_reasm_segment(sw_reasm *r, const sw_tcp_seg *seg)
 		}
 		if (r->live.n >= r->cfg.max_connections) {
 			r->stats.ignored_connections++;
-			struct conn *t = create(r, seg, c2s);
+			struct conn *t = sw__reasm_create(r, seg, c2s);
 			if (!t)
 				return fail(r, SW_ERR_NOMEM);
 			t->ignored = true;
-			bury(r, t);
+			sw__reasm_bury(r, t);
 			if (r->cb.on_limit)
 				return fail(r,
 				            r->cb.on_limit(r->ud, NULL, SW_LIMIT_CONNECTIONS, seg));
 			return 0;
 		}
-		if (!(c = create(r, seg, c2s)))
+		if (!(c = sw__reasm_create(r, seg, c2s)))
 			return fail(r, SW_ERR_NOMEM);
 		c->pub.id = ++r->next_id;
 		r->stats.connections++;
@@ -594,77 +431,4 @@ int sw_reasm_finish(sw_reasm *r)
 			return rc;
 	}
 	return 0;
-}
-
-int sw_reasm_new(sw_reasm **out, const sw_reasm_config *cfg, const sw_reasm_callbacks *cb, void *ud,
-                 const sw_mem *mem)
-{
-	*out = NULL;
-	sw_reasm *r = sw_malloc(mem, sizeof *r);
-	if (!r)
-		return SW_ERR_NOMEM;
-	memset(r, 0, sizeof *r);
-	if (cfg)
-		r->cfg = *cfg;
-	if (!r->cfg.port)
-		r->cfg.port = SW_REASM_DEFAULT_PORT;
-	if (!r->cfg.max_held)
-		r->cfg.max_held = SW_REASM_DEFAULT_MAX_HELD;
-	if (!r->cfg.max_connections)
-		r->cfg.max_connections = SW_REASM_DEFAULT_MAX_CONNECTIONS;
-	if (cb)
-		r->cb = *cb;
-	r->ud = ud;
-	r->mem = mem;
-	/* Twice as many buckets as live connections plus tombstones, at least. */
-	size_t want = r->cfg.max_connections < (SIZE_MAX >> 4) ? r->cfg.max_connections * 4 : 1024;
-	r->nbuckets = 16;
-	while (r->nbuckets < want && r->nbuckets < (1u << 20))
-		r->nbuckets <<= 1;
-	r->buckets = sw_malloc(mem, r->nbuckets * sizeof *r->buckets);
-	if (!r->buckets) {
-		sw_free(mem, r);
-		return SW_ERR_NOMEM;
-	}
-	memset(r->buckets, 0, r->nbuckets * sizeof *r->buckets);
-	*out = r;
-	return 0;
-}
-
-void sw_reasm_del(sw_reasm *r)
-{
-	if (!r)
-		return;
-	while (r->live.head)
-		destroy(r, r->live.head);
-	while (r->dead.head)
-		destroy(r, r->dead.head);
-	sw_free(r->mem, r->buckets);
-	sw_free(r->mem, r);
-}
-
-const sw_reasm_stats *sw_reasm_get_stats(const sw_reasm *r)
-{
-	return &r->stats;
-}
-
-const char *sw_dir_name(sw_dir d)
-{
-	return d == SW_C2S ? "c2s" : "s2c";
-}
-
-const char *sw_end_name(sw_end_how h)
-{
-	return h == SW_END_FIN ? "fin" : h == SW_END_RST ? "rst" : "open";
-}
-
-const char *sw_gap_cause_name(sw_gap_cause c)
-{
-	switch (c) {
-	case SW_GAP_ACKED: return "acked";
-	case SW_GAP_ENDED: return "ended";
-	case SW_GAP_LIMIT: return "limit";
-	case SW_GAP_SNAPLEN: return "snaplen";
-	}
-	return "?";
 }
