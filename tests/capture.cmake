@@ -25,7 +25,12 @@ add_test(NAME capture.recordings
                  ${SW_RECORDINGS}/smart-brz ${SW_RECORDINGS}/vfs-brz
                  ${SW_RECORDINGS}/vfs-transport-v3 ${SW_RECORDINGS}/vfs-transport-v2
                  ${SW_RECORDINGS}/v2-server-bug)
-set_tests_properties(capture.expect capture.recordings PROPERTIES LABELS tools TIMEOUT 300)
+# Options (port, BPF filter, limits), failures and the text view.
+add_test(NAME capture.cli
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools/capture_cli.sh
+                 $<TARGET_FILE:sw_capture_dissect> ${PROJECT_SOURCE_DIR})
+set_tests_properties(capture.expect capture.recordings capture.cli PROPERTIES LABELS tools
+                     TIMEOUT 300)
 # Parity with Wireshark's bzr dissector (tshark): label interop; FAILS with
 # a clear message when tshark is missing (apt-get install tshark).
 add_test(NAME interop.capture_tshark

@@ -22,8 +22,9 @@
  * may wrap around.  For every direction the reassembler:
  *   - delivers bytes in stream order, each byte once (on_data);
  *   - drops retransmissions, exact or overlapping (an overlap is trimmed to
- *     the bytes not seen yet; bytes that differ from the first copy are
- *     counted in `mismatch_bytes`: the first copy wins);
+ *     the bytes not seen yet; the first copy wins, and bytes that differ
+ *     from a first copy still held out of order are counted in
+ *     `mismatch_bytes` -- delivered bytes are not kept to compare);
  *   - holds segments that arrive ahead of a hole and places them when the
  *     hole is filled;
  *   - reports a hole that will not be filled as a gap (on_gap, with its

@@ -12,9 +12,11 @@ only the standard library and Breezy are used.
     clients.py pipelined HOST PORT
                                   one connection, several requests written at
                                   once before any answer is read: v3, v2 and v1
-                                  requests (Breezy's server takes a new version
-                                  per request), then three v3 requests in a
-                                  single write
+                                  requests (the version is chosen per request),
+                                  then three v3 requests in a single write.
+                                  Run against smartwire serve: Breezy 3.3.2's
+                                  TCP server does not answer pipelined requests
+                                  (README.md)
 
 Every call's result is checked, so a capture of a failing session is not
 committed by mistake.  Exit status 0 on success.
