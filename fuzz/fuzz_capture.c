@@ -398,6 +398,12 @@ static int run(const sw_fuzz_ctl *ctl, bool resplit, const sw_mem *mem, sw_buf *
 	return rc;
 }
 
+/* Empty buffers have no data pointer: memcmp must not see NULL. */
+static bool same(const sw_buf *a, const sw_buf *b)
+{
+	return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	sw_fuzz_ctl ctl;
@@ -419,7 +425,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sw_failmem_init(&m2, 0, false);
 		run(&ctl, true, &m2.mem, &b);
 		sw_fuzz_mem_check_leaks(&m2, "capture resegmented");
-		if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0) {
+		if (!same(&a, &b)) {
 			fprintf(stderr, "whole segments:\n%.*s\nresegmented:\n%.*s\n", (int)a.len,
 			        (const char *)a.data, (int)b.len, (const char *)b.data);
 			sw_fuzz_fail(
@@ -435,7 +441,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sw_buf_init(&c, NULL);
 		int rc3 = run(&ctl, false, &m3.mem, &c);
 		sw_fuzz_mem_check_leaks(&m3, "capture with a failure");
-		bool absorbed = c.len == a.len && memcmp(c.data, a.data, a.len) == 0;
+		bool absorbed = same(&c, &a);
 		sw_fuzz_mem_check_report(&m3, rc3, absorbed, "capture");
 		sw_buf_fini(&c);
 	}

@@ -119,6 +119,13 @@ static int pair(struct cconn *cc)
 			sw_flow_msg *a = at(resps, 0);
 			if (a->after_skip)
 				cc->resp_lost = true;
+			/* Every request that started before the answer is known (a
+			 * request still undecoded, or yet to be decoded, may be the
+			 * newest one). */
+			bool settled = sw_flow_ended(cc->flow[SW_C2S]) ||
+			               sw_flow_pending_ts(cc->flow[SW_C2S]) > a->first_ts_ns;
+			if (cc->resp_lost && !settled)
+				break;
 			if (reqs->len && cc->resp_lost) {
 				/* The newest request that started before the answer. */
 				size_t k = reqs->len;
@@ -143,8 +150,7 @@ static int pair(struct cconn *cc)
 				continue;
 			}
 			/* No request yet: can one still come that started in time? */
-			if (sw_flow_ended(cc->flow[SW_C2S]) ||
-			    sw_flow_pending_ts(cc->flow[SW_C2S]) > a->first_ts_ns) {
+			if (settled) {
 				rc = exchange(cc, NULL, pop(resps), SW_NOTE_NO_REQUEST);
 				continue;
 			}
@@ -269,9 +275,11 @@ int sw_convo_gap(sw_convo *cv, sw_tcp_conn *c, sw_dir d, uint64_t off, uint64_t 
 	if (cv->err)
 		return cv->err;
 	struct cconn *cc = c->user;
-	/* The message cut by the gap is paired first; then answers may be
-	 * missing. */
-	int rc = fail(cv, sw_flow_gap(cc->flow[d], off, len));
+	/* As for data (sw_convo_data): the other side first.  Then the message
+	 * cut by the gap is paired; after it answers may be missing. */
+	int rc = fail(cv, sw_flow_poke(cc->flow[!d]));
+	if (rc == 0)
+		rc = fail(cv, sw_flow_gap(cc->flow[d], off, len));
 	if (d == SW_S2C)
 		cc->resp_lost = true;
 	if (rc == 0 && cv->sink.on_gap)
@@ -284,7 +292,9 @@ int sw_convo_end(sw_convo *cv, sw_tcp_conn *c, sw_dir d)
 	if (cv->err)
 		return cv->err;
 	struct cconn *cc = c->user;
-	int rc = fail(cv, sw_flow_end(cc->flow[d]));
+	int rc = fail(cv, sw_flow_poke(cc->flow[!d]));
+	if (rc == 0)
+		rc = fail(cv, sw_flow_end(cc->flow[d]));
 	/* The other side may have been waiting for this one to end. */
 	return rc ? rc : pair(cc);
 }

@@ -22,8 +22,9 @@
  *     no request;
  *   - when the responses lost the thread (a gap or error in the responses,
  *     or mid-way capture), the first response found again pairs with the
- *     newest request that started before it, and the older unanswered
- *     requests are reported as having lost their answer;
+ *     newest request that started before it (once every such request is
+ *     known), and the older unanswered requests are reported as having lost
+ *     their answer;
  *   - requests still unanswered when the responses end have no answer.
  * On clean traffic this is exactly the k-th/k-th rule.  A recording
  * without timings (all times 0) pairs by order alone.

@@ -51,9 +51,13 @@ static const char *marker(sw_dis_kind kind, int i, size_t *len)
 	return kind == SW_DIS_REQUEST ? SW_V2_REQUEST_MARKER : SW_V2_RESPONSE_MARKER;
 }
 
-/* The first marker in p[from..n) (whole, or cut by the end of p), or n. */
-static size_t find_marker(sw_dis_kind kind, const uint8_t *p, size_t from, size_t n)
+/* The first marker in p[from..n): the offset of a whole one, or of the
+ * proper prefix of one that the end of p cuts (*cut set), or n.  Whether
+ * a marker is there must not depend on how the bytes were segmented, so a
+ * cut one is decided only when more bytes come (or never: see search). */
+static size_t find_marker(sw_dis_kind kind, const uint8_t *p, size_t from, size_t n, bool *cut)
 {
+	*cut = false;
 	for (size_t i = from; i < n; i++) {
 		if (p[i] != 'b')
 			continue;
@@ -61,8 +65,10 @@ static size_t find_marker(sw_dis_kind kind, const uint8_t *p, size_t from, size_
 			size_t ml;
 			const char *mk = marker(kind, k, &ml);
 			size_t have = n - i < ml ? n - i : ml;
-			if (memcmp(p + i, mk, have) == 0)
+			if (memcmp(p + i, mk, have) == 0) {
+				*cut = have < ml;
 				return i;
+			}
 		}
 	}
 	return n;
@@ -121,17 +127,12 @@ static void start_search(sw_flow *f, uint64_t from, sw_skip_why why)
  * marker at the end. */
 static int search(sw_flow *f, bool final)
 {
-	size_t at = find_marker(f->kind, f->buf.data, 0, f->buf.len);
-	bool whole = at < f->buf.len;
-	if (whole) {
-		size_t ml0, ml1;
-		marker(f->kind, 0, &ml0);
-		marker(f->kind, 1, &ml1);
-		/* A marker cut by the end of the buffer counts only at the end. */
-		whole = f->buf.len - at >= (ml0 < ml1 ? ml0 : ml1) || final;
-	}
-	if (!whole) {
-		size_t keep = final ? 0 : f->buf.len - at;
+	bool cut;
+	size_t at = find_marker(f->kind, f->buf.data, 0, f->buf.len, &cut);
+	if (at == f->buf.len || cut) {
+		/* No marker yet: drop what cannot start one; keep a cut marker
+		 * until more bytes decide it (at the end, nothing will). */
+		size_t keep = cut && !final ? f->buf.len - at : 0;
 		if (f->buf.len - keep)
 			consume(f, f->buf.len - keep);
 		return 0;
@@ -189,10 +190,13 @@ static int failed(sw_flow *f, sw_flow_msg *msg, size_t pos, size_t bad, int err,
 {
 	if (bad == 0)
 		bad = 1; /* never: every decoder takes a byte before failing */
-	size_t mk = find_marker(f->kind, f->buf.data, pos + 1, f->buf.len);
+	/* Only a whole marker up to the bad byte counts: the bytes after it may
+	 * not have arrived yet, and the result must not depend on that. */
+	bool cut;
+	size_t mk = find_marker(f->kind, f->buf.data, pos + 1, pos + bad + 1, &cut);
 	msg->error = err;
 	msg->error_offset = f->buf_off + pos + bad;
-	if (mk < pos + bad) {
+	if (mk <= pos + bad && !cut) {
 		*next = mk;
 		return emit(f, msg, pos, mk - pos);
 	}
@@ -217,7 +221,20 @@ static int decode(sw_flow *f, bool final)
 		ptrdiff_t r =
 		    sw_dis_decode(f->kind, in, avail, &msg->m, &msg->version, false, f->mem);
 		bool wait = !final && (r == SW_ERR_UNEXPECTED_EOF || (r > 0 && msg->m.uncertain));
-		if (wait && avail > f->max_message) {
+		/* A message that needs more than max_message bytes is too large,
+		 * whether it came whole or in pieces (the verdict must not depend
+		 * on the segmentation). */
+		bool large = r > 0 && !wait ? (size_t)r > f->max_message : avail > f->max_message;
+		if (large && r < 0 && r != SW_ERR_UNEXPECTED_EOF && r != SW_ERR_NOMEM) {
+			ptrdiff_t bad =
+			    sw_dis_error_offset(f->kind, in, avail, &msg->version, f->mem);
+			if (bad < 0) {
+				sw_flow_msg_del(msg, f->mem);
+				return fail(f, (int)bad);
+			}
+			large = (size_t)bad > f->max_message;
+		}
+		if (large && r != SW_ERR_NOMEM) {
 			/* Too large to hold: give up on this message. */
 			size_t next;
 			rc = failed(f, msg, pos, f->max_message, SW_ERR_MESSAGE_TOO_LARGE,

@@ -9,9 +9,13 @@
  * file: a message is emitted once it is complete and no decision about it
  * (version, v1/v2 body) depended on bytes not received yet.  While a message
  * is incomplete its bytes are buffered; decoding is retried each time the
- * buffer doubled, so a message of n bytes costs O(n) however it was
- * segmented.  A message larger than `max_message` is reported as an error
- * (SW_ERR_MESSAGE_TOO_LARGE) and skipped.
+ * buffer doubled (so a message of n bytes costs O(n) however it was
+ * segmented), when the other direction speaks (sw_flow_poke), and at a gap
+ * or the end of the stream.  A message that needs more than `max_message`
+ * bytes is reported as SW_ERR_MESSAGE_TOO_LARGE at that many bytes and
+ * skipped, however it was segmented; no more than max_message bytes and
+ * one piece are ever buffered.  The results never depend on how the bytes
+ * were cut into pieces (fuzz/fuzz_capture.c checks it).
  *
  * Losing the thread.  After a gap, a framing error, an oversized message,
  * or from the start of a connection captured mid-way, the flow does not
