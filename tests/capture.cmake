@@ -31,10 +31,13 @@ add_test(NAME capture.cli
                  $<TARGET_FILE:sw_capture_dissect> ${PROJECT_SOURCE_DIR})
 set_tests_properties(capture.expect capture.recordings capture.cli PROPERTIES LABELS tools
                      TIMEOUT 300)
-# Parity with Wireshark's bzr dissector (tshark): label interop; FAILS with
-# a clear message when tshark is missing (apt-get install tshark).
-add_test(NAME interop.capture_tshark
-         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/tools/capture_tshark.py
-                 --dissect $<TARGET_FILE:sw_capture_dissect>
-                 ${PROJECT_SOURCE_DIR}/tests/data/captures)
-set_tests_properties(interop.capture_tshark PROPERTIES LABELS interop TIMEOUT 600)
+# Parity with Wireshark's bzr dissector (tshark): label interop, with the
+# other interoperability tests (SW_INTEROP); FAILS with a clear message when
+# tshark is missing (apt-get install tshark).
+if(SW_INTEROP)
+  add_test(NAME interop.capture_tshark
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/tools/capture_tshark.py
+                   --dissect $<TARGET_FILE:sw_capture_dissect>
+                   ${PROJECT_SOURCE_DIR}/tests/data/captures)
+  set_tests_properties(interop.capture_tshark PROPERTIES LABELS interop TIMEOUT 600)
+endif()

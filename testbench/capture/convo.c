@@ -28,7 +28,6 @@ struct cconn {
 	sw_flow *flow[2];
 	struct side side[2];
 	struct queue q[2]; /* requests waiting for an answer, responses for a request */
-	bool resp_lost;    /* the responses lost the thread since the last pairing */
 	sw_convo_summary sum;
 };
 
@@ -117,16 +116,17 @@ static int pair(struct cconn *cc)
 	while (rc == 0) {
 		if (resps->len) {
 			sw_flow_msg *a = at(resps, 0);
-			if (a->after_skip)
-				cc->resp_lost = true;
+			/* The answers lost the thread just before this one: a
+			 * property of the stream, not of when it is decoded. */
+			bool lost = a->after_skip;
 			/* Every request that started before the answer is known (a
 			 * request still undecoded, or yet to be decoded, may be the
 			 * newest one). */
 			bool settled = sw_flow_ended(cc->flow[SW_C2S]) ||
 			               sw_flow_pending_ts(cc->flow[SW_C2S]) > a->first_ts_ns;
-			if (cc->resp_lost && !settled)
+			if (lost && !settled)
 				break;
-			if (reqs->len && cc->resp_lost) {
+			if (reqs->len && lost) {
 				/* The newest request that started before the answer. */
 				size_t k = reqs->len;
 				while (k > 0 && at(reqs, k - 1)->first_ts_ns > a->first_ts_ns)
@@ -137,7 +137,6 @@ static int pair(struct cconn *cc)
 				}
 				while (rc == 0 && k-- > 1)
 					rc = exchange(cc, pop(reqs), NULL, SW_NOTE_ANSWER_LOST);
-				cc->resp_lost = false;
 				if (rc == 0)
 					rc = exchange(cc, pop(reqs), pop(resps), SW_NOTE_NONE);
 				continue;
@@ -158,7 +157,8 @@ static int pair(struct cconn *cc)
 		}
 		if (reqs->len && sw_flow_ended(cc->flow[SW_S2C])) {
 			rc = exchange(cc, pop(reqs), NULL,
-			              cc->resp_lost ? SW_NOTE_ANSWER_LOST : SW_NOTE_NO_ANSWER);
+			              sw_flow_lost(cc->flow[SW_S2C]) ? SW_NOTE_ANSWER_LOST
+			                                             : SW_NOTE_NO_ANSWER);
 			continue;
 		}
 		break;
@@ -198,8 +198,6 @@ static int on_skip(void *ud, sw_dis_kind kind, uint64_t off, uint64_t len, sw_sk
 	cc->sum.skipped[s->d] += len;
 	if (at_end)
 		cc->sum.undecodable[s->d] = true;
-	if (s->d == SW_S2C)
-		cc->resp_lost = true;
 	if (cv->sink.on_skip)
 		return fail(cv, cv->sink.on_skip(cv->ud, cc->tcp, s->d, off, len, why, at_end));
 	return 0;
@@ -250,8 +248,6 @@ int sw_convo_open(sw_convo *cv, sw_tcp_conn *c)
 			return fail(cv, SW_ERR_NOMEM);
 		}
 	}
-	/* A connection captured mid-way starts with its responses lost. */
-	cc->resp_lost = c->partial;
 	if (cv->sink.on_open)
 		return fail(cv, cv->sink.on_open(cv->ud, c));
 	return 0;
@@ -275,13 +271,10 @@ int sw_convo_gap(sw_convo *cv, sw_tcp_conn *c, sw_dir d, uint64_t off, uint64_t 
 	if (cv->err)
 		return cv->err;
 	struct cconn *cc = c->user;
-	/* As for data (sw_convo_data): the other side first.  Then the message
-	 * cut by the gap is paired; after it answers may be missing. */
+	/* As for data (sw_convo_data): the other side first. */
 	int rc = fail(cv, sw_flow_poke(cc->flow[!d]));
 	if (rc == 0)
 		rc = fail(cv, sw_flow_gap(cc->flow[d], off, len));
-	if (d == SW_S2C)
-		cc->resp_lost = true;
 	if (rc == 0 && cv->sink.on_gap)
 		rc = fail(cv, cv->sink.on_gap(cv->ud, c, d, off, len, why, ts_ns));
 	return rc;

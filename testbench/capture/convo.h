@@ -21,11 +21,15 @@
  *     captured (a gap, or a connection captured mid-way): the exchange has
  *     no request;
  *   - when the responses lost the thread (a gap or error in the responses,
- *     or mid-way capture), the first response found again pairs with the
- *     newest request that started before it (once every such request is
- *     known), and the older unanswered requests are reported as having lost
- *     their answer;
- *   - requests still unanswered when the responses end have no answer.
+ *     or mid-way capture), the first response found again (after_skip)
+ *     pairs with the newest request that started before it (once every such
+ *     request is known), and the older unanswered requests are reported as
+ *     having lost their answer;
+ *   - requests still unanswered when the responses end have no answer, or
+ *     lost it if the responses had lost the thread at their end.
+ * Each rule looks at the streams and their capture times only, never at
+ * when a message happened to be decoded, so the pairing does not depend on
+ * how the bytes were segmented.
  * On clean traffic this is exactly the k-th/k-th rule.  A recording
  * without timings (all times 0) pairs by order alone.
  *

@@ -375,6 +375,11 @@ int64_t sw_flow_pending_ts(const sw_flow *f)
 	return f->buf.len ? ts_at(f, f->buf_off) : INT64_MAX;
 }
 
+bool sw_flow_lost(const sw_flow *f)
+{
+	return f->state == SEARCHING || f->after_skip;
+}
+
 bool sw_flow_ended(const sw_flow *f)
 {
 	return f->ended;

@@ -115,6 +115,11 @@ int sw_flow_poke(sw_flow *f);
  * know whether a request may still appear before a given time. */
 int64_t sw_flow_pending_ts(const sw_flow *f);
 
+/* True if the flow lost the thread after its last message: it is
+ * searching for a marker, or found one and has not emitted the message
+ * there yet (that message will have after_skip). */
+bool sw_flow_lost(const sw_flow *f);
+
 /* True once sw_flow_end was called. */
 bool sw_flow_ended(const sw_flow *f);
 

@@ -205,7 +205,8 @@ def find_marker(data, kind, start):
 
 
 def messages(h, kind, partial):
-    """The messages of one direction and the bytes skipped."""
+    """The messages of one direction, the bytes skipped, and whether the
+    direction ended having lost the thread (no message since)."""
     out = []
     skipped = 0
     lost = partial
@@ -235,27 +236,25 @@ def messages(h, kind, partial):
                 msg['length'] = len(data) - pos
                 msg.pop('body_length', None)
                 out.append(msg)
-                lost = True
-                break
+                break  # a gap follows (which loses the thread), or the end
             msg['length'] = n
             msg['time_last_ns'] = ts[pos + n - 1]
             out.append(msg)
             pos += n
-    return out, skipped
+    return out, skipped, lost or after_skip
 
 
 # ---- pairing (docs/dissect.md) ---------------------------------------------
 
-def pair(reqs, resps, s2c_gaps, partial):
+def pair(reqs, resps, lost_at_end):
+    """The documented rules (docs/dissect.md): an answer pairs with the
+    oldest unanswered request that started no later than it; the first
+    answer found again after the answers lost the thread pairs with the
+    newest such request, and the ones before it lost their answer."""
     exchanges = []
     pending = list(reqs)
-    lost = partial
-    prev_end = 0
     for a in resps:
-        if a.get('after_skip') or any(prev_end <= g[0] < a['offset'] for g in s2c_gaps):
-            lost = True
-        prev_end = a['offset'] + a['length']
-        if pending and lost:
+        if pending and a.get('after_skip'):
             k = len(pending)
             while k > 0 and pending[k - 1]['time_ns'] > a['time_ns']:
                 k -= 1
@@ -266,19 +265,13 @@ def pair(reqs, resps, s2c_gaps, partial):
                 exchanges.append((r, None, 'answer lost'))
             exchanges.append((pending[k - 1], a, None))
             pending = pending[k:]
-            lost = False
-            # A truncated response ends at a gap: what follows is lost again.
-            if a.get('truncated'):
-                lost = True
             continue
         if pending and pending[0]['time_ns'] <= a['time_ns']:
             exchanges.append((pending.pop(0), a, None))
         else:
             exchanges.append((None, a, 'request not captured'))
-        if a.get('truncated'):
-            lost = True
     for r in pending:
-        exchanges.append((r, None, 'answer lost' if lost else 'no answer'))
+        exchanges.append((r, None, 'answer lost' if lost_at_end else 'no answer'))
     return exchanges
 
 
@@ -302,9 +295,9 @@ def main():
     for c in P.reassemble(linktype, frames, port):
         halves = c['halves']
         gaps = {d: [[r[1], r[2]] for r in P.runs(halves[d]) if r[0] == 'gap'] for d in halves}
-        reqs, skip_c = messages(halves['c2s'], 'c2s', c['partial'])
-        resps, skip_s = messages(halves['s2c'], 's2c', c['partial'])
-        ex = pair(reqs, resps, gaps['s2c'], c['partial'])
+        reqs, skip_c, _ = messages(halves['c2s'], 'c2s', c['partial'])
+        resps, skip_s, lost = messages(halves['s2c'], 's2c', c['partial'])
+        ex = pair(reqs, resps, lost)
         result['connections'].append({
             'client_port': c['client_port'],
             'partial': c['partial'],
