@@ -10,7 +10,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 # Debian packages only.  brz + python3-breezy(.tests) are the peer for the
 # interoperability tests and the source of the test vectors; afl++ and clang's
 # runtime (libFuzzer, sanitizers) are the fuzzing engines.
-SW_PACKAGES="cmake make gcc clang llvm libclang-rt-14-dev libcmocka-dev valgrind
+SW_PACKAGES="cmake make gcc clang llvm libclang-rt-14-dev libcmocka-dev valgrind libpcap-dev tshark
 afl++ brz python3-breezy python3-breezy.tests pkg-config zip git"
 
 sw_log() { printf '\n==> %s\n' "$*"; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks `smartwire dissect` on traffic captured from a real `brz serve --inet`
-# (corpus/sessions/, see corpus/capture/capture_inet.py) and on malformed
+# (corpus/sessions/, see corpus/tools/capture_inet.py) and on malformed
 # input.  The expected values come from the capture script's requests and the
 # live transcripts of the protocol reference, not from the dissector itself.
 set -euo pipefail

@@ -7,7 +7,7 @@
 # of each connection lands in corpus/recordings/<scenario>/conn-NNN.{c2s,s2c}
 # with a conn-NNN.log of timed chunks.  See corpus/recordings/README.md.
 #
-# Usage: corpus/capture/record_breezy.sh [PATH/TO/smartwire]
+# Usage: corpus/tools/record_breezy.sh [PATH/TO/smartwire]
 #   (default: $SMARTWIRE, else build/tools/smartwire under the source tree)
 # Needs brz and python3-breezy (run with /usr/bin/python3).  Idempotent: each
 # scenario's directory is replaced.  Every wait is bounded; every process this
