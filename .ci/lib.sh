@@ -11,7 +11,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 # interoperability tests and the source of the test vectors; afl++ and clang's
 # runtime (libFuzzer, sanitizers) are the fuzzing engines.
 SW_PACKAGES="cmake make gcc clang llvm libclang-rt-14-dev libcmocka-dev valgrind libpcap-dev tshark
-afl++ brz python3-breezy python3-breezy.tests pkg-config zip git"
+afl++ brz python3-breezy python3-breezy.tests pkg-config zip git groff-base man-db"
 
 sw_log() { printf '\n==> %s\n' "$*"; }
 

@@ -12,3 +12,8 @@ set_tests_properties(tool.install PROPERTIES LABELS tools TIMEOUT 120)
 add_test(NAME tool.serve
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools/serve.sh $<TARGET_FILE:smartwire_cli>)
 set_tests_properties(tool.serve PROPERTIES LABELS tools TIMEOUT 120)
+# --version everywhere and the man page generated from the help texts.
+add_test(NAME tool.manpage
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools/manpage.sh $<TARGET_FILE:smartwire_cli>
+                 ${PROJECT_BINARY_DIR}/tools/smartwire.1 ${PROJECT_VERSION})
+set_tests_properties(tool.manpage PROPERTIES LABELS tools TIMEOUT 120)

@@ -27,7 +27,7 @@ import sys
 
 HEADER_LAYER = {
     "export": "base", "error": "base", "mem": "base", "failmem": "base", "clock": "base",
-    "hex": "base", "pytext": "base", "format": "base", "sha256": "base",
+    "hex": "base", "pytext": "base", "version": "base", "format": "base", "sha256": "base",
     "bencode": "codec", "body": "codec", "tuple": "codec", "v12": "codec",
     "v3": "codec", "detect": "codec", "readv": "codec", "pack": "codec",
     "medium": "medium", "fault": "medium",

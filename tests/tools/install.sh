@@ -36,4 +36,6 @@ LD_LIBRARY_PATH=$libdir "$tmp/use-shared"
 $CC "${EXTRA[@]}" "$tmp/use.c" $(pkg-config --cflags smartwire) "$libdir/libsmartwire.a" -lpthread -o "$tmp/use-static"
 "$tmp/use-static"
 "$tmp/prefix/bin/smartwire" --help >/dev/null
-echo "ok: installed headers, libsmartwire (shared and static) and pkg-config file work"
+man=$(find "$tmp/prefix" -path '*/man1/smartwire.1')
+[ -s "$man" ] || { echo "FAIL: cmake --install put no man page (share/man/man1/smartwire.1)"; exit 1; }
+echo "ok: installed headers, libsmartwire (shared and static), pkg-config file and man page work"
