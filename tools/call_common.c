@@ -147,25 +147,6 @@ void sw__call_conn_close(sw__call_conn *cc)
 
 /* ---- Output ----------------------------------------------------------- */
 
-/* JSON string whose code points are the byte values (as smartwire dissect). */
-static int json_bytes(sw_buf *out, const uint8_t *p, size_t n)
-{
-	int rc = sw_buf_append_byte(out, '"');
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		uint8_t c = p[i];
-		if (c == '"' || c == '\\') {
-			char esc[2] = {'\\', (char)c};
-			rc = sw_buf_append(out, esc, 2);
-		} else if (c >= 0x20 && c < 0x7f) {
-			rc = sw_buf_append_byte(out, c);
-		} else {
-			char esc[6] = {'\\', 'u', '0', '0', sw_hex_lower(c >> 4), sw_hex_lower(c)};
-			rc = sw_buf_append(out, esc, 6);
-		}
-	}
-	return rc ? rc : sw_buf_append_byte(out, '"');
-}
-
 static int json_tuple(sw_buf *out, const sw_slice *items, size_t n)
 {
 	int rc = sw_buf_append_byte(out, '[');
@@ -173,7 +154,7 @@ static int json_tuple(sw_buf *out, const sw_slice *items, size_t n)
 		if (i)
 			rc = sw_buf_append_str(out, ", ");
 		if (rc == 0)
-			rc = json_bytes(out, items[i].p, items[i].n);
+			rc = sw_format_json_bytes(out, items[i].p, items[i].n);
 	}
 	return rc ? rc : sw_buf_append_byte(out, ']');
 }
@@ -223,7 +204,7 @@ static int report_error(sw__call_conn *cc, int rc)
 		sw_buf_append_str(&b, ", \"error\": \"");
 		sw_buf_append_str(&b, sw_errname(rc));
 		sw_buf_append_str(&b, "\", \"message\": ");
-		json_bytes(&b, (const uint8_t *)msg, strlen(msg));
+		sw_format_json_bytes(&b, (const uint8_t *)msg, strlen(msg));
 		if (eargs) {
 			sw_buf_append_str(&b, ", \"error_args\": ");
 			json_tuple(&b, eargs, n);
@@ -274,7 +255,7 @@ static int print_response(sw__call_conn *cc, sw_response *r, sw__call_print prin
 			rc |= sw_buf_append_u64(&b, body->len);
 			if (!o->output) {
 				rc |= sw_buf_append_str(&b, ", \"body\": ");
-				rc |= json_bytes(&b, body->data, body->len);
+				rc |= sw_format_json_bytes(&b, body->data, body->len);
 			}
 		}
 		rc |= sw_buf_append_str(&b, "}\n");

@@ -68,7 +68,7 @@ typedef struct call_args {
  * printed, exit 0). */
 static int parse(call_args *a, int argc, char **argv)
 {
-	optind = 1;
+	optind = 0; /* reinitialise GNU getopt (main() parsed with "+", which it remembers) */
 	opterr = 0;
 	int opt, rc;
 	while ((opt = getopt_long(argc, argv, SW__CALL_SHORT_OPTIONS, call_options, NULL)) != -1) {

@@ -336,7 +336,7 @@ static int parse_cli(int argc, char **argv, cli *C, job *J)
 {
 	int ntargets = 0, opt, rc;
 	C->jobs = 1;
-	optind = 1;
+	optind = 0; /* reinitialise GNU getopt (main() parsed with "+", which it remembers) */
 	while ((opt = getopt_long(argc, argv, "+hj:vq", opts, NULL)) != -1)
 		if ((rc = take_option(opt, C, J, &ntargets)) >= 0)
 			return rc;

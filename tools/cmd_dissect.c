@@ -96,7 +96,7 @@ static int parse_cli(int argc, char **argv, struct opts *o)
 	};
 	int c;
 	unsigned long long v;
-	optind = 1;
+	optind = 0; /* reinitialise GNU getopt (main() parsed with "+", which it remembers) */
 	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h': return usage(stdout, SW_EXIT_OK);

@@ -125,7 +125,7 @@ int sw_cmd_record(int argc, char **argv)
 	unsigned long port = 0, max = 0;
 	bool inet = false, quiet = false;
 	int c;
-	optind = 1;
+	optind = 0; /* reinitialise GNU getopt (main() parsed with "+", which it remembers) */
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': return usage(stdout, SW_EXIT_OK);

@@ -254,6 +254,7 @@ static int parse(int argc, char **argv, opts *o)
 	memset(o, 0, sizeof *o);
 	o->client_timeout_ms = -1;
 	int c;
+	optind = 0; /* reinitialise GNU getopt (main() parsed with "+", which it remembers) */
 	while ((c = getopt_long(argc, argv, "+hd:qv", long_opts, NULL)) != -1) {
 		const char *v = optarg;
 		bool ok = true;

@@ -28,6 +28,7 @@
 #include <stdio.h>
 
 #include "smartwire/mem.h"
+#include "smartwire/format.h"
 #include "smartwire/sha256.h"
 
 typedef enum sw_dis_kind {
@@ -90,9 +91,6 @@ ptrdiff_t sw_dis_decode(sw_dis_kind kind, const uint8_t *in, size_t len, sw_dis_
  * search could not allocate. */
 ptrdiff_t sw_dis_error_offset(sw_dis_kind kind, const uint8_t *in, size_t len, int *version,
                               const sw_mem *mem);
-
-/* Appends a JSON string of the bytes p[0..n) (code point = byte value). */
-int sw_dis_json_bytes(sw_buf *out, const uint8_t *p, size_t n);
 
 /* The one-direction dissector of `smartwire dissect [--direction D]`:
  * prints every message of in[0..len) in `fmt` to `out`, stopping at the

@@ -6,32 +6,14 @@
 #include <stdio.h>
 
 #include "capture/dissect.h"
+#include "smartwire/format.h"
 #include "dissect_impl.h"
-
-int sw_dis_json_bytes(sw_buf *out, const uint8_t *p, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	int rc = sw_buf_append_byte(out, '"');
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		uint8_t c = p[i];
-		if (c == '"' || c == '\\') {
-			uint8_t esc[2] = {'\\', c};
-			rc = sw_buf_append(out, esc, 2);
-		} else if (c >= 0x20 && c < 0x7f) {
-			rc = sw_buf_append_byte(out, c);
-		} else {
-			char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-			rc = sw_buf_append(out, esc, 6);
-		}
-	}
-	return rc ? rc : sw_buf_append_byte(out, '"');
-}
 
 int sw__dis_json_bval(sw_buf *out, const sw_bval *v)
 {
 	int rc = 0;
 	switch (v->type) {
-	case SW_BSTR: return sw_dis_json_bytes(out, v->u.str.p, v->u.str.n);
+	case SW_BSTR: return sw_format_json_bytes(out, v->u.str.p, v->u.str.n);
 	case SW_BINT: {
 		char tmp[32];
 		snprintf(tmp, sizeof tmp, "%lld", (long long)v->u.i);
@@ -54,7 +36,7 @@ int sw__dis_json_bval(sw_buf *out, const sw_bval *v)
 			const sw_bval *key = &v->u.list.items[i];
 			/* Keys are byte strings (the decoder guarantees it). */
 			if (rc == 0)
-				rc = sw_dis_json_bytes(out, key->u.str.p, key->u.str.n);
+				rc = sw_format_json_bytes(out, key->u.str.p, key->u.str.n);
 			if (rc == 0)
 				rc = sw_buf_append_byte(out, ':');
 			if (rc == 0)
@@ -72,7 +54,7 @@ int sw__dis_json_tuple(sw_buf *out, const sw_slice *items, size_t n)
 		if (i)
 			rc = sw_buf_append_byte(out, ',');
 		if (rc == 0)
-			rc = sw_dis_json_bytes(out, items[i].p, items[i].n);
+			rc = sw_format_json_bytes(out, items[i].p, items[i].n);
 	}
 	return rc ? rc : sw_buf_append_byte(out, ']');
 }

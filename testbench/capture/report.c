@@ -11,6 +11,7 @@
 
 #include "capture/report.h"
 #include "smartwire/error.h"
+#include "smartwire/format.h"
 
 static void put_buf(FILE *f, const sw_buf *b)
 {
@@ -358,7 +359,7 @@ void sw_report_end(sw_report *r, const char *source, const sw_reasm_stats *st, i
 		fputs("{\"type\":\"capture\",\"source\":", r->out);
 		sw_buf b;
 		sw_buf_init(&b, NULL);
-		if (sw_dis_json_bytes(&b, (const uint8_t *)source, strlen(source)) == 0)
+		if (sw_format_json_bytes(&b, (const uint8_t *)source, strlen(source)) == 0)
 			put_buf(r->out, &b);
 		sw_buf_fini(&b);
 		if (st) {

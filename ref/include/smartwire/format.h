@@ -43,6 +43,13 @@ SW_API int sw_format_bytes(sw_buf *out, const void *p, size_t n);
  * length. */
 SW_API int sw_format_tuple(sw_buf *out, const sw_slice *items, size_t n);
 
+/* Appends a JSON string holding `n` bytes at `p` losslessly: each byte is the
+ * code point of the same value (printable ASCII as itself, `"` and `\`
+ * escaped, every other byte as \u00XX), so "\u00e9" is the byte 0xe9.  The
+ * JSON output of `smartwire dissect` and `smartwire call`.  Returns 0 or
+ * SW_ERR_NOMEM (a partial string may remain past out's original length). */
+SW_API int sw_format_json_bytes(sw_buf *out, const void *p, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

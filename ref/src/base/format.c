@@ -45,3 +45,22 @@ int sw_format_tuple(sw_buf *out, const sw_slice *items, size_t n)
 		rv = sw_buf_append_byte(out, ']');
 	return rv;
 }
+
+int sw_format_json_bytes(sw_buf *out, const void *p, size_t n)
+{
+	const uint8_t *s = p;
+	int rc = sw_buf_append_byte(out, '"');
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		uint8_t c = s[i];
+		if (c == '"' || c == '\\') {
+			uint8_t esc[2] = {'\\', c};
+			rc = sw_buf_append(out, esc, 2);
+		} else if (c >= 0x20 && c < 0x7f) {
+			rc = sw_buf_append_byte(out, c);
+		} else {
+			char esc[6] = {'\\', 'u', '0', '0', sw_hex_lower(c >> 4u), sw_hex_lower(c)};
+			rc = sw_buf_append(out, esc, 6);
+		}
+	}
+	return rc ? rc : sw_buf_append_byte(out, '"');
+}
