@@ -53,18 +53,6 @@ static int mkdirs(const char *path)
 	return 0;
 }
 
-void sw__rec_event(sw_recorder *r, const char *fmt, ...)
-{
-	if (!r->events)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vfprintf(r->events, fmt, ap);
-	va_end(ap);
-	fputc('\n', r->events);
-	fflush(r->events);
-}
-
 /* ---- creation ---------------------------------------------------------- */
 
 int sw_recorder_new(sw_recorder **out, const sw_record_config *cfg, const sw_mem *mem)

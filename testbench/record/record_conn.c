@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "record_impl.h"
+#include "smartwire/clock.h"
 #include "smartwire/error.h"
 
 static const char *const dir_name[2] = {"c2s", "s2c"};
@@ -28,13 +29,6 @@ static void set_nonblock(int fd, int on)
 	int fl = fcntl(fd, F_GETFL);
 	if (fl >= 0)
 		(void)fcntl(fd, F_SETFL, on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK));
-}
-
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static int write_full(int fd, const void *p, size_t n)
@@ -52,12 +46,26 @@ static int write_full(int fd, const void *p, size_t n)
 	return 0;
 }
 
+/* ---- logs -------------------------------------------------------------- */
+
+void sw__rec_event(sw_recorder *r, const char *fmt, ...)
+{
+	if (!r->events)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(r->events, fmt, ap);
+	va_end(ap);
+	fputc('\n', r->events);
+	fflush(r->events);
+}
+
 void sw__rec_conn_log(struct conn *c, const char *fmt, ...)
 {
 	if (c->log < 0)
 		return;
 	char line[1024];
-	int64_t us = mono_us() - c->t0;
+	int64_t us = sw_clock_ns() / 1000 - c->t0;
 	int k = snprintf(line, sizeof line, "%lld.%06lld ", (long long)(us / 1000000),
 	                 (long long)(us % 1000000));
 	va_list ap;
@@ -206,7 +214,7 @@ int sw_recorder_add_client(sw_recorder *r, sw_medium *client)
 	memset(c, 0, sizeof *c);
 	c->m[CLIENT] = client;
 	c->file[0] = c->file[1] = c->log = -1;
-	c->t0 = mono_us();
+	c->t0 = sw_clock_ns() / 1000;
 	c->orig_flags[0] = rfd >= 0 ? fcntl(rfd, F_GETFL) : -1;
 	c->orig_flags[1] = wfd >= 0 && wfd != rfd ? fcntl(wfd, F_GETFL) : -1;
 	c->id = ++r->count;

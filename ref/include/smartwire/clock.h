@@ -20,6 +20,9 @@ extern "C" {
 /* Milliseconds of CLOCK_MONOTONIC: never goes back; its zero is arbitrary. */
 SW_API int64_t sw_clock_ms(void);
 
+/* The same clock in nanoseconds, for timings in logs and reports. */
+SW_API int64_t sw_clock_ns(void);
+
 /* The deadline `timeout_ms` from now, or -1 ("no deadline") when timeout_ms
  * is negative. */
 SW_API int64_t sw_deadline_ms(int timeout_ms);

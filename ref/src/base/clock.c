@@ -6,11 +6,16 @@
 
 #include "smartwire/clock.h"
 
-int64_t sw_clock_ms(void)
+int64_t sw_clock_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t sw_clock_ms(void)
+{
+	return sw_clock_ns() / 1000000;
 }
 
 int64_t sw_deadline_ms(int timeout_ms)
