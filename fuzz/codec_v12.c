@@ -28,6 +28,7 @@
 #include "smartwire/error.h"
 #include "smartwire/format.h"
 #include "smartwire/v12.h"
+#include "smartwire/verbs.h"
 
 typedef struct v12_ctx {
 	sw_v12_dec *dec;
@@ -39,18 +40,15 @@ typedef struct v12_ctx {
 	bool success;      /* v2 response status */
 } v12_ctx;
 
-/* Request verbs whose Breezy 3.3.2 handler reads a body (the classes that
- * define do_body), i.e. when Breezy's server waits for one. */
-static const char *const body_verbs[] = {
-	"append", "put", "put_non_atomic", "readv", "Branch.put_config_file",
-	"Branch.set_tags_bytes", "Repository.add_signature_text",
-	"Repository.get_parent_map", "Repository.get_stream", "Repository.get_stream_1.19",
-	"Repository.get_stream_for_missing_keys", "Repository.iter_files_bytes",
-	"Repository.iter_revisions", "Repository.pack",
-	"VersionedFileRepository.get_inventories",
-};
-
 /* Breezy's v1 client error list (_raise_args_if_error). */
+/* A request whose Breezy handler reads a whole body (do_body): Breezy's
+ * server waits for one (smartwire/verbs.h). */
+static bool whole_body_verb(sw_slice verb)
+{
+	const sw_verb_info *v = sw_verb_lookup(verb.p, verb.n);
+	return v && v->body == SW_VERB_BODY_WHOLE;
+}
+
 static const char *const v1_errors[] = {
 	"norepository", "NoSuchFile", "FileExists", "DirectoryNotEmpty", "ShortReadvError",
 	"UnicodeEncodeError", "UnicodeDecodeError", "ReadOnlyError", "nobranch",
@@ -71,8 +69,7 @@ static bool in_list(sw_slice s, const char *const *list, size_t n)
 static sw_body_mode breezy_mode(const v12_ctx *x, const sw_slice *args)
 {
 	if (x->kind == SW_V12_REQUEST)
-		return in_list(args[0], body_verbs, COUNT(body_verbs)) ? SW_BODY_PREFIXED
-		                                                       : SW_BODY_NONE;
+		return whole_body_verb(args[0]) ? SW_BODY_PREFIXED : SW_BODY_NONE;
 	if (x->version == 2 && !x->success)
 		return SW_BODY_NONE;
 	if (x->version == 1 && in_list(args[0], v1_errors, COUNT(v1_errors)))

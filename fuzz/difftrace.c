@@ -46,6 +46,15 @@
 #include "smartwire/readv.h"
 #include "smartwire/v12.h"
 #include "smartwire/v3.h"
+#include "smartwire/verbs.h"
+
+/* A request whose Breezy handler reads a whole body (do_body): Breezy's
+ * server waits for one (smartwire/verbs.h). */
+static bool whole_body_verb(sw_slice verb)
+{
+	const sw_verb_info *v = sw_verb_lookup(verb.p, verb.n);
+	return v && v->body == SW_VERB_BODY_WHOLE;
+}
 
 static sw_buf out; /* the trace of the current file (libc) */
 
@@ -224,15 +233,6 @@ typedef struct v12 {
 	bool body;     /* a length-prefixed body was declared */
 } v12;
 
-static const char *const body_verbs[] = {
-	"append", "put", "put_non_atomic", "readv", "Branch.put_config_file",
-	"Branch.set_tags_bytes", "Repository.add_signature_text",
-	"Repository.get_parent_map", "Repository.get_stream", "Repository.get_stream_1.19",
-	"Repository.get_stream_for_missing_keys", "Repository.iter_files_bytes",
-	"Repository.iter_revisions", "Repository.pack",
-	"VersionedFileRepository.get_inventories",
-};
-
 static const char *const v1_errors[] = {
 	"norepository", "NoSuchFile", "FileExists", "DirectoryNotEmpty", "ShortReadvError",
 	"UnicodeEncodeError", "UnicodeDecodeError", "ReadOnlyError", "nobranch",
@@ -260,7 +260,7 @@ static sw_body_mode mode_for(const v12 *x, const sw_slice *args, size_t n)
 	if (!x->response) {
 		if (x->mode == 1)
 			return SW_BODY_PREFIXED;
-		if (x->mode == 3 && in_list(args[0], body_verbs, COUNT(body_verbs)))
+		if (x->mode == 3 && whole_body_verb(args[0]))
 			return SW_BODY_PREFIXED;
 		return SW_BODY_NONE;
 	}

@@ -14,6 +14,7 @@
 #include "smartwire/format.h"
 #include "smartwire/v12.h"
 #include "smartwire/v3.h"
+#include "smartwire/verbs.h"
 
 /* Records an allocation failure of a summary buffer; callbacks then stop
  * the decoder and sw_dis_decode reports SW_ERR_NOMEM. */
@@ -176,20 +177,6 @@ static int v3_end(void *ud)
 
 /* ---- v1/v2 callbacks ---- */
 
-static const char *const body_verbs[] = {"put", "put_non_atomic", "append", "readv", NULL};
-static const char *const bodiless_verbs[] = {
-    "hello",      "get",   "has",   "stat",   "list_dir", "iter_files_recursive",
-    "delete",     "mkdir", "rmdir", "rename", "move",     "Transport.is_readonly",
-    "get_bundle", NULL};
-
-static bool verb_in(const sw_slice *verb, const char *const *list)
-{
-	for (; *list; list++)
-		if (strlen(*list) == verb->n && memcmp(*list, verb->p, verb->n) == 0)
-			return true;
-	return false;
-}
-
 struct v12ctx {
 	sw_dis_msg *m;
 	sw_v12_dec *dec;
@@ -250,10 +237,15 @@ static int v12_args(void *ud, const sw_slice *args, size_t n)
 	bool chunked_maybe = c->kind == SW_DIS_RESPONSE && c->rest_len < 8 &&
 	                     memcmp(c->rest, "chunked\n", c->rest_len) == 0;
 	enum guess prefixed = looks_prefixed(c->rest, c->rest_len);
-	if (c->kind == SW_DIS_REQUEST && verb_in(&args[0], body_verbs))
+	/* A request's body is its verb's business (Breezy's registry); a
+	 * verb Breezy does not know, and any response, is judged by what
+	 * follows the tuple line. */
+	const sw_verb_info *v =
+	    c->kind == SW_DIS_REQUEST ? sw_verb_lookup(args[0].p, args[0].n) : NULL;
+	if (v && v->body == SW_VERB_BODY_WHOLE)
 		mode = SW_BODY_PREFIXED;
-	else if (c->kind == SW_DIS_REQUEST && verb_in(&args[0], bodiless_verbs))
-		mode = SW_BODY_NONE;
+	else if (v)
+		mode = SW_BODY_NONE; /* no body, or a stream v1/v2 cannot carry */
 	else if (c->kind == SW_DIS_RESPONSE && c->rest_len >= 8 &&
 	         memcmp(c->rest, "chunked\n", 8) == 0)
 		mode = SW_BODY_CHUNKED;

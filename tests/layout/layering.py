@@ -29,7 +29,7 @@ HEADER_LAYER = {
     "export": "base", "error": "base", "mem": "base", "failmem": "base", "clock": "base",
     "hex": "base", "pytext": "base", "version": "base", "format": "base", "sha256": "base",
     "bencode": "codec", "body": "codec", "tuple": "codec", "v12": "codec",
-    "v3": "codec", "detect": "codec", "readv": "codec", "pack": "codec",
+    "v3": "codec", "detect": "codec", "readv": "codec", "pack": "codec", "verbs": "codec",
     "medium": "medium", "fault": "medium",
     "server": "server", "daemon": "server",
     "client": "client", "client_conn": "client", "url": "client",

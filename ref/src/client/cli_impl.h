@@ -170,9 +170,6 @@ int sw__cli_encode_call(sw_cli_conn *c, const sw_call *call, int version);
 int sw__cli_encode_stream_next(sw_cli_conn *c, const sw_call *call);
 /* Breezy _is_safe_to_send_twice. */
 bool sw__cli_safe_to_send_twice(const sw_cli_conn *c, const sw_call *call);
-/* request_handlers.get_info(verb): "read", "idem", "semi", "semivfs",
- * "mutate", "stream", or NULL for an unknown verb. */
-const char *sw__cli_verb_info(sw_slice verb);
 
 /* ---- cli_response.c ---- */
 
