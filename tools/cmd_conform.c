@@ -82,7 +82,8 @@ typedef struct job {
 
 static void decide(job *J, sw_cf_result *r)
 {
-	sw_cf_expect *e = sw_cf_expectations_find(&J->exp, r->c->id);
+	/* Only an entry that says SECURITY covers a leak. */
+	sw_cf_expect *e = sw_cf_expectations_find_for(&J->exp, r->c->id, r->security);
 	if (e && r->outcome != SW_CF_OUT_SKIP) {
 		e->used = true;
 		free(r->deviation);

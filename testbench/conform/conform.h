@@ -402,6 +402,10 @@ typedef struct sw_cf_expect {
 	char *reason;
 	int line;
 	bool used;
+	/* The reason starts with "SECURITY": the entry also covers security
+	 * findings.  Any other entry never does: a case it lists that leaks is
+	 * a failure, so that a known wrong answer cannot hide a new leak. */
+	bool security;
 } sw_cf_expect;
 
 typedef struct sw_cf_expectations {
@@ -410,13 +414,17 @@ typedef struct sw_cf_expectations {
 } sw_cf_expectations;
 
 /* Parses an expectations file ('#' comments, blank lines, "GLOB REASON").
- * A line without a reason is an error (deviations must say why).  Returns
+ * A line without a reason is an error (deviations must say why); a reason
+ * starting with "SECURITY" sets `security`.  Returns
  * 0, SW_ERR_INVALID_ARGUMENT (diag filled) or SW_ERR_NOMEM. */
 int sw_cf_expectations_parse(sw_cf_expectations *e, const char *text, size_t len,
                              const char *file, sw_cf_diag *diag);
 void sw_cf_expectations_fini(sw_cf_expectations *e);
 /* The first entry whose glob matches `id`, or NULL. */
 sw_cf_expect *sw_cf_expectations_find(sw_cf_expectations *e, const char *id);
+/* The same for a result: with `security` (the result has a security
+ * finding), only entries whose reason says SECURITY count. */
+sw_cf_expect *sw_cf_expectations_find_for(sw_cf_expectations *e, const char *id, bool security);
 
 /* The verdict for a case of `level` with `outcome`, given whether an
  * expectation covers it.

@@ -231,7 +231,12 @@ static int snap_add(sw__cf_snap *s, const char *rel, char type, const uint8_t *p
 	return 0;
 }
 
-static int snap_walk(const char *root, const char *rel, sw__cf_snap *s)
+/* Directories deeper than this below the root are not walked: a server can
+ * build a tree as deep as paths go (Breezy's move of the root into itself
+ * copies it recursively), and a snapshot only needs to see that it did. */
+#define SNAP_DEPTH 48
+
+static int snap_walk(const char *root, const char *rel, sw__cf_snap *s, int depth)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%s%s%s", root, *rel ? "/" : "", rel);
@@ -252,8 +257,8 @@ static int snap_walk(const char *root, const char *rel, sw__cf_snap *s)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
 			rc = snap_add(s, r2, 'd', NULL, 0);
-			if (rc == 0)
-				rc = snap_walk(root, r2, s);
+			if (rc == 0 && depth < SNAP_DEPTH)
+				rc = snap_walk(root, r2, s, depth + 1);
 		} else if (S_ISLNK(st.st_mode)) {
 			char t[4096];
 			ssize_t n = readlink(p2, t, sizeof t);
@@ -291,7 +296,7 @@ static int node_cmp(const void *a, const void *b)
 int sw__cf_snap_take(const char *dir, sw__cf_snap *s)
 {
 	memset(s, 0, sizeof *s);
-	int rc = snap_walk(dir, "", s);
+	int rc = snap_walk(dir, "", s, 0);
 	if (rc == 0 && s->n)
 		qsort(s->v, s->n, sizeof *s->v, node_cmp);
 	return rc;

@@ -236,8 +236,13 @@ typedef struct sw__cf_run {
 	sw_oracle *oracle;
 	size_t *sent_at;      /* per step: rx.len when its request was sent
 	                       * (SIZE_MAX: not sent) */
-	size_t changed_after; /* the send step after whose answer the tree had
-	                       * changed (SIZE_MAX: not seen) */
+	/* Tree changes the oracle saw after each answer: the entry, the
+	 * sentence describing it then, and the send step whose answer it was
+	 * (a change a later request undid is still a finding). */
+	char **changed;
+	char **changed_text;
+	size_t *changed_step;
+	size_t nchanged;
 	bool security;
 	sw_buf sec; /* the security findings, one sentence each */
 } sw__cf_run;

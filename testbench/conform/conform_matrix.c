@@ -591,6 +591,8 @@ static int emit_parse(void *ud, const char *text, size_t len, int line)
 {
 	parse_ud *P = ud;
 	int rc = sw_cf_parse(P->s, text, len, P->file, P->diag);
+	if (rc == 0 && P->s->n)
+		P->s->cases[P->s->n - 1].line = line; /* the form's line in the table */
 	if (rc == SW_ERR_INVALID_ARGUMENT && P->diag) {
 		/* Point at the form that made the case. */
 		char msg[sizeof P->diag->msg];

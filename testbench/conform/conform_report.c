@@ -57,8 +57,17 @@ int sw_cf_write_summary(FILE *f, const sw_cf_report *rep, bool verbose)
 		        r->c->id, sw_cf_level_name(r->c->level), r->security ? ", SECURITY" : "",
 		        r->c->file, r->c->line, r->c->ref);
 		fprintf(f, "    %s\n", r->c->title);
-		if (r->reason)
-			fprintf(f, "    %s\n", r->reason);
+		if (r->reason) {
+			/* Every line of the reason indented (security findings are
+			 * one per line). */
+			fputs("    ", f);
+			for (const char *p = r->reason; *p; p++) {
+				fputc(*p, f);
+				if (*p == '\n' && p[1])
+					fputs("    ", f);
+			}
+			fputc('\n', f);
+		}
 		if (r->flaky && r->first && r->first->reason)
 			fprintf(
 			    f, "    failed on its first run, passed on its second; first run: %s\n",

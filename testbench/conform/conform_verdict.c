@@ -115,6 +115,7 @@ int sw_cf_expectations_parse(sw_cf_expectations *e, const char *text, size_t len
 		v[e->n].reason = sw__cf_strndup(p + r, l - r);
 		v[e->n].line = line;
 		v[e->n].used = false;
+		v[e->n].security = l - r >= 8 && strncmp(p + r, "SECURITY", 8) == 0;
 		e->n++;
 		if (!v[e->n - 1].glob || !v[e->n - 1].reason) {
 			sw_cf_expectations_fini(e);
@@ -138,6 +139,14 @@ sw_cf_expect *sw_cf_expectations_find(sw_cf_expectations *e, const char *id)
 {
 	for (size_t i = 0; i < e->n; i++)
 		if (sw_cf_glob(e->v[i].glob, id))
+			return &e->v[i];
+	return NULL;
+}
+
+sw_cf_expect *sw_cf_expectations_find_for(sw_cf_expectations *e, const char *id, bool security)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if ((!security || e->v[i].security) && sw_cf_glob(e->v[i].glob, id))
 			return &e->v[i];
 	return NULL;
 }

@@ -37,14 +37,17 @@
  *   name     the random part of a secret name in the peer's bytes (in the
  *            same three views), unless the client itself sent it (raw or
  *            unescaped): an error echoing the client's own path is no leak;
+ *            and three names of entries of the host's /etc (six bytes or
+ *            longer, not sent by the client): a listing of /etc;
  *   outside  any entry of W outside the root created, removed, or changed
  *            (type, mode, contents, link target);
  *   inside   for a read-only server, the same below the root.
  *
  * RESOURCES.  libc malloc (a test-bench component, like the runner); one
  * directory tree per world, removed by sw_oracle_del unless kept; no
- * threads, no global state.  Different worlds may be used from different
- * threads at once.
+ * threads.  The names of /etc are read once per process (pthread_once) and
+ * only read afterwards; otherwise no global state.  Different worlds may
+ * be used from different threads at once.
  */
 #ifndef SMARTWIRE_ORACLE_H
 #define SMARTWIRE_ORACLE_H

@@ -62,7 +62,11 @@ static int read_small(const char *path, sw_buf *b)
 	return rc;
 }
 
-static int walk(const char *root, const char *rel, const char *skip, sw__or_tree *t)
+/* Directories deeper than this are not walked (a server may build a tree as
+ * deep as paths go; its top is enough to see that something changed). */
+#define MAX_DEPTH 48
+
+static int walk(const char *root, const char *rel, const char *skip, sw__or_tree *t, int depth)
 {
 	char path[4096];
 	if (snprintf(path, sizeof path, "%s%s%s", root, *rel ? "/" : "", rel) >= (int)sizeof path)
@@ -90,8 +94,8 @@ static int walk(const char *root, const char *rel, const char *skip, sw__or_tree
 		unsigned mode = (unsigned)st.st_mode & 07777;
 		if (S_ISDIR(st.st_mode)) {
 			rc = add_node(t, r2, 'd', mode, NULL);
-			if (rc == 0)
-				rc = walk(root, r2, skip, t);
+			if (rc == 0 && depth < MAX_DEPTH)
+				rc = walk(root, r2, skip, t, depth + 1);
 		} else if (S_ISLNK(st.st_mode)) {
 			char tg[4096];
 			ssize_t n = readlink(p2, tg, sizeof tg);
@@ -120,7 +124,7 @@ static int node_cmp(const void *a, const void *b)
 int sw__or_tree_take(const char *dir, const char *skip, sw__or_tree *t)
 {
 	memset(t, 0, sizeof *t);
-	int rc = walk(dir, "", skip, t);
+	int rc = walk(dir, "", skip, t, 0);
 	if (rc < 0) {
 		sw__or_tree_free(t);
 		return rc;
