@@ -310,18 +310,30 @@ typedef struct sw__cf_col_event {
 	size_t n;
 } sw__cf_col_event;
 
-typedef struct sw__cf_col_case {
-	char *id, *title, *ref, *level, *verdict, *reason, *deviation, *variant, *stderr_text;
+/* One run's evidence: its steps and transcript. */
+typedef struct sw__cf_col_run {
+	char *reason, *variant;
 	sw__cf_col_step *steps;
 	size_t nsteps;
 	sw__cf_col_event *events;
 	size_t nevents;
+} sw__cf_col_run;
+
+typedef struct sw__cf_col_case {
+	char *id, *title, *ref, *level, *verdict, *deviation, *stderr_text, *security_text;
+	bool fails, security, flaky;
+	sw__cf_col_run run;   /* the reported run (reason, variant, steps, events) */
+	sw__cf_col_run first; /* flaky: the failing first run (empty otherwise) */
 } sw__cf_col_case;
 
 struct sw_cf_column {
 	char *name;
 	sw__cf_col_case *v;
 	size_t n;
+	bool strict;
+	int exit_status; /* 0 or 1 as the run would exit, -1 unknown */
+	unsigned rtt_ms;
+	double ms;
 };
 
 #endif
