@@ -292,9 +292,9 @@ int sw_oracle_arm(sw_oracle *o, bool read_only)
 	sw__or_tree_free(&o->inside_before);
 	o->armed = false;
 	o->read_only = read_only;
-	int rc = sw__or_tree_take(o->world, "srv/root", &o->outside_before);
+	int rc = sw__or_tree_take(o->world, "srv/root", true, &o->outside_before);
 	if (rc == 0 && read_only)
-		rc = sw__or_tree_take(o->root, NULL, &o->inside_before);
+		rc = sw__or_tree_take(o->root, NULL, true, &o->inside_before);
 	o->armed = rc == 0;
 	return rc;
 }
@@ -304,20 +304,20 @@ int sw_oracle_check_tree(const sw_oracle *o, sw_oracle_report *rep)
 	if (!o->armed)
 		return SW_ERR_STATE;
 	sw__or_tree now;
-	int rc = sw__or_tree_take(o->world, "srv/root", &now);
+	int rc = sw__or_tree_take(o->world, "srv/root", false, &now);
 	if (rc < 0)
 		return rc;
 	size_t before = rep->n;
 	char prefix[64];
-	rc = sw__or_tree_diff(&o->outside_before, &now, "", SW_ORACLE_OUTSIDE, MAX_TREE_FINDINGS,
-	                      rep);
+	rc = sw__or_tree_diff(&o->outside_before, &now, o->world, "", SW_ORACLE_OUTSIDE,
+	                      MAX_TREE_FINDINGS, rep);
 	sw__or_tree_free(&now);
 	if (rc >= 0 && o->read_only) {
-		rc = sw__or_tree_take(o->root, NULL, &now);
+		rc = sw__or_tree_take(o->root, NULL, false, &now);
 		snprintf(prefix, sizeof prefix, "srv/root/");
 		if (rc == 0)
-			rc = sw__or_tree_diff(&o->inside_before, &now, prefix, SW_ORACLE_INSIDE,
-			                      MAX_TREE_FINDINGS, rep);
+			rc = sw__or_tree_diff(&o->inside_before, &now, o->root, prefix,
+			                      SW_ORACLE_INSIDE, MAX_TREE_FINDINGS, rep);
 		sw__or_tree_free(&now);
 	}
 	return rc < 0 ? rc : (int)(rep->n - before);
@@ -328,12 +328,12 @@ bool sw_oracle_tree_changed(const sw_oracle *o)
 	if (!o->armed)
 		return false;
 	sw__or_tree now;
-	if (sw__or_tree_take(o->world, "srv/root", &now) < 0)
+	if (sw__or_tree_take(o->world, "srv/root", false, &now) < 0)
 		return false;
-	int d = sw__or_tree_diff(&o->outside_before, &now, "", SW_ORACLE_OUTSIDE, 0, NULL);
+	int d = sw__or_tree_diff(&o->outside_before, &now, NULL, "", SW_ORACLE_OUTSIDE, 0, NULL);
 	sw__or_tree_free(&now);
-	if (d == 0 && o->read_only && sw__or_tree_take(o->root, NULL, &now) == 0) {
-		d = sw__or_tree_diff(&o->inside_before, &now, "", SW_ORACLE_INSIDE, 0, NULL);
+	if (d == 0 && o->read_only && sw__or_tree_take(o->root, NULL, false, &now) == 0) {
+		d = sw__or_tree_diff(&o->inside_before, &now, NULL, "", SW_ORACLE_INSIDE, 0, NULL);
 		sw__or_tree_free(&now);
 	}
 	return d != 0;
