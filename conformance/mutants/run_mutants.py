@@ -196,6 +196,8 @@ def main():
     ap.add_argument('--case-jobs', type=int, default=3, help='cases at once per mutant')
     ap.add_argument('--output-server', default='brz serve --inet --directory={dir} {options}',
                     help='the correct server behind the output mutants')
+    ap.add_argument('--output-expect', help='its expectations file (default: Breezy\'s for '
+                    'brz, none otherwise)')
     ap.add_argument('--only', nargs='*', help='run only these mutants')
     ap.add_argument('--no-server', action='store_true', help='skip the server mutants')
     ap.add_argument('--no-output', action='store_true', help='skip the output mutants')
@@ -238,8 +240,10 @@ def main():
             target = '%s %s %s -- %s' % (PY, os.path.join(HERE, 'mutate.py'), n,
                                          args.output_server)
             cmd = conform_cmd(args, n, target, harmless, OUTPUT_SUBSET, 'none')
-            expect = os.path.join(CONF, 'expectations', 'breezy-3.3.2.txt')
-            if args.output_server.startswith('brz'):
+            expect = args.output_expect
+            if not expect and args.output_server.startswith('brz'):
+                expect = os.path.join(CONF, 'expectations', 'breezy-3.3.2.txt')
+            if expect:
                 cmd[2:2] = ['--expect', expect]
             jobs.append(('output:' + n, cat, cmd, harmless, logdir))
     # Harmless rewrites run every case: start them first.
