@@ -6,7 +6,8 @@
  *
  * LAYERS.
  *   parse    text -> sw_cf_suite (cases with metadata, fixture, steps and
- *            after-checks), one table row per directive.  Pure; errors
+ *            after-checks), one table row per directive; case matrices
+ *            (*.matrix tables) expand into case text first.  Pure; errors
  *            carry file and line numbers.
  *   bytes    the byte-expression language of the case files ("..." with
  *            escapes, hex{}, u32len{}, repeat{}, ...), evaluated at run time
@@ -15,10 +16,15 @@
  *            command, a command listening on TCP, a client command, or the
  *            embedded reference server), including the sweeps (re-sending
  *            each request split at every offset, dripped byte by byte, cut
- *            by EOF at every offset).  Every wait is bounded and scaled.
+ *            by EOF at every offset, paused shorter and longer than an idle
+ *            timeout), inside the security oracle's world (a finding fails
+ *            the case whatever it answered), run once more when it fails
+ *            (flaky if it then passes).  Every wait is bounded, calibrated
+ *            from the target's round trip and scaled.
  *   verdict  pass / fail / non-strict / informational / unimplemented /
- *            expected deviation / fixed / skipped, from the case level, the
- *            outcome and the expectations file.
+ *            expected deviation / fixed / skipped / flaky, from the case
+ *            level, the outcome, security findings and the expectations
+ *            file.
  *   report   text summary, TAP, JUnit XML, JSON, self-contained HTML (with
  *            several JSON result files merged into one matrix).
  *
@@ -34,8 +40,9 @@
  *              drives is fault-tested on its own (the parser alone is fuzzed,
  *              fuzz/fuzz_conform_case.c, with LeakSanitizer and Valgrind).
  *   files      case files and expectations are read whole with stdio; every
- *              run of a case makes a fixture directory (mkdtemp under
- *              opts->workdir, $TMPDIR or /tmp), removed afterwards unless
+ *              run of a case makes an oracle world (mkdtemp under
+ *              opts->workdir, $TMPDIR or /tmp; testbench/oracle/oracle.h)
+ *              with the fixture in it, removed afterwards unless
  *              opts->keep; reports go to a FILE * the caller opened.  Every
  *              descriptor is close-on-exec.
  *   processes  the PIPE and TCP targets spawn one server per run, the CLIENT
@@ -48,9 +55,11 @@
  *              its log lines.  No process-wide lock: runs on several threads
  *              share nothing but the read-only suite (see conform_target.c
  *              for why spawns need no lock).
- *   sockets    TCP targets: a connection to 127.0.0.1; CLIENT targets: one
- *              listening socket per run on 127.0.0.1, port chosen by the
- *              kernel.
+ *   sockets    TCP targets: a connection to 127.0.0.1, and a socket bound
+ *              (not listening) to {port} until the server listens on it, so
+ *              that no other run can be given the same port; CLIENT
+ *              targets: one listening socket per run on 127.0.0.1, port
+ *              chosen by the kernel.
  */
 #ifndef SMARTWIRE_CONFORM_H
 #define SMARTWIRE_CONFORM_H
