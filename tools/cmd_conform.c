@@ -38,11 +38,16 @@ static void usage(FILE *f)
 	      "  --expect FILE           expected deviations: 'ID-GLOB reason' lines\n"
 	      "  --strict                SHOULD failures and unimplemented verbs fail too\n"
 	      "  --list                  list the selected cases and exit\n"
+	      "  --expand FILE.matrix    print the case text a case matrix expands into\n"
 	      "  --max-fail N            stop after N failing verdicts\n"
 	      "Running:\n"
 	      "  -j N                    run N cases in parallel\n"
 	      "  --timeout MS            default wait for expected bytes (5000)\n"
 	      "  --timeout-scale X       multiply every wait by X (slow machines, valgrind)\n"
+	      "  --no-calibrate          do not measure the target's round trip first (every\n"
+	      "                          wait for an answer gets 4 round trips on top)\n"
+	      "  --no-retry              report a failing case at once (default: run it again;\n"
+	      "                          failed then passed is 'flaky')\n"
 	      "  --sweep none|framing|all  re-send requests split/dripped/cut (default framing)\n"
 	      "  --thorough              same as --sweep all\n"
 	      "  --workdir DIR           where fixture directories are made\n"
@@ -54,8 +59,9 @@ static void usage(FILE *f)
 	      "  --merge A.json B.json.. with --html: one matrix from several JSON reports\n"
 	      "                          (no run)\n"
 	      "  -v                      list every case in the summary;  -q  no progress\n"
-	      "Exit status: 0 when no MUST case failed (with --strict: no SHOULD case\n"
-	      "either) and no expected deviation passed; 1 otherwise or when no case\n"
+	      "Exit status: 0 when no MUST case failed (a security finding is one, whatever\n"
+	      "the level) and no expected deviation passed (with --strict: no SHOULD case,\n"
+	      "unimplemented verb or flaky case either); 1 otherwise or when no case\n"
 	      "matched; 2 for usage errors.\n",
 	      f);
 }
@@ -76,13 +82,14 @@ typedef struct job {
 
 static void decide(job *J, sw_cf_result *r)
 {
-	sw_cf_expect *e = sw_cf_expectations_find(&J->exp, r->c->id);
+	/* Only an entry that says SECURITY covers a leak. */
+	sw_cf_expect *e = sw_cf_expectations_find_for(&J->exp, r->c->id, r->security);
 	if (e && r->outcome != SW_CF_OUT_SKIP) {
 		e->used = true;
 		free(r->deviation);
 		r->deviation = strdup(e->reason);
 	}
-	r->verdict = sw_cf_decide(r->c->level, r->outcome, e != NULL && r->outcome != SW_CF_OUT_SKIP);
+	r->verdict = sw_cf_decide_result(r, e != NULL && r->outcome != SW_CF_OUT_SKIP);
 }
 
 static void *worker(void *arg)
@@ -182,15 +189,35 @@ static int merge_html(const char *html, char **files, int n)
 	return rc;
 }
 
+/* --expand: the case text of a matrix on stdout. */
+static int expand_matrix(const char *path)
+{
+	char *text;
+	size_t len;
+	if (read_text(path, &text, &len) < 0) {
+		fprintf(stderr, "smartwire conform: cannot read %s: %s\n", path, strerror(errno));
+		return SW_EXIT_USAGE;
+	}
+	sw_cf_diag d;
+	memset(&d, 0, sizeof d);
+	int rc = sw_cf_write_matrix(stdout, text, len, path, &d);
+	free(text);
+	if (rc == SW_ERR_INVALID_ARGUMENT) {
+		fprintf(stderr, "smartwire conform: %s:%d: %s\n", d.file, d.line, d.msg);
+		return SW_EXIT_USAGE;
+	}
+	return rc < 0 ? SW_EXIT_FAILURE : SW_EXIT_OK;
+}
+
 /* What the command line asked for (the run options are in job.opts). */
 typedef struct cli {
-	const char *cases, *junit, *json, *html, *name, *expect_file;
+	const char *cases, *junit, *json, *html, *name, *expect_file, *expand;
 	const char *excludes[64];
 	size_t nexcl;
 	char **operands; /* id globs, or JSON reports after --merge */
 	size_t noperands;
 	long jobs;
-	bool tap, list, verbose, merge;
+	bool tap, list, verbose, merge, no_calibrate;
 } cli;
 
 /* A whole number from min to max, or -1. */
@@ -229,7 +256,10 @@ enum {
 	O_JUNIT,
 	O_JSON,
 	O_HTML,
-	O_MERGE
+	O_MERGE,
+	O_NO_CALIBRATE,
+	O_NO_RETRY,
+	O_EXPAND
 };
 
 static const struct option opts[] = {
@@ -254,6 +284,9 @@ static const struct option opts[] = {
     {"json", required_argument, NULL, O_JSON},
     {"html", required_argument, NULL, O_HTML},
     {"merge", no_argument, NULL, O_MERGE},
+    {"no-calibrate", no_argument, NULL, O_NO_CALIBRATE},
+    {"no-retry", no_argument, NULL, O_NO_RETRY},
+    {"expand", required_argument, NULL, O_EXPAND},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -324,6 +357,9 @@ static int take_option(int opt, cli *C, job *J, int *ntargets)
 	case O_JSON: C->json = optarg; break;
 	case O_HTML: C->html = optarg; break;
 	case O_MERGE: C->merge = true; break;
+	case O_NO_CALIBRATE: C->no_calibrate = true; break;
+	case O_NO_RETRY: J->opts.no_retry = true; break;
+	case O_EXPAND: C->expand = optarg; break;
 	case 'v': C->verbose = true; break;
 	case 'q': J->quiet = true; break;
 	default: /* getopt_long said what was wrong */ usage(stderr); return SW_EXIT_USAGE;
@@ -477,6 +513,8 @@ int sw_cmd_conform(int argc, char **argv)
 		return status;
 	if (C.merge)
 		return merge_html(C.html, C.operands, (int)C.noperands);
+	if (C.expand)
+		return expand_matrix(C.expand);
 	sw_cf_suite suite;
 	sw_cf_suite_init(&suite);
 	status = load(&C, &J, &suite);
@@ -495,6 +533,21 @@ int sw_cmd_conform(int argc, char **argv)
 		fprintf(stderr, "smartwire conform: no target given; using the embedded reference "
 		                "server\n");
 	int64_t t0 = sw_clock_ms();
+	if (!C.no_calibrate) {
+		if (sw_cf_calibrate(&J.opts, &J.opts.rtt_ms) < 0) {
+			status = SW_EXIT_FAILURE;
+			goto out;
+		}
+		if (!J.quiet)
+			fprintf(stderr,
+			        "smartwire conform: round trip %u ms: every wait for an answer "
+			        "gets %u ms on top (x %.1f)\n",
+			        J.opts.rtt_ms,
+			        J.opts.rtt_ms * SW_CF_RTT_FACTOR > SW_CF_RTT_EXTRA_MAX
+			            ? SW_CF_RTT_EXTRA_MAX
+			            : J.opts.rtt_ms * SW_CF_RTT_FACTOR,
+			        J.opts.timeout_scale);
+	}
 	if (run_all(&C, &J) < 0) {
 		status = SW_EXIT_FAILURE;
 		goto out;
@@ -507,7 +560,9 @@ int sw_cmd_conform(int argc, char **argv)
 	                    .results = J.res,
 	                    .n = J.nsel,
 	                    .strict = J.strict,
-	                    .ms = (double)(sw_clock_ms() - t0)};
+	                    .ms = (double)(sw_clock_ms() - t0),
+	                    .rtt_ms = J.opts.rtt_ms,
+	                    .timeout_scale = J.opts.timeout_scale};
 	for (size_t i = 0; i < J.exp.n; i++)
 		if (!J.exp.v[i].used && C.noperands == 0 && C.nexcl == 0)
 			fprintf(stderr,

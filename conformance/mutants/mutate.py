@@ -10,8 +10,13 @@ is one plausible implementation bug; the suite must fail every one of them
 (run-mutants.sh checks this).  The "harmless" ones change only timing and
 write sizes and must fail nothing.
 
-Responses are rewritten one output chunk at a time: a correct server
-writes each response with one write, which arrives here as one read.
+Responses are rewritten one whole response at a time, however the
+server's writes and the pipe split them (Breezy writes a v1/v2 body with
+several writes, which a busy machine delivers as several reads): the
+relay cuts the output stream at response boundaries (a v3 message's end;
+a v1/v2 argument line, and the prefixed body that follows it after a get,
+readv or get_bundle request).  The connection mutations and the harmless
+rewrites work on the reads as they come.
 `mutate.py --list` prints the mutations.
 """
 import os
@@ -253,6 +258,86 @@ MUTATIONS = {
 }
 
 
+BODY_VERBS = (b'get', b'readv', b'get_bundle')
+REQUEST_LINE = re.compile(rb'(?:^|\n)(?:bzr request 2\n)?(get|readv|get_bundle)\x01')
+
+
+class Framer:
+    """Cuts the server's output into whole responses.
+
+    A v3 response ends with its 'e' part.  A v1/v2 response is its argument
+    line (after the v2 marker and status line), plus a prefixed body when
+    the line is ok/readv and a length line follows; when the buffer ends
+    right after such a line, the body is waited for only if a get, readv or
+    get_bundle request is still unanswered (counted from the client's
+    bytes), so a body-less answer is never held back."""
+
+    def __init__(self):
+        self.buf = b''
+        self.body_requests = 0
+        self.lock = threading.Lock()
+
+    def saw_request_bytes(self, data, tail):
+        n = len(REQUEST_LINE.findall(tail + data))
+        n -= len(REQUEST_LINE.findall(tail))
+        with self.lock:
+            self.body_requests += n
+
+    def responses(self, data):
+        """Appends data; returns the complete responses now buffered."""
+        self.buf += data
+        out = []
+        while self.buf:
+            n = self._complete()
+            if n is None:
+                break
+            out.append(self.buf[:n])
+            self.buf = self.buf[n:]
+        return out
+
+    def _complete(self):
+        b = self.buf
+        if b.startswith(V3) or V3.startswith(b):
+            m = parse_v3(b)
+            if m is None:
+                return None
+            return len(b) - len(m[2])
+        i = 0
+        if b.startswith(V2) or V2.startswith(b):
+            j = b.find(b'\n', len(V2))
+            if j < 0:
+                return None
+            i = j + 1
+        j = b.find(b'\n', i)
+        if j < 0:
+            return None
+        head = b[i:j]
+        end = j + 1
+        if head.split(b'\x01')[0] not in (b'ok', b'readv'):
+            return end
+        m = re.match(rb'(\d+)\n', b[end:])
+        if m is None:
+            rest = b[end:]
+            with self.lock:
+                waiting = self.body_requests > 0
+            if rest and not re.fullmatch(rb'\d+', rest):
+                return end
+            if not rest and not waiting:
+                return end
+            return None
+        n = int(m.group(1))
+        stop = end + m.end() + n + len(b'done\n')
+        if len(b) < stop:
+            return None
+        with self.lock:
+            self.body_requests = max(0, self.body_requests - 1)
+        return stop
+
+    def rest(self):
+        b, self.buf = self.buf, b''
+        return b
+
+
 def main():
     if len(sys.argv) >= 2 and sys.argv[1] == '--list':
         print('\n'.join(MUTATIONS))
@@ -262,14 +347,19 @@ def main():
         return 2
     name, cmd = sys.argv[1], sys.argv[3:]
     mut = MUTATIONS[name]
+    framer = Framer() if callable(mut) else None
     child = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
 
     def relay_in():
+        tail = b''
         try:
             while True:
                 data = os.read(0, 65536)
                 if not data:
                     break
+                if framer:
+                    framer.saw_request_bytes(data, tail)
+                    tail = (tail + data)[-32:]
                 child.stdin.write(data)
         except OSError:
             pass
@@ -302,12 +392,19 @@ def main():
                 time.sleep(0.005)
                 os.write(1, chunk)
             else:
-                os.write(1, mut(chunk))
+                for response in framer.responses(chunk):
+                    os.write(1, mut(response))
         except OSError:
             break
+    if framer:
+        rest = framer.rest()
+        if rest:
+            try:
+                os.write(1, mut(rest))
+            except OSError:
+                pass
     child.wait()
     os._exit(0)
-
 
 if __name__ == '__main__':
     sys.exit(main())

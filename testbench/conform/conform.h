@@ -6,7 +6,8 @@
  *
  * LAYERS.
  *   parse    text -> sw_cf_suite (cases with metadata, fixture, steps and
- *            after-checks), one table row per directive.  Pure; errors
+ *            after-checks), one table row per directive; case matrices
+ *            (*.matrix tables) expand into case text first.  Pure; errors
  *            carry file and line numbers.
  *   bytes    the byte-expression language of the case files ("..." with
  *            escapes, hex{}, u32len{}, repeat{}, ...), evaluated at run time
@@ -15,10 +16,15 @@
  *            command, a command listening on TCP, a client command, or the
  *            embedded reference server), including the sweeps (re-sending
  *            each request split at every offset, dripped byte by byte, cut
- *            by EOF at every offset).  Every wait is bounded and scaled.
+ *            by EOF at every offset, paused shorter and longer than an idle
+ *            timeout), inside the security oracle's world (a finding fails
+ *            the case whatever it answered), run once more when it fails
+ *            (flaky if it then passes).  Every wait is bounded, calibrated
+ *            from the target's round trip and scaled.
  *   verdict  pass / fail / non-strict / informational / unimplemented /
- *            expected deviation / fixed / skipped, from the case level, the
- *            outcome and the expectations file.
+ *            expected deviation / fixed / skipped / flaky, from the case
+ *            level, the outcome, security findings and the expectations
+ *            file.
  *   report   text summary, TAP, JUnit XML, JSON, self-contained HTML (with
  *            several JSON result files merged into one matrix).
  *
@@ -34,8 +40,9 @@
  *              drives is fault-tested on its own (the parser alone is fuzzed,
  *              fuzz/fuzz_conform_case.c, with LeakSanitizer and Valgrind).
  *   files      case files and expectations are read whole with stdio; every
- *              run of a case makes a fixture directory (mkdtemp under
- *              opts->workdir, $TMPDIR or /tmp), removed afterwards unless
+ *              run of a case makes an oracle world (mkdtemp under
+ *              opts->workdir, $TMPDIR or /tmp; testbench/oracle/oracle.h)
+ *              with the fixture in it, removed afterwards unless
  *              opts->keep; reports go to a FILE * the caller opened.  Every
  *              descriptor is close-on-exec.
  *   processes  the PIPE and TCP targets spawn one server per run, the CLIENT
@@ -48,9 +55,11 @@
  *              its log lines.  No process-wide lock: runs on several threads
  *              share nothing but the read-only suite (see conform_target.c
  *              for why spawns need no lock).
- *   sockets    TCP targets: a connection to 127.0.0.1; CLIENT targets: one
- *              listening socket per run on 127.0.0.1, port chosen by the
- *              kernel.
+ *   sockets    TCP targets: a connection to 127.0.0.1, and a socket bound
+ *              (not listening) to {port} until the server listens on it, so
+ *              that no other run can be given the same port; CLIENT
+ *              targets: one listening socket per run on 127.0.0.1, port
+ *              chosen by the kernel.
  */
 #ifndef SMARTWIRE_CONFORM_H
 #define SMARTWIRE_CONFORM_H
@@ -183,6 +192,8 @@ typedef struct sw_cf_case {
 	bool needs_tcp;        /* "requires tcp": needs a TCP target */
 	int sweep;             /* -1 default (on iff tagged framing), 0 off, 1 on */
 	bool trailing_ok;      /* "trailing any": extra bytes at the end are fine */
+	bool keep_going;       /* "keep-going": every step runs even after a failed
+	                        * expect (a matrix of requests on one connection) */
 	char *client_op;       /* client role: "OP ARGS..." for the adapter */
 	sw_cf_step *steps;
 	size_t nsteps;
@@ -218,8 +229,20 @@ void sw_cf_suite_fini(sw_cf_suite *s);
 int sw_cf_parse(sw_cf_suite *s, const char *text, size_t len, const char *file,
                 sw_cf_diag *diag);
 
-/* Reads and parses one file, or every *.case file (sorted by name) of a
- * directory.  Returns 0, SW_ERR_IO (diag says which file), or as above. */
+/* Expands a case matrix (a *.matrix table, conformance/FORMAT.md "Case
+ * matrices") into cases and appends them to `s`, each parsed like case
+ * text; a diagnostic names the table's line (of the form, for an error in
+ * a case it made).  Same returns as sw_cf_parse. */
+int sw_cf_parse_matrix(sw_cf_suite *s, const char *text, size_t len, const char *file,
+                       sw_cf_diag *diag);
+
+/* Writes the case text a matrix expands into (--expand).  Returns 0,
+ * SW_ERR_INVALID_ARGUMENT (diag filled), SW_ERR_NOMEM or SW_ERR_IO. */
+int sw_cf_write_matrix(FILE *f, const char *text, size_t len, const char *file, sw_cf_diag *diag);
+
+/* Reads and parses one file (*.matrix files are expanded), or every *.case
+ * and *.matrix file (sorted by name) of a directory.  Returns 0, SW_ERR_IO
+ * (diag says which file), or as above. */
 int sw_cf_load(sw_cf_suite *s, const char *path, sw_cf_diag *diag);
 
 /* True if `id` matches the shell-style glob `pat` ('*' any run, '?' one
@@ -278,7 +301,16 @@ typedef struct sw_cf_opts {
 	bool keep;                  /* keep fixture directories */
 	bool as_root;               /* the runner runs as root (permission cases skip) */
 	bool client_available;      /* embedded: false until a client exists */
+	bool no_retry;              /* do not re-run a failing case (default: once) */
+	uint32_t rtt_ms;            /* the target's measured round trip
+	                             * (sw_cf_calibrate; 0: not measured): every
+	                             * wait for bytes gets SW_CF_RTT_FACTOR times
+	                             * it on top, at most SW_CF_RTT_EXTRA_MAX ms,
+	                             * before the scale multiplies it */
 } sw_cf_opts;
+
+#define SW_CF_RTT_FACTOR 4
+#define SW_CF_RTT_EXTRA_MAX 20000
 
 /* Sets the defaults: embedded target, scale 1, 5000 ms, framing sweeps. */
 void sw_cf_opts_default(sw_cf_opts *o);
@@ -299,11 +331,12 @@ typedef enum sw_cf_verdict {
 	SW_CF_EXPECTED,      /* failed as recorded in the expectations file */
 	SW_CF_FIXED,         /* recorded as a deviation but passed */
 	SW_CF_SKIPPED,
+	SW_CF_FLAKY, /* failed once, passed when run again: never a pass */
 	SW_CF_VERDICT_COUNT_
 } sw_cf_verdict;
 
 /* Short lower-case name: "pass", "fail", "non-strict", "informational",
- * "unimplemented", "expected-deviation", "fixed", "skipped". */
+ * "unimplemented", "expected-deviation", "fixed", "skipped", "flaky". */
 const char *sw_cf_verdict_name(sw_cf_verdict v);
 /* Inverse of sw_cf_verdict_name; -1 if unknown. */
 int sw_cf_verdict_parse(const char *name);
@@ -339,16 +372,34 @@ typedef struct sw_cf_result {
 	size_t nevents;
 	char *stderr_text;     /* captured server stderr (bounded), or NULL */
 	int exit_status;       /* raw wait status of the server, -1 unknown */
+	/* Security (the oracle, testbench/oracle/oracle.h): a secret in the
+	 * peer's bytes, a change outside the served directory, or a change
+	 * inside it by a read-only server.  A MUST failure whatever the
+	 * case's level; counted apart in every report. */
+	bool security;
+	char *security_text; /* the findings, each naming the request */
+	/* Re-run: a failing case is run once more (unless opts->no_retry).
+	 * When that run passes, `flaky` is set, this result is the passing
+	 * run's and `first` the failing one (malloc'd; its transcript is the
+	 * evidence).  When it fails too, this result is the first run's. */
+	bool flaky;
+	struct sw_cf_result *first;
 } sw_cf_result;
 
 /* Runs one case.  Fills *r (free with sw_cf_result_fini); the outcome is
  * SKIP with a reason when the target cannot run the case (root, TCP-only,
  * client role without a client target, no embedded server).  The verdict
- * is left at the outcome's plain mapping; sw_cf_decide() refines it.
- * Returns 0 or SW_ERR_NOMEM. */
+ * is left at the outcome's plain mapping; sw_cf_decide_result() refines
+ * it.  Returns 0 or SW_ERR_NOMEM. */
 int sw_cf_run_case(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r);
 
 void sw_cf_result_fini(sw_cf_result *r);
+
+/* Measures the target's round trip: a few `hello` runs (fixture, start,
+ * request, answer, stop), the first as a warm-up; *rtt_ms receives the
+ * slowest of the others.  Client targets and errors give 0 (no
+ * calibration).  Returns 0 or SW_ERR_NOMEM. */
+int sw_cf_calibrate(const sw_cf_opts *o, uint32_t *rtt_ms);
 
 /* ======================================================================
  * Verdicts and expectations
@@ -360,6 +411,10 @@ typedef struct sw_cf_expect {
 	char *reason;
 	int line;
 	bool used;
+	/* The reason starts with "SECURITY": the entry also covers security
+	 * findings.  Any other entry never does: a case it lists that leaks is
+	 * a failure, so that a known wrong answer cannot hide a new leak. */
+	bool security;
 } sw_cf_expect;
 
 typedef struct sw_cf_expectations {
@@ -368,13 +423,17 @@ typedef struct sw_cf_expectations {
 } sw_cf_expectations;
 
 /* Parses an expectations file ('#' comments, blank lines, "GLOB REASON").
- * A line without a reason is an error (deviations must say why).  Returns
+ * A line without a reason is an error (deviations must say why); a reason
+ * starting with "SECURITY" sets `security`.  Returns
  * 0, SW_ERR_INVALID_ARGUMENT (diag filled) or SW_ERR_NOMEM. */
 int sw_cf_expectations_parse(sw_cf_expectations *e, const char *text, size_t len,
                              const char *file, sw_cf_diag *diag);
 void sw_cf_expectations_fini(sw_cf_expectations *e);
 /* The first entry whose glob matches `id`, or NULL. */
 sw_cf_expect *sw_cf_expectations_find(sw_cf_expectations *e, const char *id);
+/* The same for a result: with `security` (the result has a security
+ * finding), only entries whose reason says SECURITY count. */
+sw_cf_expect *sw_cf_expectations_find_for(sw_cf_expectations *e, const char *id, bool security);
 
 /* The verdict for a case of `level` with `outcome`, given whether an
  * expectation covers it.
@@ -383,8 +442,13 @@ sw_cf_expect *sw_cf_expectations_find(sw_cf_expectations *e, const char *id);
  *   skip -> SKIPPED; unimplemented -> UNIMPLEMENTED (or EXPECTED). */
 sw_cf_verdict sw_cf_decide(sw_cf_level level, sw_cf_outcome outcome, bool expected);
 
+/* The verdict of a result: sw_cf_decide with the case's level, except
+ * that a security finding is a MUST failure at any level, and a result
+ * that passed on its second run is FLAKY (never PASS or FIXED). */
+sw_cf_verdict sw_cf_decide_result(const sw_cf_result *r, bool expected);
+
 /* True if the verdict makes the run fail: FAILED and FIXED always;
- * NON_STRICT and UNIMPLEMENTED only when `strict`. */
+ * NON_STRICT, UNIMPLEMENTED and FLAKY only when `strict`. */
 bool sw_cf_verdict_fails(sw_cf_verdict v, bool strict);
 
 /* ======================================================================
@@ -397,14 +461,26 @@ typedef struct sw_cf_report {
 	size_t n;
 	bool strict;
 	double ms;                   /* total wall time */
+	uint32_t rtt_ms;             /* the calibration (0: none) */
+	double timeout_scale;        /* the --timeout-scale (0: not given, 1) */
 } sw_cf_report;
 
 /* Counts per verdict. */
 void sw_cf_report_counts(const sw_cf_report *rep, size_t counts[SW_CF_VERDICT_COUNT_]);
 
-/* The text summary: failures with their reasons, a table by area, and as
- * the last line "N passed, N failed, N skipped" (failed counts the verdicts
- * that fail the run).  Returns 0 or a negative sw_err (SW_ERR_IO). */
+/* Security findings: *total results with one, *expected of them listed as
+ * expected deviations. */
+void sw_cf_report_security(const sw_cf_report *rep, size_t *total, size_t *expected);
+
+/* True if any verdict of the report fails the run (the exit status 1). */
+bool sw_cf_report_fails(const sw_cf_report *rep);
+
+/* The text summary: failures with their reasons (security findings even
+ * when expected), a table by area, the security line ("security: N cases
+ * leaked or changed files outside the served directory (M of them expected
+ * deviations)"), and as the last line "N passed, N failed, N skipped"
+ * (failed counts the verdicts that fail the run).  Returns 0 or a negative
+ * sw_err (SW_ERR_IO). */
 int sw_cf_write_summary(FILE *f, const sw_cf_report *rep, bool verbose);
 int sw_cf_write_tap(FILE *f, const sw_cf_report *rep);
 int sw_cf_write_junit(FILE *f, const sw_cf_report *rep);

@@ -4,8 +4,10 @@
  * conform_text.c.
  *
  * An expression is a sequence of terms whose bytes are concatenated:
- *   "text" or 'text'   with \\ \" \' \n \r \t \0 \xNN escapes; {root} and
- *                      {version} inside are replaced by the context's values
+ *   "text" or 'text'   with \\ \" \' \n \r \t \0 \xNN escapes; {root},
+ *                      {outside} and {version} inside are replaced by the
+ *                      context's values ({outside}: the directory "outside"
+ *                      beside the root, testbench/oracle/oracle.h)
  *   $v3 $req2 $resp2 $hdr $hdr0 $success $failed   protocol constants
  *   hex{0a 0b}         raw bytes in hex
  *   u8{N} u32{N}       one byte / a 4-byte big-endian number (N decimal or 0x)
@@ -52,7 +54,7 @@ static int bad(sw_errinfo *ei, const char *fmt, ...)
 
 /* ---- Evaluation --------------------------------------------------------- */
 
-/* Appends `text` with {root} and {version} replaced. */
+/* Appends `text` with {root}, {outside} and {version} replaced. */
 static int append_subst(sw_buf *out, const uint8_t *p, size_t n, const sw_cf_ctx *ctx)
 {
 	const char *root = ctx && ctx->root ? ctx->root : "/ROOT";
@@ -63,6 +65,14 @@ static int append_subst(sw_buf *out, const uint8_t *p, size_t n, const sw_cf_ctx
 			if (sw_buf_append_str(out, root) < 0)
 				return SW_ERR_NOMEM;
 			i += 6;
+		} else if (p[i] == '{' && n - i >= 9 && memcmp(p + i, "{outside}", 9) == 0) {
+			/* The oracle's world: the root's parent holds "outside". */
+			const char *slash = strrchr(root, '/');
+			size_t pl = slash ? (size_t)(slash - root) : 0;
+			if (sw_buf_append(out, root, pl) < 0 ||
+			    sw_buf_append_str(out, "/outside") < 0)
+				return SW_ERR_NOMEM;
+			i += 9;
 		} else if (p[i] == '{' && n - i >= 9 && memcmp(p + i, "{version}", 9) == 0) {
 			if (sw_buf_append_str(out, ver) < 0)
 				return SW_ERR_NOMEM;

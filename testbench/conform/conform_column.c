@@ -13,6 +13,21 @@
 #include "smartwire/error.h"
 #include "smartwire/hex.h"
 
+static void run_free(sw__cf_col_run *r)
+{
+	free(r->reason);
+	free(r->variant);
+	for (size_t s = 0; s < r->nsteps; s++) {
+		free(r->steps[s].expected);
+		free(r->steps[s].actual);
+	}
+	free(r->steps);
+	for (size_t e = 0; e < r->nevents; e++)
+		free(r->events[e].p);
+	free(r->events);
+	memset(r, 0, sizeof *r);
+}
+
 void sw_cf_column_del(sw_cf_column *c)
 {
 	if (!c)
@@ -24,18 +39,11 @@ void sw_cf_column_del(sw_cf_column *c)
 		free(k->ref);
 		free(k->level);
 		free(k->verdict);
-		free(k->reason);
 		free(k->deviation);
-		free(k->variant);
 		free(k->stderr_text);
-		for (size_t s = 0; s < k->nsteps; s++) {
-			free(k->steps[s].expected);
-			free(k->steps[s].actual);
-		}
-		free(k->steps);
-		for (size_t e = 0; e < k->nevents; e++)
-			free(k->events[e].p);
-		free(k->events);
+		free(k->security_text);
+		run_free(&k->run);
+		run_free(&k->first);
 	}
 	free(c->v);
 	free(c->name);
@@ -45,6 +53,36 @@ void sw_cf_column_del(sw_cf_column *c)
 static char *dupn(const char *s)
 {
 	return s ? strdup(s) : NULL;
+}
+
+/* Copies a result's evidence.  Returns 0 or SW_ERR_NOMEM. */
+static int run_copy(sw__cf_col_run *o, const sw_cf_result *r)
+{
+	o->reason = dupn(r->reason);
+	o->variant = dupn(r->variant);
+	o->steps = calloc(r->nsteps + 1, sizeof *o->steps);
+	o->events = calloc(r->nevents + 1, sizeof *o->events);
+	if (!o->steps || !o->events)
+		return SW_ERR_NOMEM;
+	for (size_t s = 0; s < r->nsteps; s++) {
+		o->steps[s].line = r->steps[s].line;
+		o->steps[s].ok = r->steps[s].ok;
+		o->steps[s].expected = dupn(r->steps[s].expected);
+		o->steps[s].actual = dupn(r->steps[s].actual);
+		o->nsteps++;
+	}
+	for (size_t e = 0; e < r->nevents; e++) {
+		sw__cf_col_event *ev = &o->events[o->nevents];
+		ev->dir = r->events[e].dir;
+		ev->p = malloc(r->events[e].n + 1);
+		if (!ev->p)
+			return SW_ERR_NOMEM;
+		memcpy(ev->p, r->events[e].p, r->events[e].n);
+		ev->p[r->events[e].n] = 0;
+		ev->n = r->events[e].n;
+		o->nevents++;
+	}
+	return 0;
 }
 
 int sw_cf_column_from_report(sw_cf_column **out, const sw_cf_report *rep)
@@ -58,6 +96,10 @@ int sw_cf_column_from_report(sw_cf_column **out, const sw_cf_report *rep)
 		sw_cf_column_del(c);
 		return SW_ERR_NOMEM;
 	}
+	c->strict = rep->strict;
+	c->exit_status = sw_cf_report_fails(rep) ? 1 : 0;
+	c->rtt_ms = rep->rtt_ms;
+	c->ms = rep->ms;
 	for (size_t i = 0; i < rep->n; i++) {
 		const sw_cf_result *r = &rep->results[i];
 		sw__cf_col_case *k = &c->v[c->n++];
@@ -66,33 +108,18 @@ int sw_cf_column_from_report(sw_cf_column **out, const sw_cf_report *rep)
 		k->ref = dupn(r->c->ref);
 		k->level = dupn(sw_cf_level_name(r->c->level));
 		k->verdict = dupn(sw_cf_verdict_name(r->verdict));
-		k->reason = dupn(r->reason);
 		k->deviation = dupn(r->deviation);
-		k->variant = dupn(r->variant);
 		k->stderr_text = dupn(r->stderr_text);
-		k->steps = calloc(r->nsteps + 1, sizeof *k->steps);
-		k->events = calloc(r->nevents + 1, sizeof *k->events);
-		if (!k->id || !k->steps || !k->events) {
+		k->security_text = dupn(r->security_text);
+		k->fails = sw_cf_verdict_fails(r->verdict, rep->strict);
+		k->security = r->security;
+		k->flaky = r->flaky;
+		int rc = k->id && k->verdict ? run_copy(&k->run, r) : SW_ERR_NOMEM;
+		if (rc == 0 && r->first)
+			rc = run_copy(&k->first, r->first);
+		if (rc < 0) {
 			sw_cf_column_del(c);
 			return SW_ERR_NOMEM;
-		}
-		for (size_t s = 0; s < r->nsteps; s++) {
-			k->steps[s].line = r->steps[s].line;
-			k->steps[s].ok = r->steps[s].ok;
-			k->steps[s].expected = dupn(r->steps[s].expected);
-			k->steps[s].actual = dupn(r->steps[s].actual);
-			k->nsteps++;
-		}
-		for (size_t e = 0; e < r->nevents; e++) {
-			sw__cf_col_event *ev = &k->events[k->nevents];
-			ev->dir = r->events[e].dir;
-			ev->p = malloc(r->events[e].n + 1);
-			if (!ev->p)
-				break;
-			memcpy(ev->p, r->events[e].p, r->events[e].n);
-			ev->p[r->events[e].n] = 0;
-			ev->n = r->events[e].n;
-			k->nevents++;
 		}
 	}
 	*out = c;
@@ -306,18 +333,17 @@ static char *jstr(const jv *o, const char *k)
 	return v && v->type == 3 ? strdup(v->s) : NULL;
 }
 
-/* One case of a JSON report. */
-static void load_case(sw__cf_col_case *k, const jv *o)
+static bool jbool(const jv *o, const char *k)
 {
-	k->id = jstr(o, "id");
-	k->title = jstr(o, "title");
-	k->ref = jstr(o, "ref");
-	k->level = jstr(o, "level");
-	k->verdict = jstr(o, "verdict");
+	const jv *v = jget(o, k);
+	return v && v->type == 1 && v->num != 0;
+}
+
+/* The evidence of one run in a JSON report ("steps", "events"). */
+static void load_run(sw__cf_col_run *k, const jv *o)
+{
 	k->reason = jstr(o, "reason");
-	k->deviation = jstr(o, "deviation");
 	k->variant = jstr(o, "variant");
-	k->stderr_text = jstr(o, "stderr");
 	const jv *st = jget(o, "steps"), *ev = jget(o, "events");
 	if (st && st->type == 4 && (k->steps = calloc(st->n + 1, sizeof *k->steps)))
 		for (size_t s = 0; s < st->n; s++) {
@@ -349,6 +375,30 @@ static void load_case(sw__cf_col_case *k, const jv *o)
 				                     sw_hex_value(h->s[2 * q + 1]));
 		ce->n = ce->p ? n : 0;
 	}
+}
+
+/* One case of a JSON report. */
+static void load_case(sw__cf_col_case *k, const jv *o)
+{
+	k->id = jstr(o, "id");
+	k->title = jstr(o, "title");
+	k->ref = jstr(o, "ref");
+	k->level = jstr(o, "level");
+	k->verdict = jstr(o, "verdict");
+	k->deviation = jstr(o, "deviation");
+	k->stderr_text = jstr(o, "stderr");
+	k->security_text = jstr(o, "security_text");
+	/* Reports from before "fails" was written: the verdicts that always
+	 * fail a run. */
+	k->fails = jget(o, "fails") ? jbool(o, "fails")
+	                            : k->verdict && (!strcmp(k->verdict, "fail") ||
+	                                             !strcmp(k->verdict, "fixed"));
+	k->security = jbool(o, "security");
+	k->flaky = jbool(o, "flaky");
+	load_run(&k->run, o);
+	const jv *first = jget(o, "first");
+	if (first && first->type == 5)
+		load_run(&k->first, first);
 }
 
 int sw_cf_column_load(sw_cf_column **out, const char *path, sw_errinfo *ei)
@@ -385,6 +435,12 @@ int sw_cf_column_load(sw_cf_column **out, const char *path, sw_errinfo *ei)
 	sw_cf_column *c = NULL;
 	if (rc == 0 && (c = calloc(1, sizeof *c)) && (c->v = calloc(cases->n + 1, sizeof *c->v))) {
 		c->name = jstr(&root, "implementation");
+		c->strict = jbool(&root, "strict");
+		const jv *ex = jget(&root, "exit_status"), *rtt = jget(&root, "rtt_ms"),
+		         *ms = jget(&root, "ms");
+		c->exit_status = ex && ex->type == 2 ? (int)ex->num : -1;
+		c->rtt_ms = rtt && rtt->type == 2 ? (unsigned)rtt->num : 0;
+		c->ms = ms && ms->type == 2 ? ms->num : 0;
 		for (size_t i = 0; i < cases->n && rc == 0; i++) {
 			sw__cf_col_case *k = &c->v[c->n++];
 			load_case(k, &cases->items[i]);

@@ -217,6 +217,16 @@ static int d_option(sw__cf_pstate *ps, const directive *d, const sw__cf_tok *t, 
 	return 0;
 }
 
+/* keep-going: every step runs even after a failed expect. */
+static int d_keep_going(sw__cf_pstate *ps, const directive *d, const sw__cf_tok *t, size_t n)
+{
+	(void)d;
+	(void)t;
+	(void)n;
+	ps->cur->keep_going = true;
+	return 0;
+}
+
 static int d_requires(sw__cf_pstate *ps, const directive *d, const sw__cf_tok *t, size_t n)
 {
 	(void)d;
@@ -443,6 +453,8 @@ static const directive directives[] = {
 	               "sweep needs on or off"},
 	{"trailing",   1, 1,     IN_CASE,               d_choice,   CHOICE_TRAILING,
 	               "trailing needs 'any'"},
+	{"keep-going", 0, 0,     IN_CASE,               d_keep_going, 0,
+	               "keep-going takes no arguments"},
 	{"option",     1, ANY,   IN_CASE,               d_option,   0,
 	               "option needs allow-writes or client-timeout=N"},
 	{"requires",   1, ANY,   IN_CASE,               d_requires, 0,

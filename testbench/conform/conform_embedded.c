@@ -64,7 +64,7 @@ static void emb_free(emb *e)
 }
 
 int sw__cf_embedded_start(void **handle, sw_medium **client_end, const sw_cf_case *c,
-                          const char *dir, sw_errinfo *ei)
+                          const char *dir, int idle_s, sw_errinfo *ei)
 {
 	*client_end = NULL;
 	*handle = NULL;
@@ -82,7 +82,7 @@ int sw__cf_embedded_start(void **handle, sw_medium **client_end, const sw_cf_cas
 		emb_free(e);
 		return rc;
 	}
-	e->sc.idle_timeout_ms = c->client_timeout ? c->client_timeout * 1000 : 0;
+	e->sc.idle_timeout_ms = idle_s ? idle_s * 1000 : 0;
 	e->sc.log = on_log;
 	e->sc.log_ud = e;
 	rc = sw_fifo_pair(client_end, &e->srv, NULL, NULL, NULL);

@@ -52,10 +52,17 @@ int sw__cf_eval_args(char *const *toks, size_t n, const sw_cf_ctx *ctx, sw__cf_i
                      sw_errinfo *ei)
 {
 	for (size_t i = 0; i < n; i++) {
-		int wild = strcmp(toks[i], "*") == 0 ? 1 : strcmp(toks[i], "...") == 0 ? 2 : 0;
+		/* "!WORD": any one argument but WORD (the parser allows it only
+		 * in expectations). */
+		int wild = strcmp(toks[i], "*") == 0         ? 1
+		           : strcmp(toks[i], "...") == 0     ? 2
+		           : toks[i][0] == '!' && toks[i][1] ? 3
+		                                             : 0;
 		sw_buf b;
 		sw_buf_init(&b, NULL);
-		int rc = wild ? 0 : sw_cf_eval_arg(toks[i], ctx, &b, ei);
+		int rc = wild == 1 || wild == 2
+		             ? 0
+		             : sw_cf_eval_arg(wild == 3 ? toks[i] + 1 : toks[i], ctx, &b, ei);
 		if (rc == 0)
 			rc = sw__cf_ei_fill(ei, sw__cf_items_push(out, b.data, b.len, wild));
 		sw_buf_fini(&b);
@@ -169,7 +176,8 @@ int sw__cf_items_describe(sw_buf *out, const sw__cf_items *it)
 			rc = it->v[i].wild == 1 ? sw_buf_append_str(out, "*")
 			     : it->v[i].wild == 2
 			         ? sw_buf_append_str(out, "...")
-			         : sw__cf_quote(out, it->v[i].p, it->v[i].n, SW__CF_SHOW_MAX);
+			         : (it->v[i].wild == 3 ? sw_buf_append_str(out, "not ") : 0) ||
+			               sw__cf_quote(out, it->v[i].p, it->v[i].n, SW__CF_SHOW_MAX);
 	}
 	return rc ? rc : sw_buf_append_byte(out, ']');
 }

@@ -91,6 +91,15 @@ int sw__cf_fixture_make(const sw_cf_case *c, const char *workdir, char *dir, siz
 	if (!realpath(tmpl, real))
 		snprintf(real, sizeof real, "%s", tmpl);
 	snprintf(dir, cap, "%s", real);
+	int rc = sw__cf_fixture_fill(c, dir, ei);
+	if (rc < 0)
+		sw__cf_rmtree(dir);
+	return rc;
+}
+
+int sw__cf_fixture_fill(const sw_cf_case *c, const char *dir, sw_errinfo *ei)
+{
+	char t[128];
 	/* Fixtures are created with a plain umask so that modes are predictable. */
 	if (!c->fixture_empty)
 		for (size_t i = 0; i < sizeof default_tree / sizeof default_tree[0]; i++) {
@@ -130,11 +139,21 @@ int sw__cf_fixture_make(const sw_cf_case *c, const char *workdir, char *dir, siz
 			if (rc == 0)
 				rc = chmod(path, 0755);
 			break;
-		case SW_CF_SYMLINK:
+		case SW_CF_SYMLINK: {
+			/* The target may name the world: {root}, {outside}. */
+			sw_buf tg;
+			sw_buf_init(&tg, NULL);
 			rc = mkparents(dir, e->path);
+			if (rc == 0 && (sw_cf_eval_arg(e->expr, &ctx, &tg, NULL) < 0 ||
+			                sw_buf_append_byte(&tg, 0) < 0)) {
+				rc = -1;
+				errno = ENOMEM;
+			}
 			if (rc == 0)
-				rc = symlink(e->expr, path);
+				rc = symlink((const char *)tg.data, path);
+			sw_buf_fini(&tg);
 			break;
+		}
 		case SW_CF_CHMOD:
 			rc = chmod(path, e->mode);
 			break;
@@ -149,7 +168,6 @@ int sw__cf_fixture_make(const sw_cf_case *c, const char *workdir, char *dir, siz
 		}
 		if (rc < 0) {
 			int e2 = errno;
-			sw__cf_rmtree(dir);
 			return sw_errinfo_set(ei, SW_ERR_IO, e2, "fixture line %d (%s): %s",
 			                      e->line, e->path, sw_sys_strerror(e2, t, sizeof t));
 		}
@@ -157,7 +175,6 @@ int sw__cf_fixture_make(const sw_cf_case *c, const char *workdir, char *dir, siz
 	return 0;
 ioerr : {
 	int e2 = errno;
-	sw__cf_rmtree(dir);
 	return sw_errinfo_set(ei, SW_ERR_IO, e2, "cannot fill the fixture %s: %s", dir,
 	                      sw_sys_strerror(e2, t, sizeof t));
 }
@@ -214,7 +231,12 @@ static int snap_add(sw__cf_snap *s, const char *rel, char type, const uint8_t *p
 	return 0;
 }
 
-static int snap_walk(const char *root, const char *rel, sw__cf_snap *s)
+/* Directories deeper than this below the root are not walked: a server can
+ * build a tree as deep as paths go (Breezy's move of the root into itself
+ * copies it recursively), and a snapshot only needs to see that it did. */
+#define SNAP_DEPTH 48
+
+static int snap_walk(const char *root, const char *rel, sw__cf_snap *s, int depth)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%s%s%s", root, *rel ? "/" : "", rel);
@@ -235,8 +257,8 @@ static int snap_walk(const char *root, const char *rel, sw__cf_snap *s)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
 			rc = snap_add(s, r2, 'd', NULL, 0);
-			if (rc == 0)
-				rc = snap_walk(root, r2, s);
+			if (rc == 0 && depth < SNAP_DEPTH)
+				rc = snap_walk(root, r2, s, depth + 1);
 		} else if (S_ISLNK(st.st_mode)) {
 			char t[4096];
 			ssize_t n = readlink(p2, t, sizeof t);
@@ -274,7 +296,7 @@ static int node_cmp(const void *a, const void *b)
 int sw__cf_snap_take(const char *dir, sw__cf_snap *s)
 {
 	memset(s, 0, sizeof *s);
-	int rc = snap_walk(dir, "", s);
+	int rc = snap_walk(dir, "", s, 0);
 	if (rc == 0 && s->n)
 		qsort(s->v, s->n, sizeof *s->v, node_cmp);
 	return rc;

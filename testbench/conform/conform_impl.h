@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "conform/conform.h"
+#include "oracle/oracle.h"
 #include "smartwire/error.h"
 #include "smartwire/medium.h"
 #include "smartwire/mem.h"
@@ -85,6 +86,10 @@ typedef struct sw__cf_snap {
  * SW_ERR_IO (a sentence and the errno in *ei; the directory is removed). */
 int sw__cf_fixture_make(const sw_cf_case *c, const char *workdir, char *dir, size_t cap,
                         sw_errinfo *ei);
+/* Fills the existing, empty directory `dir` with the fixture of case c
+ * (symlink targets may use {root} and {outside}).  Returns 0 or SW_ERR_IO
+ * (a sentence and the errno in *ei; `dir` may be partly filled). */
+int sw__cf_fixture_fill(const sw_cf_case *c, const char *dir, sw_errinfo *ei);
 /* Removes a directory tree (making unreadable directories readable first). */
 void sw__cf_rmtree(const char *dir);
 /* Records every entry under dir, sorted by path.  Returns 0 or SW_ERR_NOMEM /
@@ -105,6 +110,7 @@ bool sw__cf_snap_between(const sw__cf_snap *a, const sw__cf_snap *b, const sw__c
 typedef struct sw__cf_conn {
 	sw_medium *m;
 	sw_buf rx;          /* every byte received on this connection */
+	sw_buf tx;          /* every byte sent on it (the oracle's "client's own") */
 	size_t pos;         /* bytes of rx already matched */
 	bool eof;
 	int err;            /* sticky read error (negative) */
@@ -183,7 +189,18 @@ int sw__cf_match(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, int6
 
 /* ---- One run of a case (conform_run.c, conform_steps.c, conform_target.c) -- */
 
-typedef enum sw__cf_vkind { V_NORMAL = 0, V_SPLIT, V_DRIP, V_EOF } sw__cf_vkind;
+/* V_PAUSE: the request of `step` in three pieces with pauses shorter than
+ * a short idle timeout between them (it must be served as in the normal
+ * run); V_LONGPAUSE: in two pieces with a pause longer than that timeout
+ * (the peer may close, but never answer wrongly). */
+typedef enum sw__cf_vkind {
+	V_NORMAL = 0,
+	V_SPLIT,
+	V_DRIP,
+	V_EOF,
+	V_PAUSE,
+	V_LONGPAUSE
+} sw__cf_vkind;
 
 typedef struct sw__cf_variant {
 	sw__cf_vkind kind;
@@ -205,15 +222,52 @@ typedef struct sw__cf_run {
 	void *embedded;       /* the embedded server, if used */
 	sw__cf_conn conn;
 	int listen_fd;
+	int port_fd; /* TCP targets: the socket holding {port} until the
+	                       * server listens on it */
 	uint16_t port;
+	int idle_s; /* server idle timeout for this run: the case's,
+	                       * or the pause variants' own */
 	sw_buf why;
 	bool failed;
 	bool unknown;
 	bool eof_phase_done;
+	/* The oracle (server cases): the world around the fixture, and what
+	 * lets a finding name its request. */
+	sw_oracle *oracle;
+	size_t *sent_at;      /* per step: rx.len when its request was sent
+	                       * (SIZE_MAX: not sent) */
+	/* Tree changes the oracle saw after each answer: the entry, the
+	 * sentence describing it then, and the send step whose answer it was
+	 * (a change a later request undid is still a finding). */
+	char **changed;
+	char **changed_text;
+	size_t *changed_step;
+	size_t nchanged;
+	bool security;
+	sw_buf sec; /* the security findings, one sentence each */
 } sw__cf_run;
 
-/* A wait of `ms` multiplied by the timeout scale. */
+/* A wait of `ms` multiplied by the timeout scale (pauses, silences: time
+ * that must pass, not a bound on an answer). */
 int64_t sw__cf_scaled(const sw__cf_run *R, uint32_t ms);
+/* A bound on a wait for the peer: `ms` plus the calibration (opts rtt_ms
+ * times SW_CF_RTT_FACTOR, at most SW_CF_RTT_EXTRA_MAX), then scaled. */
+int64_t sw__cf_wait_ms(const sw__cf_run *R, uint32_t ms);
+/* After an expect step of a server case: notes the last request sent if
+ * the oracle sees the tree changed for the first time. */
+void sw__cf_note_change(sw__cf_run *R);
+
+/* ---- The oracle around a run (conform_oracle.c) ------------------------------ */
+
+/* Makes the oracle's world, fills its root with the fixture (R->dir) and,
+ * for server cases, records the world.  Returns 0 or a negative sw_err
+ * (detail in *ei; nothing is left behind). */
+int sw__cf_world_make(sw__cf_run *R, sw_errinfo *ei);
+/* After the target stopped: scans what the peer sent and compares the
+ * world; findings go to R->sec (R->security set). */
+void sw__cf_world_judge(sw__cf_run *R);
+/* Removes the world (unless opts->keep). */
+void sw__cf_world_del(sw__cf_run *R);
 /* Sleeps (pauses asked by a case, gaps of split/drip writes). */
 void sw__cf_sleep_ms(int64_t ms);
 /* Marks the run failed with the first reason given (later ones are
@@ -233,10 +287,11 @@ void sw__cf_target_stop(sw__cf_run *R);
 /* ---- The embedded target (conform_embedded.c) -------------------------------- */
 
 /* Starts smartwire's reference server on `dir` in a thread, connected
- * through a fifo pair; *client_end is the runner's end, *handle is for
+ * through a fifo pair, with an idle timeout of idle_s seconds (0: the
+ * default); *client_end is the runner's end, *handle is for
  * sw__cf_embedded_stop.  Returns 0 or a negative sw_err (detail in *ei). */
 int sw__cf_embedded_start(void **handle, sw_medium **client_end, const sw_cf_case *c,
-                          const char *dir, sw_errinfo *ei);
+                          const char *dir, int idle_s, sw_errinfo *ei);
 /* Joins the server thread (the runner closed its end first) and frees it;
  * *log receives the server's log lines (malloc'd, or NULL). */
 void sw__cf_embedded_stop(void *handle, char **log);
@@ -255,18 +310,30 @@ typedef struct sw__cf_col_event {
 	size_t n;
 } sw__cf_col_event;
 
-typedef struct sw__cf_col_case {
-	char *id, *title, *ref, *level, *verdict, *reason, *deviation, *variant, *stderr_text;
+/* One run's evidence: its steps and transcript. */
+typedef struct sw__cf_col_run {
+	char *reason, *variant;
 	sw__cf_col_step *steps;
 	size_t nsteps;
 	sw__cf_col_event *events;
 	size_t nevents;
+} sw__cf_col_run;
+
+typedef struct sw__cf_col_case {
+	char *id, *title, *ref, *level, *verdict, *deviation, *stderr_text, *security_text;
+	bool fails, security, flaky;
+	sw__cf_col_run run;   /* the reported run (reason, variant, steps, events) */
+	sw__cf_col_run first; /* flaky: the failing first run (empty otherwise) */
 } sw__cf_col_case;
 
 struct sw_cf_column {
 	char *name;
 	sw__cf_col_case *v;
 	size_t n;
+	bool strict;
+	int exit_status; /* 0 or 1 as the run would exit, -1 unknown */
+	unsigned rtt_ms;
+	double ms;
 };
 
 #endif

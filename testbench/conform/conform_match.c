@@ -173,6 +173,12 @@ static bool args_match(const sw__cf_items *want, const sw__cf_items *got)
 			return false;
 		if (want->v[i].wild == 1)
 			continue;
+		if (want->v[i].wild == 3) {
+			if (want->v[i].n == got->v[i].n &&
+			    memcmp(want->v[i].p, got->v[i].p, got->v[i].n) == 0)
+				return false;
+			continue;
+		}
 		if (want->v[i].n != got->v[i].n || memcmp(want->v[i].p, got->v[i].p, got->v[i].n) != 0)
 			return false;
 	}

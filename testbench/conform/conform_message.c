@@ -81,14 +81,16 @@ static int parse_args(sw__cf_pstate *ps, const sw__cf_tok *t, size_t n, size_t *
 	int rc;
 	while (k < n && !is_kw(&t[k])) {
 		bool wild = sw__cf_is(&t[k], "*") || sw__cf_is(&t[k], "...");
-		if (wild && !expect)
+		bool not = !t[k].quoted && t[k].n > 1 && t[k].p[0] == '!';
+		if ((wild || not ) && !expect)
 			return sw__cf_fail(
-			    ps, "wildcards (* and ...) are only allowed in expectations");
+			    ps, "wildcards (*, ... and !WORD) are only allowed in expectations");
 		if (sw__cf_is(&t[k], "...") && k + 1 < n && !is_kw(&t[k + 1]))
 			return sw__cf_fail(ps, "'...' must be the last argument");
 		if ((rc = sw__cf_push_str(&a->args, &a->nargs, sw__cf_tokdup(&t[k]))) < 0)
 			return rc;
-		if (!wild && (rc = sw__cf_check_expr(ps, a->args[a->nargs - 1], true)) < 0)
+		if (!wild &&
+		    (rc = sw__cf_check_expr(ps, a->args[a->nargs - 1] + (not ? 1 : 0), true)) < 0)
 			return rc;
 		k++;
 	}

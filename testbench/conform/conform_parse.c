@@ -268,8 +268,11 @@ static int load_file(sw_cf_suite *s, const char *path, sw_cf_diag *diag)
 			break;
 		}
 	fclose(f);
+	size_t pl = strlen(path);
+	bool matrix = pl > 7 && strcmp(path + pl - 7, ".matrix") == 0;
 	if (rc == 0)
-		rc = sw_cf_parse(s, (const char *)b.data, b.len, path, diag);
+		rc = matrix ? sw_cf_parse_matrix(s, (const char *)b.data, b.len, path, diag)
+		            : sw_cf_parse(s, (const char *)b.data, b.len, path, diag);
 	sw_buf_fini(&b);
 	return rc;
 }
@@ -292,7 +295,8 @@ int sw_cf_load(sw_cf_suite *s, const char *path, sw_cf_diag *diag)
 		int rc = 0;
 		while ((de = readdir(d))) {
 			size_t l = strlen(de->d_name);
-			if (l > 5 && strcmp(de->d_name + l - 5, ".case") == 0)
+			if ((l > 5 && strcmp(de->d_name + l - 5, ".case") == 0) ||
+			    (l > 7 && strcmp(de->d_name + l - 7, ".matrix") == 0))
 				if ((rc = sw__cf_push_str(
 				         &names, &n, sw__cf_strf("%s/%s", path, de->d_name))) < 0)
 					break;

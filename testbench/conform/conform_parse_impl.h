@@ -68,4 +68,12 @@ int sw__cf_parse_atom(sw__cf_pstate *ps, const sw__cf_tok *t, size_t n, size_t *
  * alternative of `st`.  Same returns. */
 int sw__cf_parse_alt(sw__cf_pstate *ps, const sw__cf_tok *t, size_t n, size_t i, sw_cf_step *st);
 
+/* Case matrices (conform_matrix_path.c): the bytes of a form's path
+ * source p[0..n) with its templates expanded, appended to out.  Returns 0,
+ * SW_ERR_NOMEM, or SW_ERR_INVALID_ARGUMENT with a sentence in *why. */
+int sw__cf_matrix_path(const char *p, size_t n, sw_buf *out, const char **why);
+/* The bytes as a case-file string ("..." with escapes; {root} and
+ * {outside} kept).  Returns 0 or SW_ERR_NOMEM. */
+int sw__cf_matrix_quote(sw_buf *out, const uint8_t *p, size_t n);
+
 #endif

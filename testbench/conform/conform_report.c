@@ -18,6 +18,17 @@ void sw_cf_report_counts(const sw_cf_report *rep, size_t counts[SW_CF_VERDICT_CO
 			counts[rep->results[i].verdict]++;
 }
 
+void sw_cf_report_security(const sw_cf_report *rep, size_t *total, size_t *expected)
+{
+	*total = *expected = 0;
+	for (size_t i = 0; i < rep->n; i++)
+		if (rep->results[i].security) {
+			++*total;
+			if (rep->results[i].verdict == SW_CF_EXPECTED)
+				++*expected;
+		}
+}
+
 static int ioerr(FILE *f)
 {
 	return ferror(f) ? SW_ERR_IO : 0;
@@ -37,15 +48,30 @@ int sw_cf_write_summary(FILE *f, const sw_cf_report *rep, bool verbose)
 	/* Problems first, each with its evidence in one paragraph. */
 	for (size_t i = 0; i < rep->n; i++) {
 		const sw_cf_result *r = &rep->results[i];
+		/* Security findings show even when expected: never silent. */
 		bool show = r->verdict != SW_CF_PASS && r->verdict != SW_CF_SKIPPED &&
-		            (verbose || r->verdict != SW_CF_EXPECTED);
+		            (verbose || r->verdict != SW_CF_EXPECTED || r->security);
 		if (!show && !(verbose && r->verdict == SW_CF_SKIPPED))
 			continue;
-		fprintf(f, "%-18s %s  [%s, %s:%d, ref %s]\n", sw_cf_verdict_name(r->verdict), r->c->id,
-		        sw_cf_level_name(r->c->level), r->c->file, r->c->line, r->c->ref);
+		fprintf(f, "%-18s %s  [%s%s, %s:%d, ref %s]\n", sw_cf_verdict_name(r->verdict),
+		        r->c->id, sw_cf_level_name(r->c->level), r->security ? ", SECURITY" : "",
+		        r->c->file, r->c->line, r->c->ref);
 		fprintf(f, "    %s\n", r->c->title);
-		if (r->reason)
-			fprintf(f, "    %s\n", r->reason);
+		if (r->reason) {
+			/* Every line of the reason indented (security findings are
+			 * one per line). */
+			fputs("    ", f);
+			for (const char *p = r->reason; *p; p++) {
+				fputc(*p, f);
+				if (*p == '\n' && p[1])
+					fputs("    ", f);
+			}
+			fputc('\n', f);
+		}
+		if (r->flaky && r->first && r->first->reason)
+			fprintf(
+			    f, "    failed on its first run, passed on its second; first run: %s\n",
+			    r->first->reason);
 		if (r->deviation)
 			fprintf(f, "    expected deviation: %s\n", r->deviation);
 	}
@@ -71,8 +97,8 @@ int sw_cf_write_summary(FILE *f, const sw_cf_report *rep, bool verbose)
 		}
 		rows[k].c[rep->results[i].verdict]++;
 	}
-	fprintf(f, "\n%-28s %5s %5s %5s %5s %5s %5s %5s %5s\n", "area", "pass", "fail", "n-str", "info",
-	        "unimp", "xdev", "fixed", "skip");
+	fprintf(f, "\n%-28s %5s %5s %5s %5s %5s %5s %5s %5s %5s\n", "area", "pass", "fail", "n-str",
+	        "info", "unimp", "xdev", "fixed", "skip", "flaky");
 	for (size_t k = 0; k < nrows; k++) {
 		fprintf(f, "%-28s", rows[k].name);
 		for (int v = 0; v < SW_CF_VERDICT_COUNT_; v++)
@@ -89,6 +115,16 @@ int sw_cf_write_summary(FILE *f, const sw_cf_report *rep, bool verbose)
 	        rep->n, rep->ms / 1000.0, rep->implementation ? rep->implementation : "?",
 	        counts[SW_CF_NON_STRICT], counts[SW_CF_INFORMATIONAL], counts[SW_CF_UNIMPLEMENTED],
 	        counts[SW_CF_EXPECTED], counts[SW_CF_FIXED], rep->strict ? " (strict)" : "");
+	size_t sec, sec_expected;
+	sw_cf_report_security(rep, &sec, &sec_expected);
+	if (counts[SW_CF_FLAKY])
+		fprintf(f, "%zu flaky (failed once, passed when run again%s)\n",
+		        counts[SW_CF_FLAKY],
+		        rep->strict ? ": they fail the run" : "; --strict fails them");
+	fprintf(f,
+	        "security: %zu cases leaked a secret or changed files outside the served "
+	        "directory (%zu of them expected deviations)\n",
+	        sec, sec_expected);
 	fprintf(f, "%zu passed, %zu failed, %zu skipped\n", counts[SW_CF_PASS], failed,
 	        counts[SW_CF_SKIPPED]);
 	return ioerr(f);
@@ -114,19 +150,31 @@ int sw_cf_write_tap(FILE *f, const sw_cf_report *rep)
 			fputs(" # SKIP ", f);
 			one_line(f, r->reason);
 		} else if (!ok && !fails) {
-			fprintf(f, " # TODO %s: ", sw_cf_verdict_name(r->verdict));
+			fprintf(f, " # TODO %s%s: ", r->security ? "security " : "",
+			        sw_cf_verdict_name(r->verdict));
 			one_line(f, r->deviation ? r->deviation : r->reason);
 		}
 		fputc('\n', f);
 		if (!ok) {
-			fprintf(f, "  ---\n  verdict: %s\n  level: %s\n  ref: \"", sw_cf_verdict_name(r->verdict),
-			        sw_cf_level_name(r->c->level));
+			fprintf(f, "  ---\n  verdict: %s\n  level: %s\n  security: %s\n  ref: \"",
+			        sw_cf_verdict_name(r->verdict), sw_cf_level_name(r->c->level),
+			        r->security ? "true" : "false");
 			one_line(f, r->c->ref);
 			fputs("\"\n  reason: |\n    ", f);
 			one_line(f, r->reason);
+			if (r->flaky && r->first) {
+				fputs("\n  first_run: |\n    ", f);
+				one_line(f, r->first->reason);
+			}
 			fputs("\n  ...\n", f);
 		}
 	}
+	size_t sec, sec_expected;
+	sw_cf_report_security(rep, &sec, &sec_expected);
+	fprintf(f,
+	        "# security: %zu cases leaked a secret or changed files outside the served "
+	        "directory (%zu of them expected deviations)\n",
+	        sec, sec_expected);
 	return ioerr(f);
 }
 
@@ -166,6 +214,13 @@ int sw_cf_write_junit(FILE *f, const sw_cf_report *rep)
 	xml_text(f, rep->implementation ? rep->implementation : "smartwire conform");
 	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" time=\"%.3f\">\n", rep->n,
 	        failures, skipped, rep->ms / 1000.0);
+	size_t sec, sec_expected;
+	sw_cf_report_security(rep, &sec, &sec_expected);
+	fprintf(f,
+	        "  <properties>\n    <property name=\"security\" value=\"%zu\"/>\n"
+	        "    <property name=\"security-expected\" value=\"%zu\"/>\n"
+	        "    <property name=\"round-trip-ms\" value=\"%u\"/>\n  </properties>\n",
+	        sec, sec_expected, (unsigned)rep->rtt_ms);
 	for (size_t i = 0; i < rep->n; i++) {
 		const sw_cf_result *r = &rep->results[i];
 		char area[64];
@@ -176,15 +231,28 @@ int sw_cf_write_junit(FILE *f, const sw_cf_report *rep)
 		xml_text(f, r->c->id);
 		fprintf(f, "\" time=\"%.3f\">", r->ms / 1000.0);
 		if (sw_cf_verdict_fails(r->verdict, rep->strict)) {
-			fprintf(f, "\n    <failure type=\"%s\" message=\"", sw_cf_verdict_name(r->verdict));
+			fprintf(f, "\n    <failure type=\"%s%s\" message=\"",
+			        r->security ? "security " : "", sw_cf_verdict_name(r->verdict));
 			xml_text(f, r->c->title);
 			fputs("\">", f);
 			xml_text(f, r->reason ? r->reason : "expected deviation now passes");
+			if (r->flaky && r->first) {
+				xml_text(f, "\nfirst run: ");
+				xml_text(f, r->first->reason);
+			}
 			fputs("</failure>\n  ", f);
 		} else if (r->verdict != SW_CF_PASS) {
-			fprintf(f, "\n    <skipped message=\"%s: ", sw_cf_verdict_name(r->verdict));
+			fprintf(f,
+			        "\n    <skipped message=\"%s%s: ", r->security ? "security " : "",
+			        sw_cf_verdict_name(r->verdict));
 			xml_text(f, r->deviation ? r->deviation : r->reason);
 			fputs("\"/>\n  ", f);
+			if (r->security) {
+				/* A known leak is still a leak: its evidence stays visible. */
+				fputs("<system-out>", f);
+				xml_text(f, r->security_text);
+				fputs("</system-out>\n  ", f);
+			}
 		}
 		fputs("</testcase>\n", f);
 	}
@@ -220,13 +288,56 @@ static void json_kv(FILE *f, const char *k, const char *v, bool comma)
 		fputc(',', f);
 }
 
+/* The evidence of one run: "steps":[...],"events":[...] (no braces). */
+static void json_evidence(FILE *f, const sw_cf_result *r)
+{
+	fputs("\"steps\":[", f);
+	for (size_t s = 0; s < r->nsteps; s++) {
+		fprintf(f, "%s{\"line\":%d,\"ok\":%s,", s ? "," : "", r->steps[s].line,
+		        r->steps[s].ok ? "true" : "false");
+		json_kv(f, "expected", r->steps[s].expected, true);
+		json_kv(f, "actual", r->steps[s].actual, false);
+		fputc('}', f);
+	}
+	fputs("],\"events\":[", f);
+	for (size_t e = 0; e < r->nevents; e++) {
+		const sw_cf_event *ev = &r->events[e];
+		fprintf(f, "%s{\"dir\":\"%c\",", e ? "," : "", ev->dir == '#' ? '#' : ev->dir);
+		if (ev->dir == '#') {
+			json_kv(f, "text", (const char *)ev->p, false);
+		} else {
+			size_t n = ev->n > EVENT_MAX ? EVENT_MAX : ev->n;
+			fprintf(f, "\"n\":%zu,\"hex\":\"", ev->n);
+			for (size_t k = 0; k < n; k++)
+				fprintf(f, "%02x", ev->p[k]);
+			fputc('"', f);
+		}
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+bool sw_cf_report_fails(const sw_cf_report *rep)
+{
+	for (size_t i = 0; i < rep->n; i++)
+		if (sw_cf_verdict_fails(rep->results[i].verdict, rep->strict))
+			return true;
+	return false;
+}
+
 int sw_cf_write_json(FILE *f, const sw_cf_report *rep)
 {
-	size_t counts[SW_CF_VERDICT_COUNT_];
+	size_t counts[SW_CF_VERDICT_COUNT_], sec, sec_expected;
 	sw_cf_report_counts(rep, counts);
+	sw_cf_report_security(rep, &sec, &sec_expected);
 	fputs("{\"format\":\"smartwire-conform-1\",", f);
 	json_kv(f, "implementation", rep->implementation ? rep->implementation : "?", true);
-	fprintf(f, "\"strict\":%s,\"ms\":%.0f,\"counts\":{", rep->strict ? "true" : "false", rep->ms);
+	fprintf(f,
+	        "\"strict\":%s,\"ms\":%.0f,\"rtt_ms\":%u,\"timeout_scale\":%.2f,"
+	        "\"exit_status\":%d,\"security\":%zu,\"security_expected\":%zu,\"counts\":{",
+	        rep->strict ? "true" : "false", rep->ms, (unsigned)rep->rtt_ms,
+	        rep->timeout_scale > 0 ? rep->timeout_scale : 1.0, sw_cf_report_fails(rep) ? 1 : 0,
+	        sec, sec_expected);
 	for (int v = 0; v < SW_CF_VERDICT_COUNT_; v++)
 		fprintf(f, "%s\"%s\":%zu", v ? "," : "", sw_cf_verdict_name((sw_cf_verdict)v), counts[v]);
 	fputs("},\n\"cases\":[\n", f);
@@ -241,35 +352,24 @@ int sw_cf_write_json(FILE *f, const sw_cf_report *rep)
 		json_kv(f, "file", r->c->file, true);
 		fprintf(f, "\"line\":%d,", r->c->line);
 		json_kv(f, "verdict", sw_cf_verdict_name(r->verdict), true);
+		fprintf(f, "\"fails\":%s,\"security\":%s,\"flaky\":%s,",
+		        sw_cf_verdict_fails(r->verdict, rep->strict) ? "true" : "false",
+		        r->security ? "true" : "false", r->flaky ? "true" : "false");
+		json_kv(f, "security_text", r->security_text, true);
 		json_kv(f, "reason", r->reason, true);
 		json_kv(f, "deviation", r->deviation, true);
 		json_kv(f, "variant", r->variant, true);
 		fprintf(f, "\"variants\":%u,\"ms\":%.0f,\"exit_status\":%d,", r->variants, r->ms, r->exit_status);
 		json_kv(f, "stderr", r->stderr_text, true);
-		fputs("\"steps\":[", f);
-		for (size_t s = 0; s < r->nsteps; s++) {
-			fprintf(f, "%s{\"line\":%d,\"ok\":%s,", s ? "," : "", r->steps[s].line,
-			        r->steps[s].ok ? "true" : "false");
-			json_kv(f, "expected", r->steps[s].expected, true);
-			json_kv(f, "actual", r->steps[s].actual, false);
-			fputc('}', f);
+		if (r->first) {
+			fputs("\"first\":{", f);
+			json_kv(f, "reason", r->first->reason, true);
+			json_kv(f, "variant", r->first->variant, true);
+			json_evidence(f, r->first);
+			fputs("},", f);
 		}
-		fputs("],\"events\":[", f);
-		for (size_t e = 0; e < r->nevents; e++) {
-			const sw_cf_event *ev = &r->events[e];
-			fprintf(f, "%s{\"dir\":\"%c\",", e ? "," : "", ev->dir == '#' ? '#' : ev->dir);
-			if (ev->dir == '#') {
-				json_kv(f, "text", (const char *)ev->p, false);
-			} else {
-				size_t n = ev->n > EVENT_MAX ? EVENT_MAX : ev->n;
-				fprintf(f, "\"n\":%zu,\"hex\":\"", ev->n);
-				for (size_t k = 0; k < n; k++)
-					fprintf(f, "%02x", ev->p[k]);
-				fputc('"', f);
-			}
-			fputc('}', f);
-		}
-		fprintf(f, "]}%s\n", i + 1 < rep->n ? "," : "");
+		json_evidence(f, r);
+		fprintf(f, "}%s\n", i + 1 < rep->n ? "," : "");
 	}
 	fputs("]}\n", f);
 	return ioerr(f);

@@ -6,12 +6,21 @@
  * wire, stop the target, run the after-checks.  A case is the NORMAL run
  * and, when sweeps apply, VARIANTS of it that send the same bytes in other
  * shapes: split@K (every request written in two pieces at offset K),
- * drip (one byte per write), and eof@S:K (the request of step S cut after K
- * bytes, then end of stream).  Split and drip variants must give exactly
- * the normal run's verdict; an eof variant must produce no byte the
- * complete request would not have produced, close the connection, and
- * leave every path of the served tree either as it was before the request
- * or as the complete request left it (no half-written data).
+ * drip (one byte per write), eof@S:K (the request of step S cut after K
+ * bytes, then end of stream), pause@S (the request of step S in three
+ * pieces, each pause shorter than a short idle timeout the server gets for
+ * this run) and long-pause@S (two pieces, the pause longer than it).
+ * Split, drip and pause variants must give exactly the normal run's
+ * verdict; an eof variant must produce no byte the complete request would
+ * not have produced, close the connection, and leave every path of the
+ * served tree either as it was before the request or as the complete
+ * request left it (no half-written data); a long-pause variant must pass
+ * like the normal run or end like an eof variant (closed, never answered
+ * wrongly).
+ *
+ * Every run happens in a security oracle's world (conform_oracle.c); a
+ * finding fails the case whatever its level.  A failing case is run once
+ * more; a pass then makes it flaky, never a pass.
  *
  * The steps themselves run in conform_steps.c, the targets in
  * conform_target.c.
@@ -32,6 +41,12 @@
  * in between (a 64 KiB request would otherwise need 128 Ki runs). */
 #define SWEEP_EDGE 512
 #define SWEEP_STRIDE 509
+/* The pause variants: the server's idle timeout for the run, and the
+ * pauses (each of the two short ones below it, together above it; the
+ * long one well above it).  Unscaled, like every duration. */
+#define PAUSE_IDLE_S 1
+#define PAUSE_SHORT_MS 600
+#define PAUSE_LONG_MS 1800
 
 void sw_cf_opts_default(sw_cf_opts *o)
 {
@@ -59,6 +74,11 @@ void sw_cf_result_fini(sw_cf_result *r)
 		free(r->events[i].p);
 	free(r->events);
 	free(r->stderr_text);
+	free(r->security_text);
+	if (r->first) {
+		sw_cf_result_fini(r->first);
+		free(r->first);
+	}
 	memset(r, 0, sizeof *r);
 }
 
@@ -69,12 +89,13 @@ static void trailing_check(sw__cf_run *R)
 	if (!R->conn.m)
 		return;
 	sw_medium_shutdown_write(R->conn.m);
-	int64_t deadline = sw_clock_ms() + sw__cf_scaled(R, GRACE_MS);
+	int64_t deadline = sw_clock_ms() + sw__cf_wait_ms(R, GRACE_MS);
 	while (!R->conn.eof) {
 		int f = sw__cf_conn_fill(&R->conn, deadline);
 		if (f == SW_ERR_TIMEOUT) {
-			sw__cf_note(R->r, "the peer did not close within %lld ms after our end of stream",
-			            (long long)sw__cf_scaled(R, GRACE_MS));
+			sw__cf_note(R->r,
+			            "the peer did not close within %lld ms after our end of stream",
+			            (long long)sw__cf_wait_ms(R, GRACE_MS));
 			break;
 		}
 		if (f < 0)
@@ -97,14 +118,14 @@ static void trailing_check(sw__cf_run *R)
 static void eof_phase(sw__cf_run *R, const sw_buf *normal_rx, const sw__cf_snap *post,
                       const char *normal_root)
 {
-	int64_t deadline = sw_clock_ms() + sw__cf_scaled(R, R->o->timeout_ms);
+	int64_t deadline = sw_clock_ms() + sw__cf_wait_ms(R, R->o->timeout_ms);
 	while (!R->conn.eof) {
 		int f = sw__cf_conn_fill(&R->conn, deadline);
 		if (f == SW_ERR_TIMEOUT) {
 			sw__cf_failf(R,
 			             "after end of stream in the middle of a request the "
 			             "connection stayed open for %lld ms",
-			             (long long)sw__cf_scaled(R, R->o->timeout_ms));
+			             (long long)sw__cf_wait_ms(R, R->o->timeout_ms));
 			break;
 		}
 		if (f < 0)
@@ -151,6 +172,27 @@ static void eof_phase(sw__cf_run *R, const sw_buf *normal_rx, const sw__cf_snap 
 	}
 }
 
+/* A long-pause variant that failed: fine if it ended like an eof variant
+ * (the server gave up on the paused request and closed): no byte the
+ * complete request would not have produced, closed, no half-applied
+ * request.  Judged on a copy of the run's state. */
+static void long_pause_judge(sw__cf_run *R, const sw_buf *normal_rx, const sw__cf_snap *post,
+                             const char *normal_root)
+{
+	if (!R->failed || !R->conn.eof || R->security)
+		return;
+	sw_buf why = R->why;
+	sw_buf_init(&R->why, NULL);
+	R->failed = false;
+	eof_phase(R, normal_rx, post, normal_root);
+	if (R->failed) {
+		sw_buf_fini(&why);
+		return;
+	}
+	sw_buf_fini(&why);
+	sw__cf_note(R->r, "the peer closed the connection during the long pause: allowed");
+}
+
 /* One run.  For the normal variant, *final receives the tree afterwards. */
 static void run_variant(sw__cf_run *R, const sw_buf *normal_rx, const sw__cf_snap *post,
                         const char *normal_root, sw__cf_snap *final)
@@ -158,10 +200,15 @@ static void run_variant(sw__cf_run *R, const sw_buf *normal_rx, const sw__cf_sna
 	sw_errinfo ei;
 	memset(&R->conn, 0, sizeof R->conn);
 	sw_buf_init(&R->conn.rx, NULL);
+	sw_buf_init(&R->conn.tx, NULL);
 	R->conn.r = R->r;
 	R->listen_fd = -1;
-	if (sw__cf_fixture_make(R->c, R->o->workdir, R->dir, sizeof R->dir, &ei) < 0) {
+	R->port_fd = -1;
+	R->idle_s =
+	    R->v.kind == V_PAUSE || R->v.kind == V_LONGPAUSE ? PAUSE_IDLE_S : R->c->client_timeout;
+	if (sw__cf_world_make(R, &ei) < 0) {
 		sw__cf_failf(R, "%s", ei.text);
+		sw_buf_fini(&R->conn.tx);
 		return;
 	}
 	R->ctx.root = R->dir;
@@ -187,12 +234,15 @@ static void run_variant(sw__cf_run *R, const sw_buf *normal_rx, const sw__cf_sna
 		}
 		sw_buf_fini(&why);
 	}
+	sw__cf_world_judge(R);
+	if (R->v.kind == V_LONGPAUSE)
+		long_pause_judge(R, normal_rx, post, normal_root);
 	if (final)
 		sw__cf_snap_take(R->dir, final);
 	sw__cf_snap_free(&R->initial);
 	sw__cf_snap_free(&R->pre_cut);
-	if (!R->o->keep)
-		sw__cf_rmtree(R->dir);
+	sw__cf_world_del(R);
+	sw_buf_fini(&R->conn.tx);
 }
 
 static bool has_tag(const sw_cf_case *c, const char *t)
@@ -273,16 +323,28 @@ static void sweep_variant(sw__cf_run *R, sw__cf_variant v, const sw_buf *normal_
 	scratch.exit_status = -1;
 	sw__cf_run V = {.c = c, .o = R->o, .r = &scratch, .v = v};
 	sw_buf_init(&V.why, NULL);
+	sw_buf_init(&V.sec, NULL);
 	run_variant(&V, normal_rx, post, R->dir, NULL);
 	sw_buf_fini(&V.conn.rx);
 	r->variants++;
-	if (V.failed) {
+	if (V.failed || V.security) {
 		R->failed = true;
 		R->unknown = false;
-		r->variant = v.kind == V_SPLIT  ? sw__cf_strf("split@%zu", v.k)
-		             : v.kind == V_DRIP ? strdup("drip")
-		                                : sw__cf_strf("eof@%zu (request on line %d)", v.k,
-		                                              c->steps[v.step].line);
+		if (V.security) {
+			R->security = true;
+			sw_buf_reset(&R->sec);
+			sw_buf_append(&R->sec, V.sec.data, V.sec.len);
+		}
+		r->variant =
+		    v.kind == V_SPLIT  ? sw__cf_strf("split@%zu", v.k)
+		    : v.kind == V_DRIP ? strdup("drip")
+		    : v.kind == V_PAUSE
+		        ? sw__cf_strf("pause@%d (request on line %d, %zu ms pauses)",
+		                      c->steps[v.step].line, c->steps[v.step].line, v.k)
+		    : v.kind == V_LONGPAUSE
+		        ? sw__cf_strf("long-pause@%d (request on line %d, a %zu ms pause)",
+		                      c->steps[v.step].line, c->steps[v.step].line, v.k)
+		        : sw__cf_strf("eof@%zu (request on line %d)", v.k, c->steps[v.step].line);
 		sw_buf_append_byte(&V.why, 0);
 		sw_buf_reset(&R->why);
 		sw__cf_appendf(&R->why, "variant %s: %s", r->variant ? r->variant : "?",
@@ -300,6 +362,7 @@ static void sweep_variant(sw__cf_run *R, sw__cf_variant v, const sw_buf *normal_
 		r->exit_status = scratch.exit_status;
 	}
 	sw_buf_fini(&V.why);
+	sw_buf_fini(&V.sec);
 	sw_cf_result_fini(&scratch);
 }
 
@@ -335,23 +398,36 @@ static void run_sweeps(sw__cf_run *R, const sw__cf_snap *final, const sw_buf *no
 			if (sweep_offset(k, len))
 				sweep_variant(R, (sw__cf_variant){V_EOF, k, j}, normal_rx, post);
 	}
+	/* Pauses: on the first request only (each costs its pauses in time). */
+	size_t first = c->nsteps;
+	for (size_t j = 0; j < c->nsteps && first == c->nsteps; j++)
+		if (send_len(c, j, &lctx) > 1)
+			first = j;
+	if (first < c->nsteps && !R->failed)
+		sweep_variant(R, (sw__cf_variant){V_PAUSE, PAUSE_SHORT_MS, first}, normal_rx,
+		              final);
+	if (first < c->nsteps && !R->failed) {
+		const sw__cf_snap *post = final;
+		for (size_t q = first + 1; q < c->nsteps; q++)
+			if (c->steps[q].kind == SW_CF_STEP_SEND) {
+				post = &R->pre_send[q];
+				break;
+			}
+		sweep_variant(R, (sw__cf_variant){V_LONGPAUSE, PAUSE_LONG_MS, first}, normal_rx,
+		              post);
+	}
 }
 
-int sw_cf_run_case(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r)
+/* One attempt at a case (the normal run and its sweeps). */
+static int run_once(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r)
 {
 	memset(r, 0, sizeof *r);
 	r->c = c;
 	r->exit_status = -1;
 	int64_t t0 = sw_clock_ms();
-	const char *skip = skip_reason(c, o);
-	if (skip) {
-		r->outcome = SW_CF_OUT_SKIP;
-		r->verdict = SW_CF_SKIPPED;
-		r->reason = strdup(skip);
-		return r->reason ? 0 : SW_ERR_NOMEM;
-	}
 	sw__cf_run R = {.c = c, .o = o, .r = r};
 	sw_buf_init(&R.why, NULL);
+	sw_buf_init(&R.sec, NULL);
 	sw__cf_snap final = {0};
 	bool sweep = sweeps_apply(c, o);
 	if (sweep && !(R.pre_send = calloc(c->nsteps + 1, sizeof *R.pre_send))) {
@@ -360,7 +436,7 @@ int sw_cf_run_case(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r)
 	}
 	run_variant(&R, NULL, NULL, NULL, &final);
 	sw_buf normal_rx = R.conn.rx; /* keep the bytes for the eof variants */
-	if (!R.failed && sweep)
+	if (!R.failed && !R.security && sweep)
 		run_sweeps(&R, &final, &normal_rx);
 	sw_buf_fini(&normal_rx);
 	sw__cf_snap_free(&final);
@@ -370,13 +446,110 @@ int sw_cf_run_case(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r)
 		free(R.pre_send);
 	}
 	r->ms = (double)(sw_clock_ms() - t0);
-	if (R.failed) {
+	if (R.security) {
+		/* The findings first: they are the failure, whatever else went wrong. */
+		sw_buf_append_byte(&R.sec, 0);
+		r->security = true;
+		r->security_text = strdup((const char *)R.sec.data);
+		sw_buf_append_byte(&R.why, 0);
+		r->reason = R.failed ? sw__cf_strf("%s\nalso: %s", (const char *)R.sec.data,
+		                                   (const char *)R.why.data)
+		                     : strdup((const char *)R.sec.data);
+		r->outcome = SW_CF_OUT_FAIL;
+	} else if (R.failed) {
 		r->outcome = R.unknown ? SW_CF_OUT_UNIMPLEMENTED : SW_CF_OUT_FAIL;
 		sw_buf_append_byte(&R.why, 0);
 		r->reason = strdup((const char *)R.why.data);
 	} else
 		r->outcome = SW_CF_OUT_PASS;
 	sw_buf_fini(&R.why);
-	r->verdict = sw_cf_decide(c->level, r->outcome, false);
+	sw_buf_fini(&R.sec);
+	r->verdict = sw_cf_decide_result(r, false);
 	return 0;
+}
+
+int sw_cf_run_case(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r)
+{
+	memset(r, 0, sizeof *r);
+	r->c = c;
+	r->exit_status = -1;
+	const char *skip = skip_reason(c, o);
+	if (skip) {
+		r->outcome = SW_CF_OUT_SKIP;
+		r->verdict = SW_CF_SKIPPED;
+		r->reason = strdup(skip);
+		return r->reason ? 0 : SW_ERR_NOMEM;
+	}
+	int rc = run_once(c, o, r);
+	/* A failure is confirmed by a second run before it is reported; a
+	 * security finding is a fact, not a timing accident: never re-run. */
+	if (rc < 0 || r->outcome == SW_CF_OUT_PASS || r->security || o->no_retry)
+		return rc;
+	sw_cf_result *first = malloc(sizeof *first);
+	if (!first)
+		return SW_ERR_NOMEM;
+	*first = *r;
+	rc = run_once(c, o, r);
+	if (rc == 0 && r->outcome == SW_CF_OUT_PASS) {
+		r->flaky = true;
+		r->first = first;
+		r->ms += first->ms;
+		r->verdict = sw_cf_decide_result(r, false);
+		return 0;
+	}
+	/* Failed twice (or a security finding the second time): the first
+	 * run's failure is the one reported, unless the second found a leak. */
+	if (rc == 0 && r->security) {
+		sw_cf_result_fini(first);
+		free(first);
+		return 0;
+	}
+	double ms = r->ms;
+	sw_cf_result_fini(r);
+	*r = *first;
+	r->ms += ms;
+	free(first);
+	return rc;
+}
+
+/* ---- Calibration ------------------------------------------------------------------ */
+
+static const char probe[] = "case calibrate.hello\n"
+                            "title The round trip of a hello, to calibrate the waits\n"
+                            "ref   conformance/FORMAT.md (Verdicts under load)\n"
+                            "level MUST\n"
+                            "send  v1 request hello\n"
+                            "expect v1 response ok 2\n";
+
+int sw_cf_calibrate(const sw_cf_opts *o, uint32_t *rtt_ms)
+{
+	*rtt_ms = 0;
+	if (o->target == SW_CF_TARGET_CLIENT)
+		return 0;
+	sw_cf_suite s;
+	sw_cf_suite_init(&s);
+	int rc = sw_cf_parse(&s, probe, sizeof probe - 1, "calibration", NULL);
+	if (rc < 0)
+		return rc == SW_ERR_NOMEM ? rc : 0;
+	sw_cf_opts po = *o;
+	po.no_retry = true;
+	po.rtt_ms = 0;
+	po.sweep = SW_CF_SWEEP_NONE;
+	double worst = 0;
+	/* The first run warms caches (the server's program and libraries). */
+	for (int i = 0; i < 4 && rc == 0; i++) {
+		sw_cf_result r;
+		rc = sw_cf_run_case(&s.cases[0], &po, &r);
+		bool ok = rc == 0 && r.outcome == SW_CF_OUT_PASS;
+		if (ok && i > 0 && r.ms > worst)
+			worst = r.ms;
+		sw_cf_result_fini(&r);
+		if (!ok) {
+			worst = 0;
+			break;
+		}
+	}
+	sw_cf_suite_fini(&s);
+	*rtt_ms = (uint32_t)(worst + 0.5);
+	return rc == SW_ERR_NOMEM ? rc : 0;
 }

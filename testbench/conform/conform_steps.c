@@ -5,9 +5,12 @@
  * and the connection steps of client cases.
  *
  * Waits: every wait has a deadline from the case (within/silence) or the
- * default timeout, multiplied by the scale.  The only sleeps are the pauses
- * a case asks for and the 1 ms gaps between the pieces of split/drip
- * writes, which shape traffic and never decide an outcome.
+ * default timeout; a wait for bytes also gets the calibration (the
+ * target's measured round trip, sw__cf_wait_ms) and everything is
+ * multiplied by the scale.  The only sleeps are the pauses a case asks
+ * for, the 1 ms gaps between the pieces of split/drip writes and the
+ * pauses of the pause variants, which shape traffic and never decide an
+ * outcome.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,6 +31,7 @@ static int write_piece(sw__cf_run *R, const uint8_t *p, size_t n)
 	size_t done = 0;
 	int rc = sw_medium_write_all(R->conn.m, p, n, &done);
 	sw__cf_record(R->r, '>', p, done);
+	sw_buf_append(&R->conn.tx, p, done);
 	if (rc < 0)
 		sw__cf_note(R->r, "write failed after %zu of %zu bytes: %s", done, n,
 		            sw_errname(rc));
@@ -48,6 +52,27 @@ static void send_bytes(sw__cf_run *R, size_t step, const uint8_t *p, size_t n)
 		if (write_piece(R, p, R->v.k) == 0) {
 			sw__cf_sleep_ms(1);
 			write_piece(R, p + R->v.k, n - R->v.k);
+		}
+		return;
+	}
+	if ((R->v.kind == V_PAUSE || R->v.kind == V_LONGPAUSE) && R->v.step == step && n > 1) {
+		/* Pieces at 1/3 and 2/3 (or the middle), each pause shorter
+		 * (longer) than the idle timeout this run gives the server. */
+		size_t cuts[3] = {0, n / 3, 2 * n / 3};
+		size_t ncuts = 3;
+		if (R->v.kind == V_LONGPAUSE || n < 3) {
+			cuts[1] = n / 2;
+			ncuts = 2;
+		}
+		for (size_t k = 0; k < ncuts; k++) {
+			size_t a = cuts[k], b = k + 1 < ncuts ? cuts[k + 1] : n;
+			if (k) {
+				sw__cf_note(R->r, "paused %lld ms after %zu of the %zu bytes",
+				            (long long)sw__cf_scaled(R, (uint32_t)R->v.k), a, n);
+				sw__cf_sleep_ms(sw__cf_scaled(R, (uint32_t)R->v.k));
+			}
+			if (write_piece(R, p + a, b - a) < 0)
+				return;
 		}
 		return;
 	}
@@ -73,7 +98,7 @@ static int ensure_conn(sw__cf_run *R)
 	if (R->o->target != SW_CF_TARGET_CLIENT)
 		return SW_ERR_STATE;
 	int rc =
-	    sw_tcp_accept(&R->conn.m, R->listen_fd, (int)sw__cf_scaled(R, R->o->timeout_ms), NULL);
+	    sw_tcp_accept(&R->conn.m, R->listen_fd, (int)sw__cf_wait_ms(R, R->o->timeout_ms), NULL);
 	if (rc < 0)
 		return rc;
 	sw__cf_note(R->r, "accepted a connection from the client");
@@ -119,7 +144,7 @@ static void do_expect(sw__cf_run *R, const sw_cf_step *st)
 		return;
 	}
 	uint32_t within = st->within_ms ? st->within_ms : R->o->timeout_ms;
-	int64_t deadline = sw_clock_ms() + sw__cf_scaled(R, within);
+	int64_t deadline = sw_clock_ms() + sw__cf_wait_ms(R, within);
 	sw_buf expected, actual;
 	sw_buf_init(&expected, NULL);
 	sw_buf_init(&actual, NULL);
@@ -161,10 +186,13 @@ static void do_expect(sw__cf_run *R, const sw_cf_step *st)
 	sw_buf_append_byte(&actual, 0);
 	step_result(R, st, ok, (const char *)expected.data, ok ? NULL : (const char *)actual.data);
 	if (!ok) {
-		if (unknown_any)
+		if (unknown_any && !R->failed)
 			R->unknown = true;
 		sw__cf_failf(R, "line %d: expected %s; got %s", st->line,
 		             (const char *)expected.data, (const char *)actual.data);
+		/* keep-going: the next expect starts after whatever came. */
+		if (R->c->keep_going)
+			R->conn.pos = R->conn.rx.len;
 	}
 	sw_buf_fini(&expected);
 	sw_buf_fini(&actual);
@@ -240,14 +268,14 @@ static bool result_matches(const sw__cf_run *R, const sw_cf_step *st, const char
 static void do_result(sw__cf_run *R, const sw_cf_step *st)
 {
 	uint32_t within = st->within_ms ? st->within_ms : R->o->timeout_ms;
-	int64_t deadline = sw_clock_ms() + sw__cf_scaled(R, within);
+	int64_t deadline = sw_clock_ms() + sw__cf_wait_ms(R, within);
 	sw__cf_conn out = {.m = R->proc, .r = NULL};
 	sw_buf_init(&out.rx, NULL);
 	unsigned refused = 0;
 	if (!client_output(R, deadline, &out, &refused)) {
 		step_result(R, st, false, st->text, "the client did not finish");
 		sw__cf_failf(R, "line %d: the client did not finish within %lld ms", st->line,
-		             (long long)sw__cf_scaled(R, within));
+		             (long long)sw__cf_wait_ms(R, within));
 		sw_buf_fini(&out.rx);
 		return;
 	}
@@ -271,7 +299,7 @@ static void do_result(sw__cf_run *R, const sw_cf_step *st)
 bool sw__cf_do_steps(sw__cf_run *R)
 {
 	const sw_cf_case *c = R->c;
-	for (size_t i = 0; i < c->nsteps && !R->failed; i++) {
+	for (size_t i = 0; i < c->nsteps && (!R->failed || c->keep_going); i++) {
 		const sw_cf_step *st = &c->steps[i];
 		switch (st->kind) {
 		case SW_CF_STEP_SEND: {
@@ -281,8 +309,10 @@ bool sw__cf_do_steps(sw__cf_run *R)
 			}
 			if (R->pre_send)
 				sw__cf_snap_take(R->dir, &R->pre_send[i]);
-			if (R->v.kind == V_EOF && R->v.step == i)
+			if ((R->v.kind == V_EOF || R->v.kind == V_LONGPAUSE) && R->v.step == i)
 				sw__cf_snap_take(R->dir, &R->pre_cut);
+			if (R->sent_at)
+				R->sent_at[i] = R->conn.rx.len;
 			sw_buf b;
 			sw_buf_init(&b, NULL);
 			sw_errinfo ei;
@@ -308,7 +338,7 @@ bool sw__cf_do_steps(sw__cf_run *R)
 			if (ensure_conn(R) < 0)
 				sw__cf_failf(
 				    R, "line %d: the client did not connect within %lld ms",
-				    st->line, (long long)sw__cf_scaled(R, R->o->timeout_ms));
+				    st->line, (long long)sw__cf_wait_ms(R, R->o->timeout_ms));
 			break;
 		case SW_CF_STEP_DISCONNECT:
 			if (R->conn.m)
@@ -317,7 +347,10 @@ bool sw__cf_do_steps(sw__cf_run *R)
 			R->conn.pos = R->conn.rx.len;
 			sw__cf_note(R->r, "closed the connection");
 			break;
-		case SW_CF_STEP_EXPECT: do_expect(R, st); break;
+		case SW_CF_STEP_EXPECT:
+			do_expect(R, st);
+			sw__cf_note_change(R);
+			break;
 		case SW_CF_STEP_RESULT: do_result(R, st); break;
 		}
 	}

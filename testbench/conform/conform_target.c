@@ -5,9 +5,11 @@
  * the embedded server runs in a thread (conform_embedded.c).
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +25,14 @@
 int64_t sw__cf_scaled(const sw__cf_run *R, uint32_t ms)
 {
 	return (int64_t)((double)ms * R->o->timeout_scale);
+}
+
+int64_t sw__cf_wait_ms(const sw__cf_run *R, uint32_t ms)
+{
+	uint64_t extra = (uint64_t)R->o->rtt_ms * SW_CF_RTT_FACTOR;
+	if (extra > SW_CF_RTT_EXTRA_MAX)
+		extra = SW_CF_RTT_EXTRA_MAX;
+	return (int64_t)((double)((uint64_t)ms + extra) * R->o->timeout_scale);
 }
 
 void sw__cf_sleep_ms(int64_t ms)
@@ -106,7 +116,7 @@ static int build_argv(const sw__cf_run *R, const char *tmpl, char **argv)
 	char port[16], url[64], tmo[48];
 	snprintf(port, sizeof port, "%u", (unsigned)R->port);
 	snprintf(url, sizeof url, "bzr://127.0.0.1:%u/", (unsigned)R->port);
-	snprintf(tmo, sizeof tmo, "--client-timeout=%d", R->c->client_timeout);
+	snprintf(tmo, sizeof tmo, "--client-timeout=%d", R->idle_s);
 	char *opwords[MAX_ARGV];
 	int nop = R->c->client_op ? split_words(R->c->client_op, opwords, MAX_ARGV) : 0;
 	if (nop < 0)
@@ -117,7 +127,7 @@ static int build_argv(const sw__cf_run *R, const char *tmpl, char **argv)
 		if (strcmp(words[i], "{options}") == 0) {
 			if (R->c->allow_writes)
 				argv[n++] = strdup("--allow-writes");
-			if (R->c->client_timeout)
+			if (R->idle_s)
 				argv[n++] = strdup(tmo);
 		} else if (strcmp(words[i], "{args}") == 0) {
 			for (int k = 1; k < nop && n < MAX_ARGV - 8; k++)
@@ -160,8 +170,9 @@ static int spawn(sw__cf_run *R, const char *tmpl)
 		return SW_ERR_INVALID_ARGUMENT;
 	}
 	sw_cmd_config cfg = {0};
-	cfg.kill_timeout_ms = R->o->target == SW_CF_TARGET_PIPE ? (int)sw__cf_scaled(R, 2000)
-	                      : R->o->target == SW_CF_TARGET_CLIENT ? (int)sw__cf_scaled(R, 1000) : -1;
+	cfg.kill_timeout_ms = R->o->target == SW_CF_TARGET_PIPE     ? (int)sw__cf_wait_ms(R, 2000)
+	                      : R->o->target == SW_CF_TARGET_CLIENT ? (int)sw__cf_wait_ms(R, 1000)
+	                                                            : -1;
 	/* Several runs spawn at once (-j) without a lock.  A child must not
 	 * inherit another run's descriptors (a server holding another server's
 	 * stdin open would keep it from ever seeing EOF), and every descriptor
@@ -189,14 +200,46 @@ static int spawn(sw__cf_run *R, const char *tmpl)
 
 /* ---- Starting and stopping targets ------------------------------------- */
 
+/* Chooses {port} for a TCP server and holds it: a socket bound to it with
+ * SO_REUSEADDR but not listening.  The server (which sets SO_REUSEADDR,
+ * as brz serve and smartwire serve do) can still bind and listen on it,
+ * while the kernel never hands it to another port-0 bind meanwhile, so two
+ * runs (of this runner or another) cannot pick the same port between our
+ * choice and the server's bind; and since nothing else listens on it, the
+ * connection we make is to our own server.  Closed once connected. */
+static int reserve_port(sw__cf_run *R, sw_errinfo *ei)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return sw_errinfo_set(ei, SW_ERR_IO, errno, "socket: %s", strerror(errno));
+	int one = 1;
+	struct sockaddr_in a;
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t al = sizeof a;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &al) < 0) {
+		int e = errno;
+		close(fd);
+		return sw_errinfo_set(ei, SW_ERR_IO, e, "cannot reserve a port: %s", strerror(e));
+	}
+	R->port_fd = fd;
+	R->port = ntohs(a.sin_port);
+	return 0;
+}
+
 int sw__cf_target_start(sw__cf_run *R)
 {
 	const sw_cf_opts *o = R->o;
 	R->listen_fd = -1;
+	R->port_fd = -1;
 	switch (o->target) {
 	case SW_CF_TARGET_EMBEDDED: {
 		sw_errinfo ei;
-		int rc = sw__cf_embedded_start(&R->embedded, &R->conn.m, R->c, R->dir, &ei);
+		int rc =
+		    sw__cf_embedded_start(&R->embedded, &R->conn.m, R->c, R->dir, R->idle_s, &ei);
 		if (rc < 0)
 			sw__cf_appendf(&R->why, "embedded server: %s", ei.text);
 		return rc;
@@ -207,26 +250,27 @@ int sw__cf_target_start(sw__cf_run *R)
 		return rc;
 	}
 	case SW_CF_TARGET_TCP: {
-		int fd;
 		sw_errinfo err;
-		if (sw_tcp_listen(&fd, &R->port, "127.0.0.1", 0, 1, &err) < 0) {
+		if (reserve_port(R, &err) < 0) {
 			sw__cf_appendf(&R->why, "cannot find a free port: %s", err.text);
 			return SW_ERR_IO;
 		}
-		close(fd);
 		int rc = spawn(R, o->server_cmd);
 		if (rc < 0)
 			return rc;
-		int64_t deadline = sw_clock_ms() + sw__cf_scaled(R, START_MS);
+		int64_t deadline = sw_clock_ms() + sw__cf_wait_ms(R, START_MS);
 		for (;;) {
 			rc = sw_tcp_connect(&R->conn.m, "127.0.0.1", R->port, 1000, NULL, &err);
-			if (rc == 0)
+			if (rc == 0) {
+				close(R->port_fd);
+				R->port_fd = -1;
 				return 0;
+			}
 			if (sw_clock_ms() >= deadline) {
 				sw__cf_appendf(&R->why,
 				               "the server did not accept connections on port %u "
 				               "within %lld ms: %s",
-				               R->port, (long long)sw__cf_scaled(R, START_MS),
+				               R->port, (long long)sw__cf_wait_ms(R, START_MS),
 				               err.text);
 				return SW_ERR_TIMEOUT;
 			}
@@ -286,4 +330,7 @@ void sw__cf_target_stop(sw__cf_run *R)
 	if (R->listen_fd >= 0)
 		close(R->listen_fd);
 	R->listen_fd = -1;
+	if (R->port_fd >= 0)
+		close(R->port_fd);
+	R->port_fd = -1;
 }

@@ -11,8 +11,8 @@
 #include "smartwire/error.h"
 
 static const char *const verdict_names[SW_CF_VERDICT_COUNT_] = {
-	"pass", "fail", "non-strict", "informational", "unimplemented", "expected-deviation",
-	"fixed", "skipped",
+    "pass",  "fail",    "non-strict", "informational", "unimplemented", "expected-deviation",
+    "fixed", "skipped", "flaky",
 };
 
 const char *sw_cf_verdict_name(sw_cf_verdict v)
@@ -46,6 +46,14 @@ sw_cf_verdict sw_cf_decide(sw_cf_level level, sw_cf_outcome outcome, bool expect
 	return SW_CF_FAILED;
 }
 
+sw_cf_verdict sw_cf_decide_result(const sw_cf_result *r, bool expected)
+{
+	if (r->flaky && r->outcome == SW_CF_OUT_PASS)
+		return SW_CF_FLAKY;
+	sw_cf_level level = r->security ? SW_CF_MUST : r->c ? r->c->level : SW_CF_MUST;
+	return sw_cf_decide(level, r->outcome, expected);
+}
+
 bool sw_cf_verdict_fails(sw_cf_verdict v, bool strict)
 {
 	switch (v) {
@@ -54,7 +62,7 @@ bool sw_cf_verdict_fails(sw_cf_verdict v, bool strict)
 		return true;
 	case SW_CF_NON_STRICT:
 	case SW_CF_UNIMPLEMENTED:
-		return strict;
+	case SW_CF_FLAKY: return strict;
 	default:
 		return false;
 	}
@@ -107,6 +115,7 @@ int sw_cf_expectations_parse(sw_cf_expectations *e, const char *text, size_t len
 		v[e->n].reason = sw__cf_strndup(p + r, l - r);
 		v[e->n].line = line;
 		v[e->n].used = false;
+		v[e->n].security = l - r >= 8 && strncmp(p + r, "SECURITY", 8) == 0;
 		e->n++;
 		if (!v[e->n - 1].glob || !v[e->n - 1].reason) {
 			sw_cf_expectations_fini(e);
@@ -130,6 +139,14 @@ sw_cf_expect *sw_cf_expectations_find(sw_cf_expectations *e, const char *id)
 {
 	for (size_t i = 0; i < e->n; i++)
 		if (sw_cf_glob(e->v[i].glob, id))
+			return &e->v[i];
+	return NULL;
+}
+
+sw_cf_expect *sw_cf_expectations_find_for(sw_cf_expectations *e, const char *id, bool security)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if ((!security || e->v[i].security) && sw_cf_glob(e->v[i].glob, id))
 			return &e->v[i];
 	return NULL;
 }

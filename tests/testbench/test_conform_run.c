@@ -164,6 +164,36 @@ static void test_reports(void **state)
 
 /* ---- the runner against `cat` ------------------------------------------------ */
 
+static sw_cf_result run_cmd(const char *text, const char *cmd, bool no_retry)
+{
+	sw_cf_suite s;
+	sw_cf_suite_init(&s);
+	sw_cf_diag d;
+	if (sw_cf_parse(&s, text, strlen(text), "run.case", &d) != 0)
+		fail_msg("%d: %s", d.line, d.msg);
+	sw_cf_opts o;
+	sw_cf_opts_default(&o);
+	o.target = SW_CF_TARGET_PIPE;
+	o.server_cmd = cmd;
+	o.sweep = SW_CF_SWEEP_NONE;
+	o.timeout_ms = 2000;
+	o.no_retry = no_retry;
+	if (getenv("SW_UNDER_VALGRIND"))
+		o.timeout_scale = 5;
+	sw_cf_result r;
+	assert_int_equal(sw_cf_run_case(&s.cases[0], &o, &r), 0);
+	/* Verdicts need the level: keep a copy of the case's level only. */
+	sw_cf_level lv = s.cases[0].level;
+	r.c = NULL;
+	sw_cf_suite_fini(&s);
+	static sw_cf_case fake;
+	memset(&fake, 0, sizeof fake);
+	fake.level = lv;
+	fake.id = (char *)"c.r.x";
+	r.c = &fake;
+	return r;
+}
+
 static sw_cf_result run_one(const char *text, sw_cf_sweep sweep, bool as_root)
 {
 	sw_cf_suite s;
@@ -272,13 +302,14 @@ static void test_run_fixture_and_sweeps(void **state)
 	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
 	sw_cf_result_fini(&r);
 
-	/* Sweeps: split@1..3, drip, eof@0..3 = 8 variants; cat passes them all
-	 * (an echo of a cut request is a prefix of the normal echo). */
+	/* Sweeps: split@1..3, drip, eof@0..3, pause, long-pause = 10 variants;
+	 * cat passes them all (an echo of a cut request is a prefix of the
+	 * normal echo; cat has no idle timeout to keep). */
 	r = run_one(RUNHEAD "tags framing\nsend raw \"abcd\"\nexpect raw \"abcd\"\n",
 	            SW_CF_SWEEP_FRAMING, false);
 	if (r.outcome != SW_CF_OUT_PASS)
 		fail_msg("%s", r.reason);
-	assert_int_equal(r.variants, 8);
+	assert_int_equal(r.variants, 10);
 	sw_cf_result_fini(&r);
 	r = run_one(RUNHEAD "send raw \"abcd\"\nexpect raw \"abcd\"\n", SW_CF_SWEEP_FRAMING, false);
 	assert_int_equal(r.variants, 0);
@@ -295,12 +326,210 @@ static void test_run_fixture_and_sweeps(void **state)
 	sw_cf_result_fini(&r);
 }
 
+/* ---- security findings, re-runs, keep-going ---------------------------------- */
+
+#define SHOULDHEAD "case c.r.x\ntitle T\nref R\nlevel SHOULD\n"
+
+static void test_security(void **state)
+{
+	(void)state;
+	/* A server that sends a secret from beside the root: a MUST failure
+	 * although the case is a SHOULD, never re-run. */
+	sw_cf_result r = run_cmd(
+	    SHOULDHEAD "trailing any\nsend raw \"q\"\n",
+	    "sh -c 'head -c 33 \"$0/../sentinel-beside.txt\"; cat >/dev/null' {dir}", false);
+	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
+	assert_true(r.security);
+	assert_null(r.first);
+	assert_non_null(strstr(r.security_text, "SECURITY content leak: the content of "
+	                                        "srv/sentinel-beside.txt"));
+	assert_int_equal(sw_cf_decide_result(&r, false), SW_CF_FAILED);
+	assert_int_equal(sw_cf_decide_result(&r, true), SW_CF_EXPECTED);
+	/* In every report: the summary's line, TAP, JUnit, JSON. */
+	r.verdict = SW_CF_FAILED;
+	sw_cf_report rep = {.implementation = "leaky", .results = &r, .n = 1, .ms = 10};
+	size_t total, expected;
+	sw_cf_report_security(&rep, &total, &expected);
+	assert_int_equal(total, 1);
+	assert_int_equal(expected, 0);
+	assert_true(sw_cf_report_fails(&rep));
+	FILE *f = tmpfile();
+	assert_int_equal(sw_cf_write_summary(f, &rep, false), 0);
+	assert_int_equal(sw_cf_write_tap(f, &rep), 0);
+	assert_int_equal(sw_cf_write_junit(f, &rep), 0);
+	assert_int_equal(sw_cf_write_json(f, &rep), 0);
+	char *t = slurp(f);
+	assert_non_null(strstr(t, "[SHOULD, SECURITY"));
+	assert_non_null(strstr(t, "security: 1 cases leaked a secret or changed files outside the "
+	                          "served directory (0 of them expected deviations)\n"));
+	assert_non_null(strstr(t, "# security: 1 cases leaked"));
+	assert_non_null(strstr(t, "security: true"));
+	assert_non_null(strstr(t, "<property name=\"security\" value=\"1\"/>"));
+	assert_non_null(strstr(t, "type=\"security fail\""));
+	assert_non_null(strstr(t, "\"security\":1,\"security_expected\":0"));
+	assert_non_null(strstr(t, "\"security\":true,\"flaky\":false"));
+	free(t);
+	fclose(f);
+	/* Listed as a deviation, it is still on the security line. */
+	r.verdict = SW_CF_EXPECTED;
+	f = tmpfile();
+	assert_int_equal(sw_cf_write_summary(f, &rep, false), 0);
+	t = slurp(f);
+	assert_non_null(strstr(t, "expected-deviation c.r.x"));
+	assert_non_null(strstr(t, "(1 of them expected deviations)"));
+	free(t);
+	fclose(f);
+	sw_cf_result_fini(&r);
+
+	/* A file written beside the root, named with the request after which
+	 * it appeared. */
+	r = run_cmd(SHOULDHEAD "send raw \"a\\n\"\nexpect raw \"ok\\n\"\n",
+	            "sh -c 'read l; echo x >\"$0/../evil\"; echo ok; cat' {dir}", false);
+	assert_true(r.security);
+	assert_non_null(strstr(r.security_text,
+	                       "SECURITY outside change: srv/evil was created: file "
+	                       "(2 bytes, mode 0644) \"x\\x0a\" -- after the answer "
+	                       "to line 5: send raw \"a\\n\""));
+	sw_cf_result_fini(&r);
+	/* ... and one a later request removes again. */
+	r = run_cmd(
+	    SHOULDHEAD "send raw \"a\\n\"\nexpect raw \"ok\\n\"\nsend raw \"b\\n\"\n"
+	               "expect raw \"ok\\n\"\n",
+	    "sh -c 'read l; echo x >\"$0/../evil\"; echo ok; read l; rm \"$0/../evil\"; echo "
+	    "ok; cat' {dir}",
+	    false);
+	assert_true(r.security);
+	assert_non_null(strstr(r.security_text, "(undone by a later request)"));
+	sw_cf_result_fini(&r);
+	/* A read-only server must not change its own tree; a writable one may. */
+	static const char *const writer = "sh -c 'echo x >\"$0/new\"; cat' {dir}";
+	r = run_cmd(SHOULDHEAD "send raw \"q\"\nexpect raw \"q\"\n", writer, false);
+	assert_true(r.security);
+	assert_non_null(
+	    strstr(r.security_text, "SECURITY inside change: srv/root/new was created"));
+	sw_cf_result_fini(&r);
+	r = run_cmd(SHOULDHEAD "option allow-writes\nsend raw \"q\"\nexpect raw \"q\"\n", writer,
+	            false);
+	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
+	assert_false(r.security);
+	sw_cf_result_fini(&r);
+
+	/* Only SECURITY entries of an expectations file cover a leak. */
+	static const char ex[] = "c.* SECURITY known leak\nc.* a wrong answer\nd.* other\n";
+	sw_cf_expectations e;
+	assert_int_equal(sw_cf_expectations_parse(&e, ex, sizeof ex - 1, "x.txt", NULL), 0);
+	assert_true(e.v[0].security);
+	assert_false(e.v[1].security);
+	assert_ptr_equal(sw_cf_expectations_find_for(&e, "c.x", true), &e.v[0]);
+	assert_null(sw_cf_expectations_find_for(&e, "d.x", true));
+	assert_ptr_equal(sw_cf_expectations_find_for(&e, "d.x", false), &e.v[2]);
+	sw_cf_expectations_fini(&e);
+}
+
+static void test_retry(void **state)
+{
+	(void)state;
+	char flag[] = "/tmp/sw-conform-flag-XXXXXX";
+	int fd = mkstemp(flag);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(flag);
+	char cmd[512];
+	/* Wrong the first time, right the second: flaky, both runs kept. */
+	snprintf(cmd, sizeof cmd, "sh -c 'if [ -e %s ]; then cat; else touch %s; echo nope; fi'",
+	         flag, flag);
+	sw_cf_result r = run_cmd(RUNHEAD "send raw \"q\"\nexpect raw \"q\"\n", cmd, false);
+	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
+	assert_true(r.flaky);
+	assert_non_null(r.first);
+	assert_int_equal(r.first->outcome, SW_CF_OUT_FAIL);
+	assert_non_null(strstr(r.first->reason, "expected raw \"q\""));
+	assert_true(r.first->nevents > 0);
+	r.verdict = sw_cf_decide_result(&r, false);
+	assert_int_equal(r.verdict, SW_CF_FLAKY);
+	assert_int_equal(sw_cf_decide_result(&r, true), SW_CF_FLAKY); /* never "fixed" */
+	assert_false(sw_cf_verdict_fails(SW_CF_FLAKY, false));
+	assert_true(sw_cf_verdict_fails(SW_CF_FLAKY, true));
+	assert_string_equal(sw_cf_verdict_name(SW_CF_FLAKY), "flaky");
+	assert_int_equal(sw_cf_verdict_parse("flaky"), SW_CF_FLAKY);
+	sw_cf_report rep = {.implementation = "x", .results = &r, .n = 1, .strict = true};
+	FILE *f = tmpfile();
+	assert_int_equal(sw_cf_write_summary(f, &rep, false), 0);
+	assert_int_equal(sw_cf_write_json(f, &rep), 0);
+	char *t = slurp(f);
+	assert_non_null(strstr(t, "failed on its first run, passed on its second"));
+	assert_non_null(
+	    strstr(t, "1 flaky (failed once, passed when run again: they fail the run)"));
+	assert_non_null(strstr(t, "\"flaky\":true"));
+	assert_non_null(strstr(t, "\"first\":{\"reason\":"));
+	free(t);
+	fclose(f);
+	sw_cf_result_fini(&r);
+	unlink(flag);
+	/* Without re-runs the first failure stands. */
+	r = run_cmd(RUNHEAD "send raw \"q\"\nexpect raw \"q\"\n", cmd, true);
+	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
+	assert_false(r.flaky);
+	assert_null(r.first);
+	sw_cf_result_fini(&r);
+	unlink(flag);
+	/* Failing twice: a failure, with the first run's evidence. */
+	r = run_cmd(RUNHEAD "send raw \"q\"\nexpect raw \"z\"\n", "cat", false);
+	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
+	assert_false(r.flaky);
+	assert_null(r.first);
+	sw_cf_result_fini(&r);
+
+	/* Calibration: a peer that never says hello gives no calibration. */
+	sw_cf_opts o;
+	sw_cf_opts_default(&o);
+	o.target = SW_CF_TARGET_PIPE;
+	o.server_cmd = "cat";
+	o.timeout_ms = 300;
+	uint32_t rtt = 99;
+	assert_int_equal(sw_cf_calibrate(&o, &rtt), 0);
+	assert_int_equal(rtt, 0);
+	o.target = SW_CF_TARGET_CLIENT;
+	assert_int_equal(sw_cf_calibrate(&o, &rtt), 0);
+	assert_int_equal(rtt, 0);
+}
+
+static void test_keep_going(void **state)
+{
+	(void)state;
+	/* keep-going: the step after a failed expect still runs. */
+	sw_cf_result r = run_cmd(RUNHEAD "keep-going\nsend raw \"a\"\nexpect raw \"b\"\n"
+	                                 "send raw \"c\"\nexpect raw \"c\"\n",
+	                         "cat", true);
+	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
+	assert_int_equal(r.nsteps, 2);
+	assert_false(r.steps[0].ok);
+	assert_true(r.steps[1].ok);
+	assert_non_null(strstr(r.reason, "line 7: expected raw \"b\""));
+	sw_cf_result_fini(&r);
+	r = run_cmd(RUNHEAD "send raw \"a\"\nexpect raw \"b\"\nsend raw \"c\"\nexpect raw \"c\"\n",
+	            "cat", true);
+	assert_int_equal(r.nsteps, 1);
+	sw_cf_result_fini(&r);
+	/* !WORD: any argument but WORD. */
+	r = run_cmd(RUNHEAD "send v1 request ok\nexpect v1 response !ok\n", "cat", true);
+	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
+	assert_non_null(strstr(r.reason, "expected v1 response [not \"ok\"]"));
+	sw_cf_result_fini(&r);
+	r = run_cmd(RUNHEAD "send v1 request no x\nexpect v1 response !yes ...\n", "cat", true);
+	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
+	sw_cf_result_fini(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_reports),
 	    cmocka_unit_test(test_run_echo),
 	    cmocka_unit_test(test_run_fixture_and_sweeps),
+	    cmocka_unit_test(test_security),
+	    cmocka_unit_test(test_retry),
+	    cmocka_unit_test(test_keep_going),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
