@@ -58,14 +58,25 @@ static int v3_on_byte(void *ud, uint8_t byte)
 	return 0;
 }
 
+/* The elements of an args list: byte strings as themselves, any other
+ * value (an integer, a list) as its bencoding, flagged, so that it matches
+ * an int{} or ben{} argument. */
 static int struct_items(const sw_bval *v, sw__cf_items *out)
 {
 	for (size_t i = 0; i < v->u.list.n; i++) {
 		const sw_bval *e = &v->u.list.items[i];
-		if (e->type != SW_BSTR)
-			return 1;
-		int rc = sw__cf_items_push(out, e->u.str.p, e->u.str.n, 0);
-		if (rc < 0)
+		int rc;
+		if (e->type == SW_BSTR) {
+			rc = sw__cf_items_push(out, e->u.str.p, e->u.str.n, 0);
+		} else {
+			sw_buf b;
+			sw_buf_init(&b, NULL);
+			rc = sw_bencode(&b, e) < 0 ? 1 : sw__cf_items_push(out, b.data, b.len, 0);
+			if (rc == 0)
+				out->v[out->n - 1].benc = true;
+			sw_buf_fini(&b);
+		}
+		if (rc)
 			return rc;
 	}
 	return 0;
@@ -173,7 +184,8 @@ static bool args_match(const sw__cf_items *want, const sw__cf_items *got)
 			return false;
 		if (want->v[i].wild == 1)
 			continue;
-		if (want->v[i].n != got->v[i].n || memcmp(want->v[i].p, got->v[i].p, got->v[i].n) != 0)
+		if (want->v[i].benc != got->v[i].benc || want->v[i].n != got->v[i].n ||
+		    memcmp(want->v[i].p, got->v[i].p, got->v[i].n) != 0)
 			return false;
 	}
 	return i == got->n;
@@ -219,11 +231,12 @@ static bool is_unknown_method(const dmsg *m)
 	       m->args.v[1].n > sizeof pre - 1 && memcmp(m->args.v[1].p, pre, sizeof pre - 1) == 0;
 }
 
-/* Compares a complete decoded message with what the atom expects. */
+/* Compares a complete decoded message with what the atom expects.
+ * `pack_ok`: the verdict on the body for an atom with a pack spec. */
 static bool same_message(const sw_cf_atom *a, const dmsg *m, const sw__cf_items *wargs,
-                         const sw_buf *wbody, const sw__cf_items *weargs)
+                         const sw_buf *wbody, const sw__cf_items *weargs, bool pack_ok)
 {
-	if (a->response && a->status != -1 && m->status != a->status)
+	if (a->response && a->status != -1 && !a->any_status && m->status != a->status)
 		return false;
 	if (a->version == 3 && a->response && m->status == -1)
 		return false; /* Breezy always sends a status byte */
@@ -232,13 +245,18 @@ static bool same_message(const sw_cf_atom *a, const dmsg *m, const sw__cf_items 
 	bool anything = a->any_args || (wargs->n >= 1 && wargs->v[0].wild == 2);
 	if (!anything && (m->args_not_list || !args_match(wargs, &m->args)))
 		return false;
+	if (a->has_pack && !(m->has_body && pack_ok))
+		return false;
 	if (a->any_body && !m->has_body)
 		return false;
-	if (!a->any_body && (a->nbodies || a->chunked) &&
+	bool body_given = a->nbodies || (a->chunked && !a->has_pack);
+	if (!a->any_body && !a->has_pack && body_given &&
 	    (!m->has_body || m->body.len != wbody->len ||
 	     (wbody->len && memcmp(m->body.data, wbody->data, wbody->len) != 0)))
 		return false;
-	if (!a->any_body && !a->nbodies && !a->chunked && m->has_body)
+	/* Without a body in the atom there must be none, except that "same as
+	 * reference" leaves the body to the comparison with the reference. */
+	if (!a->any_body && !a->has_pack && !body_given && m->has_body && !a->same_as_ref)
 		return false;
 	if (a->has_error != m->has_error || (a->has_error && !args_match(weargs, &m->eargs)))
 		return false;
@@ -249,8 +267,37 @@ static bool same_message(const sw_cf_atom *a, const dmsg *m, const sw__cf_items 
 	return true;
 }
 
+void sw__cf_msg_free(sw__cf_msg *m)
+{
+	sw__cf_items_free(&m->args);
+	sw__cf_items_free(&m->eargs);
+	sw_buf_fini(&m->body);
+	memset(m, 0, sizeof *m);
+}
+
+int sw__cf_msg_text(sw_buf *out, const sw__cf_msg *m)
+{
+	int rc = sw__cf_appendf(out, "v%d%s ", m->version,
+	                        m->status == 2 ? " (odd status)"
+	                                       : sw__cf_status_word(m->version, m->status));
+	if (rc == 0)
+		rc = m->args_not_list ? sw_buf_append_str(out, "(args not a list)")
+		                      : sw__cf_items_describe(out, &m->args);
+	if (rc == 0 && m->has_body) {
+		rc = sw_buf_append_str(out, " body ");
+		if (rc == 0)
+			rc = sw__cf_quote(out, m->body.data, m->body.len, SIZE_MAX);
+	}
+	if (rc == 0 && m->has_error) {
+		rc = sw_buf_append_str(out, " stream-error ");
+		if (rc == 0)
+			rc = sw__cf_items_describe(out, &m->eargs);
+	}
+	return rc;
+}
+
 static int match_msg(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, int64_t deadline,
-                     sw_buf *actual, bool *unknown)
+                     sw_buf *actual, bool *unknown, sw__cf_msg *got)
 {
 	sw_errinfo ei;
 	int verdict = -1; /* before any goto out */
@@ -287,8 +334,9 @@ static int match_msg(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, 
 		sw_v12_callbacks cb = {.on_status = v12_on_status, .on_args = v12_on_args,
 		                       .on_body_begin = v12_on_body_begin, .on_body = v12_on_body,
 		                       .on_chunk = v12_on_body, .on_error_chunks = v12_on_error_chunks};
-		m.want_mode = a->chunked ? SW_BODY_CHUNKED
-		              : (a->nbodies || a->any_body) ? SW_BODY_PREFIXED : SW_BODY_NONE;
+		m.want_mode = (a->chunked || a->has_pack)   ? SW_BODY_CHUNKED
+		              : (a->nbodies || a->any_body) ? SW_BODY_PREFIXED
+		                                            : SW_BODY_NONE;
 		m.want_args = a->any_args ? NULL : &wargs;
 		rc = sw_v12_dec_new(&m.v12, a->response ? SW_V12_RESPONSE : SW_V12_REQUEST, a->version,
 		                    &cfg, &cb, &m, NULL);
@@ -337,10 +385,39 @@ static int match_msg(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, 
 		goto out;
 	/* The message is complete: compare. */
 	*unknown = is_unknown_method(&m);
-	bool ok = same_message(a, &m, &wargs, &wbody, &weargs);
+	sw_buf packwhy;
+	sw_buf_init(&packwhy, NULL);
+	int pack_ok = a->has_pack && m.has_body
+	                  ? sw__cf_pack_match(a, ctx, m.body.data, m.body.len, &packwhy)
+	                  : 0;
+	if (pack_ok < 0) {
+		rc = pack_ok;
+		sw_buf_fini(&packwhy);
+		goto out;
+	}
+	bool ok = same_message(a, &m, &wargs, &wbody, &weargs, pack_ok == 1);
 	if (!ok) {
 		describe_dmsg(actual, &m, a->response);
 		sw__cf_appendf(actual, " (at offset %zu)", start);
+		if (packwhy.len) {
+			sw_buf_append_str(actual, "; body as a pack container: ");
+			sw_buf_append(actual, packwhy.data, packwhy.len);
+		}
+	}
+	sw_buf_fini(&packwhy);
+	if (ok && got) {
+		/* The decoded message moves to the caller. */
+		got->version = m.version;
+		got->status = m.status;
+		got->args_not_list = m.args_not_list;
+		got->args = m.args;
+		got->eargs = m.eargs;
+		got->has_body = m.has_body;
+		got->body = m.body;
+		got->has_error = m.has_error;
+		memset(&m.args, 0, sizeof m.args);
+		memset(&m.eargs, 0, sizeof m.eargs);
+		sw_buf_init(&m.body, NULL);
 	}
 	verdict = ok;
 out:
@@ -454,14 +531,13 @@ static int match_silence(sw__cf_conn *c, int64_t deadline, sw_buf *actual)
 }
 
 int sw__cf_match(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, int64_t deadline,
-                 sw_buf *actual, bool *unknown)
+                 sw_buf *actual, bool *unknown, sw__cf_msg *got)
 {
 	*unknown = false;
 	switch (a->kind) {
 	case SW_CF_RAW:
 		return match_raw(c, a, ctx, deadline, actual);
-	case SW_CF_MSG:
-		return match_msg(c, a, ctx, deadline, actual, unknown);
+	case SW_CF_MSG: return match_msg(c, a, ctx, deadline, actual, unknown, got);
 	case SW_CF_EOF:
 		return match_eof(c, deadline, actual);
 	case SW_CF_SILENCE:

@@ -59,6 +59,11 @@ void sw_cf_result_fini(sw_cf_result *r)
 		free(r->events[i].p);
 	free(r->events);
 	free(r->stderr_text);
+	for (size_t i = 0; i < r->ref_nevents; i++)
+		free(r->ref_events[i].p);
+	free(r->ref_events);
+	free(r->ref_reason);
+	free(r->difference);
 	memset(r, 0, sizeof *r);
 }
 
@@ -160,12 +165,14 @@ static void run_variant(sw__cf_run *R, const sw_buf *normal_rx, const sw__cf_sna
 	sw_buf_init(&R->conn.rx, NULL);
 	R->conn.r = R->r;
 	R->listen_fd = -1;
-	if (sw__cf_fixture_make(R->c, R->o->workdir, R->dir, sizeof R->dir, &ei) < 0) {
+	sw__cf_vars_free(&R->vars); /* a fresh run: the fixture's and its own */
+	if (sw__cf_fixture_make(R->c, R->o, R->dir, sizeof R->dir, &R->vars, &ei) < 0) {
 		sw__cf_failf(R, "%s", ei.text);
 		return;
 	}
 	R->ctx.root = R->dir;
 	R->ctx.version = "3.3.2";
+	R->ctx.vars = &R->vars;
 	if (sw__cf_snap_take(R->dir, &R->initial) < 0)
 		sw__cf_failf(R, "cannot read the fixture");
 	if (!R->failed && sw__cf_target_start(R) < 0)
@@ -228,7 +235,19 @@ static bool sweeps_apply(const sw_cf_case *c, const sw_cf_opts *o)
 	return c->sweep == 1 || o->sweep == SW_CF_SWEEP_ALL || has_tag(c, "framing");
 }
 
-static const char *skip_reason(const sw_cf_case *c, const sw_cf_opts *o)
+/* A case with a "same as reference" atom has nothing to compare alone. */
+static bool needs_reference(const sw_cf_case *c)
+{
+	for (size_t i = 0; i < c->nsteps; i++)
+		for (size_t a = 0; a < c->steps[i].nalts; a++)
+			for (size_t k = 0; k < c->steps[i].alts[a].n; k++)
+				if (c->steps[i].alts[a].atoms[k].same_as_ref)
+					return true;
+	return false;
+}
+
+/* `is_ref`: this is the reference's run of a differential. */
+static const char *skip_reason(const sw_cf_case *c, const sw_cf_opts *o, bool is_ref)
 {
 	if (c->role == SW_CF_ROLE_CLIENT && o->target != SW_CF_TARGET_CLIENT)
 		return o->target == SW_CF_TARGET_EMBEDDED && !o->client_available
@@ -240,6 +259,8 @@ static const char *skip_reason(const sw_cf_case *c, const sw_cf_opts *o)
 		return "skipped (root): file permissions do not apply to root";
 	if (c->needs_tcp && o->target != SW_CF_TARGET_TCP)
 		return "needs a TCP target (--server-tcp-cmd)";
+	if (!o->reference_cmd && !is_ref && needs_reference(c))
+		return "compares with a reference: give one with --reference-cmd";
 	return NULL;
 }
 
@@ -273,8 +294,11 @@ static void sweep_variant(sw__cf_run *R, sw__cf_variant v, const sw_buf *normal_
 	scratch.exit_status = -1;
 	sw__cf_run V = {.c = c, .o = R->o, .r = &scratch, .v = v};
 	sw_buf_init(&V.why, NULL);
+	sw_buf_init(&V.diff, NULL);
 	run_variant(&V, normal_rx, post, R->dir, NULL);
 	sw_buf_fini(&V.conn.rx);
+	sw_buf_fini(&V.diff);
+	sw__cf_vars_free(&V.vars);
 	r->variants++;
 	if (V.failed) {
 		R->failed = true;
@@ -308,8 +332,8 @@ static void run_sweeps(sw__cf_run *R, const sw__cf_snap *final, const sw_buf *no
 {
 	const sw_cf_case *c = R->c;
 	/* Request lengths depend on {root} only through its length, the same
-	 * for every mkdtemp() directory. */
-	sw_cf_ctx lctx = {.root = R->dir, .version = "3.3.2"};
+	 * for every mkdtemp() directory, and on the normal run's captures. */
+	sw_cf_ctx lctx = {.root = R->dir, .version = "3.3.2", .vars = &R->vars};
 	size_t maxlen = 0;
 	for (size_t i = 0; i < c->nsteps; i++) {
 		size_t n = send_len(c, i, &lctx);
@@ -337,25 +361,37 @@ static void run_sweeps(sw__cf_run *R, const sw__cf_snap *final, const sw_buf *no
 	}
 }
 
-int sw_cf_run_case(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r)
+int sw__cf_run_traced(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r,
+                      sw__cf_trace *trace)
 {
 	memset(r, 0, sizeof *r);
 	r->c = c;
 	r->exit_status = -1;
 	int64_t t0 = sw_clock_ms();
-	const char *skip = skip_reason(c, o);
+	const char *skip = skip_reason(c, o, trace != NULL);
 	if (skip) {
 		r->outcome = SW_CF_OUT_SKIP;
 		r->verdict = SW_CF_SKIPPED;
 		r->reason = strdup(skip);
 		return r->reason ? 0 : SW_ERR_NOMEM;
 	}
-	sw__cf_run R = {.c = c, .o = o, .r = r};
+	/* The reference runs first, so that the target's run can compare as it
+	 * goes (conform_reference.c). */
+	sw__cf_trace reftrace = {0};
+	bool with_ref = o->reference_cmd && c->role == SW_CF_ROLE_SERVER;
+	if (with_ref && sw__cf_ref_run(c, o, r, &reftrace) < 0) {
+		sw__cf_trace_free(&reftrace);
+		return SW_ERR_NOMEM;
+	}
+	sw__cf_run R = {.c = c, .o = o, .r = r, .trace = trace, .ref = with_ref ? &reftrace : NULL};
 	sw_buf_init(&R.why, NULL);
+	sw_buf_init(&R.diff, NULL);
 	sw__cf_snap final = {0};
 	bool sweep = sweeps_apply(c, o);
 	if (sweep && !(R.pre_send = calloc(c->nsteps + 1, sizeof *R.pre_send))) {
 		sw_buf_fini(&R.why);
+		sw_buf_fini(&R.diff);
+		sw__cf_trace_free(&reftrace);
 		return SW_ERR_NOMEM;
 	}
 	run_variant(&R, NULL, NULL, NULL, &final);
@@ -376,7 +412,21 @@ int sw_cf_run_case(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r)
 		r->reason = strdup((const char *)R.why.data);
 	} else
 		r->outcome = SW_CF_OUT_PASS;
+	if (R.diff.len) {
+		sw_buf_append_byte(&R.diff, 0);
+		r->difference = strdup((const char *)R.diff.data);
+	}
+	if (trace && R.failed && !trace->reason)
+		trace->reason = r->reason ? strdup(r->reason) : NULL;
 	sw_buf_fini(&R.why);
+	sw_buf_fini(&R.diff);
+	sw__cf_vars_free(&R.vars);
+	sw__cf_trace_free(&reftrace);
 	r->verdict = sw_cf_decide(c->level, r->outcome, false);
 	return 0;
+}
+
+int sw_cf_run_case(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r)
+{
+	return sw__cf_run_traced(c, o, r, NULL);
 }

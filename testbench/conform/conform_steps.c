@@ -112,7 +112,33 @@ void sw__cf_failf(sw__cf_run *R, const char *fmt, ...)
 	sw_buf_append_str(&R->why, tmp);
 }
 
-static void do_expect(sw__cf_run *R, const sw_cf_step *st)
+/* After a matched alternative: the captures of the step (from its last
+ * message) and the differential (every message). */
+static void after_match(sw__cf_run *R, const sw_cf_step *st, size_t step, const sw_cf_alt *alt,
+                        sw__cf_msg *got)
+{
+	const sw__cf_msg *last = NULL;
+	for (size_t k = 0; k < alt->n; k++)
+		if (alt->atoms[k].kind == SW_CF_MSG) {
+			sw__cf_ref_observe(R, step, k, &alt->atoms[k], &got[k]);
+			last = &got[k];
+		}
+	if (!st->ncaps || R->failed)
+		return;
+	sw_buf why;
+	sw_buf_init(&why, NULL);
+	if (!last)
+		sw__cf_appendf(&why,
+		               "line %d: capture: the expectation matched no v1/v2/v3 message",
+		               st->line);
+	if (!last || !sw__cf_capture(st, last, &R->vars, &why)) {
+		sw_buf_append_byte(&why, 0);
+		sw__cf_failf(R, "%s", (const char *)why.data);
+	}
+	sw_buf_fini(&why);
+}
+
+static void do_expect(sw__cf_run *R, const sw_cf_step *st, size_t step)
 {
 	if (ensure_conn(R) < 0) {
 		sw__cf_failf(R, "line %d: no connection from the client", st->line);
@@ -125,6 +151,8 @@ static void do_expect(sw__cf_run *R, const sw_cf_step *st)
 	sw_buf_init(&actual, NULL);
 	size_t save = R->conn.pos;
 	bool ok = false, unknown_any = false;
+	const sw_cf_alt *matched = NULL;
+	sw__cf_msg *got = NULL;
 	for (size_t a = 0; a < st->nalts && !ok; a++) {
 		const sw_cf_alt *alt = &st->alts[a];
 		if (a)
@@ -137,25 +165,34 @@ static void do_expect(sw__cf_run *R, const sw_cf_step *st)
 		R->conn.pos = save;
 		sw_buf one;
 		sw_buf_init(&one, NULL);
-		ok = true;
+		got = calloc(alt->n + 1, sizeof *got);
+		ok = got != NULL;
 		for (size_t k = 0; k < alt->n && ok; k++) {
 			const sw_cf_atom *at = &alt->atoms[k];
 			bool unknown = false;
 			int64_t dl = at->kind == SW_CF_SILENCE
 			                 ? sw_clock_ms() + sw__cf_scaled(R, at->ms)
 			                 : deadline;
-			int m = sw__cf_match(&R->conn, at, &R->ctx, dl, &one, &unknown);
+			int m = sw__cf_match(&R->conn, at, &R->ctx, dl, &one, &unknown, &got[k]);
 			if (m <= 0)
 				ok = false;
 			if (unknown)
 				unknown_any = true;
 		}
+		if (ok)
+			matched = alt;
 		if (!ok && one.len) {
 			if (actual.len)
 				sw_buf_append_str(&actual, "  |and|  ");
 			sw_buf_append(&actual, one.data, one.len);
 		}
 		sw_buf_fini(&one);
+		if (!ok && got) {
+			for (size_t k = 0; k < alt->n; k++)
+				sw__cf_msg_free(&got[k]);
+			free(got);
+			got = NULL;
+		}
 	}
 	sw_buf_append_byte(&expected, 0);
 	sw_buf_append_byte(&actual, 0);
@@ -165,6 +202,13 @@ static void do_expect(sw__cf_run *R, const sw_cf_step *st)
 			R->unknown = true;
 		sw__cf_failf(R, "line %d: expected %s; got %s", st->line,
 		             (const char *)expected.data, (const char *)actual.data);
+	} else {
+		after_match(R, st, step, matched, got);
+	}
+	if (got) {
+		for (size_t k = 0; matched && k < matched->n; k++)
+			sw__cf_msg_free(&got[k]);
+		free(got);
 	}
 	sw_buf_fini(&expected);
 	sw_buf_fini(&actual);
@@ -317,7 +361,7 @@ bool sw__cf_do_steps(sw__cf_run *R)
 			R->conn.pos = R->conn.rx.len;
 			sw__cf_note(R->r, "closed the connection");
 			break;
-		case SW_CF_STEP_EXPECT: do_expect(R, st); break;
+		case SW_CF_STEP_EXPECT: do_expect(R, st, i); break;
 		case SW_CF_STEP_RESULT: do_result(R, st); break;
 		}
 	}

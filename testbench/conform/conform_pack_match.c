@@ -1,0 +1,149 @@
+/*
+ * Conformance runner: bodies that are pack containers (conformance/FORMAT.md,
+ * "pack").
+ *
+ * The network stream of Repository.get_stream*, insert_stream* and
+ * VersionedFileRepository.get_inventories is one pack container
+ * (smartwire/pack.h).  Its record contents (groupcompress blocks, knit
+ * deltas, zlib) are what a repository stores, not what the protocol
+ * specifies, so an expectation checks the container down to its records:
+ * each record's names and the first line of its content, which is the
+ * storage kind ("groupcompress-block", "fulltext", "knit-delta-gz") or, for
+ * the stream's first record, the repository format name.  A record is
+ * written as the text NAMES:LINE, NAMES being its names joined by ","
+ * (the elements of one name by "\0", as on the wire), LINE its first line
+ * without the "\n".  The spec "*" is any one record, "..." any number of
+ * remaining ones, and "NAMES:*" any content.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "conform_impl.h"
+#include "smartwire/error.h"
+#include "smartwire/pack.h"
+
+#define LINE_MAX_SHOWN 256
+
+typedef struct rec_list {
+	sw__cf_items recs; /* one descriptor per record */
+	sw_buf cur;        /* the current record's descriptor */
+	bool in_line;      /* still reading its first content line */
+	int rc;            /* SW_ERR_NOMEM in a callback */
+} rec_list;
+
+static int on_begin(void *ud, uint64_t length, const sw_pack_name *names, size_t nnames)
+{
+	rec_list *l = ud;
+	(void)length;
+	sw_buf_reset(&l->cur);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < nnames; i++) {
+		if (i)
+			rc = sw_buf_append_byte(&l->cur, ',');
+		for (size_t e = 0; rc == 0 && e < names[i].n; e++) {
+			if (e)
+				rc = sw_buf_append_byte(&l->cur, 0);
+			if (rc == 0)
+				rc = sw_buf_append(&l->cur, names[i].elems[e].p,
+				                   names[i].elems[e].n);
+		}
+	}
+	if (rc == 0)
+		rc = sw_buf_append_byte(&l->cur, ':');
+	l->in_line = true;
+	l->rc = rc;
+	return rc;
+}
+
+static int on_data(void *ud, const uint8_t *p, size_t n)
+{
+	rec_list *l = ud;
+	if (!l->in_line)
+		return 0;
+	const uint8_t *nl = memchr(p, '\n', n);
+	size_t take = nl ? (size_t)(nl - p) : n;
+	if (take > LINE_MAX_SHOWN)
+		take = LINE_MAX_SHOWN;
+	if (nl)
+		l->in_line = false;
+	return l->rc = sw_buf_append(&l->cur, p, take);
+}
+
+static int on_end_rec(void *ud)
+{
+	rec_list *l = ud;
+	return l->rc = sw__cf_items_push(&l->recs, l->cur.data ? l->cur.data : (uint8_t *)"",
+	                                 l->cur.len, 0);
+}
+
+/* Whether record descriptor `got` matches the evaluated spec `want`. */
+static bool rec_match(const sw__cf_item *want, const sw__cf_item *got)
+{
+	if (want->n >= 2 && want->p[want->n - 2] == ':' && want->p[want->n - 1] == '*') {
+		size_t k = want->n - 1; /* the names and the colon */
+		return got->n >= k && memcmp(got->p, want->p, k) == 0 &&
+		       memchr(got->p + k - 1, ':', 1) != NULL;
+	}
+	return want->n == got->n && memcmp(want->p, got->p, got->n) == 0;
+}
+
+int sw__cf_pack_match(const sw_cf_atom *a, const sw_cf_ctx *ctx, const uint8_t *body, size_t n,
+                      sw_buf *why)
+{
+	rec_list l;
+	memset(&l, 0, sizeof l);
+	sw_buf_init(&l.cur, NULL);
+	sw__cf_items want = {0};
+	sw_errinfo ei;
+	sw_pack_dec *d = NULL;
+	sw_pack_callbacks cb = {
+	    .on_record_begin = on_begin, .on_record_data = on_data, .on_record_end = on_end_rec};
+	int rc = sw__cf_eval_args(a->pack, a->npack, ctx, &want, &ei);
+	if (rc == SW_ERR_NOMEM)
+		goto out;
+	if (rc < 0) {
+		sw__cf_appendf(why, "cannot evaluate the record specs: %s", ei.text);
+		rc = 0;
+		goto out;
+	}
+	if ((rc = sw_pack_dec_new(&d, NULL, &cb, &l, NULL)) < 0)
+		goto out;
+	ptrdiff_t used = sw_pack_dec_feed(d, n ? body : NULL, n);
+	if (l.rc == SW_ERR_NOMEM) {
+		rc = SW_ERR_NOMEM;
+		goto out;
+	}
+	int verdict = 1;
+	if (used < 0) {
+		sw__cf_appendf(why, "not a pack container (%s) after %zu record(s)",
+		               sw_errname((int)used), l.recs.n);
+		verdict = 0;
+	} else if (!sw_pack_dec_done(d)) {
+		sw__cf_appendf(why, "the container ends before its 'E' after %zu record(s)",
+		               l.recs.n);
+		verdict = 0;
+	} else if ((size_t)used < n) {
+		sw__cf_appendf(why, "%zu byte(s) after the container's 'E'", n - (size_t)used);
+		verdict = 0;
+	}
+	size_t i = 0;
+	for (; verdict && i < want.n; i++) {
+		if (want.v[i].wild == 2)
+			break;
+		if (i >= l.recs.n || (want.v[i].wild != 1 && !rec_match(&want.v[i], &l.recs.v[i])))
+			verdict = 0;
+	}
+	if (verdict && i == want.n && i != l.recs.n)
+		verdict = 0;
+	if (!verdict) {
+		sw_buf_append_str(why, why->len ? "; records " : "records ");
+		sw__cf_items_describe(why, &l.recs);
+	}
+	rc = verdict;
+out:
+	sw_pack_dec_del(d);
+	sw__cf_items_free(&want);
+	sw__cf_items_free(&l.recs);
+	sw_buf_fini(&l.cur);
+	return rc;
+}
