@@ -107,6 +107,11 @@ typedef struct sw_cf_atom {
 	bool has_pack;
 	char **pack;
 	size_t npack;
+	/* expect "lines E...": the body is these lines in any order (split at
+	 * "\n"; a final "\n" ends the last line) */
+	bool has_lines;
+	char **lines;
+	size_t nlines;
 	bool any_status;  /* expect "vN response * ...": either status */
 	bool same_as_ref; /* expect "... same as reference": the decoded
 	                     * message must equal the reference's (differential) */
@@ -135,7 +140,8 @@ typedef enum sw_cf_capture_src {
 	SW_CF_CAP_ARG = 0,   /* response (or request) argument `index` */
 	SW_CF_CAP_ERROR_ARG, /* stream-error argument `index` */
 	SW_CF_CAP_BODY,      /* the whole body */
-	SW_CF_CAP_BODY_LINE  /* line `index` of the body (split at "\n") */
+	SW_CF_CAP_BODY_LINE, /* line `index` of the body (split at "\n") */
+	SW_CF_CAP_BODY_PART  /* v3 bytes part `index` of the body */
 } sw_cf_capture_src;
 
 /* "capture NAME arg N [item I]...": a value of a response kept under NAME

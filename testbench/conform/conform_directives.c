@@ -443,8 +443,8 @@ static int d_capture(sw__cf_pstate *ps, const directive *d, const sw__cf_tok *t,
 		return sw__cf_fail(ps, "capture needs a name of [a-z][a-z0-9_]* (not root or "
 		                       "version)");
 	sw_cf_capture cp = {.line = ps->line};
-	static const char *const src[] = {"arg", "error-arg", "body", "body-line"};
-	int k = word_index(&t[2], src, 4);
+	static const char *const src[] = {"arg", "error-arg", "body", "body-line", "body-part"};
+	int k = word_index(&t[2], src, 5);
 	if (k < 0)
 		return sw__cf_fail(ps, "%s", d->usage);
 	cp.src = (sw_cf_capture_src)k;
@@ -546,7 +546,7 @@ static const directive directives[] = {
 	{"after",      1, ANY,   IN_CASE,               d_after,    0,
 	               "after needs file, absent, dir, count, no-stray or unchanged"},
 	{"capture",    2, ANY,   IN_CASE,               d_capture,  0,
-	               "capture needs NAME arg|error-arg|body-line N [item I]... or NAME body"},
+	               "capture needs NAME arg|error-arg|body-line|body-part N [item I]... or NAME body"},
 };
 /* clang-format on */
 

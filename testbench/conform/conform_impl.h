@@ -189,6 +189,8 @@ typedef struct sw__cf_msg {
 	sw__cf_items args;
 	bool has_body;
 	sw_buf body;
+	size_t *parts; /* v3: the offset in body where each bytes part starts */
+	size_t nparts;
 	bool has_error;
 	sw__cf_items eargs;
 } sw__cf_msg;

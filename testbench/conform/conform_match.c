@@ -32,6 +32,8 @@ typedef struct dmsg {
 	sw_buf args_text;  /* a non-list structure, formatted */
 	bool has_body;
 	sw_buf body;
+	size_t *parts; /* v3 bytes part starts in body */
+	size_t nparts;
 	bool in_error;     /* v3: oE after args/body seen, waiting for the struct */
 	bool has_error;
 	sw__cf_items eargs;
@@ -116,6 +118,11 @@ static int v3_on_bytes_begin(void *ud, uint32_t total)
 	if (!m->have_args || m->in_error || m->has_error)
 		m->extra = true;
 	m->has_body = true;
+	size_t *p = realloc(m->parts, (m->nparts + 1) * sizeof *p);
+	if (!p)
+		return -1;
+	m->parts = p;
+	p[m->nparts++] = m->body.len;
 	return 0;
 }
 
@@ -245,18 +252,19 @@ static bool same_message(const sw_cf_atom *a, const dmsg *m, const sw__cf_items 
 	bool anything = a->any_args || (wargs->n >= 1 && wargs->v[0].wild == 2);
 	if (!anything && (m->args_not_list || !args_match(wargs, &m->args)))
 		return false;
-	if (a->has_pack && !(m->has_body && pack_ok))
+	if ((a->has_pack || a->has_lines) && !(m->has_body && pack_ok))
 		return false;
 	if (a->any_body && !m->has_body)
 		return false;
 	bool body_given = a->nbodies || (a->chunked && !a->has_pack);
-	if (!a->any_body && !a->has_pack && body_given &&
+	if (!a->any_body && !a->has_pack && !a->has_lines && body_given &&
 	    (!m->has_body || m->body.len != wbody->len ||
 	     (wbody->len && memcmp(m->body.data, wbody->data, wbody->len) != 0)))
 		return false;
 	/* Without a body in the atom there must be none, except that "same as
 	 * reference" leaves the body to the comparison with the reference. */
-	if (!a->any_body && !a->has_pack && !body_given && m->has_body && !a->same_as_ref)
+	if (!a->any_body && !a->has_pack && !a->has_lines && !body_given && m->has_body &&
+	    !a->same_as_ref)
 		return false;
 	if (a->has_error != m->has_error || (a->has_error && !args_match(weargs, &m->eargs)))
 		return false;
@@ -269,6 +277,7 @@ static bool same_message(const sw_cf_atom *a, const dmsg *m, const sw__cf_items 
 
 void sw__cf_msg_free(sw__cf_msg *m)
 {
+	free(m->parts);
 	sw__cf_items_free(&m->args);
 	sw__cf_items_free(&m->eargs);
 	sw_buf_fini(&m->body);
@@ -294,6 +303,50 @@ int sw__cf_msg_text(sw_buf *out, const sw__cf_msg *m)
 			rc = sw__cf_items_describe(out, &m->eargs);
 	}
 	return rc;
+}
+
+static int cmp_item(const void *x, const void *y)
+{
+	const sw__cf_item *a = x, *b = y;
+	size_t n = a->n < b->n ? a->n : b->n;
+	int c = n ? memcmp(a->p, b->p, n) : 0;
+	return c ? c : (a->n > b->n) - (a->n < b->n);
+}
+
+/* The body's lines, in any order, against the atom's; 1, 0 (why says what
+ * differs) or SW_ERR_NOMEM. */
+static int lines_match(const sw_cf_atom *a, const sw_cf_ctx *ctx, const sw_buf *body, sw_buf *why)
+{
+	sw__cf_items want = {0}, got = {0};
+	sw_errinfo ei;
+	int rc = sw__cf_eval_args(a->lines, a->nlines, ctx, &want, &ei);
+	size_t s = 0;
+	for (size_t i = 0; rc == 0 && i <= body->len; i++)
+		if (i == body->len || body->data[i] == '\n') {
+			if (i < body->len || i > s)
+				rc = sw__cf_items_push(&got, body->data + s, i - s, 0);
+			s = i + 1;
+		}
+	int verdict = 0;
+	if (rc == 0) {
+		if (want.n)
+			qsort(want.v, want.n, sizeof *want.v, cmp_item);
+		if (got.n)
+			qsort(got.v, got.n, sizeof *got.v, cmp_item);
+		verdict = want.n == got.n;
+		for (size_t i = 0; verdict && i < want.n; i++)
+			verdict = cmp_item(&want.v[i], &got.v[i]) == 0;
+		if (!verdict) {
+			sw_buf_append_str(why, "sorted ");
+			sw__cf_items_describe(why, &got);
+		}
+	} else if (rc != SW_ERR_NOMEM) {
+		sw__cf_appendf(why, "cannot evaluate the lines: %s", ei.text);
+		rc = 0;
+	}
+	sw__cf_items_free(&want);
+	sw__cf_items_free(&got);
+	return rc < 0 ? rc : verdict;
 }
 
 static int match_msg(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, int64_t deadline,
@@ -387,9 +440,10 @@ static int match_msg(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, 
 	*unknown = is_unknown_method(&m);
 	sw_buf packwhy;
 	sw_buf_init(&packwhy, NULL);
-	int pack_ok = a->has_pack && m.has_body
-	                  ? sw__cf_pack_match(a, ctx, m.body.data, m.body.len, &packwhy)
-	                  : 0;
+	int pack_ok = !m.has_body    ? 0
+	              : a->has_pack  ? sw__cf_pack_match(a, ctx, m.body.data, m.body.len, &packwhy)
+	              : a->has_lines ? lines_match(a, ctx, &m.body, &packwhy)
+	                             : 0;
 	if (pack_ok < 0) {
 		rc = pack_ok;
 		sw_buf_fini(&packwhy);
@@ -400,7 +454,8 @@ static int match_msg(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, 
 		describe_dmsg(actual, &m, a->response);
 		sw__cf_appendf(actual, " (at offset %zu)", start);
 		if (packwhy.len) {
-			sw_buf_append_str(actual, "; body as a pack container: ");
+			sw_buf_append_str(actual, a->has_pack ? "; body as a pack container: "
+			                                      : "; body as lines: ");
 			sw_buf_append(actual, packwhy.data, packwhy.len);
 		}
 	}
@@ -414,6 +469,9 @@ static int match_msg(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, 
 		got->eargs = m.eargs;
 		got->has_body = m.has_body;
 		got->body = m.body;
+		got->parts = m.parts;
+		got->nparts = m.nparts;
+		m.parts = NULL;
 		got->has_error = m.has_error;
 		memset(&m.args, 0, sizeof m.args);
 		memset(&m.eargs, 0, sizeof m.eargs);
@@ -427,6 +485,7 @@ out:
 	sw__cf_items_free(&m.eargs);
 	sw_buf_fini(&m.args_text);
 	sw_buf_fini(&m.body);
+	free(m.parts);
 	sw_buf_fini(&wbody);
 	sw__cf_items_free(&wargs);
 	sw__cf_items_free(&wbodies);

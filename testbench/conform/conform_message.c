@@ -4,7 +4,7 @@
  *
  *   raw EXPR | EXPR (starting with a quote, $ or helper{)
  *   v1|v2|v3 request|response [success|failed|error|*] ARGS
- *            [body EXPR]... [chunks EXPR...] [pack RECORD...]
+ *            [body EXPR]... [chunks EXPR...] [pack RECORD...] [lines E...]
  *            [stream-error ARGS] [abort] [same as reference]
  *   eof | silence DUR                        (expectations only)
  *   ATOM then ATOM ... [within DUR]          (an alternative of expect/or)
@@ -174,6 +174,20 @@ static int parse_tail(sw__cf_pstate *ps, const sw__cf_tok *t, size_t n, size_t *
 					return rc;
 				if (!wild &&
 				    (rc = sw__cf_check_expr(ps, a->pack[a->npack - 1], true)) < 0)
+					return rc;
+			}
+		} else if (sw__cf_is(&t[k], "lines")) {
+			if (!expect || !a->response || a->has_lines || a->has_pack || a->nbodies ||
+			    a->any_body)
+				return sw__cf_fail(ps,
+				                   "lines is for the body of a response to expect, "
+				                   "instead of body");
+			a->has_lines = true;
+			for (k++; k < n && !is_kw(&t[k]); k++) {
+				if ((rc = sw__cf_push_str(&a->lines, &a->nlines,
+				                          sw__cf_tokdup(&t[k]))) < 0)
+					return rc;
+				if ((rc = sw__cf_check_expr(ps, a->lines[a->nlines - 1], true)) < 0)
 					return rc;
 			}
 		} else if (sw__cf_is(&t[k], "same")) {

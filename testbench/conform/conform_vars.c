@@ -164,6 +164,7 @@ static const char *src_name(sw_cf_capture_src s)
 	case SW_CF_CAP_ERROR_ARG: return "error-arg";
 	case SW_CF_CAP_BODY: return "body";
 	case SW_CF_CAP_BODY_LINE: return "body-line";
+	case SW_CF_CAP_BODY_PART: return "body-part";
 	}
 	return "?";
 }
@@ -188,6 +189,16 @@ static bool capture_one(const sw_cf_capture *cp, const sw__cf_msg *m, sw_cf_vars
 		if (m->has_body) {
 			p = m->body.data;
 			n = m->body.len;
+			found = true;
+		}
+		break;
+	case SW_CF_CAP_BODY_PART:
+		if (cp->index < m->nparts) {
+			size_t s = m->parts[cp->index];
+			size_t e =
+			    cp->index + 1 < m->nparts ? m->parts[cp->index + 1] : m->body.len;
+			p = m->body.data ? m->body.data + s : (const uint8_t *)"";
+			n = e - s;
 			found = true;
 		}
 		break;
