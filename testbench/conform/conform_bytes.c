@@ -20,6 +20,7 @@
  *   int{N}             "i%de" (a bencoded integer: as an argument, an
  *                      integer element of a v3 args list)
  *   ben{E}             E itself (as an argument: a raw bencoded element)
+ *   cat{E}             E itself (several terms as one argument)
  * Helpers nest: spart{list{"get" "/x"}}.  Evaluation happens at run time so
  * that lengths around {root} are right.
  */
@@ -309,8 +310,10 @@ static int eval_helper(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, s
 			rc = put_u32(out, tmp.len);
 	} else if (NAME("bstr")) {
 		rc = sw__cf_appendf(out, "%zu:", tmp.len);
-	} else if (NAME("ben")) {
-		rc = 0; /* the bytes of a bencoded value, for ben{} arguments */
+	} else if (NAME("ben") || NAME("cat")) {
+		/* The bytes of its terms: ben{} marks a bencoded argument, cat{}
+		 * makes one argument of several terms. */
+		rc = 0;
 	} else {
 		rc = bad(ei, "unknown helper '%.*s{}'", (int)nl, t->p);
 	}
