@@ -387,9 +387,9 @@ static int match_msg(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, 
 		sw_v12_callbacks cb = {.on_status = v12_on_status, .on_args = v12_on_args,
 		                       .on_body_begin = v12_on_body_begin, .on_body = v12_on_body,
 		                       .on_chunk = v12_on_body, .on_error_chunks = v12_on_error_chunks};
-		m.want_mode = (a->chunked || a->has_pack)   ? SW_BODY_CHUNKED
-		              : (a->nbodies || a->any_body) ? SW_BODY_PREFIXED
-		                                            : SW_BODY_NONE;
+		m.want_mode = (a->chunked || a->has_pack)                   ? SW_BODY_CHUNKED
+		              : (a->nbodies || a->any_body || a->has_lines) ? SW_BODY_PREFIXED
+		                                                            : SW_BODY_NONE;
 		m.want_args = a->any_args ? NULL : &wargs;
 		rc = sw_v12_dec_new(&m.v12, a->response ? SW_V12_RESPONSE : SW_V12_REQUEST, a->version,
 		                    &cfg, &cb, &m, NULL);

@@ -40,8 +40,8 @@ int sw__cf_check_expr(sw__cf_pstate *ps, const char *expr, bool arg)
 /* Words that end a message's argument list. */
 static bool is_kw(const sw__cf_tok *t)
 {
-	static const char *const kws[] = {"body", "chunks", "stream-error", "abort",
-	                                  "then", "within", "pack",         "same"};
+	static const char *const kws[] = {"body",   "chunks", "stream-error", "abort", "then",
+	                                  "within", "pack",   "lines",        "same"};
 	for (size_t i = 0; i < sizeof kws / sizeof kws[0]; i++)
 		if (sw__cf_is(t, kws[i]))
 			return true;
@@ -124,7 +124,7 @@ static int parse_tail(sw__cf_pstate *ps, const sw__cf_tok *t, size_t n, size_t *
 				return sw__cf_fail(
 				    ps,
 				    "body needs a byte expression (use \"\" for an empty body)");
-			if ((a->nbodies || a->has_pack) &&
+			if ((a->nbodies || a->has_pack || a->has_lines) &&
 			    !(a->version == 3 && !a->response && !expect))
 				return sw__cf_fail(
 				    ps, "only a v3 request to send may have several body parts");
