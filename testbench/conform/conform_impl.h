@@ -111,6 +111,8 @@ typedef struct sw__cf_conn {
 	bool eof;
 	int err;            /* sticky read error (negative) */
 	sw_cf_result *r;    /* where events are recorded (may be NULL) */
+	bool strict_unknown; /* v1/v2 "bad request" answers too are unknown
+	                      * methods, never a wildcard's match (conform_match.c) */
 } sw__cf_conn;
 
 /* The received bytes from offset `off` (off <= rx.len): never NULL, so that

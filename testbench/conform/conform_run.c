@@ -164,6 +164,7 @@ static void run_variant(sw__cf_run *R, const sw_buf *normal_rx, const sw__cf_sna
 	memset(&R->conn, 0, sizeof R->conn);
 	sw_buf_init(&R->conn.rx, NULL);
 	R->conn.r = R->r;
+	R->conn.strict_unknown = R->c->fixture_bzr != NULL;
 	R->listen_fd = -1;
 	sw__cf_vars_free(&R->vars); /* a fresh run: the fixture's and its own */
 	if (sw__cf_fixture_make(R->c, R->o, R->dir, sizeof R->dir, &R->vars, &ei) < 0) {
