@@ -112,6 +112,8 @@ typedef struct sw_cf_atom {
 	bool has_lines;
 	char **lines;
 	size_t nlines;
+	/* expect "starts E": the body begins with these bytes */
+	char *starts;
 	bool any_status;  /* expect "vN response * ...": either status */
 	bool same_as_ref; /* expect "... same as reference": the decoded
 	                     * message must equal the reference's (differential) */

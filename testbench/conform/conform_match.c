@@ -272,19 +272,19 @@ static bool same_message(const sw_cf_atom *a, const dmsg *m, const sw__cf_items 
 	bool anything = a->any_args || (wargs->n >= 1 && wargs->v[0].wild == 2);
 	if (!anything && (m->args_not_list || !args_match(wargs, &m->args)))
 		return false;
-	if ((a->has_pack || a->has_lines) && !(m->has_body && pack_ok))
+	if ((a->has_pack || a->has_lines || a->starts) && !(m->has_body && pack_ok))
 		return false;
 	if (a->any_body && !m->has_body)
 		return false;
 	bool body_given = a->nbodies || (a->chunked && !a->has_pack);
-	if (!a->any_body && !a->has_pack && !a->has_lines && body_given &&
+	if (!a->any_body && !a->has_pack && !a->has_lines && !a->starts && body_given &&
 	    (!m->has_body || m->body.len != wbody->len ||
 	     (wbody->len && memcmp(m->body.data, wbody->data, wbody->len) != 0)))
 		return false;
 	/* Without a body in the atom there must be none, except that "same as
 	 * reference" leaves the body to the comparison with the reference. */
-	if (!a->any_body && !a->has_pack && !a->has_lines && !body_given && m->has_body &&
-	    !a->same_as_ref)
+	if (!a->any_body && !a->has_pack && !a->has_lines && !a->starts && !body_given &&
+	    m->has_body && !a->same_as_ref)
 		return false;
 	if (a->has_error != m->has_error || (a->has_error && !args_match(weargs, &m->eargs)))
 		return false;
@@ -369,6 +369,22 @@ static int lines_match(const sw_cf_atom *a, const sw_cf_ctx *ctx, const sw_buf *
 	return rc < 0 ? rc : verdict;
 }
 
+/* Whether the body begins with the atom's "starts" bytes: 1, 0 or
+ * SW_ERR_NOMEM. */
+static int starts_match(const sw_cf_atom *a, const sw_cf_ctx *ctx, const sw_buf *body)
+{
+	sw_buf want;
+	sw_buf_init(&want, NULL);
+	int rc = sw_cf_eval(a->starts, ctx, &want, NULL);
+	if (rc == 0)
+		rc = body->len >= want.len &&
+		     (want.len == 0 || memcmp(body->data, want.data, want.len) == 0);
+	else if (rc != SW_ERR_NOMEM)
+		rc = 0;
+	sw_buf_fini(&want);
+	return rc;
+}
+
 static int match_msg(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, int64_t deadline,
                      sw_buf *actual, bool *unknown, sw__cf_msg *got)
 {
@@ -407,9 +423,10 @@ static int match_msg(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, 
 		sw_v12_callbacks cb = {.on_status = v12_on_status, .on_args = v12_on_args,
 		                       .on_body_begin = v12_on_body_begin, .on_body = v12_on_body,
 		                       .on_chunk = v12_on_body, .on_error_chunks = v12_on_error_chunks};
-		m.want_mode = (a->chunked || a->has_pack)                   ? SW_BODY_CHUNKED
-		              : (a->nbodies || a->any_body || a->has_lines) ? SW_BODY_PREFIXED
-		                                                            : SW_BODY_NONE;
+		m.want_mode = (a->chunked || a->has_pack) ? SW_BODY_CHUNKED
+		              : (a->nbodies || a->any_body || a->has_lines || a->starts)
+		                  ? SW_BODY_PREFIXED
+		                  : SW_BODY_NONE;
 		m.want_args = a->any_args ? NULL : &wargs;
 		rc = sw_v12_dec_new(&m.v12, a->response ? SW_V12_RESPONSE : SW_V12_REQUEST, a->version,
 		                    &cfg, &cb, &m, NULL);
@@ -463,6 +480,7 @@ static int match_msg(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, 
 	int pack_ok = !m.has_body    ? 0
 	              : a->has_pack  ? sw__cf_pack_match(a, ctx, m.body.data, m.body.len, &packwhy)
 	              : a->has_lines ? lines_match(a, ctx, &m.body, &packwhy)
+	              : a->starts    ? starts_match(a, ctx, &m.body)
 	                             : 0;
 	if (pack_ok < 0) {
 		rc = pack_ok;

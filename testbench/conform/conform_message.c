@@ -5,6 +5,7 @@
  *   raw EXPR | EXPR (starting with a quote, $ or helper{)
  *   v1|v2|v3 request|response [success|failed|error|*] ARGS
  *            [body EXPR]... [chunks EXPR...] [pack RECORD...] [lines E...]
+ *            [starts EXPR]
  *            [stream-error ARGS] [abort] [same as reference]
  *   eof | silence DUR                        (expectations only)
  *   ATOM then ATOM ... [within DUR]          (an alternative of expect/or)
@@ -40,8 +41,8 @@ int sw__cf_check_expr(sw__cf_pstate *ps, const char *expr, bool arg)
 /* Words that end a message's argument list. */
 static bool is_kw(const sw__cf_tok *t)
 {
-	static const char *const kws[] = {"body",   "chunks", "stream-error", "abort", "then",
-	                                  "within", "pack",   "lines",        "same"};
+	static const char *const kws[] = {"body",   "chunks", "stream-error", "abort",  "then",
+	                                  "within", "pack",   "lines",        "starts", "same"};
 	for (size_t i = 0; i < sizeof kws / sizeof kws[0]; i++)
 		if (sw__cf_is(t, kws[i]))
 			return true;
@@ -138,6 +139,11 @@ static int parse_tail(sw__cf_pstate *ps, const sw__cf_tok *t, size_t n, size_t *
 			if (!(a->version == 2 && a->response))
 				return sw__cf_fail(ps, "chunks are only for v2 responses");
 			a->chunked = true;
+			if (expect && k + 1 < n && sw__cf_is(&t[k + 1], "*")) {
+				a->any_body = true; /* "chunks *": any chunked body */
+				k += 2;
+				continue;
+			}
 			for (k++; k < n && !is_kw(&t[k]); k++) {
 				if ((rc = sw__cf_push_str(&a->bodies, &a->nbodies,
 				                          sw__cf_tokdup(&t[k]))) < 0)
@@ -190,6 +196,20 @@ static int parse_tail(sw__cf_pstate *ps, const sw__cf_tok *t, size_t n, size_t *
 				if ((rc = sw__cf_check_expr(ps, a->lines[a->nlines - 1], true)) < 0)
 					return rc;
 			}
+		} else if (sw__cf_is(&t[k], "starts")) {
+			size_t e = k + 1;
+			while (e < n && !is_kw(&t[e]))
+				e++;
+			if (!expect || !a->response || a->starts || a->has_lines || a->has_pack ||
+			    a->nbodies || a->any_body || e == k + 1)
+				return sw__cf_fail(
+				    ps, "starts takes the bytes a response body to expect "
+				        "begins with, instead of body");
+			if (!(a->starts = sw__cf_join(t, k + 1, e)))
+				return SW_ERR_NOMEM;
+			if ((rc = sw__cf_check_expr(ps, a->starts, false)) < 0)
+				return rc;
+			k = e;
 		} else if (sw__cf_is(&t[k], "same")) {
 			if (!expect || k + 2 >= n || !sw__cf_is(&t[k + 1], "as") ||
 			    !sw__cf_is(&t[k + 2], "reference"))

@@ -13,7 +13,8 @@
  * written as the text NAMES:LINE, NAMES being its names joined by ","
  * (the elements of one name by "\0", as on the wire), LINE its first line
  * without the "\n".  The spec "*" is any one record, "..." any number of
- * remaining ones, and "NAMES:*" any content.
+ * remaining ones, and "NAMES:*" any content.  When the atom expects a
+ * stream error after the body, the container may stop before its 'E'.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -118,7 +119,9 @@ int sw__cf_pack_match(const sw_cf_atom *a, const sw_cf_ctx *ctx, const uint8_t *
 		sw__cf_appendf(why, "not a pack container (%s) after %zu record(s)",
 		               sw_errname((int)used), l.recs.n);
 		verdict = 0;
-	} else if (!sw_pack_dec_done(d)) {
+	} else if (!sw_pack_dec_done(d) && !a->has_error) {
+		/* With a stream error after the body the container is cut where
+		 * the error came; without one it must be complete. */
 		sw__cf_appendf(why, "the container ends before its 'E' after %zu record(s)",
 		               l.recs.n);
 		verdict = 0;

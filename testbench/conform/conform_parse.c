@@ -50,6 +50,7 @@ static void atom_free(sw_cf_atom *a)
 	free(a->raw);
 	free_strv(a->pack, a->npack);
 	free_strv(a->lines, a->nlines);
+	free(a->starts);
 	free_strv(a->args, a->nargs);
 	free_strv(a->bodies, a->nbodies);
 	free_strv(a->eargs, a->neargs);
