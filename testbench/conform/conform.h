@@ -146,9 +146,10 @@ typedef enum sw_cf_capture_src {
 	SW_CF_CAP_BODY_PART  /* v3 bytes part `index` of the body */
 } sw_cf_capture_src;
 
-/* "capture NAME arg N [item I]...": a value of a response kept under NAME
- * for later steps ({NAME} in expressions).  `items` descend into a
- * bencoded value (a list argument, or a byte string holding bencode). */
+/* "capture NAME arg N [item I]... [is EXPR]": a value of a response kept
+ * under NAME for later steps ({NAME} in expressions).  `items` descend into
+ * a bencoded value (a list argument, or a byte string holding bencode);
+ * `is` checks the value (with the variables captured before it). */
 typedef struct sw_cf_capture {
 	char *name;
 	int line;
@@ -156,6 +157,7 @@ typedef struct sw_cf_capture {
 	size_t index;
 	size_t items[8];
 	size_t nitems;
+	char *is; /* "is EXPR": the value must be these bytes */
 } sw_cf_capture;
 
 typedef struct sw_cf_step {

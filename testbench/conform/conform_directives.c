@@ -461,8 +461,16 @@ static int d_capture(sw__cf_pstate *ps, const directive *d, const sw__cf_tok *t,
 		cp.index = v;
 		i++;
 	}
-	while (i < n) {
-		if (!sw__cf_is(&t[i], "item") || i + 1 >= n || t[i + 1].n > 6 ||
+	size_t is_at = n;
+	for (size_t j = i; j < n; j++)
+		if (sw__cf_is(&t[j], "is")) {
+			is_at = j;
+			break;
+		}
+	if (is_at + 1 == n)
+		return sw__cf_fail(ps, "%s", d->usage);
+	while (i < is_at) {
+		if (!sw__cf_is(&t[i], "item") || i + 1 >= is_at || t[i + 1].n > 6 ||
 		    cp.nitems == sizeof cp.items / sizeof cp.items[0])
 			return sw__cf_fail(ps, "%s", d->usage);
 		snprintf(tmp, sizeof tmp, "%.*s", (int)t[i + 1].n, t[i + 1].p);
@@ -479,6 +487,14 @@ static int d_capture(sw__cf_pstate *ps, const directive *d, const sw__cf_tok *t,
 	*slot = cp;
 	if (!(slot->name = sw__cf_tokdup(&t[1])))
 		return SW_ERR_NOMEM;
+	if (is_at < n) {
+		/* Checked with the names captured before this one. */
+		if (!(slot->is = sw__cf_join(t, is_at + 1, n)))
+			return SW_ERR_NOMEM;
+		int rc = sw__cf_check_expr(ps, slot->is, false);
+		if (rc < 0)
+			return rc;
+	}
 	ps->now_expect = true; /* another capture, or an or, may follow */
 	return sw__cf_vars_set(&ps->decl, t[1].p, t[1].n, t[1].p, t[1].n);
 }
@@ -546,7 +562,8 @@ static const directive directives[] = {
 	{"after",      1, ANY,   IN_CASE,               d_after,    0,
 	               "after needs file, absent, dir, count, no-stray or unchanged"},
 	{"capture",    2, ANY,   IN_CASE,               d_capture,  0,
-	               "capture needs NAME arg|error-arg|body-line|body-part N [item I]... or NAME body"},
+	               "capture needs NAME arg|error-arg|body-line|body-part N [item I]... [is EXPR], "
+	               "or NAME body [is EXPR]"},
 };
 /* clang-format on */
 

@@ -255,9 +255,12 @@ int sw__cf_var_expand(const sw_cf_ctx *ctx, const uint8_t *p, size_t n, size_t *
  * "root" or "version". */
 bool sw__cf_var_name_ok(const char *name, size_t n);
 
-/* Runs the captures of step `st` on the message it matched; on failure
- * (no such argument, bad bencode) returns false with why in `why`. */
-bool sw__cf_capture(const sw_cf_step *st, const sw__cf_msg *m, sw_cf_vars *vs, sw_buf *why);
+/* Runs the captures of step `st` on the message it matched (`ctx`, whose
+ * vars are `vs`, evaluates their "is" checks); on failure (no such
+ * argument, bad bencode, a value that is not what "is" says) returns false
+ * with why in `why`. */
+bool sw__cf_capture(const sw_cf_step *st, const sw__cf_msg *m, const sw_cf_ctx *ctx, sw_cf_vars *vs,
+                    sw_buf *why);
 
 /* ---- One run of a case (conform_run.c, conform_steps.c, conform_target.c) -- */
 

@@ -82,8 +82,10 @@ void sw__cf_case_free(sw_cf_case *c)
 		free(s->alts);
 		free(s->text);
 		free(s->result_text);
-		for (size_t k = 0; k < s->ncaps; k++)
+		for (size_t k = 0; k < s->ncaps; k++) {
 			free(s->caps[k].name);
+			free(s->caps[k].is);
+		}
 		free(s->caps);
 	}
 	free(c->steps);

@@ -131,7 +131,7 @@ static void after_match(sw__cf_run *R, const sw_cf_step *st, size_t step, const 
 		sw__cf_appendf(&why,
 		               "line %d: capture: the expectation matched no v1/v2/v3 message",
 		               st->line);
-	if (!last || !sw__cf_capture(st, last, &R->vars, &why)) {
+	if (!last || !sw__cf_capture(st, last, &R->ctx, &R->vars, &why)) {
 		sw_buf_append_byte(&why, 0);
 		sw__cf_failf(R, "%s", (const char *)why.data);
 	}

@@ -169,7 +169,8 @@ static const char *src_name(sw_cf_capture_src s)
 	return "?";
 }
 
-static bool capture_one(const sw_cf_capture *cp, const sw__cf_msg *m, sw_cf_vars *vs, sw_buf *why)
+static bool capture_one(const sw_cf_capture *cp, const sw__cf_msg *m, const sw_cf_ctx *ctx,
+                        sw_cf_vars *vs, sw_buf *why)
 {
 	const uint8_t *p = NULL;
 	size_t n = 0;
@@ -238,6 +239,23 @@ static bool capture_one(const sw_cf_capture *cp, const sw__cf_msg *m, sw_cf_vars
 		(void)benc;
 		ok = sw_buf_append(&val, p ? p : (const uint8_t *)"", n) == 0;
 	}
+	if (ok && cp->is) {
+		sw_buf want;
+		sw_buf_init(&want, NULL);
+		sw_errinfo ei;
+		if (sw_cf_eval(cp->is, ctx, &want, &ei) < 0) {
+			sw__cf_appendf(why, "line %d: capture %s: %s", cp->line, cp->name, ei.text);
+			ok = false;
+		} else if (want.len != val.len ||
+		           (want.len && memcmp(want.data, val.data, val.len))) {
+			sw__cf_appendf(why, "line %d: capture %s is ", cp->line, cp->name);
+			sw__cf_quote(why, val.data, val.len, SW__CF_SHOW_MAX);
+			sw_buf_append_str(why, ", not ");
+			sw__cf_quote(why, want.data, want.len, SW__CF_SHOW_MAX);
+			ok = false;
+		}
+		sw_buf_fini(&want);
+	}
 	if (ok && sw__cf_vars_set(vs, cp->name, strlen(cp->name),
 	                          val.data ? val.data : (uint8_t *)"", val.len) < 0)
 		ok = false;
@@ -245,10 +263,11 @@ static bool capture_one(const sw_cf_capture *cp, const sw__cf_msg *m, sw_cf_vars
 	return ok;
 }
 
-bool sw__cf_capture(const sw_cf_step *st, const sw__cf_msg *m, sw_cf_vars *vs, sw_buf *why)
+bool sw__cf_capture(const sw_cf_step *st, const sw__cf_msg *m, const sw_cf_ctx *ctx, sw_cf_vars *vs,
+                    sw_buf *why)
 {
 	for (size_t i = 0; i < st->ncaps; i++)
-		if (!capture_one(&st->caps[i], m, vs, why))
+		if (!capture_one(&st->caps[i], m, ctx, vs, why))
 			return false;
 	return true;
 }
