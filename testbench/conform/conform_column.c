@@ -36,6 +36,11 @@ void sw_cf_column_del(sw_cf_column *c)
 		for (size_t e = 0; e < k->nevents; e++)
 			free(k->events[e].p);
 		free(k->events);
+		for (size_t e = 0; e < k->ref_nevents; e++)
+			free(k->ref_events[e].p);
+		free(k->ref_events);
+		free(k->difference);
+		free(k->ref_reason);
 	}
 	free(c->v);
 	free(c->name);
@@ -45,6 +50,22 @@ void sw_cf_column_del(sw_cf_column *c)
 static char *dupn(const char *s)
 {
 	return s ? strdup(s) : NULL;
+}
+
+/* Copies a transcript into an array the caller allocated (room for n). */
+static void copy_events(sw__cf_col_event **dst, size_t *nd, const sw_cf_event *src, size_t n)
+{
+	for (size_t e = 0; e < n; e++) {
+		sw__cf_col_event *ev = &(*dst)[*nd];
+		ev->dir = src[e].dir;
+		ev->p = malloc(src[e].n + 1);
+		if (!ev->p)
+			break;
+		memcpy(ev->p, src[e].p, src[e].n);
+		ev->p[src[e].n] = 0;
+		ev->n = src[e].n;
+		(*nd)++;
+	}
 }
 
 int sw_cf_column_from_report(sw_cf_column **out, const sw_cf_report *rep)
@@ -83,16 +104,16 @@ int sw_cf_column_from_report(sw_cf_column **out, const sw_cf_report *rep)
 			k->steps[s].actual = dupn(r->steps[s].actual);
 			k->nsteps++;
 		}
-		for (size_t e = 0; e < r->nevents; e++) {
-			sw__cf_col_event *ev = &k->events[k->nevents];
-			ev->dir = r->events[e].dir;
-			ev->p = malloc(r->events[e].n + 1);
-			if (!ev->p)
-				break;
-			memcpy(ev->p, r->events[e].p, r->events[e].n);
-			ev->p[r->events[e].n] = 0;
-			ev->n = r->events[e].n;
-			k->nevents++;
+		copy_events(&k->events, &k->nevents, r->events, r->nevents);
+		if (r->has_reference) {
+			k->has_ref = true;
+			k->difference = dupn(r->difference);
+			k->ref_reason = dupn(r->ref_reason);
+			if (!(k->ref_events = calloc(r->ref_nevents + 1, sizeof *k->ref_events))) {
+				sw_cf_column_del(c);
+				return SW_ERR_NOMEM;
+			}
+			copy_events(&k->ref_events, &k->ref_nevents, r->ref_events, r->ref_nevents);
 		}
 	}
 	*out = c;
@@ -306,6 +327,8 @@ static char *jstr(const jv *o, const char *k)
 	return v && v->type == 3 ? strdup(v->s) : NULL;
 }
 
+static void load_events(const jv *ev, sw__cf_col_event **out, size_t *nout);
+
 /* One case of a JSON report. */
 static void load_case(sw__cf_col_case *k, const jv *o)
 {
@@ -328,11 +351,24 @@ static void load_case(sw__cf_col_case *k, const jv *o)
 			k->steps[s].actual = jstr(&st->items[s], "actual");
 			k->nsteps++;
 		}
-	if (!ev || ev->type != 4 || !(k->events = calloc(ev->n + 1, sizeof *k->events)))
+	load_events(ev, &k->events, &k->nevents);
+	const jv *ref = jget(o, "reference");
+	if (ref && ref->type == 5) {
+		k->has_ref = true;
+		k->difference = jstr(o, "difference");
+		k->ref_reason = jstr(ref, "reason");
+		load_events(jget(ref, "events"), &k->ref_events, &k->ref_nevents);
+	}
+}
+
+/* A transcript array of a JSON report (see json_events in conform_report.c). */
+static void load_events(const jv *ev, sw__cf_col_event **out, size_t *nout)
+{
+	if (!ev || ev->type != 4 || !(*out = calloc(ev->n + 1, sizeof **out)))
 		return;
 	for (size_t e = 0; e < ev->n; e++) {
 		const jv *d = jget(&ev->items[e], "dir");
-		sw__cf_col_event *ce = &k->events[k->nevents++];
+		sw__cf_col_event *ce = &(*out)[(*nout)++];
 		ce->dir = d && d->type == 3 && d->slen ? d->s[0] : '#';
 		if (ce->dir == '#') {
 			ce->p = (uint8_t *)jstr(&ev->items[e], "text");

@@ -62,6 +62,25 @@ static void hexdump(FILE *f, const uint8_t *p, size_t n)
 		fprintf(f, "... %zu more bytes\n", n - show);
 }
 
+/* A run's transcript: notes, and the bytes each way as hex dumps. */
+static void transcript(FILE *f, const sw__cf_col_event *events, size_t n)
+{
+	for (size_t e = 0; e < n; e++) {
+		const sw__cf_col_event *ev = &events[e];
+		if (ev->dir == '#') {
+			fputs("<div class=\"note\"># ", f);
+			h(f, (const char *)ev->p);
+			fputs("</div>\n", f);
+			continue;
+		}
+		fprintf(f, "<div>%s %zu bytes</div><pre class=\"%s\">",
+		        ev->dir == '>' ? "sent" : "received", ev->n,
+		        ev->dir == '>' ? "sent" : "recv");
+		hexdump(f, ev->p, ev->n);
+		fputs("</pre>\n", f);
+	}
+}
+
 static const sw__cf_col_case *find_case(const sw_cf_column *c, const char *id)
 {
 	for (size_t i = 0; i < c->n; i++)
@@ -182,18 +201,21 @@ int sw_cf_write_html(FILE *f, sw_cf_column *const *cols, size_t ncols)
 				}
 				fputs("</table>\n", f);
 			}
-			for (size_t e = 0; e < cc->nevents; e++) {
-				const sw__cf_col_event *ev = &cc->events[e];
-				if (ev->dir == '#') {
-					fputs("<div class=\"note\"># ", f);
-					h(f, (const char *)ev->p);
-					fputs("</div>\n", f);
-					continue;
+			transcript(f, cc->events, cc->nevents);
+			if (cc->has_ref) {
+				/* The differential: the reference's run of the case. */
+				if (cc->difference) {
+					fputs("<p class=\"bad\">Differs from the reference: ", f);
+					h(f, cc->difference);
+					fputs("</p>\n", f);
 				}
-				fprintf(f, "<div>%s %zu bytes</div><pre class=\"%s\">", ev->dir == '>' ? "sent" : "received",
-				        ev->n, ev->dir == '>' ? "sent" : "recv");
-				hexdump(f, ev->p, ev->n);
-				fputs("</pre>\n", f);
+				fputs("<div><b>reference transcript</b></div>\n", f);
+				if (cc->ref_reason) {
+					fputs("<p>The reference failed the case: ", f);
+					h(f, cc->ref_reason);
+					fputs("</p>\n", f);
+				}
+				transcript(f, cc->ref_events, cc->ref_nevents);
 			}
 			if (cc->stderr_text && *cc->stderr_text) {
 				fputs("<div>stderr</div><pre>", f);

@@ -387,6 +387,11 @@ typedef struct sw__cf_col_case {
 	size_t nsteps;
 	sw__cf_col_event *events;
 	size_t nevents;
+	/* The differential: the reference's transcript and the difference. */
+	bool has_ref;
+	char *difference, *ref_reason;
+	sw__cf_col_event *ref_events;
+	size_t ref_nevents;
 } sw__cf_col_case;
 
 struct sw_cf_column {

@@ -220,6 +220,27 @@ static void json_kv(FILE *f, const char *k, const char *v, bool comma)
 		fputc(',', f);
 }
 
+/* A transcript as a JSON array: notes as text, bytes as hex. */
+static void json_events(FILE *f, const sw_cf_event *events, size_t n)
+{
+	fputc('[', f);
+	for (size_t e = 0; e < n; e++) {
+		const sw_cf_event *ev = &events[e];
+		fprintf(f, "%s{\"dir\":\"%c\",", e ? "," : "", ev->dir == '#' ? '#' : ev->dir);
+		if (ev->dir == '#') {
+			json_kv(f, "text", (const char *)ev->p, false);
+		} else {
+			size_t m = ev->n > EVENT_MAX ? EVENT_MAX : ev->n;
+			fprintf(f, "\"n\":%zu,\"hex\":\"", ev->n);
+			for (size_t k = 0; k < m; k++)
+				fprintf(f, "%02x", ev->p[k]);
+			fputc('"', f);
+		}
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
 int sw_cf_write_json(FILE *f, const sw_cf_report *rep)
 {
 	size_t counts[SW_CF_VERDICT_COUNT_];
@@ -254,22 +275,19 @@ int sw_cf_write_json(FILE *f, const sw_cf_report *rep)
 			json_kv(f, "actual", r->steps[s].actual, false);
 			fputc('}', f);
 		}
-		fputs("],\"events\":[", f);
-		for (size_t e = 0; e < r->nevents; e++) {
-			const sw_cf_event *ev = &r->events[e];
-			fprintf(f, "%s{\"dir\":\"%c\",", e ? "," : "", ev->dir == '#' ? '#' : ev->dir);
-			if (ev->dir == '#') {
-				json_kv(f, "text", (const char *)ev->p, false);
-			} else {
-				size_t n = ev->n > EVENT_MAX ? EVENT_MAX : ev->n;
-				fprintf(f, "\"n\":%zu,\"hex\":\"", ev->n);
-				for (size_t k = 0; k < n; k++)
-					fprintf(f, "%02x", ev->p[k]);
-				fputc('"', f);
-			}
+		fputs("],\"events\":", f);
+		json_events(f, r->events, r->nevents);
+		if (r->has_reference) {
+			/* The differential: the reference's run beside this one. */
+			fputc(',', f);
+			json_kv(f, "difference", r->difference, true);
+			fputs("\"reference\":{", f);
+			json_kv(f, "reason", r->ref_reason, true);
+			fputs("\"events\":", f);
+			json_events(f, r->ref_events, r->ref_nevents);
 			fputc('}', f);
 		}
-		fprintf(f, "]}%s\n", i + 1 < rep->n ? "," : "");
+		fprintf(f, "}%s\n", i + 1 < rep->n ? "," : "");
 	}
 	fputs("]}\n", f);
 	return ioerr(f);
