@@ -90,7 +90,7 @@ static int parse(const struct verb_spec *v, sw__call_opts *o, const char **file,
 	const struct option *opts = v->id == V_PUT     ? put_options
 	                            : v->id == V_MKDIR ? mkdir_options
 	                                               : common_options;
-	optind = 1;
+	optind = 0; /* start over with this optstring (see cmd_call.c) */
 	opterr = 0;
 	int opt;
 	while ((opt = getopt_long(argc, argv, SW__CALL_SHORT_OPTIONS, opts, NULL)) != -1) {

@@ -322,6 +322,9 @@ void sw__cf_failf(sw__cf_run *R, const char *fmt, ...) __attribute__((format(pri
 /* Executes the steps of R->c (conform_steps.c); returns true if the eof
  * phase of an EOF variant was entered (the remaining steps are skipped). */
 bool sw__cf_do_steps(sw__cf_run *R);
+/* The end of a client case's eof variant: the client's output must be an
+ * error (not ok, not nothing), whatever it retried meanwhile. */
+void sw__cf_client_cut_result(sw__cf_run *R);
 /* Starts the target of R->o for this run (fixture already made): spawns the
  * command, connects, or starts the embedded server; sets R->conn.m (not for
  * client targets, which connect later).  On failure appends to R->why. */

@@ -126,9 +126,9 @@ static int parse_tail(sw__cf_pstate *ps, const sw__cf_tok *t, size_t n, size_t *
 				    ps,
 				    "body needs a byte expression (use \"\" for an empty body)");
 			if ((a->nbodies || a->has_pack || a->has_lines) &&
-			    !(a->version == 3 && !a->response && !expect))
+			    !(a->version == 3 && !expect))
 				return sw__cf_fail(
-				    ps, "only a v3 request to send may have several body parts");
+				    ps, "only a v3 message to send may have several body parts");
 			if ((rc = sw__cf_push_str(&a->bodies, &a->nbodies, sw__cf_join(t, k, e))) <
 			    0)
 				return rc;

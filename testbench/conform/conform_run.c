@@ -180,7 +180,9 @@ static void run_variant(sw__cf_run *R, const sw_buf *normal_rx, const sw__cf_sna
 		R->failed = true;
 	if (!R->failed) {
 		bool eof = sw__cf_do_steps(R);
-		if (eof && !R->failed)
+		if (eof && !R->failed && R->c->role == SW_CF_ROLE_CLIENT)
+			sw__cf_client_cut_result(R);
+		else if (eof && !R->failed)
 			eof_phase(R, normal_rx, post, normal_root);
 		else if (!R->failed && R->c->role == SW_CF_ROLE_SERVER)
 			trailing_check(R);
@@ -230,9 +232,12 @@ static bool waits_on_purpose(const sw_cf_case *c)
 
 static bool sweeps_apply(const sw_cf_case *c, const sw_cf_opts *o)
 {
-	if (o->sweep == SW_CF_SWEEP_NONE || c->role != SW_CF_ROLE_SERVER || c->sweep == 0 ||
-	    waits_on_purpose(c))
+	if (o->sweep == SW_CF_SWEEP_NONE || c->sweep == 0 || waits_on_purpose(c))
 		return false;
+	/* A client case is swept only when it asks for it: each variant runs
+	 * the client command again. */
+	if (c->role == SW_CF_ROLE_CLIENT)
+		return c->sweep == 1 && o->target == SW_CF_TARGET_CLIENT;
 	return c->sweep == 1 || o->sweep == SW_CF_SWEEP_ALL || has_tag(c, "framing");
 }
 
@@ -341,10 +346,12 @@ static void run_sweeps(sw__cf_run *R, const sw__cf_snap *final, const sw_buf *no
 		if (n > maxlen)
 			maxlen = n;
 	}
-	for (size_t k = 1; k < maxlen && !R->failed; k++)
+	/* A client case: only end of stream inside each response (below). */
+	bool client = c->role == SW_CF_ROLE_CLIENT;
+	for (size_t k = 1; k < maxlen && !R->failed && !client; k++)
 		if (sweep_offset(k, maxlen))
 			sweep_variant(R, (sw__cf_variant){V_SPLIT, k, 0}, normal_rx, final);
-	if (!R->failed)
+	if (!R->failed && !client)
 		sweep_variant(R, (sw__cf_variant){V_DRIP, 0, 0}, normal_rx, final);
 	for (size_t j = 0; j < c->nsteps && !R->failed; j++) {
 		size_t len = send_len(c, j, &lctx);

@@ -280,6 +280,33 @@ static bool result_matches(const sw__cf_run *R, const sw_cf_step *st, const char
 	return ok;
 }
 
+void sw__cf_client_cut_result(sw__cf_run *R)
+{
+	int64_t deadline = sw_clock_ms() + sw__cf_scaled(R, R->o->timeout_ms);
+	sw__cf_conn out = {.m = R->proc, .r = NULL};
+	sw_buf_init(&out.rx, NULL);
+	unsigned refused = 0;
+	if (!client_output(R, deadline, &out, &refused)) {
+		sw__cf_failf(R,
+		             "after end of stream in the middle of a response the client did not "
+		             "finish within %lld ms",
+		             (long long)sw__cf_scaled(R, R->o->timeout_ms));
+	} else {
+		sw_buf_append_byte(&out.rx, 0);
+		char *line = (char *)out.rx.data;
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		sw__cf_note(R->r, "client output: %.300s", line);
+		if (strncmp(line, "error", 5) != 0 || (line[5] != ' ' && line[5] != '\0'))
+			sw__cf_failf(R,
+			             "after end of stream in the middle of a response the client "
+			             "reported: %.600s (an error was due)",
+			             *line ? line : "(nothing)");
+	}
+	sw_buf_fini(&out.rx);
+}
+
 /* The client command's outcome: its first output line. */
 static void do_result(sw__cf_run *R, const sw_cf_step *st)
 {
