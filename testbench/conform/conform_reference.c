@@ -87,6 +87,41 @@ static const char *find_ref(const sw__cf_trace *t, size_t step, size_t k)
 
 #define SHOWN 600
 
+static int cmp_line(const void *a, const void *b)
+{
+	const sw_slice *x = a, *y = b;
+	size_t n = x->n < y->n ? x->n : y->n;
+	int c = n ? memcmp(x->p, y->p, n) : 0;
+	return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* The body's lines sorted, joined by "\n".  Returns 0 or SW_ERR_NOMEM. */
+static int sort_lines(const sw_buf *body, sw_buf *out)
+{
+	size_t n = 1;
+	for (size_t i = 0; i < body->len; i++)
+		n += body->data[i] == '\n';
+	sw_slice *v = calloc(n, sizeof *v);
+	if (!v)
+		return SW_ERR_NOMEM;
+	size_t k = 0, s = 0;
+	for (size_t i = 0; i <= body->len; i++)
+		if (i == body->len || body->data[i] == '\n') {
+			v[k++] = (sw_slice){body->data + s, i - s};
+			s = i + 1;
+		}
+	qsort(v, k, sizeof *v, cmp_line);
+	int rc = 0;
+	for (size_t i = 0; i < k && rc == 0; i++) {
+		if (i)
+			rc = sw_buf_append_byte(out, '\n');
+		if (rc == 0)
+			rc = sw_buf_append(out, v[i].p ? v[i].p : (const uint8_t *)"", v[i].n);
+	}
+	free(v);
+	return rc;
+}
+
 void sw__cf_ref_observe(sw__cf_run *R, size_t step, size_t k, const sw_cf_atom *a,
                         const sw__cf_msg *m)
 {
@@ -96,6 +131,15 @@ void sw__cf_ref_observe(sw__cf_run *R, size_t step, size_t k, const sw_cf_atom *
 	sw_buf raw, norm;
 	sw_buf_init(&raw, NULL);
 	sw_buf_init(&norm, NULL);
+	sw__cf_msg sorted = {0};
+	if (a->has_lines && m->has_body) {
+		/* Lines in any order: compared in a canonical (sorted) order. */
+		sorted = *m;
+		sw_buf_init(&sorted.body, NULL);
+		if (sort_lines(&m->body, &sorted.body) < 0)
+			goto out;
+		m = &sorted;
+	}
 	if (sw__cf_msg_text(&raw, m) < 0 || sw_buf_append_byte(&raw, 0) < 0 ||
 	    normalise(&norm, (const char *)raw.data, R->dir, &R->vars) < 0)
 		goto out;
@@ -140,6 +184,7 @@ void sw__cf_ref_observe(sw__cf_run *R, size_t step, size_t k, const sw_cf_atom *
 out:
 	sw_buf_fini(&raw);
 	sw_buf_fini(&norm);
+	sw_buf_fini(&sorted.body);
 }
 
 int sw__cf_ref_run(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r, sw__cf_trace *t)

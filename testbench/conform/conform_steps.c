@@ -119,23 +119,26 @@ static void after_match(sw__cf_run *R, const sw_cf_step *st, size_t step, const 
 {
 	const sw__cf_msg *last = NULL;
 	for (size_t k = 0; k < alt->n; k++)
-		if (alt->atoms[k].kind == SW_CF_MSG) {
-			sw__cf_ref_observe(R, step, k, &alt->atoms[k], &got[k]);
+		if (alt->atoms[k].kind == SW_CF_MSG)
 			last = &got[k];
+	if (st->ncaps) {
+		sw_buf why;
+		sw_buf_init(&why, NULL);
+		if (!last)
+			sw__cf_appendf(
+			    &why, "line %d: capture: the expectation matched no v1/v2/v3 message",
+			    st->line);
+		if (!last || !sw__cf_capture(st, last, &R->ctx, &R->vars, &why)) {
+			sw_buf_append_byte(&why, 0);
+			sw__cf_failf(R, "%s", (const char *)why.data);
 		}
-	if (!st->ncaps || R->failed)
-		return;
-	sw_buf why;
-	sw_buf_init(&why, NULL);
-	if (!last)
-		sw__cf_appendf(&why,
-		               "line %d: capture: the expectation matched no v1/v2/v3 message",
-		               st->line);
-	if (!last || !sw__cf_capture(st, last, &R->ctx, &R->vars, &why)) {
-		sw_buf_append_byte(&why, 0);
-		sw__cf_failf(R, "%s", (const char *)why.data);
+		sw_buf_fini(&why);
 	}
-	sw_buf_fini(&why);
+	/* After the captures, so that the differential sees this step's
+	 * tokens as variables too. */
+	for (size_t k = 0; k < alt->n && !R->failed; k++)
+		if (alt->atoms[k].kind == SW_CF_MSG)
+			sw__cf_ref_observe(R, step, k, &alt->atoms[k], &got[k]);
 }
 
 static void do_expect(sw__cf_run *R, const sw_cf_step *st, size_t step)
