@@ -401,8 +401,12 @@ static const char *beside_cases(const char *cases, const char *name, char *buf, 
 	while (l > 1 && tmp[l - 1] == '/')
 		tmp[--l] = '\0';
 	if (stat(tmp, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		/* A case file: its directory. */
 		char *sl = strrchr(tmp, '/');
-		snprintf(tmp, sizeof tmp, "%s", sl ? (*sl = '\0', tmp) : ".");
+		if (sl)
+			*sl = '\0';
+		else
+			strcpy(tmp, ".");
 	}
 	char *sl = strrchr(tmp, '/');
 	if (sl)
