@@ -389,45 +389,13 @@ static int parse_cli(int argc, char **argv, cli *C, job *J)
 	return -1;
 }
 
-/* A directory beside the cases: "conformance/cases" -> "conformance/NAME"
- * (the parent of a case directory, or of a case file's directory), else
- * $SW_SOURCE_DIR/conformance/NAME.  NULL if neither exists. */
-static const char *beside_cases(const char *cases, const char *name, char *buf, size_t cap)
-{
-	struct stat st;
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s", cases);
-	size_t l = strlen(tmp);
-	while (l > 1 && tmp[l - 1] == '/')
-		tmp[--l] = '\0';
-	if (stat(tmp, &st) == 0 && !S_ISDIR(st.st_mode)) {
-		/* A case file: its directory. */
-		char *sl = strrchr(tmp, '/');
-		if (sl)
-			*sl = '\0';
-		else
-			strcpy(tmp, ".");
-	}
-	char *sl = strrchr(tmp, '/');
-	if (sl)
-		snprintf(buf, cap, "%.*s/%s", (int)(sl - tmp), tmp, name);
-	else
-		snprintf(buf, cap, "%s", name);
-	if (strcmp(tmp, ".") != 0 && stat(buf, &st) == 0)
-		return buf;
-	const char *src = getenv("SW_SOURCE_DIR");
-	if (src && snprintf(buf, cap, "%s/conformance/%s", src, name) > 0 && stat(buf, &st) == 0)
-		return buf;
-	return NULL;
-}
-
 /* Prints the coverage table (no run).  Returns the exit status. */
 static int coverage(const cli *C, const sw_cf_suite *suite)
 {
 	static char vbuf[4096];
 	const char *path =
 	    C->verbs ? C->verbs
-	             : beside_cases(C->cases, "verbs/breezy-3.3.2.txt", vbuf, sizeof vbuf);
+	             : sw_cf_beside_cases(C->cases, "verbs/breezy-3.3.2.txt", vbuf, sizeof vbuf);
 	char *text = NULL;
 	size_t len = 0;
 	if (path && read_text(path, &text, &len) < 0) {
@@ -458,7 +426,7 @@ static int load(cli *C, job *J, sw_cf_suite *suite)
 	}
 	static char fbuf[4096];
 	if (!J->opts.fixtures_dir)
-		J->opts.fixtures_dir = beside_cases(C->cases, "fixtures", fbuf, sizeof fbuf);
+		J->opts.fixtures_dir = sw_cf_beside_cases(C->cases, "fixtures", fbuf, sizeof fbuf);
 	sw_cf_diag d;
 	memset(&d, 0, sizeof d);
 	if (sw_cf_load(suite, C->cases, &d) < 0) {

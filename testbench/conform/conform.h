@@ -420,6 +420,11 @@ int sw_cf_run_case(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r);
 
 void sw_cf_result_fini(sw_cf_result *r);
 
+/* A path beside the case files: for cases "conformance/cases" (a directory,
+ * or a file in it) "conformance/NAME", else $SW_SOURCE_DIR/conformance/NAME;
+ * written to buf[0..cap).  Returns buf, or NULL when neither exists. */
+const char *sw_cf_beside_cases(const char *cases, const char *name, char *buf, size_t cap);
+
 /* Frees what the runner keeps between cases: the fixture trees read from
  * opts->fixtures_dir (read once per process, conform_fixtures_bzr.c).  Call
  * once no case runs any more. */

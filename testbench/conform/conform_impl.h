@@ -210,10 +210,10 @@ int sw__cf_match(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, int6
                  sw_buf *actual, bool *unknown, sw__cf_msg *got);
 
 /* Appends the canonical text of a decoded message ("v3 success [...] body
- * \"...\" stream-error [...]"), every byte shown. */
+ * \"...\" stream-error [...]"), every byte shown (conform_reference.c). */
 int sw__cf_msg_text(sw_buf *out, const sw__cf_msg *m);
 
-/* ---- Pack containers in expectations (conform_pack_match.c) ------------------ */
+/* ---- Bodies checked by shape (conform_body_match.c) ------------------------- */
 
 /* True if `body` is one complete pack container (nothing after its 'E')
  * whose records match the specs of a (a->pack, see FORMAT.md); otherwise
@@ -221,6 +221,11 @@ int sw__cf_msg_text(sw_buf *out, const sw__cf_msg *m);
  * SW_ERR_NOMEM. */
 int sw__cf_pack_match(const sw_cf_atom *a, const sw_cf_ctx *ctx, const uint8_t *body, size_t n,
                       sw_buf *why);
+/* The body's lines, in any order, against a->lines: 1, 0 (why says what
+ * came, sorted) or SW_ERR_NOMEM. */
+int sw__cf_lines_match(const sw_cf_atom *a, const sw_cf_ctx *ctx, const sw_buf *body, sw_buf *why);
+/* Whether the body begins with a->starts: 1, 0 or SW_ERR_NOMEM. */
+int sw__cf_starts_match(const sw_cf_atom *a, const sw_cf_ctx *ctx, const sw_buf *body);
 
 /* ---- Variables (conform_vars.c) ---------------------------------------------- */
 

@@ -304,87 +304,6 @@ void sw__cf_msg_free(sw__cf_msg *m)
 	memset(m, 0, sizeof *m);
 }
 
-int sw__cf_msg_text(sw_buf *out, const sw__cf_msg *m)
-{
-	int rc = sw__cf_appendf(out, "v%d%s ", m->version,
-	                        m->status == 2 ? " (odd status)"
-	                                       : sw__cf_status_word(m->version, m->status));
-	if (rc == 0)
-		rc = m->args_not_list ? sw_buf_append_str(out, "(args not a list)")
-		                      : sw__cf_items_describe(out, &m->args);
-	if (rc == 0 && m->has_body) {
-		rc = sw_buf_append_str(out, " body ");
-		if (rc == 0)
-			rc = sw__cf_quote(out, m->body.data, m->body.len, SIZE_MAX);
-	}
-	if (rc == 0 && m->has_error) {
-		rc = sw_buf_append_str(out, " stream-error ");
-		if (rc == 0)
-			rc = sw__cf_items_describe(out, &m->eargs);
-	}
-	return rc;
-}
-
-static int cmp_item(const void *x, const void *y)
-{
-	const sw__cf_item *a = x, *b = y;
-	size_t n = a->n < b->n ? a->n : b->n;
-	int c = n ? memcmp(a->p, b->p, n) : 0;
-	return c ? c : (a->n > b->n) - (a->n < b->n);
-}
-
-/* The body's lines, in any order, against the atom's; 1, 0 (why says what
- * differs) or SW_ERR_NOMEM. */
-static int lines_match(const sw_cf_atom *a, const sw_cf_ctx *ctx, const sw_buf *body, sw_buf *why)
-{
-	sw__cf_items want = {0}, got = {0};
-	sw_errinfo ei;
-	int rc = sw__cf_eval_args(a->lines, a->nlines, ctx, &want, &ei);
-	size_t s = 0;
-	for (size_t i = 0; rc == 0 && i <= body->len; i++)
-		if (i == body->len || body->data[i] == '\n') {
-			if (i < body->len || i > s)
-				rc = sw__cf_items_push(&got, body->data + s, i - s, 0);
-			s = i + 1;
-		}
-	int verdict = 0;
-	if (rc == 0) {
-		if (want.n)
-			qsort(want.v, want.n, sizeof *want.v, cmp_item);
-		if (got.n)
-			qsort(got.v, got.n, sizeof *got.v, cmp_item);
-		verdict = want.n == got.n;
-		for (size_t i = 0; verdict && i < want.n; i++)
-			verdict = cmp_item(&want.v[i], &got.v[i]) == 0;
-		if (!verdict) {
-			sw_buf_append_str(why, "sorted ");
-			sw__cf_items_describe(why, &got);
-		}
-	} else if (rc != SW_ERR_NOMEM) {
-		sw__cf_appendf(why, "cannot evaluate the lines: %s", ei.text);
-		rc = 0;
-	}
-	sw__cf_items_free(&want);
-	sw__cf_items_free(&got);
-	return rc < 0 ? rc : verdict;
-}
-
-/* Whether the body begins with the atom's "starts" bytes: 1, 0 or
- * SW_ERR_NOMEM. */
-static int starts_match(const sw_cf_atom *a, const sw_cf_ctx *ctx, const sw_buf *body)
-{
-	sw_buf want;
-	sw_buf_init(&want, NULL);
-	int rc = sw_cf_eval(a->starts, ctx, &want, NULL);
-	if (rc == 0)
-		rc = body->len >= want.len &&
-		     (want.len == 0 || memcmp(body->data, want.data, want.len) == 0);
-	else if (rc != SW_ERR_NOMEM)
-		rc = 0;
-	sw_buf_fini(&want);
-	return rc;
-}
-
 static int match_msg(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, int64_t deadline,
                      sw_buf *actual, bool *unknown, sw__cf_msg *got)
 {
@@ -479,8 +398,8 @@ static int match_msg(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, 
 	sw_buf_init(&packwhy, NULL);
 	int pack_ok = !m.has_body    ? 0
 	              : a->has_pack  ? sw__cf_pack_match(a, ctx, m.body.data, m.body.len, &packwhy)
-	              : a->has_lines ? lines_match(a, ctx, &m.body, &packwhy)
-	              : a->starts    ? starts_match(a, ctx, &m.body)
+	              : a->has_lines ? sw__cf_lines_match(a, ctx, &m.body, &packwhy)
+	              : a->starts    ? sw__cf_starts_match(a, ctx, &m.body)
 	                             : 0;
 	if (pack_ok < 0) {
 		rc = pack_ok;

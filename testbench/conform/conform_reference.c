@@ -87,6 +87,27 @@ static const char *find_ref(const sw__cf_trace *t, size_t step, size_t k)
 
 #define SHOWN 600
 
+int sw__cf_msg_text(sw_buf *out, const sw__cf_msg *m)
+{
+	int rc = sw__cf_appendf(out, "v%d%s ", m->version,
+	                        m->status == 2 ? " (odd status)"
+	                                       : sw__cf_status_word(m->version, m->status));
+	if (rc == 0)
+		rc = m->args_not_list ? sw_buf_append_str(out, "(args not a list)")
+		                      : sw__cf_items_describe(out, &m->args);
+	if (rc == 0 && m->has_body) {
+		rc = sw_buf_append_str(out, " body ");
+		if (rc == 0)
+			rc = sw__cf_quote(out, m->body.data, m->body.len, SIZE_MAX);
+	}
+	if (rc == 0 && m->has_error) {
+		rc = sw_buf_append_str(out, " stream-error ");
+		if (rc == 0)
+			rc = sw__cf_items_describe(out, &m->eargs);
+	}
+	return rc;
+}
+
 static int cmp_line(const void *a, const void *b)
 {
 	const sw_slice *x = a, *y = b;

@@ -1,7 +1,9 @@
 /*
- * Conformance runner: bodies that are pack containers (conformance/FORMAT.md,
- * "pack").
+ * Conformance runner: bodies checked by their shape rather than their bytes
+ * (conformance/FORMAT.md): `pack` (below), `lines` (the lines in any
+ * order) and `starts` (a prefix).
  *
+ * PACK CONTAINERS.
  * The network stream of Repository.get_stream*, insert_stream* and
  * VersionedFileRepository.get_inventories is one pack container
  * (smartwire/pack.h).  Its record contents (groupcompress blocks, knit
@@ -148,5 +150,63 @@ out:
 	sw__cf_items_free(&want);
 	sw__cf_items_free(&l.recs);
 	sw_buf_fini(&l.cur);
+	return rc;
+}
+
+/* ---- lines, starts ------------------------------------------------------- */
+
+static int cmp_item(const void *x, const void *y)
+{
+	const sw__cf_item *a = x, *b = y;
+	size_t n = a->n < b->n ? a->n : b->n;
+	int c = n ? memcmp(a->p, b->p, n) : 0;
+	return c ? c : (a->n > b->n) - (a->n < b->n);
+}
+
+int sw__cf_lines_match(const sw_cf_atom *a, const sw_cf_ctx *ctx, const sw_buf *body, sw_buf *why)
+{
+	sw__cf_items want = {0}, got = {0};
+	sw_errinfo ei;
+	int rc = sw__cf_eval_args(a->lines, a->nlines, ctx, &want, &ei);
+	size_t s = 0;
+	for (size_t i = 0; rc == 0 && i <= body->len; i++)
+		if (i == body->len || body->data[i] == '\n') {
+			if (i < body->len || i > s)
+				rc = sw__cf_items_push(&got, body->data + s, i - s, 0);
+			s = i + 1;
+		}
+	int verdict = 0;
+	if (rc == 0) {
+		if (want.n)
+			qsort(want.v, want.n, sizeof *want.v, cmp_item);
+		if (got.n)
+			qsort(got.v, got.n, sizeof *got.v, cmp_item);
+		verdict = want.n == got.n;
+		for (size_t i = 0; verdict && i < want.n; i++)
+			verdict = cmp_item(&want.v[i], &got.v[i]) == 0;
+		if (!verdict) {
+			sw_buf_append_str(why, "sorted ");
+			sw__cf_items_describe(why, &got);
+		}
+	} else if (rc != SW_ERR_NOMEM) {
+		sw__cf_appendf(why, "cannot evaluate the lines: %s", ei.text);
+		rc = 0;
+	}
+	sw__cf_items_free(&want);
+	sw__cf_items_free(&got);
+	return rc < 0 ? rc : verdict;
+}
+
+int sw__cf_starts_match(const sw_cf_atom *a, const sw_cf_ctx *ctx, const sw_buf *body)
+{
+	sw_buf want;
+	sw_buf_init(&want, NULL);
+	int rc = sw_cf_eval(a->starts, ctx, &want, NULL);
+	if (rc == 0)
+		rc = body->len >= want.len &&
+		     (want.len == 0 || memcmp(body->data, want.data, want.len) == 0);
+	else if (rc != SW_ERR_NOMEM)
+		rc = 0;
+	sw_buf_fini(&want);
 	return rc;
 }
