@@ -143,7 +143,7 @@ static void parse_case(const char *text, size_t len)
 static void eval_twice(int (*fn)(const char *, const sw_cf_ctx *, sw_buf *, sw_errinfo *),
                        const char *expr)
 {
-	static const sw_cf_ctx ctx = {"/srv/root", "3.3.2"};
+	static const sw_cf_ctx ctx = {"/srv/root", "3.3.2", NULL};
 	sw_buf a, b;
 	sw_buf_init(&a, NULL);
 	sw_buf_init(&b, NULL);

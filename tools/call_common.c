@@ -290,6 +290,11 @@ static int print_response(sw__call_conn *cc, sw_response *r, sw__call_print prin
 	return code;
 }
 
+static int on_piece(void *ud, const uint8_t *p, size_t n)
+{
+	return sw_buf_append(ud, p, n) < 0 ? 1 : 0;
+}
+
 int sw__call_run(sw__call_conn *cc, const sw_call *call, sw__call_print print, const char *expect)
 {
 	sw_response *r = NULL;
@@ -298,7 +303,10 @@ int sw__call_run(sw__call_conn *cc, const sw_call *call, sw__call_print print, c
 		return report_error(cc, rc);
 	sw_buf body;
 	sw_buf_init(&body, NULL);
-	if (call->expect_body)
+	if (call->expect_body && cc->o->streamed) {
+		sw_body_callbacks cb = {.on_data = on_piece};
+		rc = sw_response_read_streamed_body(r, &cb, &body);
+	} else if (call->expect_body)
 		rc = sw_response_read_body(r, &body);
 	int code;
 	if (rc < 0) {

@@ -25,6 +25,7 @@ typedef struct sw__call_opts {
 	int timeout_ms;         /* --timeout: 0 = library default */
 	bool json;              /* --json */
 	const char *output;     /* --output: body destination (NULL: stdout) */
+	bool streamed;          /* `call --streamed`: read the body as a stream */
 } sw__call_opts;
 
 /* The common options' help text, for each subcommand's usage. */
@@ -93,7 +94,9 @@ typedef enum sw__call_print {
 } sw__call_print;
 
 /* Runs `call` on cc's client and prints per `print` (with --json always the
- * JSON object).  When `expect` is not NULL the response's first element must
+ * JSON object).  With cc->o->streamed and call->expect_body the body is read
+ * as a stream (Breezy read_streamed_body: v3 parts, v2 chunks; an error at
+ * its end is an error response after the pieces before it).  When `expect` is not NULL the response's first element must
  * equal it, or the call fails with SW_EXIT_PROTOCOL (Breezy's
  * UnexpectedSmartServerResponse).  Errors go to stderr: an error response
  * as the line `error: ["Tuple", "..."]`.  Returns the exit code. */

@@ -32,6 +32,11 @@ static void usage(FILE *f)
 	      "  --server-tcp-cmd 'CMD'  a server listening on 127.0.0.1:{port}\n"
 	      "  --client-cmd 'CMD'      a client adapter: CMD {url} OP ARGS (or place {op}\n"
 	      "                          and {args} yourself); see conformance/adapters/\n"
+	      "Differential (server cases run against a reference first, same fixture):\n"
+	      "  --reference-cmd 'CMD'   the reference, as --server-cmd\n"
+	      "  --reference-tcp-cmd 'CMD'  the reference, as --server-tcp-cmd\n"
+	      "  --differential          compare every decoded answer with the reference's\n"
+	      "                          (otherwise only atoms marked 'same as reference')\n"
 	      "Selection and verdicts:\n"
 	      "  --cases PATH            case file or directory (default conformance/cases)\n"
 	      "  --exclude GLOB          skip matching ids (repeatable)\n"
@@ -39,6 +44,10 @@ static void usage(FILE *f)
 	      "  --strict                SHOULD failures and unimplemented verbs fail too\n"
 	      "  --list                  list the selected cases and exit\n"
 	      "  --expand FILE.matrix    print the case text a case matrix expands into\n"
+	      "  --coverage              print which verbs have cases (and in which versions,\n"
+	      "                          with streams) and exit; 1 if a listed verb has none\n"
+	      "  --verbs FILE            the verb list for --coverage (default\n"
+	      "                          conformance/verbs/breezy-3.3.2.txt)\n"
 	      "  --max-fail N            stop after N failing verdicts\n"
 	      "Running:\n"
 	      "  -j N                    run N cases in parallel\n"
@@ -51,6 +60,7 @@ static void usage(FILE *f)
 	      "  --sweep none|framing|all  re-send requests split/dripped/cut (default framing)\n"
 	      "  --thorough              same as --sweep all\n"
 	      "  --workdir DIR           where fixture directories are made\n"
+	      "  --fixtures DIR          the bzr fixtures (default: beside --cases)\n"
 	      "  --keep                  keep fixture directories\n"
 	      "Reports:\n"
 	      "  --name NAME             implementation name in reports\n"
@@ -211,13 +221,13 @@ static int expand_matrix(const char *path)
 
 /* What the command line asked for (the run options are in job.opts). */
 typedef struct cli {
-	const char *cases, *junit, *json, *html, *name, *expect_file, *expand;
+	const char *cases, *junit, *json, *html, *name, *expect_file, *expand, *verbs;
 	const char *excludes[64];
 	size_t nexcl;
 	char **operands; /* id globs, or JSON reports after --merge */
 	size_t noperands;
 	long jobs;
-	bool tap, list, verbose, merge, no_calibrate;
+	bool tap, list, verbose, merge, no_calibrate, coverage;
 } cli;
 
 /* A whole number from min to max, or -1. */
@@ -259,7 +269,13 @@ enum {
 	O_MERGE,
 	O_NO_CALIBRATE,
 	O_NO_RETRY,
-	O_EXPAND
+	O_EXPAND,
+	O_REF,
+	O_REF_TCP,
+	O_DIFFERENTIAL,
+	O_COVERAGE,
+	O_VERBS,
+	O_FIXTURES
 };
 
 static const struct option opts[] = {
@@ -287,6 +303,12 @@ static const struct option opts[] = {
     {"no-calibrate", no_argument, NULL, O_NO_CALIBRATE},
     {"no-retry", no_argument, NULL, O_NO_RETRY},
     {"expand", required_argument, NULL, O_EXPAND},
+    {"reference-cmd", required_argument, NULL, O_REF},
+    {"reference-tcp-cmd", required_argument, NULL, O_REF_TCP},
+    {"differential", no_argument, NULL, O_DIFFERENTIAL},
+    {"coverage", no_argument, NULL, O_COVERAGE},
+    {"verbs", required_argument, NULL, O_VERBS},
+    {"fixtures", required_argument, NULL, O_FIXTURES},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -360,6 +382,15 @@ static int take_option(int opt, cli *C, job *J, int *ntargets)
 	case O_NO_CALIBRATE: C->no_calibrate = true; break;
 	case O_NO_RETRY: J->opts.no_retry = true; break;
 	case O_EXPAND: C->expand = optarg; break;
+	case O_REF:
+	case O_REF_TCP:
+		J->opts.reference_kind = opt == O_REF ? SW_CF_TARGET_PIPE : SW_CF_TARGET_TCP;
+		J->opts.reference_cmd = optarg;
+		break;
+	case O_DIFFERENTIAL: J->opts.differential = true; break;
+	case O_COVERAGE: C->coverage = true; break;
+	case O_VERBS: C->verbs = optarg; break;
+	case O_FIXTURES: J->opts.fixtures_dir = optarg; break;
 	case 'v': C->verbose = true; break;
 	case 'q': J->quiet = true; break;
 	default: /* getopt_long said what was wrong */ usage(stderr); return SW_EXIT_USAGE;
@@ -382,11 +413,38 @@ static int parse_cli(int argc, char **argv, cli *C, job *J)
 		fprintf(stderr, "smartwire conform: give at most one target\n");
 		return SW_EXIT_USAGE;
 	}
+	if (J->opts.differential && !J->opts.reference_cmd) {
+		fprintf(stderr, "smartwire conform: --differential needs --reference-cmd or "
+		                "--reference-tcp-cmd\n");
+		return SW_EXIT_USAGE;
+	}
 	if (C->merge && (!C->html || C->noperands == 0)) {
 		fprintf(stderr, "smartwire conform: --merge needs --html FILE and JSON reports\n");
 		return SW_EXIT_USAGE;
 	}
 	return -1;
+}
+
+/* Prints the coverage table (no run).  Returns the exit status. */
+static int coverage(const cli *C, const sw_cf_suite *suite)
+{
+	static char vbuf[4096];
+	const char *path =
+	    C->verbs ? C->verbs
+	             : sw_cf_beside_cases(C->cases, "verbs/breezy-3.3.2.txt", vbuf, sizeof vbuf);
+	char *text = NULL;
+	size_t len = 0;
+	if (path && read_text(path, &text, &len) < 0) {
+		fprintf(stderr, "smartwire conform: cannot read %s: %s\n", path, strerror(errno));
+		return SW_EXIT_USAGE;
+	}
+	int rc = sw_cf_coverage(stdout, suite, text, len);
+	free(text);
+	if (rc < 0) {
+		fprintf(stderr, "smartwire conform: %s\n", sw_strerror(rc));
+		return SW_EXIT_FAILURE;
+	}
+	return rc > 0 ? SW_EXIT_FAILURE : SW_EXIT_OK;
 }
 
 /* Loads the cases and the expectations and selects the cases to run.
@@ -402,12 +460,17 @@ static int load(cli *C, job *J, sw_cf_suite *suite)
 		    snprintf(fallback, sizeof fallback, "%s/conformance/cases", src) > 0)
 			C->cases = fallback;
 	}
+	static char fbuf[4096];
+	if (!J->opts.fixtures_dir)
+		J->opts.fixtures_dir = sw_cf_beside_cases(C->cases, "fixtures", fbuf, sizeof fbuf);
 	sw_cf_diag d;
 	memset(&d, 0, sizeof d);
 	if (sw_cf_load(suite, C->cases, &d) < 0) {
 		fprintf(stderr, "smartwire conform: %s:%d: %s\n", d.file, d.line, d.msg);
 		return SW_EXIT_USAGE;
 	}
+	if (C->coverage)
+		return coverage(C, suite);
 	if (C->expect_file) {
 		char *text;
 		size_t len;
@@ -581,5 +644,6 @@ out:
 	free(J.sel);
 	sw_cf_expectations_fini(&J.exp);
 	sw_cf_suite_fini(&suite);
+	sw_cf_release();
 	return status;
 }

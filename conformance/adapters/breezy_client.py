@@ -16,7 +16,23 @@ with Breezy installed).
 
 Operations: get PATH | has PATH | stat PATH | list_dir PATH |
 put PATH DATA | mkdir PATH | delete PATH | readv PATH START,LEN...
+
+and, through breezy.bzr.smart.client._SmartClient on the transport's
+medium, any verb:
+
+    call VERB ARG...                    call(): the response tuple
+    call_expecting_body VERB ARG...     call_expecting_body() + read_body_bytes()
+    call_streamed VERB ARG...           call_expecting_body() + read_streamed_body()
+    call_with_body_bytes VERB ARG... BODY   call_with_body_bytes_expecting_body()
+                                        + read_body_bytes()
+    call_with_body_stream VERB ARG... -- PART...   call_with_body_stream()
+
+Their result is the response tuple's elements joined by \\x01 and, when a
+body was read, "\\n" and the body.  ARGs, BODY and PARTs take the escapes
+\\xNN \\n \\t \\0 \\\\ (decoded here); an ARG written int:N is the integer N
+(v3 only).
 """
+import codecs
 import sys
 
 
@@ -60,9 +76,49 @@ def category(exc):
     return 'other'
 
 
+def unescape(s):
+    return codecs.escape_decode(s.encode('latin-1', 'backslashreplace'))[0]
+
+
+def call_arg(s):
+    return int(s[4:]) if s.startswith('int:') else unescape(s)
+
+
+def joined(items):
+    return b'\x01'.join(i if isinstance(i, bytes) else str(i).encode() for i in items)
+
+
+def call(t, op, args):
+    """The call_* operations on the transport's smart medium."""
+    from breezy.bzr.smart import client
+    c = client._SmartClient(t.get_smart_medium())
+    if op == 'call_with_body_stream':
+        cut = args.index('--') if '--' in args else len(args)
+        parts = [unescape(a) for a in args[cut + 1:]]
+        words = [call_arg(a) for a in args[:cut]]
+        res, handler = c.call_with_body_stream(tuple(words), iter(parts))
+        return joined(res)
+    if op == 'call_with_body_bytes':
+        words = [call_arg(a) for a in args[:-1]]
+        res, handler = c.call_with_body_bytes_expecting_body(words[0], tuple(words[1:]),
+                                                             unescape(args[-1]))
+        return joined(res) + b'\n' + handler.read_body_bytes()
+    words = [call_arg(a) for a in args]
+    if op == 'call':
+        return joined(c.call(*words))
+    res, handler = c.call_expecting_body(*words)
+    if op == 'call_expecting_body':
+        return joined(res) + b'\n' + handler.read_body_bytes()
+    if op == 'call_streamed':
+        return joined(res) + b'\n' + b''.join(handler.read_streamed_body())
+    raise SystemExit('breezy_client.py: unknown operation %r' % op)
+
+
 def run(url, op, args):
     from breezy import transport
     t = transport.get_transport_from_url(url)
+    if op.startswith('call'):
+        return call(t, op, args)
     if op == 'get':
         return t.get_bytes(args[0])
     if op == 'has':

@@ -111,6 +111,21 @@ typedef struct sw_cf_atom {
 	size_t neargs;
 	bool abort;         /* v3 request: end the body with oE s(("error",)) */
 	uint32_t ms;        /* SW_CF_SILENCE duration (unscaled) */
+	/* expect: the body must be one pack container whose records match
+	 * these specs in order ("NAMES:FIRST-LINE", "*", "..."; see FORMAT.md) */
+	bool has_pack;
+	char **pack;
+	size_t npack;
+	/* expect "lines E...": the body is these lines in any order (split at
+	 * "\n"; a final "\n" ends the last line) */
+	bool has_lines;
+	char **lines;
+	size_t nlines;
+	/* expect "starts E": the body begins with these bytes */
+	char *starts;
+	bool any_status;  /* expect "vN response * ...": either status */
+	bool same_as_ref; /* expect "... same as reference": the decoded
+	                     * message must equal the reference's (differential) */
 } sw_cf_atom;
 
 /* An alternative: atoms that must all match in order ("A then B"). */
@@ -130,6 +145,30 @@ typedef enum sw_cf_step_kind {
 	SW_CF_STEP_RESULT      /* client role: the client command's outcome */
 } sw_cf_step_kind;
 
+/* Where a capture takes its value from: the message the expect step above
+ * it matched (its last v1/v2/v3 message atom). */
+typedef enum sw_cf_capture_src {
+	SW_CF_CAP_ARG = 0,   /* response (or request) argument `index` */
+	SW_CF_CAP_ERROR_ARG, /* stream-error argument `index` */
+	SW_CF_CAP_BODY,      /* the whole body */
+	SW_CF_CAP_BODY_LINE, /* line `index` of the body (split at "\n") */
+	SW_CF_CAP_BODY_PART  /* v3 bytes part `index` of the body */
+} sw_cf_capture_src;
+
+/* "capture NAME arg N [item I]... [is EXPR]": a value of a response kept
+ * under NAME for later steps ({NAME} in expressions).  `items` descend into
+ * a bencoded value (a list argument, or a byte string holding bencode);
+ * `is` checks the value (with the variables captured before it). */
+typedef struct sw_cf_capture {
+	char *name;
+	int line;
+	sw_cf_capture_src src;
+	size_t index;
+	size_t items[8];
+	size_t nitems;
+	char *is; /* "is EXPR": the value must be these bytes */
+} sw_cf_capture;
+
 typedef struct sw_cf_step {
 	sw_cf_step_kind kind;
 	int line;
@@ -142,6 +181,8 @@ typedef struct sw_cf_step {
 	bool result_ok;
 	char *result_text;     /* NULL: not checked */
 	uint32_t ms;           /* SW_CF_STEP_PAUSE */
+	sw_cf_capture *caps;   /* SW_CF_STEP_EXPECT: captures after the match */
+	size_t ncaps;
 } sw_cf_step;
 
 typedef enum sw_cf_entry_kind { SW_CF_FILE = 0, SW_CF_DIR, SW_CF_SYMLINK, SW_CF_CHMOD, SW_CF_REMOVE } sw_cf_entry_kind;
@@ -160,7 +201,8 @@ typedef enum sw_cf_check_kind {
 	SW_CF_CHECK_ABSENT,    /* path does not exist */
 	SW_CF_CHECK_DIR,       /* directory exists */
 	SW_CF_CHECK_NO_STRAY,  /* no path other than the fixture's and the checked ones */
-	SW_CF_CHECK_UNCHANGED  /* the tree equals the fixture as created */
+	SW_CF_CHECK_UNCHANGED, /* the tree equals the fixture as created */
+	SW_CF_CHECK_COUNT      /* `count` paths match the glob `path` */
 } sw_cf_check_kind;
 
 typedef struct sw_cf_check {
@@ -168,6 +210,7 @@ typedef struct sw_cf_check {
 	int line;
 	char *path;
 	char *expr;
+	size_t count; /* SW_CF_CHECK_COUNT */
 } sw_cf_check;
 
 #define SW_CF_MAX_TAGS 8
@@ -184,6 +227,8 @@ typedef struct sw_cf_case {
 	char *file;            /* source file name */
 	int line;              /* line of the "case" directive */
 	bool fixture_empty;    /* "fixture empty": start from an empty root */
+	char *fixture_bzr;     /* "fixture bzr-NAME": NAME (a tree of
+	                        * conformance/fixtures/), or NULL */
 	sw_cf_entry *entries;
 	size_t nentries;
 	bool allow_writes;
@@ -259,10 +304,17 @@ const char *sw_cf_level_name(sw_cf_level l);
  * Byte expressions (FORMAT.md "Byte expressions")
  * ====================================================================== */
 
+/* Named byte strings for {NAME} placeholders: the values a case captured
+ * and, as {rev:NAME}, the revision ids of its fixture (conform_vars.c). */
+typedef struct sw_cf_vars sw_cf_vars;
+
 /* What placeholders expand to. */
 typedef struct sw_cf_ctx {
 	const char *root;      /* {root}: the served directory, no trailing '/' */
 	const char *version;   /* {version}: the Software version header value */
+	/* {NAME} and {rev:NAME}; NULL: such braces are literal text (as before
+	 * variables existed).  With a table, an unknown name is an error. */
+	const sw_cf_vars *vars;
 } sw_cf_ctx;
 
 /* Evaluates an expression and appends its bytes to `out`.  ctx NULL: a
@@ -307,6 +359,16 @@ typedef struct sw_cf_opts {
 	                             * wait for bytes gets SW_CF_RTT_FACTOR times
 	                             * it on top, at most SW_CF_RTT_EXTRA_MAX ms,
 	                             * before the scale multiplies it */
+	const char *fixtures_dir;   /* where "fixture bzr-NAME" trees are
+	                             * (conformance/fixtures); NULL: such cases fail */
+	/* The differential (conform_reference.c): each case also runs against
+	 * this second implementation (PIPE or TCP, a template like server_cmd)
+	 * on an identical fixture, first; atoms marked "same as reference", or
+	 * every message atom with `differential`, must decode to the same
+	 * message after normalisation. */
+	sw_cf_target_kind reference_kind;
+	const char *reference_cmd; /* NULL: no reference */
+	bool differential;
 } sw_cf_opts;
 
 #define SW_CF_RTT_FACTOR 4
@@ -384,6 +446,14 @@ typedef struct sw_cf_result {
 	 * evidence).  When it fails too, this result is the first run's. */
 	bool flaky;
 	struct sw_cf_result *first;
+	/* With a reference: its run of the same case (transcript, and why it
+	 * failed its own expectations, or NULL), and the first difference
+	 * between the decoded answers (NULL: none). */
+	bool has_reference;
+	sw_cf_event *ref_events;
+	size_t ref_nevents;
+	char *ref_reason;
+	char *difference;
 } sw_cf_result;
 
 /* Runs one case.  Fills *r (free with sw_cf_result_fini); the outcome is
@@ -401,6 +471,28 @@ void sw_cf_result_fini(sw_cf_result *r);
  * calibration).  Returns 0 or SW_ERR_NOMEM. */
 int sw_cf_calibrate(const sw_cf_opts *o, uint32_t *rtt_ms);
 
+/* A path beside the case files: for cases "conformance/cases" (a directory,
+ * or a file in it) "conformance/NAME", else $SW_SOURCE_DIR/conformance/NAME;
+ * written to buf[0..cap).  Returns buf, or NULL when neither exists. */
+const char *sw_cf_beside_cases(const char *cases, const char *name, char *buf, size_t cap);
+
+/* Frees what the runner keeps between cases: the fixture trees read from
+ * opts->fixtures_dir (read once per process, conform_fixtures_bzr.c).  Call
+ * once no case runs any more. */
+void sw_cf_release(void);
+
+/* ======================================================================
+ * Coverage (conform_coverage.c)
+ * ====================================================================== */
+
+/* Prints, for each verb of `verbs` (lines "VERB [CLASS]", '#' comments;
+ * NULL or empty: every verb the suite uses), which protocol versions have
+ * server cases sending it, which have stream cases (a streamed request or
+ * response body, a pack container, an error mid-stream), the client cases,
+ * and the verbs without any case; then the verbs the suite uses that the
+ * list lacks.  Returns the number of listed verbs without a case (>= 0), or
+ * SW_ERR_NOMEM / SW_ERR_IO. */
+int sw_cf_coverage(FILE *f, const sw_cf_suite *s, const char *verbs, size_t len);
 /* ======================================================================
  * Verdicts and expectations
  * ====================================================================== */

@@ -19,6 +19,10 @@
  *   list{E E ..}       bencoded list of byte strings, one per term
  *   bstr{E}            bencoded byte string "len:" E
  *   repeat{N E}        E repeated N times
+ *   int{N}             "i%de" (a bencoded integer: as an argument, an
+ *                      integer element of a v3 args list)
+ *   ben{E}             E itself (as an argument: a raw bencoded element)
+ *   cat{E}             E itself (several terms as one argument)
  * Helpers nest: spart{list{"get" "/x"}}.  Evaluation happens at run time so
  * that lengths around {root} are right.
  */
@@ -54,14 +58,22 @@ static int bad(sw_errinfo *ei, const char *fmt, ...)
 
 /* ---- Evaluation --------------------------------------------------------- */
 
-/* Appends `text` with {root}, {outside} and {version} replaced. */
-static int append_subst(sw_buf *out, const uint8_t *p, size_t n, const sw_cf_ctx *ctx)
+/* Appends `text` with {root}, {outside}, {version} and variables
+ * (conform_vars.c) replaced. */
+static int append_subst(sw_buf *out, const uint8_t *p, size_t n, const sw_cf_ctx *ctx,
+                        sw_errinfo *ei)
 {
 	const char *root = ctx && ctx->root ? ctx->root : "/ROOT";
 	const char *ver = ctx && ctx->version ? ctx->version : "3.3.2";
 	size_t i = 0;
 	while (i < n) {
-		if (p[i] == '{' && n - i >= 6 && memcmp(p + i, "{root}", 6) == 0) {
+		size_t used = 0;
+		int v = p[i] == '{' ? sw__cf_var_expand(ctx, p + i, n - i, &used, out, ei) : 0;
+		if (v < 0)
+			return v;
+		if (v > 0) {
+			i += used;
+		} else if (p[i] == '{' && n - i >= 6 && memcmp(p + i, "{root}", 6) == 0) {
 			if (sw_buf_append_str(out, root) < 0)
 				return SW_ERR_NOMEM;
 			i += 6;
@@ -134,7 +146,7 @@ static int eval_quoted(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, s
 				i++;
 			}
 		rc = escaped_brace ? sw_buf_append(out, tmp.data, tmp.len)
-		                   : append_subst(out, tmp.data, tmp.len, ctx);
+		                   : append_subst(out, tmp.data, tmp.len, ctx, ei);
 	}
 	sw_buf_fini(&tmp);
 	return rc;
@@ -221,6 +233,21 @@ static int eval_helper(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, s
 		}
 		return u8 ? sw_buf_append_byte(out, (uint8_t)v) : put_u32(out, v);
 	}
+	if (NAME("int")) {
+		/* A bencoded integer, for int{} arguments: "i%de". */
+		char num[32];
+		while (inl && (*in == ' ' || *in == '\t'))
+			in++, inl--;
+		while (inl && (in[inl - 1] == ' ' || in[inl - 1] == '\t'))
+			inl--;
+		bool neg = inl && in[0] == '-';
+		uint64_t v;
+		if (inl >= sizeof num || parse_num(in + neg, inl - neg, &v) < 0 || v > INT64_MAX ||
+		    (inl - neg > 1 && in[neg] == '0'))
+			return bad(ei, "int{} needs a decimal integer such as 5 or -1");
+		snprintf(num, sizeof num, "i%s%llue", neg && v ? "-" : "", (unsigned long long)v);
+		return sw_buf_append_str(out, num);
+	}
 	if (NAME("repeat")) {
 		size_t i = 0;
 		while (i < inl && (in[i] == ' ' || in[i] == '\t'))
@@ -293,6 +320,10 @@ static int eval_helper(const sw__cf_tok *t, const sw_cf_ctx *ctx, sw_buf *out, s
 			rc = put_u32(out, tmp.len);
 	} else if (NAME("bstr")) {
 		rc = sw__cf_appendf(out, "%zu:", tmp.len);
+	} else if (NAME("ben") || NAME("cat")) {
+		/* The bytes of its terms: ben{} marks a bencoded argument, cat{}
+		 * makes one argument of several terms. */
+		rc = 0;
 	} else {
 		rc = bad(ei, "unknown helper '%.*s{}'", (int)nl, t->p);
 	}
@@ -370,5 +401,5 @@ int sw_cf_eval_arg(const char *tok, const sw_cf_ctx *ctx, sw_buf *out, sw_errinf
 	              isalpha((unsigned char)tok[0]);
 	if (n > 0 && (tok[0] == '"' || tok[0] == '\'' || tok[0] == '$' || helper))
 		return sw__cf_ei_fill(ei, eval_expr(tok, n, ctx, out, ei, 0));
-	return sw__cf_ei_fill(ei, append_subst(out, (const uint8_t *)tok, n, ctx));
+	return sw__cf_ei_fill(ei, append_subst(out, (const uint8_t *)tok, n, ctx, ei));
 }

@@ -44,6 +44,11 @@ void sw_cf_column_del(sw_cf_column *c)
 		free(k->security_text);
 		run_free(&k->run);
 		run_free(&k->first);
+		for (size_t e = 0; e < k->ref_nevents; e++)
+			free(k->ref_events[e].p);
+		free(k->ref_events);
+		free(k->difference);
+		free(k->ref_reason);
 	}
 	free(c->v);
 	free(c->name);
@@ -53,6 +58,24 @@ void sw_cf_column_del(sw_cf_column *c)
 static char *dupn(const char *s)
 {
 	return s ? strdup(s) : NULL;
+}
+
+/* Copies a transcript into an array the caller allocated (room for n).
+ * Returns 0 or SW_ERR_NOMEM. */
+static int copy_events(sw__cf_col_event *dst, size_t *nd, const sw_cf_event *src, size_t n)
+{
+	for (size_t e = 0; e < n; e++) {
+		sw__cf_col_event *ev = &dst[*nd];
+		ev->dir = src[e].dir;
+		ev->p = malloc(src[e].n + 1);
+		if (!ev->p)
+			return SW_ERR_NOMEM;
+		memcpy(ev->p, src[e].p, src[e].n);
+		ev->p[src[e].n] = 0;
+		ev->n = src[e].n;
+		(*nd)++;
+	}
+	return 0;
 }
 
 /* Copies a result's evidence.  Returns 0 or SW_ERR_NOMEM. */
@@ -71,18 +94,7 @@ static int run_copy(sw__cf_col_run *o, const sw_cf_result *r)
 		o->steps[s].actual = dupn(r->steps[s].actual);
 		o->nsteps++;
 	}
-	for (size_t e = 0; e < r->nevents; e++) {
-		sw__cf_col_event *ev = &o->events[o->nevents];
-		ev->dir = r->events[e].dir;
-		ev->p = malloc(r->events[e].n + 1);
-		if (!ev->p)
-			return SW_ERR_NOMEM;
-		memcpy(ev->p, r->events[e].p, r->events[e].n);
-		ev->p[r->events[e].n] = 0;
-		ev->n = r->events[e].n;
-		o->nevents++;
-	}
-	return 0;
+	return copy_events(o->events, &o->nevents, r->events, r->nevents);
 }
 
 int sw_cf_column_from_report(sw_cf_column **out, const sw_cf_report *rep)
@@ -117,6 +129,15 @@ int sw_cf_column_from_report(sw_cf_column **out, const sw_cf_report *rep)
 		int rc = k->id && k->verdict ? run_copy(&k->run, r) : SW_ERR_NOMEM;
 		if (rc == 0 && r->first)
 			rc = run_copy(&k->first, r->first);
+		if (rc == 0 && r->has_reference) {
+			k->has_ref = true;
+			k->difference = dupn(r->difference);
+			k->ref_reason = dupn(r->ref_reason);
+			k->ref_events = calloc(r->ref_nevents + 1, sizeof *k->ref_events);
+			rc = k->ref_events ? copy_events(k->ref_events, &k->ref_nevents, r->ref_events,
+			                                 r->ref_nevents)
+			                   : SW_ERR_NOMEM;
+		}
 		if (rc < 0) {
 			sw_cf_column_del(c);
 			return SW_ERR_NOMEM;
@@ -339,6 +360,8 @@ static bool jbool(const jv *o, const char *k)
 	return v && v->type == 1 && v->num != 0;
 }
 
+static void load_events(const jv *ev, sw__cf_col_event **out, size_t *nout);
+
 /* The evidence of one run in a JSON report ("steps", "events"). */
 static void load_run(sw__cf_col_run *k, const jv *o)
 {
@@ -354,11 +377,17 @@ static void load_run(sw__cf_col_run *k, const jv *o)
 			k->steps[s].actual = jstr(&st->items[s], "actual");
 			k->nsteps++;
 		}
-	if (!ev || ev->type != 4 || !(k->events = calloc(ev->n + 1, sizeof *k->events)))
+	load_events(ev, &k->events, &k->nevents);
+}
+
+/* A transcript array of a JSON report (see json_events in conform_report.c). */
+static void load_events(const jv *ev, sw__cf_col_event **out, size_t *nout)
+{
+	if (!ev || ev->type != 4 || !(*out = calloc(ev->n + 1, sizeof **out)))
 		return;
 	for (size_t e = 0; e < ev->n; e++) {
 		const jv *d = jget(&ev->items[e], "dir");
-		sw__cf_col_event *ce = &k->events[k->nevents++];
+		sw__cf_col_event *ce = &(*out)[(*nout)++];
 		ce->dir = d && d->type == 3 && d->slen ? d->s[0] : '#';
 		if (ce->dir == '#') {
 			ce->p = (uint8_t *)jstr(&ev->items[e], "text");
@@ -399,6 +428,13 @@ static void load_case(sw__cf_col_case *k, const jv *o)
 	const jv *first = jget(o, "first");
 	if (first && first->type == 5)
 		load_run(&k->first, first);
+	const jv *ref = jget(o, "reference");
+	if (ref && ref->type == 5) {
+		k->has_ref = true;
+		k->difference = jstr(o, "difference");
+		k->ref_reason = jstr(ref, "reason");
+		load_events(jget(ref, "events"), &k->ref_events, &k->ref_nevents);
+	}
 }
 
 int sw_cf_column_load(sw_cf_column **out, const char *path, sw_errinfo *ei)

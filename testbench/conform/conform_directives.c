@@ -69,6 +69,7 @@ static int d_case(sw__cf_pstate *ps, const directive *d, const sw__cf_tok *t, si
 	c->level = (sw_cf_level)-1;
 	c->sweep = -1;
 	c->line = ps->line;
+	sw__cf_vars_free(&ps->decl); /* captured names are per case */
 	if (!(c->id = sw__cf_tokdup(&t[1])) || !(c->file = strdup(ps->file)))
 		return SW_ERR_NOMEM;
 	ps->cur = c;
@@ -174,6 +175,16 @@ static int d_choice(sw__cf_pstate *ps, const directive *d, const sw__cf_tok *t, 
 	if (d->arg == CHOICE_FIXTURE) {
 		static const char *const w[] = {"default", "empty"};
 		int k = word_index(&t[1], w, 2);
+		if (k < 0 && !t[1].quoted && t[1].n > 4 && memcmp(t[1].p, "bzr-", 4) == 0 &&
+		    valid_id(t[1].p + 4, t[1].n - 4) && !memchr(t[1].p, '/', t[1].n)) {
+			/* A tree of conformance/fixtures/ (conform_fixtures_bzr.c),
+			 * instead of the default tree. */
+			free(c->fixture_bzr);
+			if (!(c->fixture_bzr = sw__cf_strndup(t[1].p + 4, t[1].n - 4)))
+				return SW_ERR_NOMEM;
+			c->fixture_empty = true;
+			return 0;
+		}
 		if (k < 0)
 			return sw__cf_fail(ps, "%s", d->usage);
 		c->fixture_empty = k == 1;
@@ -304,10 +315,18 @@ static int d_after(sw__cf_pstate *ps, const directive *d, const sw__cf_tok *t, s
 		ck.kind = SW_CF_CHECK_NO_STRAY;
 	else if (sw__cf_is(&t[1], "unchanged") && n == 2)
 		ck.kind = SW_CF_CHECK_UNCHANGED;
-	else
+	else if (sw__cf_is(&t[1], "count") && n == 4 && valid_path(&t[2])) {
+		char tmp[16], *end;
+		snprintf(tmp, sizeof tmp, "%.*s", (int)t[3].n, t[3].p);
+		unsigned long v = strtoul(tmp, &end, 10);
+		if (*end || t[3].n > 6 || t[3].quoted || !isdigit((unsigned char)tmp[0]))
+			return sw__cf_fail(ps, "after count needs a glob and a number");
+		ck.kind = SW_CF_CHECK_COUNT;
+		ck.count = v;
+	} else
 		return sw__cf_fail(
-		    ps, "after needs: file PATH EXPR | absent PATH | dir PATH | no-stray | "
-		        "unchanged");
+		    ps, "after needs: file PATH EXPR | absent PATH | dir PATH | count GLOB N | "
+		        "no-stray | unchanged");
 	sw_cf_check *slot = sw__cf_grow((void **)&ps->cur->checks, &ps->cur->nchecks, sizeof *slot);
 	if (!slot)
 		return SW_ERR_NOMEM;
@@ -316,6 +335,7 @@ static int d_after(sw__cf_pstate *ps, const directive *d, const sw__cf_tok *t, s
 		return SW_ERR_NOMEM;
 	if (ck.kind != SW_CF_CHECK_FILE)
 		return 0;
+	/* After-checks see the run's variables ({rev:NAME}, captures). */
 	if (!(slot->expr = sw__cf_join(t, 3, n)))
 		return SW_ERR_NOMEM;
 	return sw__cf_check_expr(ps, slot->expr, false);
@@ -423,6 +443,72 @@ static int d_result(sw__cf_pstate *ps, const directive *d, const sw__cf_tok *t, 
 	return 0;
 }
 
+/* capture NAME arg|error-arg|body-line N [item I]... | capture NAME body:
+ * attached to the expect step just above (conform_vars.c). */
+static int d_capture(sw__cf_pstate *ps, const directive *d, const sw__cf_tok *t, size_t n)
+{
+	if (!ps->after_expect)
+		return sw__cf_fail(ps, "capture must follow an expect, or or capture line");
+	if (t[1].quoted || !sw__cf_var_name_ok(t[1].p, t[1].n))
+		return sw__cf_fail(ps, "capture needs a name of [a-z][a-z0-9_]* (not root or "
+		                       "version)");
+	sw_cf_capture cp = {.line = ps->line};
+	static const char *const src[] = {"arg", "error-arg", "body", "body-line", "body-part"};
+	int k = word_index(&t[2], src, 5);
+	if (k < 0)
+		return sw__cf_fail(ps, "%s", d->usage);
+	cp.src = (sw_cf_capture_src)k;
+	size_t i = 3;
+	unsigned long v;
+	char tmp[16], *end;
+	if (cp.src != SW_CF_CAP_BODY) {
+		if (i >= n || t[i].quoted || t[i].n > 6)
+			return sw__cf_fail(ps, "%s", d->usage);
+		snprintf(tmp, sizeof tmp, "%.*s", (int)t[i].n, t[i].p);
+		v = strtoul(tmp, &end, 10);
+		if (*end || !isdigit((unsigned char)tmp[0]))
+			return sw__cf_fail(ps, "%s", d->usage);
+		cp.index = v;
+		i++;
+	}
+	size_t is_at = n;
+	for (size_t j = i; j < n; j++)
+		if (sw__cf_is(&t[j], "is")) {
+			is_at = j;
+			break;
+		}
+	if (is_at + 1 == n)
+		return sw__cf_fail(ps, "%s", d->usage);
+	while (i < is_at) {
+		if (!sw__cf_is(&t[i], "item") || i + 1 >= is_at || t[i + 1].n > 6 ||
+		    cp.nitems == sizeof cp.items / sizeof cp.items[0])
+			return sw__cf_fail(ps, "%s", d->usage);
+		snprintf(tmp, sizeof tmp, "%.*s", (int)t[i + 1].n, t[i + 1].p);
+		v = strtoul(tmp, &end, 10);
+		if (*end || !isdigit((unsigned char)tmp[0]))
+			return sw__cf_fail(ps, "%s", d->usage);
+		cp.items[cp.nitems++] = v;
+		i += 2;
+	}
+	sw_cf_step *st = &ps->cur->steps[ps->cur->nsteps - 1];
+	sw_cf_capture *slot = sw__cf_grow((void **)&st->caps, &st->ncaps, sizeof *slot);
+	if (!slot)
+		return SW_ERR_NOMEM;
+	*slot = cp;
+	if (!(slot->name = sw__cf_tokdup(&t[1])))
+		return SW_ERR_NOMEM;
+	if (is_at < n) {
+		/* Checked with the names captured before this one. */
+		if (!(slot->is = sw__cf_join(t, is_at + 1, n)))
+			return SW_ERR_NOMEM;
+		int rc = sw__cf_check_expr(ps, slot->is, false);
+		if (rc < 0)
+			return rc;
+	}
+	ps->now_expect = true; /* another capture, or an or, may follow */
+	return sw__cf_vars_set(&ps->decl, t[1].p, t[1].n, t[1].p, t[1].n);
+}
+
 /* ---- The table ------------------------------------------------------------------ */
 
 #define TEXT(field) ((int)offsetof(sw_cf_case, field))
@@ -448,7 +534,7 @@ static const directive directives[] = {
 	{"tags",       0, ANY,   IN_CASE,               d_tags,     0,
 	               NULL},
 	{"fixture",    1, 1,     IN_CASE,               d_choice,   CHOICE_FIXTURE,
-	               "fixture needs default or empty"},
+	               "fixture needs default, empty or bzr-NAME"},
 	{"sweep",      1, 1,     IN_CASE,               d_choice,   CHOICE_SWEEP,
 	               "sweep needs on or off"},
 	{"trailing",   1, 1,     IN_CASE,               d_choice,   CHOICE_TRAILING,
@@ -486,7 +572,10 @@ static const directive directives[] = {
 	{"result",     1, ANY,   IN_CASE | CLIENT_ONLY, d_result,   0,
 	               "result needs ok [OUTPUT] or error [CATEGORY]"},
 	{"after",      1, ANY,   IN_CASE,               d_after,    0,
-	               "after needs file, absent, dir, no-stray or unchanged"},
+	               "after needs file, absent, dir, count, no-stray or unchanged"},
+	{"capture",    2, ANY,   IN_CASE,               d_capture,  0,
+	               "capture needs NAME arg|error-arg|body-line|body-part N [item I]... [is EXPR], "
+	               "or NAME body [is EXPR]"},
 };
 /* clang-format on */
 

@@ -44,8 +44,16 @@ int sw__cf_items_push(sw__cf_items *it, const void *p, size_t n, int wild)
 	v[it->n].p = c;
 	v[it->n].n = n;
 	v[it->n].wild = wild;
+	v[it->n].benc = false;
 	it->n++;
 	return 0;
+}
+
+bool sw__cf_is_benc_arg(const char *tok)
+{
+	size_t n = strlen(tok);
+	return n > 5 && tok[n - 1] == '}' &&
+	       (strncmp(tok, "int{", 4) == 0 || strncmp(tok, "ben{", 4) == 0);
 }
 
 int sw__cf_eval_args(char *const *toks, size_t n, const sw_cf_ctx *ctx, sw__cf_items *out,
@@ -65,6 +73,8 @@ int sw__cf_eval_args(char *const *toks, size_t n, const sw_cf_ctx *ctx, sw__cf_i
 		             : sw_cf_eval_arg(wild == 3 ? toks[i] + 1 : toks[i], ctx, &b, ei);
 		if (rc == 0)
 			rc = sw__cf_ei_fill(ei, sw__cf_items_push(out, b.data, b.len, wild));
+		if (rc == 0 && !wild && sw__cf_is_benc_arg(toks[i]))
+			out->v[out->n - 1].benc = true;
 		sw_buf_fini(&b);
 		if (rc < 0)
 			return rc;
@@ -100,6 +110,59 @@ static sw_slice *as_slices(const sw__cf_items *it)
 	return s;
 }
 
+static bool any_benc(const sw__cf_items *it)
+{
+	for (size_t i = 0; i < it->n; i++)
+		if (it->v[i].benc)
+			return true;
+	return false;
+}
+
+/* A v3 message whose args hold bencoded elements (int{} and ben{}): the
+ * reference encoders take byte strings only, so the start of the message
+ * is written here with the same building blocks. */
+static int v3_start_raw(sw_buf *out, const sw_cf_atom *a, const sw__cf_items *args)
+{
+	sw_buf l;
+	sw_buf_init(&l, NULL);
+	int rc = sw_buf_append_byte(&l, 'l');
+	for (size_t i = 0; rc == 0 && i < args->n; i++) {
+		if (!args->v[i].benc)
+			rc = sw__cf_appendf(&l, "%zu:", args->v[i].n);
+		if (rc == 0)
+			rc = sw_buf_append(&l, args->v[i].p, args->v[i].n);
+	}
+	if (rc == 0)
+		rc = sw_buf_append_byte(&l, 'e');
+	if (rc == 0)
+		rc = sw_v3_put_marker(out);
+	if (rc == 0)
+		rc = sw_v3_put_default_headers(out);
+	if (rc == 0 && a->response)
+		rc = sw_v3_put_byte(out, a->status != 0 ? 'S' : 'E');
+	if (rc == 0)
+		rc = sw_buf_append_byte(out, 's');
+	if (rc == 0)
+		rc = sw_buf_append_u32be(out, (uint32_t)l.len);
+	if (rc == 0)
+		rc = sw_buf_append(out, l.data, l.len);
+	sw_buf_fini(&l);
+	return rc;
+}
+
+static int encode_v3_benc(sw_buf *out, const sw_cf_atom *a, const sw__cf_items *args,
+                          const sw_slice *sb, size_t nb, const sw_slice *se, size_t ne)
+{
+	int rc = v3_start_raw(out, a, args);
+	for (size_t i = 0; rc == 0 && i < nb; i++)
+		rc = sw_v3_put_bytes(out, sb[i].p, sb[i].n);
+	if (rc == 0 && a->abort)
+		return sw_v3_encode_request_abort(out);
+	if (rc == 0 && a->has_error)
+		return sw_v3_encode_stream_error(out, se, ne);
+	return rc ? rc : sw_v3_put_end(out);
+}
+
 int sw__cf_encode(const sw_cf_atom *a, const sw_cf_ctx *ctx, sw_buf *out, sw_errinfo *ei)
 {
 	sw__cf_ei_reset(ei);
@@ -121,7 +184,14 @@ int sw__cf_encode(const sw_cf_atom *a, const sw_cf_ctx *ctx, sw_buf *out, sw_err
 		goto done;
 	const sw_slice *hdr = sw_v3_default_header_kv;
 	size_t hp = SW_V3_DEFAULT_HEADER_PAIRS;
-	if (a->version == 3 && !a->response) {
+	if (any_benc(&args) && a->version != 3) {
+		rc = sw_errinfo_set(ei, SW_ERR_INVALID_ARGUMENT, 0,
+		                    "int{} and ben{} arguments need a v3 message");
+		goto done;
+	}
+	if (any_benc(&args)) {
+		rc = encode_v3_benc(out, a, &args, sb, bodies.n, se, eargs.n);
+	} else if (a->version == 3 && !a->response) {
 		if (bodies.n <= 1 && !a->abort)
 			rc = sw_v3_encode_request(out, hdr, hp, sa, args.n,
 			                          bodies.n ? &sb[0] : NULL);
@@ -172,7 +242,14 @@ int sw__cf_items_describe(sw_buf *out, const sw__cf_items *it)
 	for (size_t i = 0; rc == 0 && i < it->n; i++) {
 		if (i)
 			rc = sw_buf_append_str(out, ", ");
-		if (rc == 0)
+		if (rc == 0 && it->v[i].benc) {
+			/* A bencoded element is shown as the argument that writes it. */
+			rc = sw_buf_append_str(out, "ben{");
+			if (rc == 0)
+				rc = sw__cf_quote(out, it->v[i].p, it->v[i].n, SW__CF_SHOW_MAX);
+			if (rc == 0)
+				rc = sw_buf_append_byte(out, '}');
+		} else if (rc == 0)
 			rc = it->v[i].wild == 1 ? sw_buf_append_str(out, "*")
 			     : it->v[i].wild == 2
 			         ? sw_buf_append_str(out, "...")

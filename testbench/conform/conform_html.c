@@ -430,6 +430,25 @@ static void write_matrix(FILE *f, const model *m)
 	fputs("</table>\n", f);
 }
 
+/* A run's transcript: notes, and the bytes each way as hex dumps. */
+static void transcript(FILE *f, const sw__cf_col_event *events, size_t n)
+{
+	for (size_t e = 0; e < n; e++) {
+		const sw__cf_col_event *ev = &events[e];
+		if (ev->dir == '#') {
+			fputs("<div class=\"note\"># ", f);
+			h(f, (const char *)ev->p);
+			fputs("</div>\n", f);
+			continue;
+		}
+		fprintf(f, "<div>%s %zu bytes</div><pre class=\"hex %s\">",
+		        ev->dir == '>' ? "sent" : "received", ev->n,
+		        ev->dir == '>' ? "sent" : "recv");
+		hexdump(f, ev->p, ev->n);
+		fputs("</pre>\n", f);
+	}
+}
+
 static void write_run(FILE *f, const sw__cf_col_run *run, const char *label)
 {
 	if (label)
@@ -459,20 +478,7 @@ static void write_run(FILE *f, const sw__cf_col_run *run, const char *label)
 		}
 		fputs("</table>\n", f);
 	}
-	for (size_t e = 0; e < run->nevents; e++) {
-		const sw__cf_col_event *ev = &run->events[e];
-		if (ev->dir == '#') {
-			fputs("<div class=\"note\"># ", f);
-			h(f, (const char *)ev->p);
-			fputs("</div>\n", f);
-			continue;
-		}
-		fprintf(f, "<div>%s %zu bytes</div><pre class=\"hex %s\">",
-		        ev->dir == '>' ? "sent" : "received", ev->n,
-		        ev->dir == '>' ? "sent" : "recv");
-		hexdump(f, ev->p, ev->n);
-		fputs("</pre>\n", f);
-	}
+	transcript(f, run->events, run->nevents);
 }
 
 static void write_case(FILE *f, const model *m, size_t r, size_t c)
@@ -504,6 +510,21 @@ static void write_case(FILE *f, const model *m, size_t r, size_t c)
 	write_run(f, &k->run, k->flaky ? "Second run (passed)" : NULL);
 	if (k->flaky)
 		write_run(f, &k->first, "First run (failed)");
+	if (k->has_ref) {
+		/* The differential: the reference's run of the case. */
+		if (k->difference) {
+			fputs("<p class=\"bad\">Differs from the reference: ", f);
+			h(f, k->difference);
+			fputs("</p>\n", f);
+		}
+		fputs("<h4>Reference transcript</h4>\n", f);
+		if (k->ref_reason) {
+			fputs("<p>The reference failed the case: ", f);
+			h(f, k->ref_reason);
+			fputs("</p>\n", f);
+		}
+		transcript(f, k->ref_events, k->ref_nevents);
+	}
 	if (k->stderr_text && *k->stderr_text) {
 		fputs("<div>stderr</div><pre>", f);
 		h(f, k->stderr_text);

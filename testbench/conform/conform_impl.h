@@ -81,15 +81,19 @@ typedef struct sw__cf_snap {
 	size_t n;
 } sw__cf_snap;
 
-/* Creates a fresh fixture directory for case c under `workdir` (NULL: $TMPDIR
- * or /tmp) and writes its absolute path to dir[0..cap).  Returns 0 or
- * SW_ERR_IO (a sentence and the errno in *ei; the directory is removed). */
-int sw__cf_fixture_make(const sw_cf_case *c, const char *workdir, char *dir, size_t cap,
-                        sw_errinfo *ei);
-/* Fills the existing, empty directory `dir` with the fixture of case c
- * (symlink targets may use {root} and {outside}).  Returns 0 or SW_ERR_IO
- * (a sentence and the errno in *ei; `dir` may be partly filled). */
-int sw__cf_fixture_fill(const sw_cf_case *c, const char *dir, sw_errinfo *ei);
+/* Creates a fresh fixture directory for case c under o->workdir (NULL:
+ * $TMPDIR or /tmp), writes its absolute path to dir[0..cap) and fills it
+ * (sw__cf_fixture_fill).  Returns 0 or SW_ERR_IO (a sentence and the errno
+ * in *ei; the directory is removed). */
+int sw__cf_fixture_make(const sw_cf_case *c, const sw_cf_opts *o, char *dir, size_t cap,
+                        sw_cf_vars *vs, sw_errinfo *ei);
+/* Fills the existing, empty directory `dir` with the fixture of case c: a
+ * bzr fixture laid from o->fixtures_dir (its revision ids added to `vs`),
+ * then the case's entries (symlink targets may use {root} and {outside}).
+ * Returns 0 or SW_ERR_IO (a sentence and the errno in *ei; `dir` may be
+ * partly filled). */
+int sw__cf_fixture_fill(const sw_cf_case *c, const sw_cf_opts *o, const char *dir,
+                        sw_cf_vars *vs, sw_errinfo *ei);
 /* Removes a directory tree (making unreadable directories readable first). */
 void sw__cf_rmtree(const char *dir);
 /* Records every entry under dir, sorted by path.  Returns 0 or SW_ERR_NOMEM /
@@ -115,6 +119,8 @@ typedef struct sw__cf_conn {
 	bool eof;
 	int err;            /* sticky read error (negative) */
 	sw_cf_result *r;    /* where events are recorded (may be NULL) */
+	bool strict_unknown; /* v1/v2 "bad request" answers too are unknown
+	                      * methods, never a wildcard's match (conform_match.c) */
 } sw__cf_conn;
 
 /* The received bytes from offset `off` (off <= rx.len): never NULL, so that
@@ -142,7 +148,9 @@ int sw__cf_conn_fill(sw__cf_conn *c, int64_t deadline);
 typedef struct sw__cf_item {
 	uint8_t *p;
 	size_t n;
-	int wild; /* 0 literal, 1 "*", 2 "..." */
+	int wild;  /* 0 literal, 1 "*", 2 "..." */
+	bool benc; /* p[0..n) is a bencoded value (an int{} or ben{} argument,
+	            * or a decoded element that is not a byte string) */
 } sw__cf_item;
 
 typedef struct sw__cf_items {
@@ -154,6 +162,9 @@ void sw__cf_items_free(sw__cf_items *it);
 /* Appends a copy of p[0..n).  Returns 0, SW_ERR_NOMEM or
  * SW_ERR_TOO_MANY_ARGS (over 4096 items). */
 int sw__cf_items_push(sw__cf_items *it, const void *p, size_t n, int wild);
+/* True if an argument token is a bencoded value rather than bytes
+ * (int{N} or ben{E}, conform_encode.c). */
+bool sw__cf_is_benc_arg(const char *tok);
 /* Evaluates argument tokens ("*" and "..." become wildcards) / body
  * expressions into `out`.  Returns 0 or a negative sw_err (detail in *ei). */
 int sw__cf_eval_args(char *const *toks, size_t n, const sw_cf_ctx *ctx, sw__cf_items *out,
@@ -179,13 +190,90 @@ int sw__cf_describe(const sw_cf_atom *a, const sw_cf_ctx *ctx, sw_buf *out);
 
 /* ---- Matching (conform_match.c) ---------------------------------------------- */
 
+/* A message as decoded from the peer's bytes (for captures and the
+ * differential).  Free with sw__cf_msg_free. */
+typedef struct sw__cf_msg {
+	int version;
+	int status;         /* -1 none, 1 success, 0 failed/error, 2 odd byte */
+	bool args_not_list; /* v3 args that are not a list (args empty) */
+	sw__cf_items args;
+	bool has_body;
+	sw_buf body;
+	size_t *parts; /* v3: the offset in body where each bytes part starts */
+	size_t nparts;
+	bool has_error;
+	sw__cf_items eargs;
+} sw__cf_msg;
+
+void sw__cf_msg_free(sw__cf_msg *m);
+
 /* Matches one expected atom at c->pos, reading as needed until `deadline`
  * (for a silence atom: the end of the silence).
  * Returns 1 (matched; c->pos advanced), 0 (did not match; c->pos may have
  * moved: the caller restores it; `actual` describes what came), or
- * SW_ERR_NOMEM.  *unknown is set when the peer answered "unknown method". */
+ * SW_ERR_NOMEM.  *unknown is set when the peer answered "unknown method".
+ * `got` (may be NULL; zeroed by the caller): a message atom that matched
+ * moves the decoded message there. */
 int sw__cf_match(sw__cf_conn *c, const sw_cf_atom *a, const sw_cf_ctx *ctx, int64_t deadline,
-                 sw_buf *actual, bool *unknown);
+                 sw_buf *actual, bool *unknown, sw__cf_msg *got);
+
+/* Appends the canonical text of a decoded message ("v3 success [...] body
+ * \"...\" stream-error [...]"), every byte shown (conform_reference.c). */
+int sw__cf_msg_text(sw_buf *out, const sw__cf_msg *m);
+
+/* ---- Bodies checked by shape (conform_body_match.c) ------------------------- */
+
+/* True if `body` is one complete pack container (nothing after its 'E')
+ * whose records match the specs of a (a->pack, see FORMAT.md); otherwise
+ * false with what was found appended to `why`.  Returns 1, 0 or
+ * SW_ERR_NOMEM. */
+int sw__cf_pack_match(const sw_cf_atom *a, const sw_cf_ctx *ctx, const uint8_t *body, size_t n,
+                      sw_buf *why);
+/* The body's lines, in any order, against a->lines: 1, 0 (why says what
+ * came, sorted) or SW_ERR_NOMEM. */
+int sw__cf_lines_match(const sw_cf_atom *a, const sw_cf_ctx *ctx, const sw_buf *body, sw_buf *why);
+/* Whether the body begins with a->starts: 1, 0 or SW_ERR_NOMEM. */
+int sw__cf_starts_match(const sw_cf_atom *a, const sw_cf_ctx *ctx, const sw_buf *body);
+
+/* ---- Variables (conform_vars.c) ---------------------------------------------- */
+
+typedef struct sw__cf_var {
+	char *name;
+	uint8_t *p;
+	size_t n;
+} sw__cf_var;
+
+struct sw_cf_vars {
+	sw__cf_var *v;
+	size_t n;
+	/* The parser's table of declared names: {rev:ANY} is accepted (the
+	 * fixture is not known yet) and values are placeholders. */
+	bool parsing;
+};
+
+/* Sets (or replaces) a variable.  Returns 0 or SW_ERR_NOMEM. */
+int sw__cf_vars_set(sw_cf_vars *vs, const char *name, size_t nl, const void *p, size_t n);
+const sw__cf_var *sw__cf_vars_get(const sw_cf_vars *vs, const char *name, size_t nl);
+void sw__cf_vars_free(sw_cf_vars *vs);
+
+/* At p[0] == '{': if p[0..n) starts with a placeholder of a variable,
+ * appends its value, stores the placeholder's length in *used and returns
+ * 1; returns 0 when this brace is literal text (no table in ctx, or not a
+ * variable's syntax); SW_ERR_INVALID_ARGUMENT for an unknown name (with a
+ * sentence in *ei) or SW_ERR_NOMEM.  {root} and {version} are the caller's. */
+int sw__cf_var_expand(const sw_cf_ctx *ctx, const uint8_t *p, size_t n, size_t *used, sw_buf *out,
+                      sw_errinfo *ei);
+
+/* True if name[0..n) is valid for "capture NAME": [a-z][a-z0-9_]*, not
+ * "root" or "version". */
+bool sw__cf_var_name_ok(const char *name, size_t n);
+
+/* Runs the captures of step `st` on the message it matched (`ctx`, whose
+ * vars are `vs`, evaluates their "is" checks); on failure (no such
+ * argument, bad bencode, a value that is not what "is" says) returns false
+ * with why in `why`. */
+bool sw__cf_capture(const sw_cf_step *st, const sw__cf_msg *m, const sw_cf_ctx *ctx, sw_cf_vars *vs,
+                    sw_buf *why);
 
 /* ---- One run of a case (conform_run.c, conform_steps.c, conform_target.c) -- */
 
@@ -207,6 +295,21 @@ typedef struct sw__cf_variant {
 	size_t k;     /* split offset / eof offset */
 	size_t step;  /* eof: the send step */
 } sw__cf_variant;
+
+/* Decoded answers of one run, for the differential: per message atom that
+ * matched, its step and position and the canonical text of the message. */
+typedef struct sw__cf_trace_entry {
+	size_t step, atom;
+	char *text;
+} sw__cf_trace_entry;
+
+typedef struct sw__cf_trace {
+	sw__cf_trace_entry *v;
+	size_t n;
+	const char *root; /* the run's served directory */
+	const sw_cf_vars *vars;
+	char *reason; /* why the run failed its own expectations, or NULL */
+} sw__cf_trace;
 
 typedef struct sw__cf_run {
 	const sw_cf_case *c;
@@ -245,6 +348,10 @@ typedef struct sw__cf_run {
 	size_t nchanged;
 	bool security;
 	sw_buf sec; /* the security findings, one sentence each */
+	sw_cf_vars vars;         /* {rev:NAME} of the fixture, captures */
+	sw__cf_trace *trace;     /* record decoded answers here (or NULL) */
+	const sw__cf_trace *ref; /* the reference's answers to compare with */
+	sw_buf diff;             /* the first difference found */
 } sw__cf_run;
 
 /* A wait of `ms` multiplied by the timeout scale (pauses, silences: time
@@ -276,6 +383,9 @@ void sw__cf_failf(sw__cf_run *R, const char *fmt, ...) __attribute__((format(pri
 /* Executes the steps of R->c (conform_steps.c); returns true if the eof
  * phase of an EOF variant was entered (the remaining steps are skipped). */
 bool sw__cf_do_steps(sw__cf_run *R);
+/* The end of a client case's eof variant: the client's output must be an
+ * error (not ok, not nothing), whatever it retried meanwhile. */
+void sw__cf_client_cut_result(sw__cf_run *R);
 /* Starts the target of R->o for this run (fixture already made): spawns the
  * command, connects, or starts the embedded server; sets R->conn.m (not for
  * client targets, which connect later).  On failure appends to R->why. */
@@ -283,6 +393,32 @@ int sw__cf_target_start(sw__cf_run *R);
 /* Stops it: closes the connection, reaps the process (exit status and
  * stderr into R->r), joins the embedded server. */
 void sw__cf_target_stop(sw__cf_run *R);
+
+/* ---- bzr fixtures (conform_fixtures_bzr.c) ---------------------------------- */
+
+/* Lays the tree conformance/fixtures/NAME (opts->fixtures_dir) into `dir`
+ * (existing, empty): every file and directory, TEMPLATED files with
+ * "@FIXTURE_DIR@" replaced by `dir`, EMPTYDIRS created; adds {rev:NAME} for
+ * every line of REVISIONS to `vs`.  The tree is read from disk once per
+ * process.  Returns 0, SW_ERR_IO or SW_ERR_NOMEM (a sentence in *ei). */
+int sw__cf_bzr_fixture_lay(const char *fixtures_dir, const char *name, const char *dir,
+                           sw_cf_vars *vs, sw_errinfo *ei);
+
+/* ---- The differential (conform_reference.c) --------------------------------- */
+
+/* Records (R->trace) and compares (R->ref) the decoded message of atom `k`
+ * of step `step` that just matched.  A difference from the reference
+ * marks the run failed with both messages in the reason. */
+void sw__cf_ref_observe(sw__cf_run *R, size_t step, size_t k, const sw_cf_atom *a,
+                        const sw__cf_msg *m);
+/* sw_cf_run_case, recording the decoded answers in *trace (may be NULL). */
+int sw__cf_run_traced(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r,
+                      sw__cf_trace *trace);
+/* Runs case c against the reference of o (one normal run, no sweeps) and
+ * fills *t with its decoded answers and r's reference fields.  Returns 0
+ * or SW_ERR_NOMEM. */
+int sw__cf_ref_run(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r, sw__cf_trace *t);
+void sw__cf_trace_free(sw__cf_trace *t);
 
 /* ---- The embedded target (conform_embedded.c) -------------------------------- */
 
@@ -324,6 +460,11 @@ typedef struct sw__cf_col_case {
 	bool fails, security, flaky;
 	sw__cf_col_run run;   /* the reported run (reason, variant, steps, events) */
 	sw__cf_col_run first; /* flaky: the failing first run (empty otherwise) */
+	/* The differential: the reference's transcript and the difference. */
+	bool has_ref;
+	char *difference, *ref_reason;
+	sw__cf_col_event *ref_events;
+	size_t ref_nevents;
 } sw__cf_col_case;
 
 struct sw_cf_column {

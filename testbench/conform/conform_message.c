@@ -3,8 +3,10 @@
  * (conformance/FORMAT.md, "Messages").
  *
  *   raw EXPR | EXPR (starting with a quote, $ or helper{)
- *   v1|v2|v3 request|response [success|failed|error] ARGS
- *            [body EXPR]... [chunks EXPR...] [stream-error ARGS] [abort]
+ *   v1|v2|v3 request|response [success|failed|error|*] ARGS
+ *            [body EXPR]... [chunks EXPR...] [pack RECORD...] [lines E...]
+ *            [starts EXPR]
+ *            [stream-error ARGS] [abort] [same as reference]
  *   eof | silence DUR                        (expectations only)
  *   ATOM then ATOM ... [within DUR]          (an alternative of expect/or)
  *
@@ -24,7 +26,10 @@ int sw__cf_check_expr(sw__cf_pstate *ps, const char *expr, bool arg)
 	sw_errinfo ei;
 	sw_buf b;
 	sw_buf_init(&b, NULL);
-	int rc = arg ? sw_cf_eval_arg(expr, NULL, &b, &ei) : sw_cf_eval(expr, NULL, &b, &ei);
+	/* The names captured so far in this case are the variables it may use
+	 * (with placeholder values); {rev:NAME} waits for the fixture. */
+	sw_cf_ctx ctx = {.vars = &ps->decl};
+	int rc = arg ? sw_cf_eval_arg(expr, &ctx, &b, &ei) : sw_cf_eval(expr, &ctx, &b, &ei);
 	sw_buf_fini(&b);
 	if (rc == SW_ERR_NOMEM)
 		return rc;
@@ -36,8 +41,8 @@ int sw__cf_check_expr(sw__cf_pstate *ps, const char *expr, bool arg)
 /* Words that end a message's argument list. */
 static bool is_kw(const sw__cf_tok *t)
 {
-	static const char *const kws[] = {"body",  "chunks", "stream-error",
-	                                  "abort", "then",   "within"};
+	static const char *const kws[] = {"body",   "chunks", "stream-error", "abort",  "then",
+	                                  "within", "pack",   "lines",        "starts", "same"};
 	for (size_t i = 0; i < sizeof kws / sizeof kws[0]; i++)
 		if (sw__cf_is(t, kws[i]))
 			return true;
@@ -122,9 +127,10 @@ static int parse_tail(sw__cf_pstate *ps, const sw__cf_tok *t, size_t n, size_t *
 				return sw__cf_fail(
 				    ps,
 				    "body needs a byte expression (use \"\" for an empty body)");
-			if (a->nbodies && !(a->version == 3 && !a->response && !expect))
+			if ((a->nbodies || a->has_pack || a->has_lines) &&
+			    !(a->version == 3 && !expect))
 				return sw__cf_fail(
-				    ps, "only a v3 request to send may have several body parts");
+				    ps, "only a v3 message to send may have several body parts");
 			if ((rc = sw__cf_push_str(&a->bodies, &a->nbodies, sw__cf_join(t, k, e))) <
 			    0)
 				return rc;
@@ -135,6 +141,11 @@ static int parse_tail(sw__cf_pstate *ps, const sw__cf_tok *t, size_t n, size_t *
 			if (!(a->version == 2 && a->response))
 				return sw__cf_fail(ps, "chunks are only for v2 responses");
 			a->chunked = true;
+			if (expect && k + 1 < n && sw__cf_is(&t[k + 1], "*")) {
+				a->any_body = true; /* "chunks *": any chunked body */
+				k += 2;
+				continue;
+			}
 			for (k++; k < n && !is_kw(&t[k]); k++) {
 				if ((rc = sw__cf_push_str(&a->bodies, &a->nbodies,
 				                          sw__cf_tokdup(&t[k]))) < 0)
@@ -153,6 +164,61 @@ static int parse_tail(sw__cf_pstate *ps, const sw__cf_tok *t, size_t n, size_t *
 				if ((rc = sw__cf_push_str(&a->eargs, &a->neargs,
 				                          sw__cf_tokdup(&t[k]))) < 0)
 					return rc;
+		} else if (sw__cf_is(&t[k], "pack")) {
+			if (!expect || !a->response || a->version == 1 || a->has_pack ||
+			    a->nbodies || a->any_body)
+				return sw__cf_fail(ps,
+				                   "pack is for the body of a v2 or v3 response to "
+				                   "expect, instead of body or chunks");
+			a->has_pack = true;
+			if (a->version == 2)
+				a->chunked = true;
+			for (k++; k < n && !is_kw(&t[k]); k++) {
+				bool wild = sw__cf_is(&t[k], "*") || sw__cf_is(&t[k], "...");
+				if (sw__cf_is(&t[k], "...") && k + 1 < n && !is_kw(&t[k + 1]))
+					return sw__cf_fail(ps, "'...' must be the last record");
+				if ((rc = sw__cf_push_str(&a->pack, &a->npack,
+				                          sw__cf_tokdup(&t[k]))) < 0)
+					return rc;
+				if (!wild &&
+				    (rc = sw__cf_check_expr(ps, a->pack[a->npack - 1], true)) < 0)
+					return rc;
+			}
+		} else if (sw__cf_is(&t[k], "lines")) {
+			if (!expect || !a->response || a->has_lines || a->has_pack || a->nbodies ||
+			    a->any_body)
+				return sw__cf_fail(ps,
+				                   "lines is for the body of a response to expect, "
+				                   "instead of body");
+			a->has_lines = true;
+			for (k++; k < n && !is_kw(&t[k]); k++) {
+				if ((rc = sw__cf_push_str(&a->lines, &a->nlines,
+				                          sw__cf_tokdup(&t[k]))) < 0)
+					return rc;
+				if ((rc = sw__cf_check_expr(ps, a->lines[a->nlines - 1], true)) < 0)
+					return rc;
+			}
+		} else if (sw__cf_is(&t[k], "starts")) {
+			size_t e = k + 1;
+			while (e < n && !is_kw(&t[e]))
+				e++;
+			if (!expect || !a->response || a->starts || a->has_lines || a->has_pack ||
+			    a->nbodies || a->any_body || e == k + 1)
+				return sw__cf_fail(
+				    ps, "starts takes the bytes a response body to expect "
+				        "begins with, instead of body");
+			if (!(a->starts = sw__cf_join(t, k + 1, e)))
+				return SW_ERR_NOMEM;
+			if ((rc = sw__cf_check_expr(ps, a->starts, false)) < 0)
+				return rc;
+			k = e;
+		} else if (sw__cf_is(&t[k], "same")) {
+			if (!expect || k + 2 >= n || !sw__cf_is(&t[k + 1], "as") ||
+			    !sw__cf_is(&t[k + 2], "reference"))
+				return sw__cf_fail(ps,
+				                   "'same as reference' ends a message to expect");
+			a->same_as_ref = true;
+			k += 3;
 		} else if (sw__cf_is(&t[k], "abort")) {
 			if (a->version != 3 || a->response)
 				return sw__cf_fail(ps, "abort is only for v3 requests");
@@ -208,14 +274,23 @@ int sw__cf_parse_atom(sw__cf_pstate *ps, const sw__cf_tok *t, size_t n, size_t *
 			a->status = 1;
 		else if (k < n && (sw__cf_is(&t[k], "failed") || sw__cf_is(&t[k], "error")))
 			a->status = 0;
+		else if (k < n && expect && sw__cf_is(&t[k], "*"))
+			a->any_status = true;
 		else
-			return sw__cf_fail(ps, "a v%d response needs a status: success or %s",
-			                   a->version, a->version == 2 ? "failed" : "error");
+			return sw__cf_fail(ps, "a v%d response needs a status: success or %s%s",
+			                   a->version, a->version == 2 ? "failed" : "error",
+			                   expect ? " (or * for either)" : "");
 		k++;
 	}
 	int rc = parse_args(ps, t, n, &k, expect, a);
 	if (rc == 0)
 		rc = parse_tail(ps, t, n, &k, expect, a);
+	for (size_t j = 0; rc == 0 && j < a->nargs; j++)
+		if (a->version != 3 && sw__cf_is_benc_arg(a->args[j]))
+			rc = sw__cf_fail(ps, "int{} and ben{} arguments need a v3 message");
+	for (size_t j = 0; rc == 0 && j < a->neargs; j++)
+		if (a->version != 3 && sw__cf_is_benc_arg(a->eargs[j]))
+			rc = sw__cf_fail(ps, "int{} and ben{} arguments need a v3 message");
 	*i = k;
 	return rc;
 }

@@ -23,7 +23,7 @@ int sw__cf_world_make(sw__cf_run *R, sw_errinfo *ei)
 	if (rc < 0)
 		return rc;
 	snprintf(R->dir, sizeof R->dir, "%s", sw_oracle_root(R->oracle));
-	rc = sw__cf_fixture_fill(R->c, R->dir, ei);
+	rc = sw__cf_fixture_fill(R->c, R->o, R->dir, &R->vars, ei);
 	if (rc == 0 && R->c->role == SW_CF_ROLE_SERVER &&
 	    sw_oracle_arm(R->oracle, !R->c->allow_writes) < 0)
 		rc = sw_errinfo_set(ei, SW_ERR_IO, 0, "cannot record the world around %s", R->dir);

@@ -48,6 +48,9 @@ static void free_strv(char **v, size_t n)
 static void atom_free(sw_cf_atom *a)
 {
 	free(a->raw);
+	free_strv(a->pack, a->npack);
+	free_strv(a->lines, a->nlines);
+	free(a->starts);
 	free_strv(a->args, a->nargs);
 	free_strv(a->bodies, a->nbodies);
 	free_strv(a->eargs, a->neargs);
@@ -61,6 +64,7 @@ void sw__cf_case_free(sw_cf_case *c)
 	free(c->note);
 	free(c->file);
 	free(c->client_op);
+	free(c->fixture_bzr);
 	for (size_t i = 0; i < c->ntags; i++)
 		free(c->tags[i]);
 	for (size_t i = 0; i < c->nentries; i++) {
@@ -78,6 +82,11 @@ void sw__cf_case_free(sw_cf_case *c)
 		free(s->alts);
 		free(s->text);
 		free(s->result_text);
+		for (size_t k = 0; k < s->ncaps; k++) {
+			free(s->caps[k].name);
+			free(s->caps[k].is);
+		}
+		free(s->caps);
 	}
 	free(c->steps);
 	for (size_t i = 0; i < c->nchecks; i++) {
@@ -214,6 +223,7 @@ int sw_cf_parse(sw_cf_suite *s, const char *text, size_t len, const char *file, 
 		return SW_ERR_INVALID_ARGUMENT;
 	sw__cf_pstate ps = {
 	    .suite = s, .first_new = s->n, .diag = diag, .file = file ? file : "<text>"};
+	ps.decl.parsing = true;
 	sw_buf logical;
 	sw_buf_init(&logical, NULL);
 	size_t i = 0;
@@ -232,6 +242,7 @@ int sw_cf_parse(sw_cf_suite *s, const char *text, size_t len, const char *file, 
 		rc = sw__cf_finish_case(&ps);
 	}
 	sw_buf_fini(&logical);
+	sw__cf_vars_free(&ps.decl);
 	if (rc < 0) {
 		if (rc == SW_ERR_NOMEM && diag) {
 			snprintf(diag->file, sizeof diag->file, "%s", ps.file);

@@ -25,8 +25,9 @@ typedef struct sw__cf_pstate {
 	const char *text; /* the current logical line (not NUL-terminated) */
 	size_t len;
 	sw_cf_case *cur;   /* the case being filled, NULL before the first */
-	bool after_expect; /* the previous line was an expect or an or */
+	bool after_expect; /* the previous line was an expect, or or capture */
 	bool now_expect;   /* this line is one (set by their handlers) */
+	sw_cf_vars decl;   /* the current case's captured names so far */
 } sw__cf_pstate;
 
 /* Fills the diagnostic with the current file and line and a sentence;

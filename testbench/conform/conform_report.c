@@ -288,6 +288,27 @@ static void json_kv(FILE *f, const char *k, const char *v, bool comma)
 		fputc(',', f);
 }
 
+/* A transcript as a JSON array: notes as text, bytes as hex. */
+static void json_events(FILE *f, const sw_cf_event *events, size_t n)
+{
+	fputc('[', f);
+	for (size_t e = 0; e < n; e++) {
+		const sw_cf_event *ev = &events[e];
+		fprintf(f, "%s{\"dir\":\"%c\",", e ? "," : "", ev->dir == '#' ? '#' : ev->dir);
+		if (ev->dir == '#') {
+			json_kv(f, "text", (const char *)ev->p, false);
+		} else {
+			size_t m = ev->n > EVENT_MAX ? EVENT_MAX : ev->n;
+			fprintf(f, "\"n\":%zu,\"hex\":\"", ev->n);
+			for (size_t k = 0; k < m; k++)
+				fprintf(f, "%02x", ev->p[k]);
+			fputc('"', f);
+		}
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
 /* The evidence of one run: "steps":[...],"events":[...] (no braces). */
 static void json_evidence(FILE *f, const sw_cf_result *r)
 {
@@ -299,22 +320,8 @@ static void json_evidence(FILE *f, const sw_cf_result *r)
 		json_kv(f, "actual", r->steps[s].actual, false);
 		fputc('}', f);
 	}
-	fputs("],\"events\":[", f);
-	for (size_t e = 0; e < r->nevents; e++) {
-		const sw_cf_event *ev = &r->events[e];
-		fprintf(f, "%s{\"dir\":\"%c\",", e ? "," : "", ev->dir == '#' ? '#' : ev->dir);
-		if (ev->dir == '#') {
-			json_kv(f, "text", (const char *)ev->p, false);
-		} else {
-			size_t n = ev->n > EVENT_MAX ? EVENT_MAX : ev->n;
-			fprintf(f, "\"n\":%zu,\"hex\":\"", ev->n);
-			for (size_t k = 0; k < n; k++)
-				fprintf(f, "%02x", ev->p[k]);
-			fputc('"', f);
-		}
-		fputc('}', f);
-	}
-	fputc(']', f);
+	fputs("],\"events\":", f);
+	json_events(f, r->events, r->nevents);
 }
 
 bool sw_cf_report_fails(const sw_cf_report *rep)
@@ -369,6 +376,16 @@ int sw_cf_write_json(FILE *f, const sw_cf_report *rep)
 			fputs("},", f);
 		}
 		json_evidence(f, r);
+		if (r->has_reference) {
+			/* The differential: the reference's run beside this one. */
+			fputc(',', f);
+			json_kv(f, "difference", r->difference, true);
+			fputs("\"reference\":{", f);
+			json_kv(f, "reason", r->ref_reason, true);
+			fputs("\"events\":", f);
+			json_events(f, r->ref_events, r->ref_nevents);
+			fputc('}', f);
+		}
 		fprintf(f, "}%s\n", i + 1 < rep->n ? "," : "");
 	}
 	fputs("]}\n", f);

@@ -79,6 +79,11 @@ void sw_cf_result_fini(sw_cf_result *r)
 		sw_cf_result_fini(r->first);
 		free(r->first);
 	}
+	for (size_t i = 0; i < r->ref_nevents; i++)
+		free(r->ref_events[i].p);
+	free(r->ref_events);
+	free(r->ref_reason);
+	free(r->difference);
 	memset(r, 0, sizeof *r);
 }
 
@@ -202,10 +207,12 @@ static void run_variant(sw__cf_run *R, const sw_buf *normal_rx, const sw__cf_sna
 	sw_buf_init(&R->conn.rx, NULL);
 	sw_buf_init(&R->conn.tx, NULL);
 	R->conn.r = R->r;
+	R->conn.strict_unknown = R->c->fixture_bzr != NULL;
 	R->listen_fd = -1;
 	R->port_fd = -1;
 	R->idle_s =
 	    R->v.kind == V_PAUSE || R->v.kind == V_LONGPAUSE ? PAUSE_IDLE_S : R->c->client_timeout;
+	sw__cf_vars_free(&R->vars); /* a fresh run: the fixture's and its own */
 	if (sw__cf_world_make(R, &ei) < 0) {
 		sw__cf_failf(R, "%s", ei.text);
 		sw_buf_fini(&R->conn.tx);
@@ -213,13 +220,18 @@ static void run_variant(sw__cf_run *R, const sw_buf *normal_rx, const sw__cf_sna
 	}
 	R->ctx.root = R->dir;
 	R->ctx.version = "3.3.2";
-	if (sw__cf_snap_take(R->dir, &R->initial) < 0)
+	R->ctx.vars = &R->vars;
+	/* Only the after-checks look at the tree as it was: a bzr fixture is
+	 * some 140 files, not worth reading for nothing. */
+	if (R->c->nchecks && sw__cf_snap_take(R->dir, &R->initial) < 0)
 		sw__cf_failf(R, "cannot read the fixture");
 	if (!R->failed && sw__cf_target_start(R) < 0)
 		R->failed = true;
 	if (!R->failed) {
 		bool eof = sw__cf_do_steps(R);
-		if (eof && !R->failed)
+		if (eof && !R->failed && R->c->role == SW_CF_ROLE_CLIENT)
+			sw__cf_client_cut_result(R);
+		else if (eof && !R->failed)
 			eof_phase(R, normal_rx, post, normal_root);
 		else if (!R->failed && R->c->role == SW_CF_ROLE_SERVER)
 			trailing_check(R);
@@ -272,13 +284,28 @@ static bool waits_on_purpose(const sw_cf_case *c)
 
 static bool sweeps_apply(const sw_cf_case *c, const sw_cf_opts *o)
 {
-	if (o->sweep == SW_CF_SWEEP_NONE || c->role != SW_CF_ROLE_SERVER || c->sweep == 0 ||
-	    waits_on_purpose(c))
+	if (o->sweep == SW_CF_SWEEP_NONE || c->sweep == 0 || waits_on_purpose(c))
 		return false;
+	/* A client case is swept only when it asks for it: each variant runs
+	 * the client command again. */
+	if (c->role == SW_CF_ROLE_CLIENT)
+		return c->sweep == 1 && o->target == SW_CF_TARGET_CLIENT;
 	return c->sweep == 1 || o->sweep == SW_CF_SWEEP_ALL || has_tag(c, "framing");
 }
 
-static const char *skip_reason(const sw_cf_case *c, const sw_cf_opts *o)
+/* A case with a "same as reference" atom has nothing to compare alone. */
+static bool needs_reference(const sw_cf_case *c)
+{
+	for (size_t i = 0; i < c->nsteps; i++)
+		for (size_t a = 0; a < c->steps[i].nalts; a++)
+			for (size_t k = 0; k < c->steps[i].alts[a].n; k++)
+				if (c->steps[i].alts[a].atoms[k].same_as_ref)
+					return true;
+	return false;
+}
+
+/* `is_ref`: this is the reference's run of a differential. */
+static const char *skip_reason(const sw_cf_case *c, const sw_cf_opts *o, bool is_ref)
 {
 	if (c->role == SW_CF_ROLE_CLIENT && o->target != SW_CF_TARGET_CLIENT)
 		return o->target == SW_CF_TARGET_EMBEDDED && !o->client_available
@@ -290,6 +317,8 @@ static const char *skip_reason(const sw_cf_case *c, const sw_cf_opts *o)
 		return "skipped (root): file permissions do not apply to root";
 	if (c->needs_tcp && o->target != SW_CF_TARGET_TCP)
 		return "needs a TCP target (--server-tcp-cmd)";
+	if (!o->reference_cmd && !is_ref && needs_reference(c))
+		return "compares with a reference: give one with --reference-cmd";
 	return NULL;
 }
 
@@ -324,8 +353,11 @@ static void sweep_variant(sw__cf_run *R, sw__cf_variant v, const sw_buf *normal_
 	sw__cf_run V = {.c = c, .o = R->o, .r = &scratch, .v = v};
 	sw_buf_init(&V.why, NULL);
 	sw_buf_init(&V.sec, NULL);
+	sw_buf_init(&V.diff, NULL);
 	run_variant(&V, normal_rx, post, R->dir, NULL);
 	sw_buf_fini(&V.conn.rx);
+	sw_buf_fini(&V.diff);
+	sw__cf_vars_free(&V.vars);
 	r->variants++;
 	if (V.failed || V.security) {
 		R->failed = true;
@@ -371,18 +403,20 @@ static void run_sweeps(sw__cf_run *R, const sw__cf_snap *final, const sw_buf *no
 {
 	const sw_cf_case *c = R->c;
 	/* Request lengths depend on {root} only through its length, the same
-	 * for every mkdtemp() directory. */
-	sw_cf_ctx lctx = {.root = R->dir, .version = "3.3.2"};
+	 * for every mkdtemp() directory, and on the normal run's captures. */
+	sw_cf_ctx lctx = {.root = R->dir, .version = "3.3.2", .vars = &R->vars};
 	size_t maxlen = 0;
 	for (size_t i = 0; i < c->nsteps; i++) {
 		size_t n = send_len(c, i, &lctx);
 		if (n > maxlen)
 			maxlen = n;
 	}
-	for (size_t k = 1; k < maxlen && !R->failed; k++)
+	/* A client case: only end of stream inside each response (below). */
+	bool client = c->role == SW_CF_ROLE_CLIENT;
+	for (size_t k = 1; k < maxlen && !R->failed && !client; k++)
 		if (sweep_offset(k, maxlen))
 			sweep_variant(R, (sw__cf_variant){V_SPLIT, k, 0}, normal_rx, final);
-	if (!R->failed)
+	if (!R->failed && !client)
 		sweep_variant(R, (sw__cf_variant){V_DRIP, 0, 0}, normal_rx, final);
 	for (size_t j = 0; j < c->nsteps && !R->failed; j++) {
 		size_t len = send_len(c, j, &lctx);
@@ -418,23 +452,37 @@ static void run_sweeps(sw__cf_run *R, const sw__cf_snap *final, const sw_buf *no
 	}
 }
 
-/* One attempt at a case (the normal run and its sweeps). */
-static int run_once(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r)
+/* One attempt at a case (the normal run and its sweeps); with `trace`, the
+ * decoded answers are recorded there (the reference's run). */
+static int run_once(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r,
+                    sw__cf_trace *trace)
 {
 	memset(r, 0, sizeof *r);
 	r->c = c;
 	r->exit_status = -1;
 	int64_t t0 = sw_clock_ms();
-	sw__cf_run R = {.c = c, .o = o, .r = r};
+	/* The reference runs first, so that the target's run can compare as it
+	 * goes (conform_reference.c). */
+	sw__cf_trace reftrace = {0};
+	bool with_ref = o->reference_cmd && c->role == SW_CF_ROLE_SERVER;
+	if (with_ref && sw__cf_ref_run(c, o, r, &reftrace) < 0) {
+		sw__cf_trace_free(&reftrace);
+		return SW_ERR_NOMEM;
+	}
+	sw__cf_run R = {.c = c, .o = o, .r = r, .trace = trace, .ref = with_ref ? &reftrace : NULL};
 	sw_buf_init(&R.why, NULL);
 	sw_buf_init(&R.sec, NULL);
+	sw_buf_init(&R.diff, NULL);
 	sw__cf_snap final = {0};
 	bool sweep = sweeps_apply(c, o);
 	if (sweep && !(R.pre_send = calloc(c->nsteps + 1, sizeof *R.pre_send))) {
 		sw_buf_fini(&R.why);
+		sw_buf_fini(&R.sec);
+		sw_buf_fini(&R.diff);
+		sw__cf_trace_free(&reftrace);
 		return SW_ERR_NOMEM;
 	}
-	run_variant(&R, NULL, NULL, NULL, &final);
+	run_variant(&R, NULL, NULL, NULL, sweep ? &final : NULL);
 	sw_buf normal_rx = R.conn.rx; /* keep the bytes for the eof variants */
 	if (!R.failed && !R.security && sweep)
 		run_sweeps(&R, &final, &normal_rx);
@@ -462,34 +510,45 @@ static int run_once(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r)
 		r->reason = strdup((const char *)R.why.data);
 	} else
 		r->outcome = SW_CF_OUT_PASS;
+	if (R.diff.len) {
+		sw_buf_append_byte(&R.diff, 0);
+		r->difference = strdup((const char *)R.diff.data);
+	}
+	if (trace && R.failed && !trace->reason)
+		trace->reason = r->reason ? strdup(r->reason) : NULL;
 	sw_buf_fini(&R.why);
 	sw_buf_fini(&R.sec);
+	sw_buf_fini(&R.diff);
+	sw__cf_vars_free(&R.vars);
+	sw__cf_trace_free(&reftrace);
 	r->verdict = sw_cf_decide_result(r, false);
 	return 0;
 }
 
-int sw_cf_run_case(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r)
+int sw__cf_run_traced(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r,
+                      sw__cf_trace *trace)
 {
 	memset(r, 0, sizeof *r);
 	r->c = c;
 	r->exit_status = -1;
-	const char *skip = skip_reason(c, o);
+	const char *skip = skip_reason(c, o, trace != NULL);
 	if (skip) {
 		r->outcome = SW_CF_OUT_SKIP;
 		r->verdict = SW_CF_SKIPPED;
 		r->reason = strdup(skip);
 		return r->reason ? 0 : SW_ERR_NOMEM;
 	}
-	int rc = run_once(c, o, r);
+	int rc = run_once(c, o, r, trace);
 	/* A failure is confirmed by a second run before it is reported; a
-	 * security finding is a fact, not a timing accident: never re-run. */
-	if (rc < 0 || r->outcome == SW_CF_OUT_PASS || r->security || o->no_retry)
+	 * security finding is a fact, not a timing accident: never re-run.
+	 * Nor is the reference's run (its trace would hold both). */
+	if (rc < 0 || r->outcome == SW_CF_OUT_PASS || r->security || o->no_retry || trace)
 		return rc;
 	sw_cf_result *first = malloc(sizeof *first);
 	if (!first)
 		return SW_ERR_NOMEM;
 	*first = *r;
-	rc = run_once(c, o, r);
+	rc = run_once(c, o, r, NULL);
 	if (rc == 0 && r->outcome == SW_CF_OUT_PASS) {
 		r->flaky = true;
 		r->first = first;
@@ -521,6 +580,11 @@ static const char probe[] = "case calibrate.hello\n"
                             "send  v1 request hello\n"
                             "expect v1 response ok 2\n";
 
+int sw_cf_run_case(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r)
+{
+	return sw__cf_run_traced(c, o, r, NULL);
+}
+
 int sw_cf_calibrate(const sw_cf_opts *o, uint32_t *rtt_ms)
 {
 	*rtt_ms = 0;
@@ -535,6 +599,7 @@ int sw_cf_calibrate(const sw_cf_opts *o, uint32_t *rtt_ms)
 	po.no_retry = true;
 	po.rtt_ms = 0;
 	po.sweep = SW_CF_SWEEP_NONE;
+	po.reference_cmd = NULL; /* the target's round trip alone */
 	double worst = 0;
 	/* The first run warms caches (the server's program and libraries). */
 	for (int i = 0; i < 4 && rc == 0; i++) {

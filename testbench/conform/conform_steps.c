@@ -137,7 +137,36 @@ void sw__cf_failf(sw__cf_run *R, const char *fmt, ...)
 	sw_buf_append_str(&R->why, tmp);
 }
 
-static void do_expect(sw__cf_run *R, const sw_cf_step *st)
+/* After a matched alternative: the captures of the step (from its last
+ * message) and the differential (every message). */
+static void after_match(sw__cf_run *R, const sw_cf_step *st, size_t step, const sw_cf_alt *alt,
+                        sw__cf_msg *got)
+{
+	const sw__cf_msg *last = NULL;
+	for (size_t k = 0; k < alt->n; k++)
+		if (alt->atoms[k].kind == SW_CF_MSG)
+			last = &got[k];
+	if (st->ncaps) {
+		sw_buf why;
+		sw_buf_init(&why, NULL);
+		if (!last)
+			sw__cf_appendf(
+			    &why, "line %d: capture: the expectation matched no v1/v2/v3 message",
+			    st->line);
+		if (!last || !sw__cf_capture(st, last, &R->ctx, &R->vars, &why)) {
+			sw_buf_append_byte(&why, 0);
+			sw__cf_failf(R, "%s", (const char *)why.data);
+		}
+		sw_buf_fini(&why);
+	}
+	/* After the captures, so that the differential sees this step's
+	 * tokens as variables too. */
+	for (size_t k = 0; k < alt->n && !R->failed; k++)
+		if (alt->atoms[k].kind == SW_CF_MSG)
+			sw__cf_ref_observe(R, step, k, &alt->atoms[k], &got[k]);
+}
+
+static void do_expect(sw__cf_run *R, const sw_cf_step *st, size_t step)
 {
 	if (ensure_conn(R) < 0) {
 		sw__cf_failf(R, "line %d: no connection from the client", st->line);
@@ -150,6 +179,8 @@ static void do_expect(sw__cf_run *R, const sw_cf_step *st)
 	sw_buf_init(&actual, NULL);
 	size_t save = R->conn.pos;
 	bool ok = false, unknown_any = false;
+	const sw_cf_alt *matched = NULL;
+	sw__cf_msg *got = NULL;
 	for (size_t a = 0; a < st->nalts && !ok; a++) {
 		const sw_cf_alt *alt = &st->alts[a];
 		if (a)
@@ -162,25 +193,34 @@ static void do_expect(sw__cf_run *R, const sw_cf_step *st)
 		R->conn.pos = save;
 		sw_buf one;
 		sw_buf_init(&one, NULL);
-		ok = true;
+		got = calloc(alt->n + 1, sizeof *got);
+		ok = got != NULL;
 		for (size_t k = 0; k < alt->n && ok; k++) {
 			const sw_cf_atom *at = &alt->atoms[k];
 			bool unknown = false;
 			int64_t dl = at->kind == SW_CF_SILENCE
 			                 ? sw_clock_ms() + sw__cf_scaled(R, at->ms)
 			                 : deadline;
-			int m = sw__cf_match(&R->conn, at, &R->ctx, dl, &one, &unknown);
+			int m = sw__cf_match(&R->conn, at, &R->ctx, dl, &one, &unknown, &got[k]);
 			if (m <= 0)
 				ok = false;
 			if (unknown)
 				unknown_any = true;
 		}
+		if (ok)
+			matched = alt;
 		if (!ok && one.len) {
 			if (actual.len)
 				sw_buf_append_str(&actual, "  |and|  ");
 			sw_buf_append(&actual, one.data, one.len);
 		}
 		sw_buf_fini(&one);
+		if (!ok && got) {
+			for (size_t k = 0; k < alt->n; k++)
+				sw__cf_msg_free(&got[k]);
+			free(got);
+			got = NULL;
+		}
 	}
 	sw_buf_append_byte(&expected, 0);
 	sw_buf_append_byte(&actual, 0);
@@ -193,6 +233,13 @@ static void do_expect(sw__cf_run *R, const sw_cf_step *st)
 		/* keep-going: the next expect starts after whatever came. */
 		if (R->c->keep_going)
 			R->conn.pos = R->conn.rx.len;
+	} else {
+		after_match(R, st, step, matched, got);
+	}
+	if (got) {
+		for (size_t k = 0; matched && k < matched->n; k++)
+			sw__cf_msg_free(&got[k]);
+		free(got);
 	}
 	sw_buf_fini(&expected);
 	sw_buf_fini(&actual);
@@ -262,6 +309,33 @@ static bool result_matches(const sw__cf_run *R, const sw_cf_step *st, const char
 	sw_buf_fini(&w);
 	sw_buf_fini(&got);
 	return ok;
+}
+
+void sw__cf_client_cut_result(sw__cf_run *R)
+{
+	int64_t deadline = sw_clock_ms() + sw__cf_scaled(R, R->o->timeout_ms);
+	sw__cf_conn out = {.m = R->proc, .r = NULL};
+	sw_buf_init(&out.rx, NULL);
+	unsigned refused = 0;
+	if (!client_output(R, deadline, &out, &refused)) {
+		sw__cf_failf(R,
+		             "after end of stream in the middle of a response the client did not "
+		             "finish within %lld ms",
+		             (long long)sw__cf_scaled(R, R->o->timeout_ms));
+	} else {
+		sw_buf_append_byte(&out.rx, 0);
+		char *line = (char *)out.rx.data;
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		sw__cf_note(R->r, "client output: %.300s", line);
+		if (strncmp(line, "error", 5) != 0 || (line[5] != ' ' && line[5] != '\0'))
+			sw__cf_failf(R,
+			             "after end of stream in the middle of a response the client "
+			             "reported: %.600s (an error was due)",
+			             *line ? line : "(nothing)");
+	}
+	sw_buf_fini(&out.rx);
 }
 
 /* The client command's outcome: its first output line. */
@@ -348,7 +422,7 @@ bool sw__cf_do_steps(sw__cf_run *R)
 			sw__cf_note(R->r, "closed the connection");
 			break;
 		case SW_CF_STEP_EXPECT:
-			do_expect(R, st);
+			do_expect(R, st, i);
 			sw__cf_note_change(R);
 			break;
 		case SW_CF_STEP_RESULT: do_result(R, st); break;

@@ -504,6 +504,54 @@ static void test_dispatch_table(void **state)
 	assert_non_null(d->read_body);
 	assert_non_null(d->abort);
 	assert_non_null(d->free);
+	assert_non_null(d->knows);
+}
+
+/* A v3 request with an integer argument: an unknown verb is answered
+ * ("UnknownMethod", verb) as Breezy answers it (found by the conformance
+ * cases of Repository.get_rev_id_for_revno, which smartwire does not
+ * serve: they must report "unimplemented"), a known one with the
+ * documented departure. */
+static void test_unknown_verb_int_arg(void **state)
+{
+	(void)state;
+	build_vsrv();
+	static const char hdr[] = "bzr message 3 (bzr 1.6)\n\0\0\0\x1c"
+	                          "d16:Software version5:3.3.2e";
+	static const struct {
+		const char *args, *answer;
+	} v[] = {
+	    {"l7:Foo.bari5ee", "l13:UnknownMethod7:Foo.bare"},
+	    {"l31:Repository.get_rev_id_for_revno11:standalone/i1eli2e3:revee",
+	     "l13:UnknownMethod31:Repository.get_rev_id_for_revnoe"},
+	    {"l3:geti5ee", "l5:error72:Generic bzr smart protocol error: request arguments must "
+	                   "be byte stringse"},
+	};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		sw_buf in, want, out;
+		sw_buf_init(&in, NULL);
+		sw_buf_init(&want, NULL);
+		sw_buf_init(&out, NULL);
+		size_t al = strlen(v[i].args), wl = strlen(v[i].answer);
+		assert_int_equal(sw_buf_append(&in, hdr, sizeof hdr - 1), 0);
+		assert_int_equal(sw_buf_append_byte(&in, 's'), 0);
+		assert_int_equal(sw_buf_append_u32be(&in, (uint32_t)al), 0);
+		assert_int_equal(sw_buf_append(&in, v[i].args, al), 0);
+		assert_int_equal(sw_buf_append_byte(&in, 'e'), 0);
+		assert_int_equal(sw_buf_append(&want, hdr, sizeof hdr - 1), 0);
+		assert_int_equal(sw_buf_append(&want, "oEs", 3), 0);
+		assert_int_equal(sw_buf_append_u32be(&want, (uint32_t)wl), 0);
+		assert_int_equal(sw_buf_append(&want, v[i].answer, wl), 0);
+		assert_int_equal(sw_buf_append_byte(&want, 'e'), 0);
+		sw_vfs *vfs = open_vfs(SW_T_VSRV_ROOT, false, NULL);
+		sw_serve_result res;
+		serve_fifo(vfs, in.data, in.len, &out, &res);
+		assert_bytes(v[i].args, want.data, want.len, &out);
+		sw_vfs_del(vfs);
+		sw_buf_fini(&in);
+		sw_buf_fini(&want);
+		sw_buf_fini(&out);
+	}
 }
 
 static int lock_fd = -1;
@@ -531,6 +579,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_dispatch_table),
+	    cmocka_unit_test(test_unknown_verb_int_arg),
 	    cmocka_unit_test(test_sessions_fifo),
 	    cmocka_unit_test(test_sessions_split),
 	    cmocka_unit_test(test_departures_keep_connection),

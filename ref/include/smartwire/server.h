@@ -95,10 +95,12 @@
  *   s(li1e...e)    oE ("UnknownMethod", <first element>) for an int or list
  *                  verb; a verb containing a dict: ("error", "unhashable
  *                  type: 'dict'")
- *   s(l<verb>...<non-string>...e) with a byte-string verb: departure, the
- *                  handler API takes byte strings only: oE ("error",
- *                  "Generic bzr smart protocol error: request arguments
- *                  must be byte strings").
+ *   s(l<verb>...<non-string>...e) with a byte-string verb: an unknown verb
+ *                  (sw_dispatch.knows says so) gets ("UnknownMethod", verb)
+ *                  as in Breezy; a known one a departure, the handler API
+ *                  takes byte strings only: oE ("error", "Generic bzr smart
+ *                  protocol error: request arguments must be byte
+ *                  strings").
  *
  * ---------------------------------------------------------------------
  * ERROR-TERMINATION TABLE (input error -> answer? -> connection)
@@ -244,6 +246,12 @@ typedef struct sw_dispatch {
 	ptrdiff_t (*read_body)(void *ctx, sw_srv_req *req, uint8_t *buf, size_t cap);
 	void (*abort)(void *ctx);
 	void (*free)(void *ctx);
+	/* Whether begin() takes this verb (may be NULL: every verb counts as
+	 * known).  Asked only for a v3 request whose arguments are not all byte
+	 * strings, which begin() cannot be given: Breezy answers an unknown verb
+	 * ("UnknownMethod", verb) whatever its arguments, and so does the core
+	 * when this says no; a known verb gets the departure below. */
+	bool (*knows)(void *ud, const sw_slice *verb);
 } sw_dispatch;
 
 /* The protocol version of the request (1, 2 or 3). */

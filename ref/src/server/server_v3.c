@@ -159,8 +159,12 @@ static int args_received(sw_srv_conn *c, const sw_bval *v)
 		return answer_bval(c, &list);
 	}
 	for (size_t i = 1; i < n; i++)
-		if (v->u.list.items[i].type != SW_BSTR)
+		if (v->u.list.items[i].type != SW_BSTR) {
+			/* Breezy looks the verb up before it looks at the arguments. */
+			if (c->d.knows && !c->d.knows(c->ud, &verb->u.str))
+				return sw__srv_answer_unknown(c, &verb->u.str);
 			return sw__srv_answer_generic(c, "request arguments must be byte strings", 38);
+		}
 	sw_slice stack[16];
 	sw_slice *args = stack;
 	if (n > 16 && !(args = sw_malloc(c->mem, n * sizeof *args)))

@@ -219,21 +219,29 @@ static sw_vfs_req *req_new(sw_vfs *v)
 	return r;
 }
 
+static const struct sw__verb *find_verb(const sw_slice *verb)
+{
+	size_t n = verb->n;
+	for (size_t i = 0; n && i < sizeof verbs / sizeof verbs[0]; i++) {
+		const char *name = verbs[i].verb;
+		if (name[0] == (char)verb->p[0] && strnlen(name, n + 1) == n &&
+		    memcmp(name, verb->p, n) == 0)
+			return &verbs[i];
+	}
+	return NULL;
+}
+
+bool sw__vfs_knows(const sw_slice *verb)
+{
+	return find_verb(verb) != NULL;
+}
+
 int sw_vfs_begin(sw_vfs *v, const sw_slice *args, size_t nargs, sw_vfs_req **out)
 {
 	*out = NULL;
 	if (nargs == 0)
 		return SW_ERR_INVALID_ARGUMENT;
-	const struct sw__verb *vb = NULL;
-	size_t n = args[0].n;
-	for (size_t i = 0; n && i < sizeof verbs / sizeof verbs[0]; i++) {
-		const char *name = verbs[i].verb;
-		if (name[0] == (char)args[0].p[0] && strnlen(name, n + 1) == n &&
-		    memcmp(name, args[0].p, n) == 0) {
-			vb = &verbs[i];
-			break;
-		}
-	}
+	const struct sw__verb *vb = find_verb(&args[0]);
 	if (!vb)
 		return SW_ERR_UNKNOWN_METHOD;
 	sw_vfs_req *r = req_new(v);

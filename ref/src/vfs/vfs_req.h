@@ -107,6 +107,9 @@ struct sw_vfs_req {
  * Every function below that answers returns 0 or SW_ERR_NOMEM; those that
  * may answer or not return 0 (not answered), 1 (answered) or SW_ERR_NOMEM. */
 
+/* Whether sw_vfs_begin serves this verb (vfs.c; for sw_dispatch.knows). */
+bool sw__vfs_knows(const sw_slice *verb);
+
 /* Starts a reply of `status` with the `n` given NUL-terminated strings. */
 int sw__reply(sw_vfs_req *r, sw_vfs_status status, int n, ...);
 /* Appends one element to the reply. */

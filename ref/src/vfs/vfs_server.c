@@ -7,6 +7,7 @@
 
 #include "smartwire/error.h"
 #include "smartwire/vfs_server.h"
+#include "vfs_req.h"
 
 /* Sends the reply of an answered VFS request.  Returns 0 or a fatal sw_err
  * (the session then closes the connection without an answer). */
@@ -111,13 +112,20 @@ static void free_req(void *ctx)
 	sw_vfs_req_del(ctx);
 }
 
+static bool knows(void *ud, const sw_slice *verb)
+{
+	(void)ud;
+	return sw__vfs_knows(verb);
+}
+
 static const sw_dispatch vfs_dispatch = {
-	.begin = begin,
-	.body = body,
-	.end = end,
-	.read_body = read_body,
-	.abort = abort_req,
-	.free = free_req,
+    .begin = begin,
+    .knows = knows,
+    .body = body,
+    .end = end,
+    .read_body = read_body,
+    .abort = abort_req,
+    .free = free_req,
 };
 
 const sw_dispatch *sw_vfs_dispatch(void)
