@@ -84,6 +84,7 @@
 #include <stdint.h>
 
 #include "smartwire/export.h"
+#include "smartwire/fs.h"
 #include "smartwire/mem.h"
 
 #ifdef __cplusplus
@@ -107,13 +108,17 @@ typedef struct sw_vfs_config {
 	size_t max_path_len;     /* 0 = default */
 	size_t max_names;        /* 0 = default */
 	size_t max_depth;        /* 0 = default */
+	/* The file system the root lives in (smartwire/fs.h): NULL, the real
+	 * one; an in-memory one for tests and fuzzing.  Not owned: it must
+	 * outlive the sw_vfs. */
+	sw_fs *fs;
 } sw_vfs_config;
 
 typedef struct sw_vfs sw_vfs;
 typedef struct sw_vfs_req sw_vfs_req;
 
 /* Opens the served root directory `root_dir` (kept as given, trailing '/'
- * removed, for error texts).  `cfg` may be NULL (defaults); it is copied.
+ * removed, for error texts) in cfg->fs.  `cfg` may be NULL (defaults); it is copied.
  * Returns 0 and *out, SW_ERR_NOMEM, SW_ERR_INVALID_ARGUMENT (NULL or empty
  * root), or SW_ERR_IO (errno set: the root cannot be opened as a directory).
  * Free with sw_vfs_del(). */

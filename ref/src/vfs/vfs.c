@@ -117,7 +117,7 @@ int sw_vfs_new(sw_vfs **out, const char *root_dir, const sw_vfs_config *cfg, con
 	memcpy(v->root, root_dir, n);
 	v->root[n] = 0;
 	v->root_len = n;
-	int rc = sw_jail_init(&v->jail, v->root, mem);
+	int rc = sw_jail_init_fs(&v->jail, v->cfg.fs, v->root, mem);
 	if (rc) {
 		int e = errno;
 		sw_free(mem, v->root);
@@ -319,11 +319,11 @@ void sw_vfs_req_del(sw_vfs_req *r)
 		return;
 	sw_vfs_abort(r);
 	if (r->fd >= 0)
-		close(r->fd);
+		sw_fs_close_fd(SW__FS(r), r->fd);
 	if (r->dirfd >= 0)
-		close(r->dirfd);
+		sw_fs_close_fd(SW__FS(r), r->dirfd);
 	if (r->pdirfd >= 0)
-		close(r->pdirfd);
+		sw_fs_close_fd(SW__FS(r), r->pdirfd);
 	sw_free(r->mem, r->name);
 	sw_free(r->mem, r->pname);
 	sw_free(r->mem, r->ranges);
