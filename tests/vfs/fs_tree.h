@@ -148,9 +148,9 @@ static inline int fst_cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The names in directory `path`, sorted (NULL-terminated; free with
- * fst_names_free), or n == 0 with errno set if it cannot be listed. */
-static inline fst_names fst_list(sw_fs *fs, const char *path)
+/* The names in directory `path` in readdir order (free with
+ * fst_names_free), or n == 0 if it cannot be listed. */
+static inline fst_names fst_list_raw(sw_fs *fs, const char *path)
 {
 	fst_names x = {NULL, 0};
 	int fd = sw_fs_openat(fs, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
@@ -158,6 +158,14 @@ static inline fst_names fst_list(sw_fs *fs, const char *path)
 		return x;
 	sw_fs_readdir(fs, fd, fst_collect, &x);
 	sw_fs_close_fd(fs, fd);
+	return x;
+}
+
+/* The names in directory `path`, sorted (NULL-terminated; free with
+ * fst_names_free), or n == 0 with errno set if it cannot be listed. */
+static inline fst_names fst_list(sw_fs *fs, const char *path)
+{
+	fst_names x = fst_list_raw(fs, path);
 	if (x.n > 1)
 		qsort(x.v, x.n, sizeof *x.v, fst_cmp_str);
 	return x;
@@ -170,6 +178,29 @@ static inline void fst_names_free(fst_names *x)
 	free(x->v);
 	x->v = NULL;
 	x->n = 0;
+}
+
+/* rm -rf of an absolute path through the interface (directories made
+ * searchable first, symlinks never followed; a missing path is fine). */
+static inline void fst_rm_rf(sw_fs *fs, const char *path)
+{
+	struct stat st;
+	if (sw_fs_fstatat(fs, AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		sw_fs_unlinkat(fs, AT_FDCWD, path, 0);
+		return;
+	}
+	sw_fs_fchmodat(fs, AT_FDCWD, path, 0700, 0);
+	fst_names x = fst_list_raw(fs, path);
+	for (size_t i = 0; i < x.n; i++) {
+		char sub[4096];
+		if (snprintf(sub, sizeof sub, "%s/%s", path, x.v[i]) >= (int)sizeof sub)
+			abort();
+		fst_rm_rf(fs, sub);
+	}
+	fst_names_free(&x);
+	sw_fs_unlinkat(fs, AT_FDCWD, path, AT_REMOVEDIR);
 }
 
 static inline void fst_dump_into(sw_fs *fs, const char *root, const char *rel, sw_buf *out)
