@@ -37,7 +37,7 @@ void sw__drv_init(sw__drv *v, const sw__drv_cfg *cfg, sw_srv_conn *c, sw_medium 
 	v->rpoll = rpoll;
 	v->wpoll = wpoll;
 	v->busy_since = -1;
-	v->idle_since = sw_clock_ms();
+	v->idle_since = cfg->idle_ms >= 0 ? sw_clock_ms() : 0;
 	v->deadline = cfg->idle_ms >= 0 ? v->idle_since + cfg->idle_ms : INT64_MAX;
 	v->want_r = true;
 }
@@ -194,20 +194,22 @@ static bool wants_read(const sw__drv *v)
 	       !sw_srv_conn_closing(v->c) && sw_srv_conn_next_read_size(v->c) > 0;
 }
 
-/* Updates want_r and the deadline after a call. */
+/* Updates want_r and the deadline after a call.  The clock is read only
+ * when a state with a time limit begins (a serve loop over a fifo calls
+ * this once per piece read, and without limits, as the fuzz targets run,
+ * never needs it): a state without one records 0 as its start. */
 static void update(sw__drv *v)
 {
 	v->want_r = wants_read(v);
-	int64_t now = sw_clock_ms();
 	uint64_t reqs = sw_srv_conn_requests(v->c);
 	bool busy = !sw_srv_conn_idle(v->c) || v->want_w || v->slen;
 	if (busy) {
 		if (v->busy_since < 0 || reqs != v->reqs_seen)
-			v->busy_since = now;
+			v->busy_since = v->cfg->req_ms > 0 ? sw_clock_ms() : 0;
 		v->idle_since = -1;
 	} else {
 		if (v->idle_since < 0)
-			v->idle_since = now;
+			v->idle_since = v->cfg->idle_ms >= 0 ? sw_clock_ms() : 0;
 		v->busy_since = -1;
 	}
 	v->reqs_seen = reqs;

@@ -167,8 +167,8 @@ void sw__mnode_stat(const sw__memfs *m, const sw__mnode *n, struct stat *st)
 	st->st_dev = 0x5357; /* "SW" */
 	st->st_ino = n->ino;
 	st->st_mode = n->mode;
-	st->st_uid = geteuid();
-	st->st_gid = getegid();
+	st->st_uid = m->uid;
+	st->st_gid = m->gid;
 	st->st_blksize = 4096;
 	if (S_ISDIR(n->mode)) {
 		/* tmpfs: 2 + subdirectories links, 20 bogus bytes per entry. */
@@ -358,7 +358,9 @@ int sw_memfs_new(sw_fs **out, const sw_mem *mem)
 	m->base.ops = &sw__memfs_ops;
 	m->mem = mem;
 	m->umask = read_umask();
-	m->superuser = geteuid() == 0;
+	m->uid = geteuid();
+	m->gid = getegid();
+	m->superuser = m->uid == 0;
 	if (pthread_mutex_init(&m->mu, NULL) != 0) {
 		sw_free(mem, m);
 		return SW_ERR_IO;

@@ -57,6 +57,8 @@ typedef struct sw__memfs {
 	uint64_t next_ino;
 	mode_t umask;
 	bool superuser; /* no permission checks (CAP_DAC_OVERRIDE) */
+	uid_t uid;      /* the owner of every node: the caller */
+	gid_t gid;
 } sw__memfs;
 
 /* What a walk found: the directory holding the last component and its
