@@ -104,6 +104,12 @@ SW_API sw_fs *sw_fs_disk(void);
  * Free with sw_fs_del(); descriptors still open are freed with it. */
 SW_API int sw_memfs_new(sw_fs **out, const sw_mem *mem);
 
+/* How many calls changed a memfs so far (a file, directory or symlink made,
+ * removed, renamed or re-moded, a file written or truncated): a test that
+ * sees the count unchanged knows that nothing changed, without looking.
+ * UINT64_MAX for any other file system (nothing known). */
+SW_API uint64_t sw_memfs_changes(sw_fs *fs);
+
 /* Frees a memfs (NULL and sw_fs_disk() are no-ops). */
 SW_API void sw_fs_del(sw_fs *fs);
 

@@ -66,10 +66,10 @@ void sw__mnode_free_tree(sw__memfs *m, sw__mnode *n)
 	node_free(m, n); /* the entries' names; the children went above */
 }
 
-sw__mdent *sw__mnode_find(sw__mnode *d, const char *name)
+sw__mdent *sw__mnode_find(sw__mnode *d, const char *name, size_t len)
 {
 	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(d->ents[i].name, name) == 0)
+		if (d->ents[i].len == len && memcmp(d->ents[i].name, name, len) == 0)
 			return &d->ents[i];
 	return NULL;
 }
@@ -93,7 +93,7 @@ int sw__mnode_link(sw__memfs *m, sw__mnode *d, const char *name, sw__mnode *n)
 	}
 	memcpy(nm, name, len + 1);
 	memcpy(own, name, len + 1);
-	d->ents[d->n++] = (sw__mdent){nm, n};
+	d->ents[d->n++] = (sw__mdent){nm, len, n};
 	sw__mem_free(m, n->name);
 	n->name = own;
 	n->parent = d;
@@ -236,9 +236,7 @@ static int walk_from(sw__memfs *m, sw__mnode *cur, const char *path, int how, sw
 		}
 	}
 	for (;;) {
-		const char *s = path, *e = s;
-		while (*e && *e != '/')
-			e++;
+		const char *s = path, *e = strchrnul(s, '/');
 		const char *after = e;
 		while (*after == '/')
 			after++;
@@ -271,7 +269,7 @@ static int walk_from(sw__memfs *m, sw__mnode *cur, const char *path, int how, sw
 		else if (type == LAST_DOTDOT)
 			next = up(cur);
 		else {
-			sw__mdent *de = sw__mnode_find(cur, comp);
+			sw__mdent *de = sw__mnode_find(cur, comp, len);
 			next = de ? de->node : NULL;
 		}
 		if (!*after) {
@@ -373,6 +371,17 @@ int sw_memfs_new(sw_fs **out, const sw_mem *mem)
 	}
 	*out = &m->base;
 	return 0;
+}
+
+uint64_t sw_memfs_changes(sw_fs *fs)
+{
+	if (!fs || fs->ops != &sw__memfs_ops)
+		return UINT64_MAX;
+	sw__memfs *m = (sw__memfs *)fs;
+	pthread_mutex_lock(&m->mu);
+	uint64_t n = m->changes;
+	pthread_mutex_unlock(&m->mu);
+	return n;
 }
 
 void sw__memfs_destroy(sw_fs *fs)

@@ -25,6 +25,7 @@ typedef struct sw__mnode sw__mnode;
 
 typedef struct sw__mdent {
 	char *name;
+	size_t len; /* strlen(name): lookups compare it first */
 	sw__mnode *node;
 } sw__mdent;
 
@@ -57,7 +58,8 @@ typedef struct sw__memfs {
 	uint64_t next_ino;
 	mode_t umask;
 	bool superuser; /* no permission checks (CAP_DAC_OVERRIDE) */
-	uid_t uid;      /* the owner of every node: the caller */
+	uint64_t changes; /* calls that changed anything (sw_memfs_changes) */
+	uid_t uid;        /* the owner of every node: the caller */
 	gid_t gid;
 } sw__memfs;
 
@@ -86,8 +88,8 @@ sw__mnode *sw__mnode_new(sw__memfs *m, mode_t mode);
 /* Drops the node if it is neither linked nor open (and, for a directory,
  * its entries: only at destruction, as rmdir needs it empty). */
 void sw__mnode_release(sw__memfs *m, sw__mnode *n);
-/* The entry `name` of directory d, or NULL. */
-sw__mdent *sw__mnode_find(sw__mnode *d, const char *name);
+/* The entry name[0..len) of directory d, or NULL. */
+sw__mdent *sw__mnode_find(sw__mnode *d, const char *name, size_t len);
 /* Links node n into directory d as `name` (not present).  Returns 0 or
  * ENOMEM. */
 int sw__mnode_link(sw__memfs *m, sw__mnode *d, const char *name, sw__mnode *n);

@@ -65,6 +65,7 @@ static int open_found(sw__memfs *m, sw__mlook *lk, int flags, mode_t mode)
 				return -ENOMEM;
 			}
 			created = true;
+			m->changes++;
 		} else if (S_ISDIR(n->mode)) {
 			return -EISDIR;
 		}
@@ -88,8 +89,10 @@ static int open_found(sw__memfs *m, sw__mlook *lk, int flags, mode_t mode)
 		if (!sw__mnode_may(m, n, want))
 			return -EACCES;
 	}
-	if ((flags & O_TRUNC) && S_ISREG(n->mode))
+	if ((flags & O_TRUNC) && S_ISREG(n->mode)) {
 		n->len = 0;
+		m->changes++;
+	}
 	int fd = sw__mhandle_new(m, n, flags & (O_ACCMODE | O_APPEND), 0);
 	return fd < 0 ? -errno : fd;
 }
@@ -179,7 +182,7 @@ static int m_open_beneath(sw_fs *fs, int dirfd, const char *path, int flags)
 			char comp[NAME_MAX + 1];
 			memcpy(comp, s, len);
 			comp[len] = 0;
-			sw__mdent *de = sw__mnode_find(cur, comp);
+			sw__mdent *de = sw__mnode_find(cur, comp, len);
 			next = de ? de->node : NULL;
 			depth++;
 		}
@@ -303,6 +306,7 @@ static int make(sw__memfs *m, sw__mlook *lk, mode_t mode, const char *target)
 		sw__mnode_release(m, n);
 		return ENOMEM;
 	}
+	m->changes++;
 	return 0;
 }
 
@@ -384,8 +388,10 @@ static int m_unlinkat(sw_fs *fs, int dirfd, const char *path, int flags)
 	e = may_delete(m, lk.dir, v, rmdir);
 	if (!e && rmdir && v->n)
 		e = ENOTEMPTY;
-	if (!e)
+	if (!e) {
 		sw__mnode_unlink(m, v);
+		m->changes++;
+	}
 	return done(m, e, 0);
 }
 
@@ -458,6 +464,7 @@ static int m_renameat2(sw_fs *fs, int odirfd, const char *opath, int ndirfd, con
 	}
 	if (dst)
 		sw__mnode_unlink(m, dst);
+	m->changes++;
 	return done(m, 0, 0);
 }
 
@@ -468,6 +475,7 @@ static int m_fchmod(sw_fs *fs, int fd, mode_t mode)
 	if (!h || (h->flags & O_PATH))
 		return done(m, EBADF, -1);
 	h->node->mode = (h->node->mode & S_IFMT) | (mode & 07777);
+	m->changes++;
 	return done(m, 0, 0);
 }
 
@@ -483,8 +491,10 @@ static int m_fchmodat(sw_fs *fs, int dirfd, const char *path, mode_t mode, int f
 		e = ENOENT;
 	if (!e && S_ISLNK(lk.node->mode))
 		e = EOPNOTSUPP;
-	if (!e)
+	if (!e) {
 		lk.node->mode = (lk.node->mode & S_IFMT) | (mode & 07777);
+		m->changes++;
+	}
 	return done(m, e, 0);
 }
 
@@ -536,6 +546,7 @@ static ssize_t m_write(sw_fs *fs, int fd, const void *buf, size_t n)
 	if (at + n > f->len)
 		f->len = at + n;
 	h->pos = (off_t)(at + n);
+	m->changes++;
 	pthread_mutex_unlock(&m->mu);
 	return (ssize_t)n;
 }
