@@ -161,8 +161,9 @@ static inline int srv_rm_fds(const sw_medium *m, int *rfd, int *wfd)
 	return 0;
 }
 
-static const sw_medium_ops srv_ready_ops = {
-    "ready", srv_rm_read, srv_rm_write, srv_rm_shutdown, srv_rm_wait, srv_rm_close, srv_rm_fds};
+static const sw_medium_ops srv_ready_ops = {"ready",         srv_rm_read, srv_rm_write,
+                                            srv_rm_shutdown, srv_rm_wait, srv_rm_close,
+                                            srv_rm_fds,      NULL,        NULL};
 
 /* Wraps *m (ownership moves) in a srv_ready_medium with `nfds` (1 or 2)
  * descriptors. */

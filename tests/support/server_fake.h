@@ -336,7 +336,8 @@ static inline void fake_free(void *ctx)
 
 static inline sw_dispatch fake_dispatch(void)
 {
-	sw_dispatch d = {fake_begin, fake_body, fake_end, fake_read_body, fake_abort, fake_free};
+	sw_dispatch d = {fake_begin, fake_body, fake_end, fake_read_body, fake_abort,
+	                 fake_free,  NULL,      NULL,     NULL,           NULL};
 	return d;
 }
 

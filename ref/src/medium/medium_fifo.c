@@ -216,7 +216,8 @@ static void fifo_close(sw_medium *m)
 }
 
 static const sw_medium_ops fifo_ops = {
-    "fifo", fifo_read, fifo_write, fifo_shutdown_write, fifo_wait_readable, fifo_close, NULL,
+    "fifo", fifo_read, fifo_write, fifo_shutdown_write, fifo_wait_readable, fifo_close,
+    NULL,   NULL,      NULL, /* no descriptors, so nothing moves without copying */
 };
 
 static fifo_end *end_new(fifo_link *l, int side)

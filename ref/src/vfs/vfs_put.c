@@ -338,6 +338,33 @@ int sw__upload_body(sw_vfs_req *r, const uint8_t *p, size_t n)
 	return sw_buf_append(&r->wbuf, p, n);
 }
 
+int sw__upload_sink(sw_vfs_req *r, uint64_t avail, int *fd)
+{
+	/* Only bytes the copying path would write: no error waiting, within
+	 * the limit (the copying path answers the limit), a temporary file
+	 * the operating system knows. */
+	if (r->replied || r->fd < 0 || avail > r->vfs->cfg.max_body - r->received)
+		return 0;
+	int nfd = sw_fs_native_fd(SW__FS(r), r->fd);
+	if (nfd < 0)
+		return 0;
+	/* What was buffered goes first, so that the sink's bytes follow it. */
+	int rc = flush_body(r);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	*fd = nfd;
+	return 1;
+}
+
+int sw__upload_sink_done(sw_vfs_req *r, uint64_t n, int err)
+{
+	r->received += n;
+	if (!err || r->replied)
+		return 0;
+	drop_temp(r);
+	return sw__fail_oserror(r, err, NULL);
+}
+
 static int finish_put(sw_vfs_req *r)
 {
 	if (sw_fs_fsync(SW__FS(r), r->fd) < 0) {

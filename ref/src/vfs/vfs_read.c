@@ -275,6 +275,23 @@ int sw__iter_begin(sw_vfs_req *r, const sw_slice *a)
 	return rc < 0 ? rc : 0;
 }
 
+int sw__get_span(sw_vfs_req *r, uint64_t cap, int *fd, uint64_t *off, uint64_t *len)
+{
+	int nfd = sw_fs_native_fd(SW__FS(r), r->fd);
+	if (r->body_pos >= r->body_len || cap == 0 || nfd < 0)
+		return 0;
+	uint64_t want = r->body_len - r->body_pos;
+	*fd = nfd;
+	*off = r->body_pos;
+	*len = want < cap ? want : cap;
+	return 1;
+}
+
+void sw__get_span_done(sw_vfs_req *r, uint64_t n)
+{
+	r->body_pos += n;
+}
+
 ptrdiff_t sw__get_read(sw_vfs_req *r, uint8_t *buf, size_t cap)
 {
 	if (r->body_pos >= r->body_len || cap == 0)
