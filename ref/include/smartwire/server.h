@@ -113,7 +113,8 @@
  *   body_sink_done(ctx, req, n, err)  n bytes of the body went to the
  *        sink; err 0, or the errno of a failed write to it (then some of
  *        those n bytes are lost, and the handler fails the request as
- *        body() would on a write error).  Returns 0 or fatal.
+ *        body() would on a write error; no sink is asked for again in this
+ *        request: the rest goes to body()).  Returns 0 or fatal.
  *
  * ---------------------------------------------------------------------
  * WHAT THE CORE ANSWERS ITSELF (byte-compatible with Breezy 3.3.2)

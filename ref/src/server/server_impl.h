@@ -58,6 +58,7 @@ struct sw_srv_req {
 	/* Zero-copy output of a known-length body (server_span.c). */
 	bool span_no;   /* the handler said 0: pull this body */
 	bool have_span; /* span is the driver's to send */
+	bool sink_failed; /* a sink failed: the rest of the body is fed */
 	sw_srv_span span;
 };
 

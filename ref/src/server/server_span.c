@@ -89,7 +89,7 @@ int sw_srv_conn_input_span(sw_srv_conn *c, sw_srv_span *span)
 	}
 	sw_srv_req *r = &c->req;
 	if (c->state != CS_V3 || r->decoded || r->hstate != HS_BODY || r->expecting != EX_BODY ||
-	    r->part_left == 0)
+	    r->part_left == 0 || r->sink_failed)
 		return 0;
 	int fd = -1;
 	int rv = c->d.body_sink(r->ctx, r, r->part_left, &fd);
@@ -115,6 +115,10 @@ int sw_srv_conn_input_span_done(sw_srv_conn *c, uint64_t n, int sink_errno)
 	if (n > c->sink.len)
 		n = c->sink.len;
 	sw_srv_req *r = &c->req;
+	/* A sink that failed is not offered again in this request (a handler
+	 * that kept offering it would make no progress): body() sees the rest. */
+	if (sink_errno)
+		r->sink_failed = true;
 	if (c->d.body_sink_done && (n || sink_errno)) {
 		/* As body(): it may answer early (the rest is then discarded). */
 		r->in_handler = true;
