@@ -477,6 +477,9 @@ typedef struct sw_serve_result {
 	int error;
 	uint64_t requests; /* requests completed */
 	uint64_t bytes_in, bytes_out;
+	/* Of those, the body bytes moved without copying (spliced in, sent
+	 * with sendfile; see "ZERO-COPY BODIES"). */
+	uint64_t zc_in, zc_out;
 } sw_serve_result;
 
 /* Serves requests from medium `m` until the connection ends, following

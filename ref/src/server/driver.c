@@ -133,6 +133,7 @@ static ptrdiff_t send_span(sw__drv *v, size_t total, bool *again)
 	int src_errno = 0;
 	ptrdiff_t r = sw_medium_sendfile(v->m, s.fd, s.off, len, &src_errno);
 	if (r > 0 || (r == 0 && src_errno)) {
+		v->res.zc_out += r > 0 ? (uint64_t)r : 0;
 		sw_srv_conn_output_span_done(v->c, r > 0 ? (uint64_t)r : 0, r > 0 ? 0 : src_errno);
 		*again = true;
 		return r;
@@ -315,6 +316,7 @@ static int splice_in(sw__drv *v, size_t room)
 	ptrdiff_t n = sw_medium_splice_in(v->m, s.fd, len, &sink_errno);
 	if (n > 0 || (n == 0 && sink_errno)) {
 		v->res.bytes_in += (uint64_t)n;
+		v->res.zc_in += (uint64_t)n;
 		sw_srv_conn_input_span_done(v->c, (uint64_t)n, sink_errno);
 		return v->rpoll && (size_t)n < len ? 2 : 1;
 	}
