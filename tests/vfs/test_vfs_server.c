@@ -469,7 +469,7 @@ static void test_sessions_zero_copy(void **state)
 			/* Reads of exactly what the decoder asks for (Breezy's pipe
 			 * medium), so that a body part's bytes are still unread when
 			 * it begins: they are then spliced, not fed. */
-			sw_srv_config cfg = {.pipe_exact = true};
+			sw_srv_config cfg = {.pipe_exact = true, .zc_min = 1};
 			assert_true(
 			    serve_fds_cfg(&cfg, v, kind, t->req, t->req_len, 65536, &out, &res));
 			assert_bytes(t->name, t->resp, t->resp_len, &out);
@@ -580,6 +580,24 @@ static void test_zero_copy_cut_and_memfs(void **state)
 		assert_int_equal(lstat(SW_T_VSRV_ROOT "/big", &st), -1);
 		assert_false(has_temp_files(SW_T_VSRV_ROOT));
 		sw_buf_fini(&out);
+		sw_vfs_del(v);
+	}
+	/* Small bodies are copied with the head (below zc_min, 64 KiB by
+	 * default): one write, not a write and a sendfile. */
+	{
+		sw_buf small, out;
+		sw_slice get[2] = {{(const uint8_t *)"get", 3}, {(const uint8_t *)"/testfile", 9}};
+		sw_buf_init(&small, NULL);
+		assert_int_equal(sw_v3_encode_request(&small, NULL, 0, get, 2, NULL), 0);
+		build_vsrv();
+		sw_vfs *v = open_vfs(SW_T_VSRV_ROOT, false, NULL);
+		sw_buf_init(&out, NULL);
+		sw_serve_result res;
+		assert_true(serve_fds(v, 1, small.data, small.len, 65536, &out, &res));
+		assert_int_equal(res.requests, 1);
+		assert_int_equal(res.zc_out, 0);
+		sw_buf_fini(&out);
+		sw_buf_fini(&small);
 		sw_vfs_del(v);
 	}
 	/* The same session on a memfs root over a socketpair. */

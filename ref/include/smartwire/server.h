@@ -222,6 +222,7 @@ extern "C" {
 #define SW_SRV_DEFAULT_WATERMARK (256u * 1024u)        /* output queue high-water mark */
 #define SW_SRV_DEFAULT_STREAM_CHUNK (64u * 1024u)      /* cap of one read_body call */
 #define SW_SRV_DEFAULT_READ_SIZE 65536                 /* Breezy MAX_SOCKET_CHUNK */
+#define SW_SRV_DEFAULT_ZC_MIN (64u * 1024u)            /* smaller bodies are copied */
 #define SW_SRV_REPR_MAX 65536                          /* bytes of a part shown in an error text */
 
 /* Zero-initialise and set what you need: every 0 field means its default. */
@@ -239,6 +240,11 @@ typedef struct sw_srv_config {
 	/* Largest piece asked of read_body in one call (one v3 part / v2 chunk
 	 * per call for streamed bodies). */
 	size_t stream_chunk;
+	/* A known-length body, or the rest of a v3 body part, shorter than this
+	 * is copied even where it could move without (see "ZERO-COPY BODIES"):
+	 * a sendfile or two splices cost more system calls than copying a few
+	 * bytes along with the head.  0: default 64 KiB. */
+	size_t zc_min;
 
 	/* ---- Used by the driver (sw_serve_medium, smartwire/daemon.h) ---- */
 	/* Wait for the first byte of a request at most this long, then close

@@ -31,6 +31,10 @@ bool sw__srv_span_ready(sw_srv_conn *c)
 		return false;
 	if (r->have_span)
 		return true;
+	if (r->body_left < c->cfg.zc_min) {
+		r->span_no = true; /* copied, with the head or the rest */
+		return false;
+	}
 	sw_srv_span s = {-1, 0, 0};
 	int rv = c->d.body_span(r->ctx, r, r->body_left, &s);
 	if (rv == 0) {
@@ -89,7 +93,7 @@ int sw_srv_conn_input_span(sw_srv_conn *c, sw_srv_span *span)
 	}
 	sw_srv_req *r = &c->req;
 	if (c->state != CS_V3 || r->decoded || r->hstate != HS_BODY || r->expecting != EX_BODY ||
-	    r->part_left == 0 || r->sink_failed)
+	    r->part_left < c->cfg.zc_min || r->part_left == 0 || r->sink_failed)
 		return 0;
 	int fd = -1;
 	int rv = c->d.body_sink(r->ctx, r, r->part_left, &fd);
