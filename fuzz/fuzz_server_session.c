@@ -9,7 +9,11 @@
  * decision or randomness: the client writes the whole stream into the fifo
  * and half-closes it before the server starts, so every read finds data or
  * EOF and the loop never waits (idle timeout off; the one-worker daemon
- * makes an epoll instance and an eventfd but starts no thread).
+ * of a medium without descriptors makes no epoll instance and starts no
+ * thread, and the clock is never read).  A fifo moves nothing without
+ * copying, so the copying path is what runs here (the zero-copy one has
+ * its own fault matrix, tests/server/test_server_faults.c).
+ *
  * THE TREE lives in an in-memory file system (smartwire/fs.h, sw_memfs_new)
  * made once per process: the jail, the VFS verbs and every check below run
  * on it exactly as on the disk, at memory speed and with nothing left
