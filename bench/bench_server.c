@@ -12,8 +12,13 @@
  *       protocol reference's sample) and DIR/bench_get_<N>.bin (N MiB)
  *   bench_server server --name NAME --port P --pid PID --fixture DIR [options]
  *       measures the server listening on 127.0.0.1:P whose process is PID
- *   bench_server ceilings [--secs S] [--stream-mib N]
- *       a C echo server's round trip and raw loopback throughput
+ *   bench_server ceilings [--secs S] [--stream-mib N] [--get-mib N]
+ *       a C echo server's round trip and raw loopback throughput, both
+ *       ways (upload: 64 KiB writes into a sink; download: a source's
+ *       64 KiB writes read in 64 KiB reads, 4 x --get-mib)
+ *   bench_server fscost --fixture DIR [--secs S]
+ *       the CPU time of the file-system calls a small `get` must make:
+ *       openat2 below the root, fstat, pread, close (and with openat)
  *
  * Options of `server` (and the ceilings): --secs S per timed window (default
  * 2), --windows W timed windows of small requests, the fastest reported (3),
@@ -26,7 +31,10 @@
  * encoder and responses decoded with OUR decoder (srvbench_client.c), the
  * same client for every server and for the ceilings.
  */
+#define _GNU_SOURCE 1 /* openat2 */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -35,6 +43,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -252,7 +261,8 @@ static void run_large(const char *bench, bool put, uint64_t bytes)
 	if (rc)
 		sb_die("connect", -rc);
 	long base = sb_proc_status_kib(opt.pid, "VmRSS"), peak = -1;
-	double best = 0, start = sb_now();
+	double best = 0, start = sb_now(), cpu_sum = 0;
+	bool cpu_ok = true;
 	bool hwm_ok = true;
 	unsigned reps = 0;
 	while (reps < opt.reps && (reps == 0 || sb_now() - start < opt.large_secs)) {
@@ -268,9 +278,9 @@ static void run_large(const char *bench, bool put, uint64_t bytes)
 		}
 		hwm_ok = hwm_ok && sb_proc_reset_hwm(opt.pid);
 		sb_rss_sampler *s = sb_rss_start(opt.pid);
-		double t0 = sb_now();
+		double c0 = sb_proc_cpu(opt.pid), t0 = sb_now();
 		int bad = sb_call(&c, &rq);
-		double t = sb_now() - t0;
+		double t = sb_now() - t0, c1 = sb_proc_cpu(opt.pid);
 		long p = sb_rss_stop(s);
 		long hwm = hwm_ok ? sb_proc_status_kib(opt.pid, "VmHWM") : -1;
 		sb_req_free(&rq);
@@ -285,13 +295,19 @@ static void run_large(const char *bench, bool put, uint64_t bytes)
 		peak = hwm > peak ? hwm : peak;
 		if (reps++ == 0 || t < best)
 			best = t;
+		/* The server's CPU time for the transfers, summed over the
+		 * repetitions (clock ticks are 10 ms): a figure that survives a
+		 * busy machine better than the wall clock. */
+		cpu_ok = cpu_ok && c0 >= 0 && c1 >= 0;
+		cpu_sum += c1 - c0;
 	}
 	sb_conn_close(&c);
 	printf("{\"server\": \"%s\", \"bench\": \"%s\", \"bytes\": %llu, \"reps\": %u, "
 	       "\"secs\": %.3f, \"mb_s\": %.1f, \"rss_base_kib\": %ld, \"rss_peak_kib\": %ld, "
-	       "\"hwm\": %s}\n",
+	       "\"hwm\": %s, \"cpu_ms_per_gb\": %.1f}\n",
 	       opt.name, bench, (unsigned long long)bytes, reps, best, (double)bytes / best / 1e6,
-	       base, peak, hwm_ok ? "true" : "false");
+	       base, peak, hwm_ok ? "true" : "false",
+	       cpu_ok ? 1e3 * cpu_sum / ((double)bytes * reps / 1e9) : -1.0);
 	fflush(stdout);
 }
 
@@ -422,6 +438,102 @@ static void run_ceilings(const sb_req *get)
 	       "\"secs\": %.3f, \"mb_s\": %.1f}\n",
 	       (unsigned long long)sent, sizeof pattern, best, (double)sent / best / 1e6);
 	fflush(stdout);
+
+	/* Raw loopback the other way, the ceiling of a `get`: a source writes
+	 * 64 KiB writes, we read 64 KiB reads, as the benchmark client reads a
+	 * body.  Best of opt.reps. */
+	uint64_t want = 4 * opt.get_mib * MIB;
+	best = 0;
+	static uint8_t rbuf[SB_CHUNK];
+	for (unsigned r = 0; r < opt.reps; r++) {
+		sb_source_spawn(want, &port, &pid);
+		int fd = sb_connect(port);
+		if (fd < 0)
+			sb_die("connect to the source", -fd);
+		uint64_t got = 0;
+		double t0 = sb_now();
+		for (;;) {
+			ssize_t k = recv(fd, rbuf, sizeof rbuf, 0);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0)
+				sb_die("recv from the source", errno);
+			if (k == 0)
+				break;
+			got += (uint64_t)k;
+		}
+		double t = sb_now() - t0;
+		close(fd);
+		sb_child_reap(pid);
+		if (got != want)
+			sb_die("the source's count differs", 0);
+		if (r == 0 || t < best)
+			best = t;
+	}
+	printf("{\"server\": \"loopback\", \"bench\": \"download\", \"bytes\": %llu, "
+	       "\"read\": %zu, \"secs\": %.3f, \"mb_s\": %.1f}\n",
+	       (unsigned long long)want, sizeof rbuf, best, (double)want / best / 1e6);
+	fflush(stdout);
+}
+
+/* ---- The file-system calls of a small get ------------------------------- */
+
+static double cpu_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* What the server's `get /testfile` asks of the kernel besides the socket
+ * (ref/src/vfs: the jail's openat2 fast path, fstat, one pread, close),
+ * in a loop; CPU time per iteration, best of opt.windows windows.  The
+ * openat(2) variant shows what the path walk in the kernel costs. */
+static void run_fscost(void)
+{
+	int root = open(opt.fixture, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		sb_die(opt.fixture, errno);
+	double best[2] = {0, 0};
+	uint64_t iters[2] = {0, 0};
+	char buf[64];
+	for (int variant = 0; variant < 2; variant++) {
+		for (unsigned w = 0; w < opt.windows; w++) {
+			double t0 = sb_now(), c0 = cpu_now();
+			uint64_t n = 0;
+			while (sb_now() - t0 < opt.secs / 2) {
+				for (int i = 0; i < 1000; i++, n++) {
+					int fd;
+					if (variant == 0) {
+						struct open_how how = {
+						    .flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+						    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+						               RESOLVE_NO_MAGICLINKS};
+						fd = (int)syscall(SYS_openat2, root, "testfile", &how,
+						                  sizeof how);
+					} else {
+						fd = openat(root, "testfile",
+						            O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+					}
+					struct stat st;
+					if (fd < 0 || fstat(fd, &st) < 0 ||
+					    pread(fd, buf, sizeof buf, 0) != (ssize_t)strlen(TESTFILE))
+						sb_die("fscost: testfile", errno);
+					close(fd);
+				}
+			}
+			double us = 1e6 * (cpu_now() - c0) / (double)n;
+			if (w == 0 || us < best[variant]) {
+				best[variant] = us;
+				iters[variant] = n;
+			}
+		}
+	}
+	close(root);
+	printf("{\"server\": \"fs\", \"bench\": \"fscost\", \"us\": %.3f, \"us_openat\": %.3f, "
+	       "\"iters\": %llu, \"calls\": \"openat2 fstat pread close\"}\n",
+	       best[0], best[1], (unsigned long long)iters[0]);
+	fflush(stdout);
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -454,7 +566,8 @@ static _Noreturn void usage(void)
 	                "              [--idle N] [--reps R] [--windows W] [--large-secs S]\n"
 	                "              [--skip|--only LIST]\n"
 	                "       bench_server ceilings [--secs S] [--windows W] [--stream-mib N]\n"
-	                "              [--reps R]\n");
+	                "              [--reps R] [--get-mib N]\n"
+	                "       bench_server fscost --fixture DIR [--secs S] [--windows W]\n");
 	exit(2);
 }
 
@@ -511,6 +624,11 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "ceilings")) {
 		parse(argc, argv, 2);
 		run_ceilings(&get);
+	} else if (!strcmp(cmd, "fscost")) {
+		parse(argc, argv, 2);
+		if (!opt.fixture)
+			usage();
+		run_fscost();
 	} else if (!strcmp(cmd, "server")) {
 		parse(argc, argv, 2);
 		if (!opt.port || opt.pid <= 0 || !opt.fixture)

@@ -1,10 +1,16 @@
 #!/usr/bin/python3
 """Merges the JSON lines of bench_decode and breezy_decoders.py into one table
-and checks the targets of issue 2.  Usage: report.py OURS.jsonl BREEZY.jsonl
-[CHECK.jsonl].  See bench/README.md for what each row and column means."""
+and checks the targets of issue 2.  Usage:
 
+  report.py [--baseline BASE.jsonl --baseline-name REV] OURS.jsonl BREEZY.jsonl
+            [CHECK.jsonl]
+
+--baseline: bench_decode of another revision, run in the same session, shown
+as a column (its "sum" figure) with the ratio ours/baseline.  See
+bench/README.md for what each row and column means."""
+
+import argparse
 import json
-import sys
 
 FEEDS = ['whole', '65536', '4096', '7']
 BODIES = ['v3_body', 'chunked', 'prefixed']
@@ -42,10 +48,19 @@ def fmt_ratio(v):
 
 
 def main():
-    ours = load(sys.argv[1])
-    breezy = load(sys.argv[2])
-    checks = load(sys.argv[3]) if len(sys.argv) > 3 else []
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--baseline', default=None)
+    ap.add_argument('--baseline-name', default='baseline')
+    ap.add_argument('ours')
+    ap.add_argument('breezy')
+    ap.add_argument('check', nargs='?')
+    a = ap.parse_args()
+    ours = load(a.ours)
+    breezy = load(a.breezy)
+    checks = load(a.check) if a.check else []
+    base = load(a.baseline) if a.baseline else []
     o = {(r['bench'], r['mode'], r['feed']): r for r in ours if 'bench' in r}
+    bl = {(r['bench'], r['mode'], r['feed']): r for r in base if 'bench' in r}
     b = {(r['bench'], r['feed']): r for r in breezy if 'bench' in r}
     size = next((r['input_bytes'] for r in ours if r.get('bench') == 'memcpy'), 0)
     memcpy_whole = o.get(('memcpy', 'copy', 'whole'), {}).get('mb_s')
@@ -59,9 +74,13 @@ def main():
         print('Inputs built by our encoders; %d of %d byte-identical (length + CRC-32) to the'
               ' same shapes built by Breezy\'s encoders.' % (same, len(checks)))
     print()
-    hdr = ('%-24s %-6s %13s %13s %13s %-16s %9s %9s'
-           % ('benchmark', 'feed', 'ours (sum)', 'ours (count)', 'Breezy', 'Breezy input',
-              'ours/Brz', '% memcpy'))
+    wb = bool(base)
+    cols = '%-24s %-6s %13s %13s %13s %-16s %9s %9s' + (' %13s %9s' if wb else '')
+    names = ('benchmark', 'feed', 'ours (sum)', 'ours (count)', 'Breezy', 'Breezy input',
+             'ours/Brz', '% memcpy')
+    if wb:
+        names += (a.baseline_name[:13], 'ours/base')
+    hdr = cols % names
     print(hdr)
     print('-' * len(hdr))
     for bench in ['v3_small'] + BODIES + ['memcpy']:
@@ -87,12 +106,19 @@ def main():
                 binput = ('%d msgs' % br['msgs'] if bench == 'v3_small'
                           else '%d MiB%s' % (br['body_bytes'] >> 20,
                                              ' (smaller)' if br['note'] else ''))
-            print('%-24s %-6s %13s %13s %13s %-16s %9s %9s'
-                  % (TITLES[bench] if feed == 'whole' else '', feed, fmt(rate(s, bench), bench),
+            cells = (TITLES[bench] if feed == 'whole' else '', feed, fmt(rate(s, bench), bench),
                      fmt(rate(c, bench), bench) if c else '-',
                      fmt(rate(br, bench), bench) if br else '-', binput,
-                     fmt_ratio(ratio), '%.0f%%' % pct if pct is not None else '-'))
+                     fmt_ratio(ratio), '%.0f%%' % pct if pct is not None else '-')
+            if wb:
+                bs = bl.get((bench, 'sum', feed))
+                cells += (fmt(rate(bs, bench), bench) if bs else '-',
+                          '%.2fx' % (rate(s, bench) / rate(bs, bench)) if bs else '-')
+            print(cols % cells)
     print()
+    if wb:
+        print('"%s": bench_decode of that revision, run right after ours; ours/base compares'
+              ' the "sum" figures.' % a.baseline_name)
     print('%% memcpy: ours (sum) / memcpy of the whole body (%s). ours/Brz uses ours (count):'
           % fmt(memcpy_whole, 'memcpy'))
     print('both callbacks only count bytes.  Breezy\'s whole-buffer decoding is quadratic;')

@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """Merges the JSON lines of bench_server into one table and checks the
-targets of issue 4.  Usage:
+targets of issues 4 and 13.  Usage:
 
-  server_report.py [--smartwire-note WHY] VERIFY CEILINGS BREEZY SMARTWIRE
+  server_report.py [--smartwire-note WHY] [--baseline FILE --baseline-name REV]
+                   [--fscost FILE] VERIFY CEILINGS BREEZY SMARTWIRE
 
 Each argument is a .jsonl file written by bench_server (SMARTWIRE may be
-empty: smartwire serve was not measured, WHY says why).  See bench/README.md,
-"Server benchmark", for what each row means."""
+empty: smartwire serve was not measured, WHY says why; --baseline: the same
+steps against `smartwire serve` built from another revision, shown as a
+column with ratios; --fscost: the cost of a small get's file-system calls).
+See bench/README.md, "Server benchmark", for what each row means."""
 
 import argparse
 import json
@@ -65,6 +68,9 @@ def get(d, bench, key):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--smartwire-note', default='')
+    ap.add_argument('--baseline', default=None)
+    ap.add_argument('--baseline-name', default='baseline')
+    ap.add_argument('--fscost', default=None)
     ap.add_argument('verify')
     ap.add_argument('ceilings')
     ap.add_argument('breezy')
@@ -74,7 +80,11 @@ def main():
     c = {r['server']: r for r in load(a.ceilings)}
     b, bfail = split(load(a.breezy))
     s, sfail = split(load(a.smartwire))
-    echo, loop = c.get('echo', {}), c.get('loopback', {})
+    base, basefail = split(load(a.baseline)) if a.baseline else ({}, set())
+    echo = c.get('echo', {})
+    loop = next((r for r in load(a.ceilings) if r.get('bench') == 'stream'), {})
+    down = next((r for r in load(a.ceilings) if r.get('bench') == 'download'), {})
+    fs = by_bench(load(a.fscost)).get('fscost', {}) if a.fscost else {}
     na = 'not available'
 
     print('Server benchmark: smartwire serve vs brz serve (Breezy 3.3.2) on 127.0.0.1,'
@@ -98,20 +108,27 @@ def main():
         return na if not d and not failed else '-'
 
     rows = []
+    with_base = a.baseline is not None
 
     def row(title, bench, key, fmt, ceil=None, ceil_name=''):
-        bv, sv = get(b, bench, key), get(s, bench, key)
-        rows.append((title, cell(b, bfail, bench, key, fmt), cell(s, sfail, bench, key, fmt),
-                     ratio(sv, bv),
-                     (fmt(ceil) + ' ' + ceil_name) if ceil is not None else '',
-                     ratio(sv, ceil) if ceil is not None else ''))
+        bv, sv, av = get(b, bench, key), get(s, bench, key), get(base, bench, key)
+        r = (title, cell(b, bfail, bench, key, fmt), cell(s, sfail, bench, key, fmt),
+             ratio(sv, bv))
+        if with_base:
+            r += (cell(base, basefail, bench, key, fmt), ratio(sv, av))
+        r += ((fmt(ceil) + ' ' + ceil_name) if ceil is not None else '',
+              ratio(sv, ceil) if ceil is not None else '')
+        rows.append(r)
 
-    for d in (b, s):
+    for d in (b, s, base):
         if d.get('idle'):
             d['idle']['held'] = d['idle']['opened'] - d['idle']['closed_by_server']
     n_idle = get(s, 'idle', 'wanted') or get(b, 'idle', 'wanted') or 1000
     row('small get, 1 connection', 'small', 'req_s', rate, echo.get('req_s'), '(echo)')
     row('  server CPU / request (lower)', 'small', 'cpu_us', us, echo.get('cpu_us'), '(echo)')
+    if fs.get('us') is not None and echo.get('cpu_us') is not None:
+        row('    vs echo CPU + file-system calls', 'small', 'cpu_us', us,
+            echo['cpu_us'] + fs['us'], '(echo+fs)')
     row('  latency p50 (lower)', 'small', 'p50_us', us, echo.get('p50_us'), '(echo)')
     row('  latency p99 (lower)', 'small', 'p99_us', us, echo.get('p99_us'), '(echo)')
     row('small get, %s clients' % (get(b, 'clients', 'clients') or 8), 'clients', 'req_s', rate)
@@ -120,8 +137,10 @@ def main():
         size = get(s, bench, 'bytes') or get(b, bench, 'bytes') or 0
         bsize = get(b, bench, 'bytes')
         mark = (' (Breezy: %d MiB)' % (bsize // MIB)) if bsize and bsize != size else ''
+        ceil = down if bench == 'get' else loop
         row('%s of %d MiB%s' % (bench, size // MIB, mark), bench, 'mb_s', mbs,
-            loop.get('mb_s'), '(loopback)')
+            ceil.get('mb_s'), '(loopback %s)' % ('down' if bench == 'get' else 'up'))
+        row('  server CPU, ms per GB (lower)', bench, 'cpu_ms_per_gb', lambda v: '%.0f ms' % v)
         row('  server peak RSS (lower)', bench, 'rss_peak_kib', mib)
         row('  server RSS before', bench, 'rss_base_kib', mib)
     row('{:,} idle connections held'.format(n_idle), 'idle', 'held', str)
@@ -129,17 +148,29 @@ def main():
     row('  server RSS, none open', 'idle', 'rss_base_kib', mib)
     row('  server RSS, all open and idle', 'idle', 'rss_idle_kib', mib)
 
-    hdr = ('%-40s %13s %15s %8s %24s %9s'
-           % ('measurement', 'Breezy', 'smartwire', 'sw/Brz', 'ceiling', 'sw/ceil'))
+    fmt_row = '%-40s %13s %15s %8s ' + ('%15s %8s ' if with_base else '') + '%27s %9s'
+    names = ('measurement', 'Breezy', 'smartwire', 'sw/Brz')
+    if with_base:
+        names += (a.baseline_name[:15], 'sw/base')
+    hdr = fmt_row % (names + ('ceiling', 'sw/ceil'))
     print(hdr)
     print('-' * len(hdr))
     for r in rows:
-        print('%-40s %13s %15s %8s %24s %9s' % r)
+        print(fmt_row % r)
     print()
+    if with_base:
+        print('"%s": smartwire serve built from that revision, measured by the same client in'
+              ' the same run.' % a.baseline_name)
+    if fs:
+        print('"fs": the CPU time of the file-system calls a small get makes (%s; openat2'
+              ' below the root), %.2f us' % (fs.get('calls', '?'), fs['us']))
+        print('in a C loop (%.2f us with openat).' % fs.get('us_openat', -1))
     print('Ceilings: "echo" is a C server that reads each %s-byte request and writes a'
           ' %s-byte response' % (echo.get('req_bytes', '?'), echo.get('resp_bytes', '?')))
-    print('(the real sizes), measured by the same client; "loopback" is raw TCP on'
-          ' 127.0.0.1 in %s-byte writes.' % loop.get('write', 65536))
+    print('(the real sizes), measured by the same client; "loopback up" is raw TCP on'
+          ' 127.0.0.1 in %s-byte writes to a C sink,' % loop.get('write', 65536))
+    print('"loopback down" a C source\'s %s-byte writes read in %s-byte reads by the'
+          ' client (the direction of a get).' % (down.get('read', 65536), down.get('read', 65536)))
     print('MB = 10^6 bytes of body per second.  RSS is VmRSS/VmHWM of the server process;'
           ' "(lower)" rows:')
     print('less is better, so a ratio under 1 favours smartwire there.')
@@ -148,11 +179,13 @@ def main():
         print('Idle connections were opened one by one (%.1f s for Breezy, %d connects retried'
               ' by the kernel: its listen backlog is 1).' % (r['open_secs'], r['retried']))
     print()
-    for name, failed in (('brz serve', bfail), ('smartwire serve', sfail)):
+    for name, failed in (('brz serve', bfail), ('smartwire serve', sfail),
+                         ('the baseline', basefail)):
         if failed:
             print('%s FAILED in: %s (the reason is printed above the table).'
                   % (name, ', '.join(sorted(failed))))
     targets(b, s, sfail, echo, loop)
+    targets13(s, sfail, echo, loop, down, fs)
 
 
 def verdict(ok):
@@ -209,6 +242,35 @@ def targets(b, s, sfail, echo, loop):
                                      ', error: ' + r['error'] if r['error'] else ''))
     line(ok, '{:,} idle connections held: smartwire '.format(r['wanted'] if r else 1000) + desc,
          'idle')
+
+
+def targets13(s, sfail, echo, loop, down, fs):
+    """Issue 13's targets, judged as issue 4's are."""
+    print('Targets (issue 13):')
+
+    def line(ok, text, bench=None):
+        if bench is not None and bench in sfail:
+            ok, text = False, text + ' [smartwire failed this step]'
+        print('  [%s] %s' % (verdict(ok), text))
+
+    for bench, ceil, name in (('get', down, 'down'), ('put', loop, 'up')):
+        sv, lv = get(s, bench, 'mb_s'), ceil.get('mb_s')
+        line(None if sv is None or lv is None else sv >= 0.9 * lv,
+             'large %s >= 90%% of raw loopback %s: smartwire %s, loopback %s (%s)'
+             % (bench, name, mbs(sv), mbs(lv), '%.0f%%' % (100 * sv / lv) if sv and lv else '-'),
+             bench)
+    peaks = [get(s, bench, 'rss_peak_kib') for bench in ('get', 'put')]
+    peaks = [p for p in peaks if p is not None]
+    line(None if not peaks else max(peaks) < 16 * 1024,
+         'server RSS under 16 MiB during them: peak %s' % (mib(max(peaks)) if peaks else '-'),
+         'get' if 'get' in sfail else 'put')
+    sv, ev, fv = get(s, 'small', 'cpu_us'), echo.get('cpu_us'), fs.get('us')
+    ok = None if sv is None or ev is None or fv is None else sv <= ev + fv
+    line(ok, 'small get server CPU <= echo CPU + file-system calls: smartwire %s, echo %s +'
+         ' fs %s = %s%s' % (us(sv), us(ev), us(fv), us(ev + fv) if ev is not None and fv is not
+                             None else '-',
+                             ' (%.2fx of it)' % (sv / (ev + fv)) if ok is not None else ''),
+         'small')
 
 
 if __name__ == '__main__':

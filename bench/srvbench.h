@@ -121,6 +121,10 @@ void sb_echo_spawn(size_t req_n, const uint8_t *resp, size_t resp_n, uint16_t *p
  * time until end of stream, then writes the byte count (8 bytes, host
  * order) and exits. */
 void sb_sink_spawn(uint16_t *port, pid_t *pid);
+/* Forks a source on 127.0.0.1: it accepts one connection, writes `bytes`
+ * bytes from memory in SB_CHUNK writes (the download direction of the
+ * loopback ceiling), closes and exits. */
+void sb_source_spawn(uint64_t bytes, uint16_t *port, pid_t *pid);
 /* Waits for a child forked above (killing it if it has not exited after
  * SB_IO_TIMEOUT_S s). */
 void sb_child_reap(pid_t pid);

@@ -119,6 +119,30 @@ void sb_sink_spawn(uint16_t *port, pid_t *pid)
 	_exit(0);
 }
 
+void sb_source_spawn(uint64_t bytes, uint16_t *port, pid_t *pid)
+{
+	int lfd = listen_loopback(port);
+	fflush(NULL);
+	*pid = fork();
+	if (*pid < 0)
+		sb_die("fork", errno);
+	if (*pid > 0) {
+		close(lfd);
+		return;
+	}
+	int fd = accept_one(lfd);
+	static uint8_t buf[SB_CHUNK];
+	for (size_t i = 0; i < sizeof buf; i++)
+		buf[i] = (uint8_t)(i * 131 + 7);
+	while (bytes > 0) {
+		size_t n = bytes < sizeof buf ? (size_t)bytes : sizeof buf;
+		send_all(fd, buf, n);
+		bytes -= n;
+	}
+	shutdown(fd, SHUT_WR);
+	_exit(0);
+}
+
 void sb_child_reap(pid_t pid)
 {
 	const struct timespec ms = {0, 1000000};

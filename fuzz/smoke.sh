@@ -3,7 +3,9 @@
 # directory for a bounded number of runs, starting from its seed corpus and
 # dictionary, in parallel across the cores.  Exits non-zero if any target
 # crashes, leaks, times out or fails to start; the reproducer is kept in
-# DIR/smoke/<target>/.
+# DIR/smoke/<target>/.  fuzz_server_session runs twice: on its in-memory file
+# system (its default) and on the real one (SW_FUZZ_FS=disk, shown as
+# fuzz_server_session@disk), so that both stay covered.
 #
 #   fuzz/smoke.sh [--build] DIR
 #
@@ -47,6 +49,7 @@ targets=()
 for bin in "$DIR"/fuzz_*; do
 	[ -f "$bin" ] && [ -x "$bin" ] && targets+=("$(basename "$bin")")
 done
+[ -x "$DIR/fuzz_server_session" ] && targets+=(fuzz_server_session@disk)
 if [ ${#targets[@]} -eq 0 ]; then
 	echo "smoke.sh: no fuzz_* binaries in $DIR" >&2
 	exit 1
@@ -55,26 +58,28 @@ fi
 rm -rf "$DIR/smoke"
 mkdir -p "$DIR/smoke"
 
-# smoke_one NAME: one bounded libFuzzer run; its log is DIR/smoke/NAME.log.
+# smoke_one NAME[@disk]: one bounded libFuzzer run; its log is
+# DIR/smoke/NAME.log.  "@disk" runs the target with SW_FUZZ_FS=disk.
 smoke_one() {
-	local name=$1 work="$DIR/smoke/$1"
+	local label=$1 name=${1%@disk} work="$DIR/smoke/$1" env=()
+	[ "$label" != "$name" ] && env=(SW_FUZZ_FS=disk)
 	mkdir -p "$work/corpus"
 	if [ -f "$DIR/${name}_seed_corpus.zip" ]; then
 		unzip_to "$DIR/${name}_seed_corpus.zip" "$work/corpus"
 	fi
 	local dict=()
 	[ -f "$DIR/$name.dict" ] && dict=(-dict="$DIR/$name.dict")
-	if "$DIR/$name" -runs="$RUNS" -max_total_time="$SECONDS_EACH" -timeout=10 \
+	if env "${env[@]}" "$DIR/$name" -runs="$RUNS" -max_total_time="$SECONDS_EACH" -timeout=10 \
 		-rss_limit_mb=2560 -max_len=16384 -print_final_stats=1 "${dict[@]}" \
-		-artifact_prefix="$work/" "$work/corpus" >"$DIR/smoke/$name.log" 2>&1; then
+		-artifact_prefix="$work/" "$work/corpus" >"$DIR/smoke/$label.log" 2>&1; then
 		local stats
 		stats=$(grep -E '^stat::number_of_executed_units|^stat::average_exec_per_sec' \
-			"$DIR/smoke/$name.log" | awk '{printf "%s ", $2}')
-		echo "ok    $name (runs, exec/s: $stats)"
+			"$DIR/smoke/$label.log" | awk '{printf "%s ", $2}')
+		echo "ok    $label (runs, exec/s: $stats)"
 		rm -rf "$work"
 	else
-		echo "FAIL  $name: see $DIR/smoke/$name.log; reproducer in $work/"
-		grep -E 'ERROR|SUMMARY|Test unit|^[a-z_0-9]+: ' "$DIR/smoke/$name.log" | head -20 |
+		echo "FAIL  $label: see $DIR/smoke/$label.log; reproducer in $work/"
+		grep -E 'ERROR|SUMMARY|Test unit|^[a-z_0-9]+: ' "$DIR/smoke/$label.log" | head -20 |
 			sed 's/^/      /'
 		return 1
 	fi

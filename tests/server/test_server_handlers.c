@@ -169,7 +169,7 @@ static int bad_begin(void *ud, sw_srv_req *req, const sw_slice *args, size_t n, 
 static void test_handler_contract(void **state)
 {
 	(void)state;
-	sw_dispatch d = {bad_begin, NULL, NULL, NULL, NULL, NULL, NULL};
+	sw_dispatch d = {.begin = bad_begin};
 	static const int want_err[] = {SW_ERR_STATE, SW_ERR_STATE, 0, SW_ERR_STATE};
 	for (bad_mode = 0; bad_mode < 4; bad_mode++) {
 		for (int ver = 1; ver <= 3; ver++) {

@@ -6,9 +6,11 @@
 #ifndef SW_TEST_SERVER_DRIVE_H
 #define SW_TEST_SERVER_DRIVE_H
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "support/server_fake.h"
@@ -161,8 +163,9 @@ static inline int srv_rm_fds(const sw_medium *m, int *rfd, int *wfd)
 	return 0;
 }
 
-static const sw_medium_ops srv_ready_ops = {
-    "ready", srv_rm_read, srv_rm_write, srv_rm_shutdown, srv_rm_wait, srv_rm_close, srv_rm_fds};
+static const sw_medium_ops srv_ready_ops = {"ready",         srv_rm_read, srv_rm_write,
+                                            srv_rm_shutdown, srv_rm_wait, srv_rm_close,
+                                            srv_rm_fds,      NULL,        NULL};
 
 /* Wraps *m (ownership moves) in a srv_ready_medium with `nfds` (1 or 2)
  * descriptors. */
@@ -239,6 +242,95 @@ static inline sw_serve_result srv_serve_fifo_ex(const sw_srv_config *cfg, const 
 			abort();
 	}
 	sw_medium_del(cli);
+	return res;
+}
+
+/* Makes a descriptor hold a whole test exchange: 4 MiB of socket buffer
+ * (forced, as root, past rmem_max), 1 MiB of pipe. */
+static inline void srv_big_buffers(int fd, bool sock)
+{
+	int sz = 4 << 20;
+	if (sock) {
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+	} else {
+		fcntl(fd, 1031 /* F_SETPIPE_SZ */, 1 << 20);
+	}
+}
+
+/* sw_serve_medium over real descriptors, which move bodies without copying
+ * (smartwire/server.h, "ZERO-COPY BODIES"): `kind` 1 is a socketpair (one
+ * descriptor both ways; the medium splices through a pipe of its own), 2
+ * two pipes (splice straight from the request pipe; sendfile into the
+ * response pipe).  The server's end is an fd medium wrapped in a fault
+ * wrapper with `c2s` in its read role and `srv_write` in its write role, so
+ * the plans apply to sendfile and splice as they do to read and write; its
+ * descriptors are non-blocking (a full one is EAGAIN, never a hang).  The
+ * request is written whole and its direction closed before serving (the
+ * buffers hold a test's exchange); the answer is read after.  Returns as
+ * srv_serve_fifo_ex. */
+static inline sw_serve_result srv_serve_zc(const sw_srv_config *cfg, const sw_mem *mem, fake *f,
+                                           const uint8_t *in, size_t len, const sw_fault_plan *c2s,
+                                           const sw_fault_plan *srv_write, int kind, sw_buf *out)
+{
+	sw_serve_result res;
+	memset(&res, 0, sizeof res);
+	sw_buf_init(out, NULL);
+	int cw, cr, sr, sw; /* client write/read, server read/write */
+	if (kind == 1) {
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			abort();
+		srv_big_buffers(sv[0], true);
+		srv_big_buffers(sv[1], true);
+		cw = cr = sv[0];
+		sr = sw = sv[1];
+	} else {
+		int a[2], b[2];
+		if (pipe(a) < 0 || pipe(b) < 0)
+			abort();
+		srv_big_buffers(a[1], false);
+		srv_big_buffers(b[1], false);
+		cw = a[1];
+		sr = a[0];
+		sw = b[1];
+		cr = b[0];
+	}
+	for (size_t w = 0; w < len;) {
+		ssize_t k = write(cw, in + w, len - w);
+		if (k <= 0)
+			abort();
+		w += (size_t)k;
+	}
+	if (kind == 1)
+		shutdown(cw, SHUT_WR);
+	else
+		close(cw);
+	fcntl(sr, F_SETFL, fcntl(sr, F_GETFL) | O_NONBLOCK);
+	fcntl(sw, F_SETFL, fcntl(sw, F_GETFL) | O_NONBLOCK);
+	sw_medium *srv = NULL;
+	if (sw_fd_medium_new(&srv, sr, sw, 0, NULL) < 0 ||
+	    sw_fault_wrap(&srv, srv, c2s, srv_write) < 0)
+		abort();
+	sw_dispatch d = fake_dispatch();
+	int rv = sw_serve_medium(cfg, &d, f, srv, &res, mem);
+	if (rv < 0)
+		res.error = rv;
+	sw_medium_del(srv);
+	close(sr);
+	if (sw != sr)
+		close(sw);
+	uint8_t buf[4096];
+	for (;;) {
+		ssize_t n = read(cr, buf, sizeof buf);
+		if (n <= 0)
+			break;
+		if (sw_buf_append(out, buf, (size_t)n) < 0)
+			abort();
+	}
+	close(cr);
 	return res;
 }
 

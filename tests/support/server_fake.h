@@ -15,8 +15,26 @@
  *   fatalbody       (body) body() fails with SW_ERR_IO
  *   big N           ("ok",) + N pattern bytes, pulled
  *   shortbody N     ("ok",) + announces N bytes, delivers N/2, then 0
+ *   spanfail N K    ("ok",) + announces N pattern bytes, delivers K, then
+ *                   fails (read_body SW_ERR_IO; as a span: a file of K
+ *                   bytes, which sendfile finds too short)
+ *   spanrefuse N K  ("ok",) + N pattern bytes; as spans, those from K on
+ *                   come from a directory, which sendfile refuses (the
+ *                   driver then copies the rest)
+ *   sinkfull K      (body) -> ("ok", n) for a body of n <= K bytes, else
+ *                   ("Full", "K", "<errno>"): the body is written to a
+ *                   file that cannot grow past K bytes (also in the copying
+ *                   path, so both fail alike)
  * Everything else is SW_ERR_UNKNOWN_METHOD.  Counters prove that every
  * context is freed and every cut request aborted.
+ *
+ * ZERO-COPY (smartwire/server.h, "ZERO-COPY BODIES"): with `zc` set, the
+ * fake also offers its known-length bodies as spans of a memfd holding
+ * them, and takes the bodies of echo, readv and sinkfull in a memfd sink
+ * (body() then writes there too, so that the bytes stay in order however
+ * they arrive; with `append_sinks` the sink is opened O_APPEND, which
+ * splice refuses).  The answers are the same; the counters say how much
+ * went which way.
  */
 #ifndef SW_TEST_SERVER_FAKE_H
 #define SW_TEST_SERVER_FAKE_H
@@ -35,6 +53,9 @@ typedef struct fake {
 	int begins, wants, ends, aborts, bodies, early; /* early: answered from body() */
 	uint64_t body_bytes_out;
 	size_t max_pending_seen; /* unused by the fake; tests fill it */
+	bool zc;                 /* offer spans and sinks (see above) */
+	bool append_sinks;       /* sinks opened O_APPEND */
+	uint64_t spans, span_bytes, sinks, sink_bytes, sink_failures;
 } fake;
 
 typedef struct fake_file {
@@ -51,7 +72,17 @@ static const fake_file fake_tree[] = {
 	{"emptydir", NULL, 0},
 };
 
-enum { FV_GET = 1, FV_READV, FV_ECHO, FV_STREAM, FV_BODYFAIL, FV_FATALBODY, FV_BIG, FV_SHORT };
+enum {
+	FV_GET = 1,
+	FV_READV,
+	FV_ECHO,
+	FV_STREAM,
+	FV_BODYFAIL,
+	FV_FATALBODY,
+	FV_BIG,
+	FV_SHORT,
+	FV_SINKFULL
+};
 
 typedef struct fctx {
 	fake *f;
@@ -65,6 +96,9 @@ typedef struct fctx {
 	uint64_t roff;
 	int nchunks, chunk, mode;
 	char chunkbuf[32];
+	int src_fd, sink_fd; /* zero-copy memfds, -1 until made */
+	int sink_err;        /* the first failed write into the sink */
+	uint64_t cap;        /* sinkfull: K */
 } fctx;
 
 static inline bool fake_is(const sw_slice *s, const char *lit)
@@ -108,6 +142,7 @@ static inline int fake_new_ctx(fake *f, int verb, void **ctx, fctx **out)
 	memset(x, 0, sizeof *x);
 	x->f = f;
 	x->verb = verb;
+	x->src_fd = x->sink_fd = -1;
 	sw_buf_init(&x->body, f->mem);
 	f->live++;
 	*ctx = x;
@@ -187,12 +222,28 @@ static inline int fake_begin(void *ud, sw_srv_req *req, const sw_slice *args, si
 		rv = sw_srv_respond_stream(req, &ok, 1);
 		return rv < 0 ? rv : SW_SRV_ANSWERED;
 	}
-	if ((fake_is(verb, "big") || fake_is(verb, "shortbody")) && n == 2) {
-		int v = fake_is(verb, "big") ? FV_BIG : FV_SHORT;
+	if (fake_is(verb, "sinkfull") && n == 2) {
+		if ((rv = fake_new_ctx(f, FV_SINKFULL, ctx, &x)) < 0)
+			return rv;
+		x->cap = fake_num(&args[1]);
+		f->wants++;
+		return SW_SRV_WANT_BODY;
+	}
+	if (((fake_is(verb, "big") || fake_is(verb, "shortbody")) && n == 2) ||
+	    ((fake_is(verb, "spanfail") || fake_is(verb, "spanrefuse")) && n == 3)) {
+		int v = fake_is(verb, "big") || fake_is(verb, "spanrefuse") ? FV_BIG : FV_SHORT;
 		if ((rv = fake_new_ctx(f, v, ctx, &x)) < 0)
 			return rv;
 		x->len = fake_num(&args[1]);
 		x->short_at = v == FV_SHORT ? x->len / 2 : x->len;
+		if (n == 3 && fake_is(verb, "spanfail")) {
+			uint64_t k = fake_num(&args[2]);
+			x->short_at = k < x->len ? k : x->len;
+			x->mode = 3;
+		} else if (n == 3) { /* spanrefuse */
+			x->cap = fake_num(&args[2]);
+			x->mode = 4;
+		}
 		sw_slice ok = fake_sl("ok");
 		rv = sw_srv_respond_body(req, &ok, 1, x->len);
 		return rv < 0 ? rv : SW_SRV_ANSWERED;
@@ -201,6 +252,8 @@ static inline int fake_begin(void *ud, sw_srv_req *req, const sw_slice *args, si
 		return SW_ERR_IO;
 	return SW_ERR_UNKNOWN_METHOD;
 }
+
+#include "support/server_fake_zc.h"
 
 static inline int fake_body(void *ctx, sw_srv_req *req, const uint8_t *p, size_t n)
 {
@@ -215,6 +268,8 @@ static inline int fake_body(void *ctx, sw_srv_req *req, const uint8_t *p, size_t
 			x->f->early++;
 		return rv;
 	}
+	if (fake_sinking(x))
+		return fake_sink_write(x, p, n);
 	return sw_buf_append(&x->body, p, n);
 }
 
@@ -222,6 +277,13 @@ static inline int fake_end(void *ctx, sw_srv_req *req)
 {
 	fctx *x = ctx;
 	x->f->ends++;
+	if (fake_sinking(x)) {
+		int rv = fake_sink_collect(x);
+		if (rv < 0)
+			return rv;
+	}
+	if (x->verb == FV_SINKFULL)
+		return fake_sinkfull_answer(x, req);
 	if (x->verb == FV_ECHO) {
 		sw_slice a = fake_sl("echo");
 		return sw_srv_respond_bytes(req, &a, 1, x->body.data, x->body.len);
@@ -260,6 +322,7 @@ static inline int fake_end(void *ctx, sw_srv_req *req)
 		total += r->length;
 	}
 	x->data = (const uint8_t *)ff->data;
+	x->len = ff->len;
 	sw_slice rd = fake_sl("readv");
 	return sw_srv_respond_body(req, &rd, 1, total);
 }
@@ -306,7 +369,7 @@ static inline ptrdiff_t fake_read_body(void *ctx, sw_srv_req *req, uint8_t *buf,
 	case FV_BIG:
 	case FV_SHORT:
 		if (x->pos >= x->short_at)
-			return 0;
+			return x->mode == 3 ? SW_ERR_IO : 0;
 		n = (size_t)(x->short_at - x->pos) < cap ? (size_t)(x->short_at - x->pos) : cap;
 		for (size_t i = 0; i < n; i++)
 			buf[i] = (uint8_t)((x->pos + i) * 7);
@@ -329,6 +392,10 @@ static inline void fake_free(void *ctx)
 {
 	fctx *x = ctx;
 	x->f->live--;
+	if (x->src_fd >= 0)
+		close(x->src_fd);
+	if (x->sink_fd >= 0)
+		close(x->sink_fd);
 	sw_buf_fini(&x->body);
 	sw_free(x->f->mem, x->ranges);
 	sw_free(x->f->mem, x);
@@ -336,8 +403,16 @@ static inline void fake_free(void *ctx)
 
 static inline sw_dispatch fake_dispatch(void)
 {
-	sw_dispatch d = {fake_begin, fake_body, fake_end, fake_read_body,
-	                 fake_abort, fake_free, NULL};
+	sw_dispatch d = {.begin = fake_begin,
+	                 .body = fake_body,
+	                 .end = fake_end,
+	                 .read_body = fake_read_body,
+	                 .abort = fake_abort,
+	                 .free = fake_free,
+	                 .body_span = fake_body_span,
+	                 .body_span_done = fake_body_span_done,
+	                 .body_sink = fake_body_sink,
+	                 .body_sink_done = fake_body_sink_done};
 	return d;
 }
 

@@ -1,7 +1,9 @@
 /* Tests for the path jail (smartwire/jail.h): Breezy-compatible translation
  * (checked against Breezy's outputs recorded in comments: each expectation
  * below was produced by translate_client_path / _combine_paths / unescape of
- * Breezy 3.3.2) and the physical walk with its symlink policy. */
+ * Breezy 3.3.2) and the physical walk with its symlink policy, on the disk
+ * and on the in-memory file system (smartwire/fs.h), the same tree in
+ * each. */
 #define _GNU_SOURCE 1
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +24,7 @@
 #include "smartwire/error.h"
 #include "smartwire/jail.h"
 #include "smartwire/failmem.h"
+#include "fs_tree.h"
 
 static bool buf_is(const sw_buf *b, const char *s)
 {
@@ -154,32 +157,32 @@ static void test_translate_failmem(void **state)
 
 /* ---- the walk ---- */
 
-static char base[4096], root[4200], outside[4200];
+/* The same tree on the disk (worlds[0]) and in a memfs (worlds[1]); W is
+ * the one the current test runs on (the _disk and _mem entries of main). */
+static fst_world worlds[2], *W;
+static char root[4200], outside[4200];
+
+#define FS (W->fs)
 
 static void mk(const char *rel, const char *link)
 {
 	char p[8192];
 	snprintf(p, sizeof p, "%s/%s", root, rel);
 	if (link)
-		assert_int_equal(symlink(link, p), 0);
+		fst_link(FS, link, p);
 	else if (rel[strlen(rel) - 1] == '/')
-		assert_int_equal(mkdir(p, 0755), 0);
+		fst_dir(FS, p, 0755);
 	else
-		close(open(p, O_WRONLY | O_CREAT, 0644));
+		fst_file(FS, p, "", 0, 0644);
 }
 
-static int setup(void **state)
+static void build(void)
 {
-	(void)state;
-	snprintf(base, sizeof base, "/tmp/sw_jail.XXXXXX");
-	assert_non_null(mkdtemp(base));
-	snprintf(root, sizeof root, "%s/root", base);
-	snprintf(outside, sizeof outside, "%s/outside", base);
-	assert_int_equal(mkdir(root, 0755), 0);
-	assert_int_equal(mkdir(outside, 0755), 0);
+	fst_dir(FS, root, 0755);
+	fst_dir(FS, outside, 0755);
 	char p[8192], abs_in[8192];
 	snprintf(p, sizeof p, "%s/secret", outside);
-	close(open(p, O_WRONLY | O_CREAT, 0644));
+	fst_file(FS, p, "", 0, 0644);
 	mk("f", NULL);
 	mk("d/", NULL);
 	mk("d/g", NULL);
@@ -195,15 +198,28 @@ static int setup(void **state)
 	mk("dd", "..");
 	mk("d/parent", "..");
 	mk(SW_JAIL_TEMP_PREFIX "x", NULL);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	fst_open(&worlds[0], false, "sw_jail", NULL);
+	fst_open(&worlds[1], true, "sw_jail", &worlds[0]);
+	snprintf(root, sizeof root, "%s/root", worlds[0].base);
+	snprintf(outside, sizeof outside, "%s/outside", worlds[0].base);
+	for (int i = 0; i < 2; i++) {
+		W = &worlds[i];
+		build();
+	}
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[9000];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-	return system(cmd);
+	fst_close(&worlds[0]);
+	fst_close(&worlds[1]);
+	return 0;
 }
 
 /* Resolves `fs` and returns the errno (0 on success); on success checks
@@ -212,7 +228,7 @@ static int teardown(void **state)
 static int res(const char *fs, unsigned flags, const char *want, bool *outside_flag)
 {
 	sw_jail j;
-	assert_int_equal(sw_jail_init(&j, root, NULL), 0);
+	assert_int_equal(sw_jail_init_fs(&j, FS, root, NULL), 0);
 	sw_jail_res r;
 	int e = 0;
 	int rc = sw_jail_resolve(&j, (const uint8_t *)fs, strlen(fs), flags, &r, &e);
@@ -224,8 +240,10 @@ static int res(const char *fs, unsigned flags, const char *want, bool *outside_f
 			struct stat a, b;
 			char p[8192];
 			snprintf(p, sizeof p, "%s/%s", root, want);
-			assert_int_equal(fstatat(r.dirfd, r.name, &a, AT_SYMLINK_NOFOLLOW), 0);
-			assert_int_equal(lstat(p, &b), 0);
+			assert_int_equal(
+			    sw_fs_fstatat(FS, r.dirfd, r.name, &a, AT_SYMLINK_NOFOLLOW), 0);
+			assert_int_equal(sw_fs_fstatat(FS, AT_FDCWD, p, &b, AT_SYMLINK_NOFOLLOW),
+			                 0);
 			assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
 		}
 		sw_jail_res_fini(&r);
@@ -284,25 +302,25 @@ static void test_toctou_swap(void **state)
 {
 	(void)state;
 	sw_jail j;
-	assert_int_equal(sw_jail_init(&j, root, NULL), 0);
+	assert_int_equal(sw_jail_init_fs(&j, FS, root, NULL), 0);
 	mk("swap", NULL);
 	sw_jail_res r;
 	int e;
 	assert_int_equal(sw_jail_resolve(&j, (const uint8_t *)"swap", 4, SW_JAIL_FOLLOW, &r, &e), 0);
 	char p[8192];
 	snprintf(p, sizeof p, "%s/swap", root);
-	unlink(p);
+	sw_fs_unlinkat(FS, AT_FDCWD, p, 0);
 	snprintf(p, sizeof p, "%s/secret", outside);
 	char l[8192];
 	snprintf(l, sizeof l, "%s/swap", root);
-	assert_int_equal(symlink(p, l), 0);
-	int fd = openat(r.dirfd, r.name, O_RDONLY | O_NOFOLLOW);
+	fst_link(FS, p, l);
+	int fd = sw_fs_openat(FS, r.dirfd, r.name, O_RDONLY | O_NOFOLLOW, 0);
 	assert_true(fd < 0);
 	assert_int_equal(errno, ELOOP);
 	/* A directory renamed out of the tree mid-way cannot lead above the
 	 * root either: the walk never opens "..". */
 	sw_jail_res_fini(&r);
-	unlink(l);
+	sw_fs_unlinkat(FS, AT_FDCWD, l, 0);
 	sw_jail_fini(&j);
 }
 
@@ -311,16 +329,23 @@ static void test_toctou_swap(void **state)
 static void test_open_plain(void **state)
 {
 	(void)state;
-	mk("d/" SW_JAIL_TEMP_PREFIX "y", NULL);
+	char yp[8192];
+	snprintf(yp, sizeof yp, "%s/d/" SW_JAIL_TEMP_PREFIX "y", root);
+	struct stat yst;
+	if (sw_fs_fstatat(FS, AT_FDCWD, yp, &yst, AT_SYMLINK_NOFOLLOW) < 0)
+		mk("d/" SW_JAIL_TEMP_PREFIX "y", NULL);
 	sw_jail j;
-	assert_int_equal(sw_jail_init(&j, root, NULL), 0);
+	assert_int_equal(sw_jail_init_fs(&j, FS, root, NULL), 0);
 	/* Without openat2 (ENOSYS: before Linux 5.6, or a seccomp filter) the
-	 * fast path must give -1 every time. */
-	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC};
-	long probe = syscall(SYS_openat2, j.root_fd, ".", &how, sizeof how);
-	bool have = probe >= 0 || errno != ENOSYS;
-	if (probe >= 0)
-		close((int)probe);
+	 * fast path must give -1 every time (a memfs always has it). */
+	bool have = true;
+	if (!W->mem) {
+		struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC};
+		long probe = syscall(SYS_openat2, j.root_fd, ".", &how, sizeof how);
+		have = probe >= 0 || errno != ENOSYS;
+		if (probe >= 0)
+			close((int)probe);
+	}
 	if (!have)
 		print_message("openat2 is not available: checking the fallback only\n");
 	static const struct {
@@ -358,11 +383,12 @@ static void test_open_plain(void **state)
 		struct stat a, b;
 		char p[8192];
 		snprintf(p, sizeof p, "%s/%s", root, fs);
-		assert_int_equal(fstat(fd, &a), 0);
-		assert_int_equal(lstat(p, &b), 0);
+		assert_int_equal(sw_fs_fstat(FS, fd, &a), 0);
+		assert_int_equal(sw_fs_fstatat(FS, AT_FDCWD, p, &b, AT_SYMLINK_NOFOLLOW), 0);
 		assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
-		assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
-		close(fd);
+		if (!W->mem)
+			assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+		sw_fs_close_fd(FS, fd);
 	}
 	/* A NUL inside the name is never handed to the kernel. */
 	assert_int_equal(sw_jail_open_plain(&j, (const uint8_t *)"f\0x", 3, O_RDONLY), -1);
@@ -377,7 +403,7 @@ static void test_walk_failmem(void **state)
 		sw_failmem fm;
 		sw_failmem_init(&fm, 0, false);
 		sw_jail j;
-		assert_int_equal(sw_jail_init(&j, root, &fm.mem), 0);
+		assert_int_equal(sw_jail_init_fs(&j, FS, root, &fm.mem), 0);
 		size_t c0 = fm.calls;
 		sw_jail_res r;
 		int e;
@@ -400,13 +426,32 @@ static void test_walk_failmem(void **state)
 	}
 }
 
+/* The walk's tests on the disk, then on the memfs. */
+#define ON_BOTH(t)                                                                                 \
+	static void t##_disk(void **state)                                                         \
+	{                                                                                          \
+		W = &worlds[0];                                                                    \
+		t(state);                                                                          \
+	}                                                                                          \
+	static void t##_mem(void **state)                                                          \
+	{                                                                                          \
+		W = &worlds[1];                                                                    \
+		t(state);                                                                          \
+	}
+ON_BOTH(test_walk)
+ON_BOTH(test_toctou_swap)
+ON_BOTH(test_open_plain)
+ON_BOTH(test_walk_failmem)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_translate),         cmocka_unit_test(test_invalid_url),
-	    cmocka_unit_test(test_translate_failmem), cmocka_unit_test(test_walk),
-	    cmocka_unit_test(test_toctou_swap),       cmocka_unit_test(test_open_plain),
-	    cmocka_unit_test(test_walk_failmem),
+	    cmocka_unit_test(test_translate_failmem), cmocka_unit_test(test_walk_disk),
+	    cmocka_unit_test(test_walk_mem),          cmocka_unit_test(test_toctou_swap_disk),
+	    cmocka_unit_test(test_toctou_swap_mem),   cmocka_unit_test(test_open_plain_disk),
+	    cmocka_unit_test(test_open_plain_mem),    cmocka_unit_test(test_walk_failmem_disk),
+	    cmocka_unit_test(test_walk_failmem_mem),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,4 +1,6 @@
-/* Tests for the VFS verbs (smartwire/vfs.h).
+/* Tests for the VFS verbs (smartwire/vfs.h), each run twice: on the disk
+ * and on the in-memory file system (smartwire/fs.h), which must answer the
+ * same bytes and leave the same trees.
  *
  * 1. Differential: every request of tests/vectors/vfs_vectors.inc (recorded
  *    from Breezy's own request handler by gen_vfs.py) is replayed against a
@@ -32,6 +34,7 @@
 #include "smartwire/jail.h"
 #include "smartwire/vfs.h"
 #include "smartwire/failmem.h"
+#include "fs_tree.h"
 #include "support/fsfix.h"
 #include "support/harness.h"
 
@@ -77,27 +80,28 @@ static const struct vcase cases[] = {
 #undef SW_VFS_CASES
 };
 
-/* ---- file-system helpers (test code may use plain paths) ---- */
+/* ---- the file system under test ---- */
+
+/* true: the tests run on a memfs (the *_mem entries of main). */
+static bool on_mem;
+/* The current test's world (fs_tree.h): its file system and base. */
+static fst_world world;
+
+#define FS (world.fs)
 
 static void build_fixture(const char *root)
 {
-	assert_int_equal(mkdir(root, 0755), 0);
+	fst_dir(FS, root, 0755);
 	for (size_t i = 0; i < sizeof fixture / sizeof fixture[0]; i++) {
 		const struct fx *f = &fixture[i];
 		char p[4096];
 		snprintf(p, sizeof p, "%s/%s", root, f->path);
-		if (f->kind == 'f') {
-			int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-			assert_true(fd >= 0);
-			assert_int_equal(write(fd, f->data, f->len), (ssize_t)f->len);
-			close(fd);
-			chmod(p, f->mode);
-		} else if (f->kind == 'd') {
-			assert_int_equal(mkdir(p, 0755), 0);
-			chmod(p, f->mode);
-		} else {
-			assert_int_equal(symlink(f->data, p), 0);
-		}
+		if (f->kind == 'f')
+			fst_file(FS, p, f->data, f->len, f->mode);
+		else if (f->kind == 'd')
+			fst_dir(FS, p, f->mode);
+		else
+			fst_link(FS, f->data, p);
 	}
 }
 
@@ -117,24 +121,20 @@ static void dump_into(const char *root, const char *rel, line **lines, size_t *n
 {
 	char dirp[4096 + 2048];
 	snprintf(dirp, sizeof dirp, "%s%s%s", root, *rel ? "/" : "", rel);
-	DIR *d = opendir(dirp);
-	assert_non_null(d);
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
+	fst_names names = fst_list_raw(FS, dirp);
+	for (size_t i = 0; i < names.n; i++) {
 		char r2[2048], p[4096 + 16];
-		snprintf(r2, sizeof r2, "%s%s%s", rel, *rel ? "/" : "", de->d_name);
+		snprintf(r2, sizeof r2, "%s%s%s", rel, *rel ? "/" : "", names.v[i]);
 		snprintf(p, sizeof p, "%s/%s", root, r2);
 		struct stat st;
-		assert_int_equal(lstat(p, &st), 0);
+		assert_int_equal(sw_fs_fstatat(FS, AT_FDCWD, p, &st, AT_SYMLINK_NOFOLLOW), 0);
 		sw_buf b;
 		sw_buf_init(&b, NULL);
 		assert_int_equal(sw_buf_append_str(&b, r2), 0);
 		char t[64];
 		if (S_ISLNK(st.st_mode)) {
 			char tg[4096];
-			ssize_t k = readlink(p, tg, sizeof tg);
+			ssize_t k = sw_fs_readlinkat(FS, AT_FDCWD, p, tg, sizeof tg);
 			assert_true(k >= 0);
 			sw_buf_append_str(&b, " l ");
 			sw_buf_append(&b, tg, (size_t)k);
@@ -145,20 +145,23 @@ static void dump_into(const char *root, const char *rel, line **lines, size_t *n
 		} else {
 			snprintf(t, sizeof t, " f %o ", (unsigned)(st.st_mode & 07777));
 			sw_buf_append_str(&b, t);
-			int fd = open(p, O_RDONLY);
+			int fd = sw_fs_openat(FS, AT_FDCWD, p, O_RDONLY, 0);
 			char c[4096];
 			ssize_t k;
-			while (fd >= 0 && (k = read(fd, c, sizeof c)) > 0)
+			off_t at = 0;
+			while (fd >= 0 && (k = sw_fs_pread(FS, fd, c, sizeof c, at)) > 0) {
 				sw_buf_append(&b, c, (size_t)k);
+				at += k;
+			}
 			if (fd >= 0)
-				close(fd);
+				sw_fs_close_fd(FS, fd);
 		}
 		*lines = realloc(*lines, (*n + 1) * sizeof **lines);
 		(*lines)[*n].p = (char *)b.data;
 		(*lines)[*n].n = b.len;
 		(*n)++;
 	}
-	closedir(d);
+	fst_names_free(&names);
 }
 
 /* The tree as gen_vfs.py's dump_tree writes it; malloc'd, NUL-terminated. */
@@ -311,14 +314,20 @@ static int run_request(sw_vfs *v, const sw_slice *args, size_t nargs, const uint
 	return 0;
 }
 
+/* Opens the test's world (the disk or a memfs) and returns its base
+ * (malloc'd); drop_base closes it. */
 static char *make_base(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	char t[4096];
-	snprintf(t, sizeof t, "%s/sw_vfs.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	char *d = mkdtemp(t);
-	assert_non_null(d);
-	return strdup(d);
+	fst_open(&world, on_mem, "sw_vfs", NULL);
+	char *b = strdup(world.base);
+	assert_non_null(b);
+	return b;
+}
+
+static void drop_base(char *base)
+{
+	fst_close(&world);
+	free(base);
 }
 
 /* Replays case `c`.  With `mem` (failing allocator) only robustness is
@@ -331,12 +340,12 @@ static void replay_case(const struct vcase *c, size_t chunk, const sw_mem *mem, 
 	build_fixture(root);
 	sw_vfs_config cfg = {0};
 	cfg.allow_writes = c->rw;
+	cfg.fs = FS;
 	sw_vfs *v = NULL;
 	int rc = sw_vfs_new(&v, root, &cfg, mem);
 	if (rc == SW_ERR_NOMEM && mem) {
 		*nomem = true;
-		sw_t_rm_rf(base);
-		free(base);
+		drop_base(base);
 		return;
 	}
 	assert_int_equal(rc, 0);
@@ -383,8 +392,7 @@ static void replay_case(const struct vcase *c, size_t chunk, const sw_mem *mem, 
 	if (mem)
 		assert_null(strstr(tree, SW_JAIL_TEMP_PREFIX));
 	free(tree);
-	sw_t_rm_rf(base);
-	free(base);
+	drop_base(base);
 }
 
 static void test_differential_whole(void **state)
@@ -436,19 +444,16 @@ static void build_hostile(const char *base, const char *root, const char *out)
 {
 	char p[8192];
 	build_fixture(root);
-	assert_int_equal(mkdir(out, 0755), 0);
+	fst_dir(FS, out, 0755);
 	snprintf(p, sizeof p, "%s/sentinel-secret.txt", out);
-	int fd = open(p, O_WRONLY | O_CREAT, 0644);
-	assert_true(fd >= 0);
+	char secret[20 * sizeof SECRET];
 	for (int i = 0; i < 20; i++)
-		assert_int_equal(write(fd, SECRET "\n", sizeof SECRET), (ssize_t)sizeof SECRET);
-	close(fd);
+		memcpy(secret + i * sizeof SECRET, SECRET "\n", sizeof SECRET);
+	fst_file(FS, p, secret, sizeof secret, 0644);
 	snprintf(p, sizeof p, "%s/sentinel-sub", out);
-	assert_int_equal(mkdir(p, 0755), 0);
+	fst_dir(FS, p, 0755);
 	snprintf(p, sizeof p, "%s/sentinel-sub/sentinel-inner.txt", out);
-	fd = open(p, O_WRONLY | O_CREAT, 0644);
-	assert_int_equal(write(fd, SECRET, sizeof SECRET - 1), (ssize_t)sizeof SECRET - 1);
-	close(fd);
+	fst_file(FS, p, SECRET, sizeof SECRET - 1, 0644);
 	static const char *links[][2] = {
 		{"etc", "/etc"}, {"outfile", "../outside/sentinel-secret.txt"},
 		{"outdir", "../outside"}, {"dir/esc", "../../outside"}, {"dotdotlink", ".."},
@@ -456,14 +461,14 @@ static void build_hostile(const char *base, const char *root, const char *out)
 	};
 	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
 		snprintf(p, sizeof p, "%s/%s", root, links[i][0]);
-		assert_int_equal(symlink(links[i][1], p), 0);
+		fst_link(FS, links[i][1], p);
 	}
 	snprintf(p, sizeof p, "%s/absout", root);
-	assert_int_equal(symlink(out, p), 0);
+	fst_link(FS, out, p);
 	char t[8192];
 	snprintf(t, sizeof t, "%s/dir", root);
 	snprintf(p, sizeof p, "%s/absin", root);
-	assert_int_equal(symlink(t, p), 0);
+	fst_link(FS, t, p);
 	(void)base;
 }
 
@@ -515,6 +520,9 @@ static void check_no_leak(const char *path, size_t plen, const char *trace, cons
 		fail_msg("reply to %.*s leaks the sentinel size: %s", (int)plen, path, trace);
 }
 
+/* The disk's and the memfs's answers and trees, for test_hostile_paths_agree. */
+static sw_buf hostile_log[2];
+
 static void test_hostile_paths(void **state)
 {
 	(void)state;
@@ -547,11 +555,12 @@ static void test_hostile_paths(void **state)
 			{"mkdir", 1}, {"rmdir", 0}, {"rename", 4}, {"rename", 5}, {"move", 4}, {"move", 5},
 		};
 		for (size_t q = 0; q < sizeof reqs / sizeof reqs[0]; q++) {
-			sw_t_rm_rf(root);
-			sw_t_rm_rf(out);
+			fst_rm_rf(FS, root);
+			fst_rm_rf(FS, out);
 			build_hostile(base, root, out);
 			sw_vfs_config cfg = {0};
 			cfg.allow_writes = true;
+			cfg.fs = FS;
 			sw_vfs *v;
 			assert_int_equal(sw_vfs_new(&v, root, &cfg, NULL), 0);
 			sw_slice a[5];
@@ -583,30 +592,67 @@ static void test_hostile_paths(void **state)
 			check_no_leak(path, plen, trace, &rb);
 			nreq++;
 			sw_vfs_del(v);
+			/* What the disk and the memfs must agree on: the answer,
+			 * the body and the tree, the base's name masked. */
+			sw_buf *log = &hostile_log[on_mem];
+			char *tree = dump_tree(root);
+			sw_buf_append(log, reqs[q].verb, strlen(reqs[q].verb));
+			sw_buf_append_byte(log, ' ');
+			sw_buf_append(log, path, plen);
+			sw_buf_append_str(log, "\n  ");
+			sw_buf_append_str(log, trace);
+			sw_buf_append_str(log, "\n  ");
+			sw_format_bytes(log, rb.data, rb.len);
+			sw_buf_append_str(log, "\n");
+			sw_buf_append_str(log, tree);
+			free(tree);
 			char *now = dump_tree(out);
 			if (strcmp(now, sentinel) != 0)
 				fail_msg("%s %.*s changed the sentinel directory:\n%s", reqs[q].verb, (int)plen,
 				         path, now);
 			free(now);
 			/* nothing may appear next to the root either */
-			DIR *d = opendir(base);
-			struct dirent *de;
-			while ((de = readdir(d)) != NULL)
-				if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-				    strcmp(de->d_name, "root") && strcmp(de->d_name, "outside"))
-					fail_msg("%s %.*s created %s next to the root", reqs[q].verb, (int)plen,
-					         path, de->d_name);
-			closedir(d);
+			fst_names nb = fst_list(FS, base);
+			for (size_t k = 0; k < nb.n; k++)
+				if (strcmp(nb.v[k], "root") && strcmp(nb.v[k], "outside"))
+					fail_msg("%s %.*s created %s next to the root",
+					         reqs[q].verb, (int)plen, path, nb.v[k]);
+			fst_names_free(&nb);
 			free(trace);
 			sw_buf_fini(&rb);
 		}
 	}
 	assert_true(npaths >= 50);
 	assert_int_equal(nreq, npaths * 16);
+	sw_buf_append_byte(&hostile_log[on_mem], 0);
+	char *masked = replace_all(strdup((char *)hostile_log[on_mem].data), base, "@BASE@");
+	sw_buf_reset(&hostile_log[on_mem]);
+	sw_buf_append_str(&hostile_log[on_mem], masked);
+	free(masked);
 	free(sentinel);
-	sw_t_rm_rf(base);
-	free(base);
+	drop_base(base);
 	free(text);
+}
+
+/* Every hostile request answered the same bytes and left the same tree on
+ * the disk and on the memfs (both runs above). */
+static void test_hostile_paths_agree(void **state)
+{
+	(void)state;
+	sw_buf *a = &hostile_log[0], *b = &hostile_log[1];
+	assert_true(a->len > 1000 && b->len > 1000);
+	if (a->len != b->len || memcmp(a->data, b->data, a->len) != 0) {
+		size_t i = 0;
+		while (i < a->len && i < b->len && a->data[i] == b->data[i])
+			i++;
+		size_t from = i > 300 ? i - 300 : 0;
+		fail_msg(
+		    "the disk and the memfs differ at byte %zu:\n--- disk\n%.*s\n--- memfs\n%.*s",
+		    i, (int)(a->len - from < 600 ? a->len - from : 600), (char *)a->data + from,
+		    (int)(b->len - from < 600 ? b->len - from : 600), (char *)b->data + from);
+	}
+	sw_buf_fini(a);
+	sw_buf_fini(b);
 }
 
 /* ---- request lifecycle, streaming, limits ---- */
@@ -622,14 +668,17 @@ static void env_open(env *e, const sw_vfs_config *cfg, const sw_mem *mem)
 	e->base = make_base();
 	snprintf(e->root, sizeof e->root, "%s/root", e->base);
 	build_fixture(e->root);
-	assert_int_equal(sw_vfs_new(&e->v, e->root, cfg, mem), 0);
+	sw_vfs_config c = {0};
+	if (cfg)
+		c = *cfg;
+	c.fs = FS;
+	assert_int_equal(sw_vfs_new(&e->v, e->root, &c, mem), 0);
 }
 
 static void env_close(env *e)
 {
 	sw_vfs_del(e->v);
-	sw_t_rm_rf(e->base);
-	free(e->base);
+	drop_base(e->base);
 }
 
 /* One request with no body; returns the normalised trace (malloc'd). */
@@ -660,13 +709,12 @@ static void expect_req(env *e, const char *verb, const char *a1, const char *a2,
 
 static bool has_temp_file(const char *dir)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
+	fst_names x = fst_list(FS, dir);
 	bool found = false;
-	while ((de = readdir(d)) != NULL)
-		if (!strncmp(de->d_name, SW_JAIL_TEMP_PREFIX, sizeof SW_JAIL_TEMP_PREFIX - 1))
+	for (size_t i = 0; i < x.n; i++)
+		if (!strncmp(x.v[i], SW_JAIL_TEMP_PREFIX, sizeof SW_JAIL_TEMP_PREFIX - 1))
 			found = true;
-	closedir(d);
+	fst_names_free(&x);
 	return found;
 }
 
@@ -731,16 +779,15 @@ static void test_abort_and_hidden_temp(void **state)
 /* The names of the temporary files in `dir`, NUL-separated, and their count. */
 static size_t temp_names(const char *dir, sw_buf *names)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
+	fst_names x = fst_list_raw(FS, dir);
 	size_t n = 0;
 	sw_buf_reset(names);
-	while ((de = readdir(d)) != NULL)
-		if (!strncmp(de->d_name, SW_JAIL_TEMP_PREFIX, sizeof SW_JAIL_TEMP_PREFIX - 1)) {
-			sw_buf_append(names, de->d_name, strlen(de->d_name) + 1);
+	for (size_t i = 0; i < x.n; i++)
+		if (!strncmp(x.v[i], SW_JAIL_TEMP_PREFIX, sizeof SW_JAIL_TEMP_PREFIX - 1)) {
+			sw_buf_append(names, x.v[i], strlen(x.v[i]) + 1);
 			n++;
 		}
-	closedir(d);
+	fst_names_free(&x);
 	return n;
 }
 
@@ -775,6 +822,7 @@ static void test_concurrent_uploads(void **state)
 	env e;
 	env_open(&e, &cfg, NULL);
 	sw_vfs *v2;
+	cfg.fs = FS;
 	assert_int_equal(sw_vfs_new(&v2, e.root, &cfg, NULL), 0);
 	sw_vfs_req *a = begin_put(e.v, "/x1", "from a");
 	sw_vfs_req *b = begin_put(v2, "/x1", "from b");
@@ -797,10 +845,10 @@ static void test_concurrent_uploads(void **state)
 	for (int i = 0; i < 5; i++) {
 		snprintf(taken[i], sizeof taken[i], "%s/%s%llx", e.root, pre,
 		         top + 1 + (unsigned)i);
-		int fd = open(taken[i], O_WRONLY | O_CREAT | O_EXCL, 0600);
+		int fd = sw_fs_openat(FS, AT_FDCWD, taken[i], O_WRONLY | O_CREAT | O_EXCL, 0600);
 		assert_true(fd >= 0);
-		assert_int_equal(write(fd, "left", 4), 4);
-		close(fd);
+		assert_int_equal(sw_fs_write(FS, fd, "left", 4), 4);
+		sw_fs_close_fd(FS, fd);
 	}
 	sw_vfs_req *d = begin_put(v2, "/x3", "from d");
 	assert_int_equal(temp_names(e.root, &names), 9);
@@ -811,16 +859,16 @@ static void test_concurrent_uploads(void **state)
 	expect_req(&e, "stat", "/x1", NULL, "[\"stat\", \"6\", \"0o100644\"]");
 	for (int i = 0; i < 5; i++) {
 		struct stat st;
-		assert_int_equal(stat(taken[i], &st), 0);
+		assert_int_equal(sw_fs_fstatat(FS, AT_FDCWD, taken[i], &st, 0), 0);
 		assert_int_equal(st.st_size, 4);
-		unlink(taken[i]);
+		sw_fs_unlinkat(FS, AT_FDCWD, taken[i], 0);
 	}
 	assert_int_equal(temp_names(e.root, &names), 0);
 	char p[4096 + 16], buf[16];
 	snprintf(p, sizeof p, "%s/x1", e.root);
-	int fd = open(p, O_RDONLY);
-	assert_int_equal(read(fd, buf, sizeof buf), 6);
-	close(fd);
+	int fd = sw_fs_openat(FS, AT_FDCWD, p, O_RDONLY, 0);
+	assert_int_equal(sw_fs_pread(FS, fd, buf, sizeof buf, 0), 6);
+	sw_fs_close_fd(FS, fd);
 	assert_memory_equal(buf, "from b", 6);
 	sw_buf_fini(&names);
 	sw_vfs_del(v2);
@@ -913,7 +961,7 @@ static void test_threads_share_one_vfs(void **state)
 	char p[4096 + 64];
 	snprintf(p, sizeof p, "%s/w3_39", e.root);
 	struct stat st;
-	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(sw_fs_fstatat(FS, AT_FDCWD, p, &st, 0), 0);
 	env_close(&e);
 }
 
@@ -925,14 +973,11 @@ static void test_readdir_order(void **state)
 	sw_buf want;
 	sw_buf_init(&want, NULL);
 	sw_buf_append_str(&want, "[\"names\"");
-	DIR *d = opendir(e.root);
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
+	fst_names x = fst_list_raw(FS, e.root);
+	for (size_t i = 0; i < x.n; i++) {
 		sw_buf esc;
 		sw_buf_init(&esc, NULL);
-		for (const char *c = de->d_name; *c; c++) {
+		for (const char *c = x.v[i]; *c; c++) {
 			if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-~", *c))
 				sw_buf_append_byte(&esc, (uint8_t)*c);
 			else {
@@ -945,7 +990,7 @@ static void test_readdir_order(void **state)
 		sw_format_bytes(&want, esc.data, esc.len);
 		sw_buf_fini(&esc);
 	}
-	closedir(d);
+	fst_names_free(&x);
 	sw_buf_append_str(&want, "]");
 	sw_buf_append_byte(&want, 0);
 	/* unsorted: call the API directly */
@@ -1026,7 +1071,14 @@ static void test_truncated_mid_stream(void **state)
 	assert_int_equal(sw_vfs_read_body(r, buf, 5), 5);
 	char p[8192];
 	snprintf(p, sizeof p, "%s/readvfile", e.root);
-	assert_int_equal(truncate(p, 3), 0);
+	/* truncate(p, 3) through the interface: its first 3 bytes again. */
+	uint8_t head[3];
+	int fd = sw_fs_openat(FS, AT_FDCWD, p, O_RDONLY, 0);
+	assert_int_equal(sw_fs_pread(FS, fd, head, 3, 0), 3);
+	sw_fs_close_fd(FS, fd);
+	fd = sw_fs_openat(FS, AT_FDCWD, p, O_WRONLY | O_TRUNC, 0);
+	assert_int_equal(sw_fs_write(FS, fd, head, 3), 3);
+	sw_fs_close_fd(FS, fd);
 	assert_int_equal(sw_vfs_read_body(r, buf, 5), SW_ERR_IO);
 	sw_vfs_req_del(r);
 	env_close(&e);
@@ -1139,25 +1191,66 @@ static void test_verbs_and_limits(void **state)
 	env_close(&e);
 
 	sw_vfs *v;
-	assert_int_equal(sw_vfs_new(&v, "/nonexistent/sw-vfs-root", NULL, NULL), SW_ERR_IO);
-	assert_int_equal(sw_vfs_new(&v, "", NULL, NULL), SW_ERR_INVALID_ARGUMENT);
+	sw_fs *mfs;
+	assert_int_equal(sw_memfs_new(&mfs, NULL), 0);
+	sw_vfs_config onmem = {.fs = on_mem ? mfs : NULL};
+	assert_int_equal(sw_vfs_new(&v, "/nonexistent/sw-vfs-root", &onmem, NULL), SW_ERR_IO);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(sw_vfs_new(&v, "", &onmem, NULL), SW_ERR_INVALID_ARGUMENT);
+	sw_fs_del(mfs);
 }
+
+/* Every test on the disk, then on a memfs. */
+#define ON_BOTH(t)                                                                                 \
+	static void t##_disk(void **state)                                                         \
+	{                                                                                          \
+		on_mem = false;                                                                    \
+		t(state);                                                                          \
+	}                                                                                          \
+	static void t##_mem(void **state)                                                          \
+	{                                                                                          \
+		on_mem = true;                                                                     \
+		t(state);                                                                          \
+	}
+ON_BOTH(test_differential_whole)
+ON_BOTH(test_differential_bytewise)
+ON_BOTH(test_failmem)
+ON_BOTH(test_hostile_paths)
+ON_BOTH(test_abort_and_hidden_temp)
+ON_BOTH(test_concurrent_uploads)
+ON_BOTH(test_threads_share_one_vfs)
+ON_BOTH(test_readdir_order)
+ON_BOTH(test_stream_large)
+ON_BOTH(test_truncated_mid_stream)
+ON_BOTH(test_verbs_and_limits)
 
 int main(void)
 {
 	umask(022);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_differential_whole),
-	    cmocka_unit_test(test_differential_bytewise),
-	    cmocka_unit_test(test_failmem),
-	    cmocka_unit_test(test_hostile_paths),
-	    cmocka_unit_test(test_abort_and_hidden_temp),
-	    cmocka_unit_test(test_concurrent_uploads),
-	    cmocka_unit_test(test_threads_share_one_vfs),
-	    cmocka_unit_test(test_readdir_order),
-	    cmocka_unit_test(test_stream_large),
-	    cmocka_unit_test(test_truncated_mid_stream),
-	    cmocka_unit_test(test_verbs_and_limits),
+	    cmocka_unit_test(test_differential_whole_disk),
+	    cmocka_unit_test(test_differential_whole_mem),
+	    cmocka_unit_test(test_differential_bytewise_disk),
+	    cmocka_unit_test(test_differential_bytewise_mem),
+	    cmocka_unit_test(test_failmem_disk),
+	    cmocka_unit_test(test_failmem_mem),
+	    cmocka_unit_test(test_hostile_paths_disk),
+	    cmocka_unit_test(test_hostile_paths_mem),
+	    cmocka_unit_test(test_hostile_paths_agree),
+	    cmocka_unit_test(test_abort_and_hidden_temp_disk),
+	    cmocka_unit_test(test_abort_and_hidden_temp_mem),
+	    cmocka_unit_test(test_concurrent_uploads_disk),
+	    cmocka_unit_test(test_concurrent_uploads_mem),
+	    cmocka_unit_test(test_threads_share_one_vfs_disk),
+	    cmocka_unit_test(test_threads_share_one_vfs_mem),
+	    cmocka_unit_test(test_readdir_order_disk),
+	    cmocka_unit_test(test_readdir_order_mem),
+	    cmocka_unit_test(test_stream_large_disk),
+	    cmocka_unit_test(test_stream_large_mem),
+	    cmocka_unit_test(test_truncated_mid_stream_disk),
+	    cmocka_unit_test(test_truncated_mid_stream_mem),
+	    cmocka_unit_test(test_verbs_and_limits_disk),
+	    cmocka_unit_test(test_verbs_and_limits_mem),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

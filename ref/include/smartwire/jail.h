@@ -49,6 +49,10 @@
  * Names starting with SW_JAIL_TEMP_PREFIX (the VFS's in-flight put files)
  * are likewise treated as not existing.
  *
+ * FILE SYSTEM: every call the jail and the VFS make on files goes through
+ * an sw_fs (smartwire/fs.h): the real one, or an in-memory namespace for
+ * tests and fuzzing that behaves the same (sw_jail_init_fs).
+ *
  * FAST PATH: sw_jail_open_plain() opens a name made only of plain
  * components (none empty, ".", ".." or reserved) in ONE openat2(2) call
  * from the root fd with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, so that the
@@ -77,6 +81,7 @@
 #include <stdint.h>
 
 #include "smartwire/export.h"
+#include "smartwire/fs.h"
 #include "smartwire/mem.h"
 
 #ifdef __cplusplus
@@ -126,14 +131,19 @@ SW_API int sw_jail_invalid_url(const sw_jail_path *jp, sw_buf *out);
 
 /* An open served root. */
 typedef struct sw_jail {
-	int root_fd;     /* O_PATH|O_DIRECTORY fd of the root, owned */
+	sw_fs *fs;       /* the file system it lives in (smartwire/fs.h); not owned */
+	int root_fd;     /* O_PATH|O_DIRECTORY descriptor of the root in `fs`, owned */
 	char *root_real; /* realpath of the root (NUL-terminated), owned */
 	size_t root_real_len;
 	const sw_mem *mem;
 } sw_jail;
 
-/* Opens `root` (a directory).  Returns 0, SW_ERR_NOMEM, or SW_ERR_IO with
- * errno set (root missing, not a directory, ...). */
+/* Opens `root` (a directory) in file system `fs` (smartwire/fs.h; NULL:
+ * the real one), which must outlive the jail: every walk and open below
+ * goes through it.  Returns 0, SW_ERR_NOMEM, or SW_ERR_IO with errno set
+ * (root missing, not a directory, ...). */
+SW_API int sw_jail_init_fs(sw_jail *j, sw_fs *fs, const char *root, const sw_mem *mem);
+/* sw_jail_init_fs on the real file system. */
 SW_API int sw_jail_init(sw_jail *j, const char *root, const sw_mem *mem);
 SW_API void sw_jail_fini(sw_jail *j);
 
@@ -142,12 +152,14 @@ SW_API void sw_jail_fini(sw_jail *j);
 
 /* Result of a walk: act on `name` inside `dirfd` with *at() calls. */
 typedef struct sw_jail_res {
-	int dirfd;    /* owned by the result: close with sw_jail_res_fini */
+	int dirfd;    /* a descriptor of the jail's file system, owned by the
+	               * result: close with sw_jail_res_fini */
 	char *name;   /* last component, NUL-terminated; "." for the root */
 	bool is_root; /* the path named the root itself */
 	bool outside; /* refused (errno ENOENT): a symlink pointed outside the
 	               * root, or a ".." (from %2F..) climbed above it */
 	const sw_mem *mem;
+	sw_fs *fs;
 } sw_jail_res;
 
 /* Walks the decoded relative name `fs[0..n)` (must not contain NUL) from the
@@ -163,9 +175,10 @@ SW_API int sw_jail_resolve(const sw_jail *j, const uint8_t *fs, size_t n, unsign
 SW_API void sw_jail_res_fini(sw_jail_res *res);
 
 /* The fast path (see above): opens the decoded relative name fs[0..n)
- * below the root with one openat2(2) and open(2) flags `oflags` (O_NOFOLLOW
- * and O_CLOEXEC are added), when the name is a chain of plain components
- * and no symlink is met.  Returns the fd, owned by the caller, or -1 in
+ * below the root with one openat2(2) (sw_fs_open_beneath) and open(2)
+ * flags `oflags` (O_NOFOLLOW and O_CLOEXEC are added), when the name is a
+ * chain of plain components and no symlink is met.  Returns the
+ * descriptor (of the jail's file system), owned by the caller, or -1 in
  * every other case, errors included (errno is then meaningless): the
  * caller takes sw_jail_resolve(), which applies the symlink policy and
  * finds the errno to report.  Once openat2 answers ENOSYS (before Linux 5.6,

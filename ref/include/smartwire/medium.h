@@ -77,6 +77,11 @@ typedef struct sw_medium_ops {
 	/* Optional (NULL: none).  The descriptors an event loop may poll for
 	 * this medium's readiness (see sw_medium_fds). */
 	int (*fds)(const sw_medium *m, int *rfd, int *wfd);
+	/* Optional (NULL: the medium cannot; callers copy).  Zero-copy moves
+	 * between the medium and a file descriptor: see sw_medium_sendfile and
+	 * sw_medium_splice_in (len > 0 always). */
+	ptrdiff_t (*sendfile)(sw_medium *m, int fd, uint64_t off, size_t len, int *src_errno);
+	ptrdiff_t (*splice_in)(sw_medium *m, int fd, size_t len, int *sink_errno);
 } sw_medium_ops;
 
 /* The common head of every medium.  Implementations embed it as their FIRST
@@ -135,6 +140,56 @@ SW_API void sw_medium_del(sw_medium *m);
  * "tcp" and "cmd" media have them; they stay owned by the medium.  Either
  * pointer may be NULL.  Returns 0 or SW_ERR_INVALID_ARGUMENT (m NULL). */
 SW_API int sw_medium_fds(const sw_medium *m, int *rfd, int *wfd);
+
+/* ---- Zero-copy (optional operations) --------------------------------- *
+ * A server body can move between a file and the medium without passing
+ * through user memory (sendfile(2), splice(2)): the file's bytes straight
+ * to the peer, the peer's bytes straight into a file.  Media on pipes and
+ * sockets ("fd", "tcp") can; a fault wrapper can when the medium it wraps
+ * can, applying its plans to these calls as to read and write (sendfile
+ * in the write role, splice_in in the read role); the others (fifo, cmd)
+ * cannot, and their callers copy. */
+
+/* What sw_medium_zero_copy says the medium can do. */
+#define SW_MEDIUM_SENDFILE 1u  /* sw_medium_sendfile */
+#define SW_MEDIUM_SPLICE_IN 2u /* sw_medium_splice_in */
+
+/* SW_MEDIUM_SENDFILE | SW_MEDIUM_SPLICE_IN as the medium has them (0 for
+ * NULL).  That it has one does not promise that every descriptor pair
+ * works: each call may still answer SW_ERR_INVALID_ARGUMENT (below). */
+SW_API unsigned sw_medium_zero_copy(const sw_medium *m);
+
+/* Writes up to `len` bytes of file descriptor `fd`, from offset `off`
+ * (the descriptor's own position is left alone), to the medium, as
+ * sw_medium_write would write them.  Returns:
+ *   > 0   bytes moved (may be fewer than asked: a short write);
+ *   0     the file could not give its bytes: *src_errno says why (EIO: it
+ *         ends before off + len; or the error reading it); the medium is
+ *         untouched and usable;
+ *   SW_ERR_WOULD_BLOCK, SW_ERR_CONNECTION_RESET, SW_ERR_IO, SW_ERR_CLOSED
+ *         as sw_medium_write (the medium's side failed);
+ *   SW_ERR_INVALID_ARGUMENT  nothing was moved and this pair of descriptors
+ *         cannot be moved without copying (the kernel says EINVAL, ENOSYS:
+ *         a file system without splice support, say), or m/src_errno NULL,
+ *         len 0, or the medium has no sendfile: copy instead.
+ * SIGPIPE is kept from the process as for writes. */
+SW_API ptrdiff_t sw_medium_sendfile(sw_medium *m, int fd, uint64_t off, size_t len, int *src_errno);
+
+/* Reads up to `len` bytes from the medium straight into file descriptor
+ * `fd`, at and advancing its position (as write(2) would put them).
+ * Returns:
+ *   > 0   bytes consumed from the medium; all of them are in `fd` when
+ *         *sink_errno is 0; otherwise writing to `fd` failed with that
+ *         errno after a prefix of them, and the rest are lost (consumed,
+ *         not written: the caller treats the sink as failed);
+ *   0     with *sink_errno 0: end of stream, as sw_medium_read; with
+ *         *sink_errno set: nothing was consumed, writing to `fd` failed;
+ *   SW_ERR_WOULD_BLOCK, SW_ERR_IO as sw_medium_read (end of stream mapped
+ *         from ECONNRESET, EPIPE, EINVAL is 0 as there);
+ *   SW_ERR_INVALID_ARGUMENT  nothing was consumed and this pair cannot be
+ *         moved without copying (not a pipe or socket, a sink opened
+ *         O_APPEND...), or bad arguments or no splice_in: copy instead. */
+SW_API ptrdiff_t sw_medium_splice_in(sw_medium *m, int fd, size_t len, int *sink_errno);
 
 /* The errno behind the most recent SW_ERR_IO or SW_ERR_CONNECTION_RESET
  * result or end of stream: ECONNRESET, EPIPE or EINVAL after an

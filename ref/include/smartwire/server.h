@@ -76,6 +76,47 @@
  * handler bug, treated as fatal SW_ERR_STATE.
  *
  * ---------------------------------------------------------------------
+ * ZERO-COPY BODIES (optional; nghttp2's NGHTTP2_DATA_FLAG_NO_COPY)
+ * ---------------------------------------------------------------------
+ * Bodies that live in files need not pass through the core's memory: the
+ * core can tell its driver that the next N output bytes are a span of a
+ * file descriptor, and that the next N input bytes of a request body go to
+ * a sink descriptor; the driver moves them with sendfile(2) and splice(2)
+ * (smartwire/medium.h) and reports how many moved.  Everything else stays
+ * sans-I/O: the core never touches those descriptors.
+ *
+ * Two sides must agree.  The handler offers spans and sinks (body_span,
+ * body_sink below; a handler without them, or one that says 0, is pulled
+ * and fed as before); the driver asks for them (sw_srv_conn_set_zero_copy)
+ * only when its medium can move bytes without copying.  Otherwise -- a
+ * fifo, the fuzz targets, a handler on an in-memory file system -- the
+ * same bytes take the copying path.  Answers, limits, atomicity and aborts
+ * do not change: a span is a known-length body's bytes (v1, v2 and v3
+ * alike), a sink receives exactly the bytes body() would have received,
+ * only the bytes of v3 body parts are offered (v1/v2 bodies are fed), and
+ * a request cut short is aborted as before.
+ *
+ *   body_span(ctx, req, cap, &span)  while a known-length body
+ *        (sw_srv_respond_body) has bytes due: 1 with span = {fd, off,
+ *        len}, 1 <= len <= cap (cap never exceeds the bytes still due),
+ *        for the next len body bytes; 0: pull this body with read_body
+ *        instead, from where it stands; negative sw_err: as read_body's
+ *        failure (the connection closes).  Asked again after each move.
+ *   body_span_done(ctx, req, n)  n bytes of the last span were sent (the
+ *        handler's position moves by n; n may be less than len).
+ *   body_sink(ctx, req, avail, &fd)  while the handler waits for its body
+ *        (after SW_SRV_WANT_BODY, not yet answered) and the next `avail`
+ *        input bytes are body bytes: 1 with a descriptor the next bytes
+ *        (at most avail) may be written to, at and advancing its position,
+ *        as if passed to body(); 0: pass them to body(); negative: fatal,
+ *        as body()'s.
+ *   body_sink_done(ctx, req, n, err)  n bytes of the body went to the
+ *        sink; err 0, or the errno of a failed write to it (then some of
+ *        those n bytes are lost, and the handler fails the request as
+ *        body() would on a write error; no sink is asked for again in this
+ *        request: the rest goes to body()).  Returns 0 or fatal.
+ *
+ * ---------------------------------------------------------------------
  * WHAT THE CORE ANSWERS ITSELF (byte-compatible with Breezy 3.3.2)
  * ---------------------------------------------------------------------
  * Unknown verb (protocol-reference §1.3):
@@ -183,6 +224,7 @@ extern "C" {
 #define SW_SRV_DEFAULT_WATERMARK (256u * 1024u)        /* output queue high-water mark */
 #define SW_SRV_DEFAULT_STREAM_CHUNK (64u * 1024u)      /* cap of one read_body call */
 #define SW_SRV_DEFAULT_READ_SIZE 65536                 /* Breezy MAX_SOCKET_CHUNK */
+#define SW_SRV_DEFAULT_ZC_MIN (64u * 1024u)            /* smaller bodies are copied */
 #define SW_SRV_REPR_MAX 65536                          /* bytes of a part shown in an error text */
 
 /* Zero-initialise and set what you need: every 0 field means its default. */
@@ -200,6 +242,11 @@ typedef struct sw_srv_config {
 	/* Largest piece asked of read_body in one call (one v3 part / v2 chunk
 	 * per call for streamed bodies). */
 	size_t stream_chunk;
+	/* A known-length body, or the rest of a v3 body part, shorter than this
+	 * is copied even where it could move without (see "ZERO-COPY BODIES"):
+	 * a sendfile or two splices cost more system calls than copying a few
+	 * bytes along with the head.  0: default 64 KiB. */
+	size_t zc_min;
 
 	/* ---- Used by the driver (sw_serve_medium, smartwire/daemon.h) ---- */
 	/* Wait for the first byte of a request at most this long, then close
@@ -229,6 +276,13 @@ typedef struct sw_srv_req sw_srv_req;
 /* Non-negative results of sw_dispatch.begin (negative: sw_err). */
 enum { SW_SRV_ANSWERED = 0, SW_SRV_WANT_BODY = 1 };
 
+/* A span of a file descriptor (see "ZERO-COPY BODIES"). */
+typedef struct sw_srv_span {
+	int fd;
+	uint64_t off; /* output spans only; input sinks write at the position */
+	uint64_t len;
+} sw_srv_span;
+
 /* See "REQUEST HANDLER" above.  Only begin is required. */
 typedef struct sw_dispatch {
 	int (*begin)(void *ud, sw_srv_req *req, const sw_slice *args, size_t nargs, void **ctx);
@@ -252,6 +306,11 @@ typedef struct sw_dispatch {
 	 * ("UnknownMethod", verb) whatever its arguments, and so does the core
 	 * when this says no; a known verb gets the departure below. */
 	bool (*knows)(void *ud, const sw_slice *verb);
+	/* Optional zero-copy (see "ZERO-COPY BODIES"); NULL: none. */
+	int (*body_span)(void *ctx, sw_srv_req *req, uint64_t cap, sw_srv_span *span);
+	void (*body_span_done)(void *ctx, sw_srv_req *req, uint64_t n);
+	int (*body_sink)(void *ctx, sw_srv_req *req, uint64_t avail, int *fd);
+	int (*body_sink_done)(void *ctx, sw_srv_req *req, uint64_t n, int err);
 } sw_dispatch;
 
 /* The protocol version of the request (1, 2 or 3). */
@@ -372,6 +431,43 @@ SW_API int sw_srv_conn_error(const sw_srv_conn *c);
 /* Requests completed (answered and fully read) on this connection. */
 SW_API uint64_t sw_srv_conn_requests(const sw_srv_conn *c);
 
+/* ---- Zero-copy (the driver's side of "ZERO-COPY BODIES") -------------- */
+
+#define SW_SRV_ZC_OUT 1u /* output spans: the driver can sendfile */
+#define SW_SRV_ZC_IN 2u  /* input sinks: the driver can splice */
+
+/* Says what the driver can move without copying (0 at creation: nothing).
+ * A direction switched off with a span or sink outstanding drops it
+ * (nothing of it was moved); the bytes go the copying way.  The driver
+ * switches a direction off when its medium refuses a descriptor
+ * (SW_ERR_INVALID_ARGUMENT from sw_medium_sendfile / splice_in). */
+SW_API void sw_srv_conn_set_zero_copy(sw_srv_conn *c, unsigned what);
+
+/* After sw_srv_conn_output() gave n == 0: 1 and *span when the next output
+ * bytes are a span of a descriptor (send at most span->len of them, from
+ * span->off), else 0.  Valid until sw_srv_conn_output_span_done. */
+SW_API int sw_srv_conn_output_span(sw_srv_conn *c, sw_srv_span *span);
+
+/* n bytes of the span were sent (n <= its len).  src_errno: 0, or the
+ * errno with which the descriptor failed to give its bytes (EIO: it was
+ * shorter than the span): the length is on the wire already, so the
+ * connection closes as when read_body fails (SW_ERR_IO). */
+SW_API void sw_srv_conn_output_span_done(sw_srv_conn *c, uint64_t n, int src_errno);
+
+/* When the next input bytes are request body bytes that the handler takes
+ * in a sink: 1 and *span (fd, len: how many of the next input bytes, at
+ * most, are those body bytes; off unused), else 0.  The driver must have
+ * fed every byte it read before.  Handler callbacks run inside this call
+ * (a fatal error from one closes the connection and 0 is returned). */
+SW_API int sw_srv_conn_input_span(sw_srv_conn *c, sw_srv_span *span);
+
+/* n input bytes (n <= span.len) were consumed from the medium into the
+ * sink, which then failed if sink_errno is not 0.  The core goes on as if
+ * they had been fed.  Returns 0, or the sticky negative sw_err (as
+ * sw_srv_conn_feed: the connection must be closed), or SW_ERR_STATE (no
+ * sink outstanding). */
+SW_API int sw_srv_conn_input_span_done(sw_srv_conn *c, uint64_t n, int sink_errno);
+
 /* ---- Serving one connection ------------------------------------------ */
 
 typedef enum sw_serve_end {
@@ -395,6 +491,9 @@ typedef struct sw_serve_result {
 	int error;
 	uint64_t requests; /* requests completed */
 	uint64_t bytes_in, bytes_out;
+	/* Of those, the body bytes moved without copying (spliced in, sent
+	 * with sendfile; see "ZERO-COPY BODIES"). */
+	uint64_t zc_in, zc_out;
 } sw_serve_result;
 
 /* Serves requests from medium `m` until the connection ends, following

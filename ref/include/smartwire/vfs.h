@@ -84,6 +84,7 @@
 #include <stdint.h>
 
 #include "smartwire/export.h"
+#include "smartwire/fs.h"
 #include "smartwire/mem.h"
 
 #ifdef __cplusplus
@@ -107,13 +108,17 @@ typedef struct sw_vfs_config {
 	size_t max_path_len;     /* 0 = default */
 	size_t max_names;        /* 0 = default */
 	size_t max_depth;        /* 0 = default */
+	/* The file system the root lives in (smartwire/fs.h): NULL, the real
+	 * one; an in-memory one for tests and fuzzing.  Not owned: it must
+	 * outlive the sw_vfs. */
+	sw_fs *fs;
 } sw_vfs_config;
 
 typedef struct sw_vfs sw_vfs;
 typedef struct sw_vfs_req sw_vfs_req;
 
 /* Opens the served root directory `root_dir` (kept as given, trailing '/'
- * removed, for error texts).  `cfg` may be NULL (defaults); it is copied.
+ * removed, for error texts) in cfg->fs.  `cfg` may be NULL (defaults); it is copied.
  * Returns 0 and *out, SW_ERR_NOMEM, SW_ERR_INVALID_ARGUMENT (NULL or empty
  * root), or SW_ERR_IO (errno set: the root cannot be opened as a directory).
  * Free with sw_vfs_del(). */
@@ -185,6 +190,31 @@ SW_API ptrdiff_t sw_vfs_read_body(sw_vfs_req *req, uint8_t *buf, size_t cap);
 
 /* Releases the request (aborting it first if it still expects a body). */
 SW_API void sw_vfs_req_del(sw_vfs_req *req);
+
+/* ---- Zero-copy (smartwire/server.h, "ZERO-COPY BODIES") -------------- *
+ * On the real file system a body can move between its file and the
+ * connection without being read into memory: these four give the
+ * descriptors and take the count.  A file system without operating-system
+ * descriptors (a memfs) has none to give, and the bytes are pulled and fed
+ * as before; the answers are the same either way. */
+
+/* The next response body bytes (get, readv) as a span of a descriptor:
+ * 1 with *fd, *off, *len (1 <= *len <= cap), else 0 (no body left, no
+ * descriptor).  Then sw_vfs_body_span_done with what was sent. */
+SW_API int sw_vfs_body_span(sw_vfs_req *req, uint64_t cap, int *fd, uint64_t *off, uint64_t *len);
+SW_API void sw_vfs_body_span_done(sw_vfs_req *req, uint64_t n);
+
+/* A descriptor the next request body bytes (put, put_non_atomic, append;
+ * at most `avail`) may be written to at its position, in place of
+ * sw_vfs_body: 1 with *fd, or 0 (no such file, an error or a limit to
+ * answer first, readv: feed them), or SW_ERR_NOMEM.  The limits are those
+ * of sw_vfs_body: a sink is offered only for bytes within them. */
+SW_API int sw_vfs_body_sink(sw_vfs_req *req, uint64_t avail, int *fd);
+
+/* n body bytes went to the sink; err 0, or the errno of the failed write
+ * (the upload is then dropped and the error answered at the end of the
+ * body, as for sw_vfs_body).  Returns 0 or SW_ERR_NOMEM. */
+SW_API int sw_vfs_body_sink_done(sw_vfs_req *req, uint64_t n, int err);
 
 #ifdef __cplusplus
 }

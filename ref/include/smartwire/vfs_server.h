@@ -13,6 +13,12 @@
  *   sw_dispatch.read_body -> sw_vfs_read_body
  *   sw_dispatch.abort     -> sw_vfs_abort
  *   sw_dispatch.free      -> sw_vfs_req_del
+ *   sw_dispatch.body_span, body_span_done, body_sink, body_sink_done
+ *                         -> their sw_vfs_* namesakes: get and readv bodies
+ *                            sent from the file, put and append bodies
+ *                            spliced into the upload's temporary file, by a
+ *                            driver whose medium can (the real file system
+ *                            only; the answers are the same)
  *
  * and a reply (sw_vfs_get_reply) into one respond call:
  *

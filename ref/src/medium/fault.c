@@ -2,6 +2,12 @@
  * The fault-injecting medium: wraps any medium and applies one plan to its
  * reads and another to its writes.  Plans and their text form are
  * fault_spec.c; the semantics are specified in smartwire/fault.h.
+ *
+ * A wrapped medium that moves bytes without copying (smartwire/medium.h,
+ * sw_medium_sendfile, sw_medium_splice_in) keeps that power through the
+ * wrapper, under the same plans: sendfile counts as a write, splice_in as a
+ * read (the same offsets, sizes, bursts, errors and stalls), so the fault
+ * matrix covers the zero-copy path as it covers the copying one.
  */
 #include <string.h>
 
@@ -34,7 +40,12 @@ typedef struct fault_medium {
 	sw_fault_stats st;
 } fault_medium;
 
-static const sw_medium_ops fault_ops;
+static const sw_medium_ops fault_ops, fault_zc_ops;
+
+static bool is_fault(const sw_medium *m)
+{
+	return m && (m->ops == &fault_ops || m->ops == &fault_zc_ops);
+}
 
 static uint64_t splitmix64(uint64_t *s)
 {
@@ -169,6 +180,33 @@ static ptrdiff_t fault_write(sw_medium *m, const void *buf, size_t len)
 	return post_call(f, &f->w, f->inner->ops->write(f->inner, buf, limit));
 }
 
+static ptrdiff_t fault_sendfile(sw_medium *m, int fd, uint64_t off, size_t len, int *src_errno)
+{
+	fault_medium *f = (fault_medium *)m;
+	if (!f->inner->ops->sendfile)
+		return SW_ERR_INVALID_ARGUMENT;
+	size_t limit;
+	ptrdiff_t rc;
+	if (!pre_call(f, &f->w, len, &limit, &rc))
+		return rc;
+	rc = f->inner->ops->sendfile(f->inner, fd, off, limit, src_errno);
+	/* The file's failure is not the medium's: the role's state is kept. */
+	return rc == 0 && *src_errno ? 0 : post_call(f, &f->w, rc);
+}
+
+static ptrdiff_t fault_splice_in(sw_medium *m, int fd, size_t len, int *sink_errno)
+{
+	fault_medium *f = (fault_medium *)m;
+	if (!f->inner->ops->splice_in)
+		return SW_ERR_INVALID_ARGUMENT;
+	size_t limit;
+	ptrdiff_t rc;
+	if (!pre_call(f, &f->r, len, &limit, &rc))
+		return rc;
+	rc = f->inner->ops->splice_in(f->inner, fd, limit, sink_errno);
+	return rc == 0 && *sink_errno ? 0 : post_call(f, &f->r, rc);
+}
+
 static int fault_shutdown_write(sw_medium *m)
 {
 	fault_medium *f = (fault_medium *)m;
@@ -202,7 +240,13 @@ static void fault_close(sw_medium *m)
 }
 
 static const sw_medium_ops fault_ops = {
-    "fault", fault_read, fault_write, fault_shutdown_write, fault_wait_readable, fault_close, NULL,
+    "fault", fault_read, fault_write, fault_shutdown_write, fault_wait_readable, fault_close,
+    NULL,    NULL,       NULL,
+};
+/* The same over a medium that moves bytes without copying. */
+static const sw_medium_ops fault_zc_ops = {
+    "fault",     fault_read, fault_write,    fault_shutdown_write, fault_wait_readable,
+    fault_close, NULL,       fault_sendfile, fault_splice_in,
 };
 
 static void role_init(role *r, const sw_fault_plan *p, bool writing, sw_fault_stats *st)
@@ -245,7 +289,7 @@ int sw_fault_wrap(sw_medium **out, sw_medium *inner, const sw_fault_plan *read_p
 		return SW_ERR_NOMEM;
 	}
 	memset(f, 0, sizeof *f);
-	f->base.ops = &fault_ops;
+	f->base.ops = inner->ops->sendfile || inner->ops->splice_in ? &fault_zc_ops : &fault_ops;
 	f->base.mem = inner->mem;
 	f->inner = inner;
 	role_init(&f->r, read_plan, false, &f->st);
@@ -256,7 +300,7 @@ int sw_fault_wrap(sw_medium **out, sw_medium *inner, const sw_fault_plan *read_p
 
 int sw_fault_release_stall(sw_medium *m)
 {
-	if (!m || m->ops != &fault_ops)
+	if (!is_fault(m))
 		return SW_ERR_INVALID_ARGUMENT;
 	fault_medium *f = (fault_medium *)m;
 	f->r.released = true;
@@ -266,7 +310,7 @@ int sw_fault_release_stall(sw_medium *m)
 
 int sw_fault_get_stats(const sw_medium *m, sw_fault_stats *out)
 {
-	if (!m || m->ops != &fault_ops || !out)
+	if (!is_fault(m) || !out)
 		return SW_ERR_INVALID_ARGUMENT;
 	*out = ((const fault_medium *)m)->st;
 	return 0;
@@ -274,5 +318,5 @@ int sw_fault_get_stats(const sw_medium *m, sw_fault_stats *out)
 
 sw_medium *sw_fault_inner(sw_medium *m)
 {
-	return m && m->ops == &fault_ops ? ((fault_medium *)m)->inner : NULL;
+	return is_fault(m) ? ((fault_medium *)m)->inner : NULL;
 }

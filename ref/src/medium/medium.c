@@ -94,6 +94,34 @@ int sw_medium_fds(const sw_medium *m, int *rfd, int *wfd)
 	return 0;
 }
 
+unsigned sw_medium_zero_copy(const sw_medium *m)
+{
+	if (!m)
+		return 0;
+	return (m->ops->sendfile ? SW_MEDIUM_SENDFILE : 0u) |
+	       (m->ops->splice_in ? SW_MEDIUM_SPLICE_IN : 0u);
+}
+
+ptrdiff_t sw_medium_sendfile(sw_medium *m, int fd, uint64_t off, size_t len, int *src_errno)
+{
+	if (!m || !src_errno || len == 0 || fd < 0 || !m->ops->sendfile)
+		return SW_ERR_INVALID_ARGUMENT;
+	*src_errno = 0;
+	if (len > PTRDIFF_MAX)
+		len = PTRDIFF_MAX;
+	return m->ops->sendfile(m, fd, off, len, src_errno);
+}
+
+ptrdiff_t sw_medium_splice_in(sw_medium *m, int fd, size_t len, int *sink_errno)
+{
+	if (!m || !sink_errno || len == 0 || fd < 0 || !m->ops->splice_in)
+		return SW_ERR_INVALID_ARGUMENT;
+	*sink_errno = 0;
+	if (len > PTRDIFF_MAX)
+		len = PTRDIFF_MAX;
+	return m->ops->splice_in(m, fd, len, sink_errno);
+}
+
 const char *sw_medium_name(const sw_medium *m)
 {
 	return m ? m->ops->name : "(null)";

@@ -230,8 +230,11 @@ static int cmd_fds(const sw_medium *m, int *rfd, int *wfd)
 	return 0;
 }
 
+/* No zero-copy: the child's stderr is drained on every call, and reads of
+ * its stdout are few and small (a client's). */
 static const sw_medium_ops cmd_ops = {
-    "cmd", cmd_read, cmd_write, cmd_shutdown_write, cmd_wait_readable, cmd_close, cmd_fds,
+    "cmd",   cmd_read, cmd_write, cmd_shutdown_write, cmd_wait_readable, cmd_close,
+    cmd_fds, NULL,     NULL,
 };
 
 long sw_cmd_pid(const sw_medium *m)

@@ -66,12 +66,15 @@ static bool wait_until(fifo_link *l, int64_t deadline)
 
 /* The shared wait of read and wait_readable, called with the lock held and
  * returning with it held: 1 when data is queued, 0 at EOF, or a negative
- * error (SW_ERR_WOULD_BLOCK, SW_ERR_TIMEOUT, a pump error). */
-static int wait_data(fifo_end *e, int64_t deadline)
+ * error (SW_ERR_WOULD_BLOCK, SW_ERR_TIMEOUT, a pump error).  The clock is
+ * read only if it has to wait (reads of queued bytes are the common case,
+ * and a serve loop makes one per piece). */
+static int wait_data(fifo_end *e, int timeout_ms)
 {
 	fifo_link *l = e->link;
 	fifo_queue *q = &l->q[e->side];
-	bool pumped_dry = false;
+	bool pumped_dry = false, timed = false;
+	int64_t deadline = -1;
 	for (;;) {
 		if (q->len)
 			return 1;
@@ -88,6 +91,10 @@ static int wait_data(fifo_end *e, int64_t deadline)
 			pumped_dry = r == 0;
 			continue;
 		}
+		if (!timed) {
+			deadline = sw_deadline_ms(timeout_ms);
+			timed = true;
+		}
 		if (!wait_until(l, deadline) && !q->len && !q->write_shut && !l->closed[!e->side])
 			return SW_ERR_TIMEOUT;
 	}
@@ -99,7 +106,7 @@ static ptrdiff_t fifo_read(sw_medium *m, void *buf, size_t len)
 	fifo_link *l = e->link;
 	fifo_queue *q = &l->q[e->side];
 	pthread_mutex_lock(&l->mu);
-	int rc = wait_data(e, sw_deadline_ms(e->timeout_ms));
+	int rc = wait_data(e, e->timeout_ms);
 	ptrdiff_t n = rc;
 	if (rc == 0)
 		m->sys_errno = 0; /* a clean end of stream */
@@ -177,7 +184,7 @@ static int fifo_wait_readable(sw_medium *m, int timeout_ms)
 	fifo_end *e = (fifo_end *)m;
 	fifo_link *l = e->link;
 	pthread_mutex_lock(&l->mu);
-	int rc = wait_data(e, sw_deadline_ms(timeout_ms < 0 ? e->timeout_ms : timeout_ms));
+	int rc = wait_data(e, timeout_ms < 0 ? e->timeout_ms : timeout_ms);
 	pthread_mutex_unlock(&l->mu);
 	return rc >= 0 ? 1 : rc;
 }
@@ -209,7 +216,8 @@ static void fifo_close(sw_medium *m)
 }
 
 static const sw_medium_ops fifo_ops = {
-    "fifo", fifo_read, fifo_write, fifo_shutdown_write, fifo_wait_readable, fifo_close, NULL,
+    "fifo", fifo_read, fifo_write, fifo_shutdown_write, fifo_wait_readable, fifo_close,
+    NULL,   NULL,      NULL, /* no descriptors, so nothing moves without copying */
 };
 
 static fifo_end *end_new(fifo_link *l, int side)

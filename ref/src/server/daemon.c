@@ -19,6 +19,12 @@
 int sw_daemon_new(sw_daemon **out, const sw_daemon_config *cfg, const sw_dispatch *disp,
                   void *const *uds, size_t nuds, const sw_mem *mem)
 {
+	return sw__daemon_new(out, cfg, disp, uds, nuds, true, mem);
+}
+
+int sw__daemon_new(sw_daemon **out, const sw_daemon_config *cfg, const sw_dispatch *disp,
+                   void *const *uds, size_t nuds, bool poll, const sw_mem *mem)
+{
 	if (!out || !disp || !disp->begin || !uds)
 		return SW_ERR_INVALID_ARGUMENT;
 	sw_daemon_config c;
@@ -40,6 +46,7 @@ int sw_daemon_new(sw_daemon **out, const sw_daemon_config *cfg, const sw_dispatc
 	d->cfg = c;
 	d->disp = *disp;
 	d->mem = mem;
+	d->poll = poll;
 	d->drv.idle_ms = c.srv.idle_timeout_ms == 0  ? SW_SRV_DEFAULT_IDLE_TIMEOUT_MS
 	                 : c.srv.idle_timeout_ms < 0 ? -1
 	                                             : c.srv.idle_timeout_ms;

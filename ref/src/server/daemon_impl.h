@@ -79,11 +79,24 @@ struct sw_daemon {
 	sw__dtag ltag[SW__DAEMON_MAX_LISTENERS];
 	size_t nl;
 	bool ran;
+	/* Workers have an epoll instance and a wake-up eventfd.  Only a daemon
+	 * that will never watch a descriptor nor be stopped from outside does
+	 * without (sw_serve_medium of a medium without descriptors: a fifo, a
+	 * fault wrapper), which saves four system calls per connection served
+	 * (the fuzz targets serve one per run). */
+	bool poll;
 	atomic_int stop_level;
 	_Atomic uint64_t accepted, refused, active, requests;
 	_Atomic uint64_t ended_eof, ended_timeout, ended_deadline, ended_protocol, ended_io,
 	    ended_stop;
 };
+
+/* daemon.c */
+
+/* sw_daemon_new, with `poll` false for a daemon without epoll (see `poll`
+ * above: only for sw_serve_medium). */
+int sw__daemon_new(sw_daemon **out, const sw_daemon_config *cfg, const sw_dispatch *disp,
+                   void *const *uds, size_t nuds, bool poll, const sw_mem *mem);
 
 /* worker.c */
 

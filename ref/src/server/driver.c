@@ -24,6 +24,8 @@
 
 /* Bytes written per call before giving the other connections a turn. */
 #define WRITE_SLICE (1u << 20)
+/* The most asked of one sendfile / splice (a slice of its own). */
+#define SPAN_SLICE (1u << 20)
 /* Rounds per call, for the same reason on the reading side. */
 #define MAX_ROUNDS 16
 
@@ -31,13 +33,17 @@ void sw__drv_init(sw__drv *v, const sw__drv_cfg *cfg, sw_srv_conn *c, sw_medium 
                   bool wpoll)
 {
 	memset(v, 0, sizeof *v);
+	unsigned zc = sw_medium_zero_copy(m);
+	v->zc = ((zc & SW_MEDIUM_SENDFILE) ? SW_SRV_ZC_OUT : 0u) |
+	        ((zc & SW_MEDIUM_SPLICE_IN) ? SW_SRV_ZC_IN : 0u);
+	sw_srv_conn_set_zero_copy(c, v->zc);
 	v->cfg = cfg;
 	v->c = c;
 	v->m = m;
 	v->rpoll = rpoll;
 	v->wpoll = wpoll;
 	v->busy_since = -1;
-	v->idle_since = sw_clock_ms();
+	v->idle_since = cfg->idle_ms >= 0 ? sw_clock_ms() : 0;
 	v->deadline = cfg->idle_ms >= 0 ? v->idle_since + cfg->idle_ms : INT64_MAX;
 	v->want_r = true;
 }
@@ -110,6 +116,46 @@ static void spin(sw__drv *v)
 		end(v, SW_SERVE_STALLED, SW_ERR_WOULD_BLOCK, SW_ERR_WOULD_BLOCK);
 }
 
+/* Sends the core's output span, if it has one: > 0 bytes sent, 0 none (or
+ * nothing can be sent now: want_w), -1 the connection ended; *again when
+ * the output may go on (the span moved or turned into copying). */
+static ptrdiff_t send_span(sw__drv *v, size_t total, bool *again)
+{
+	sw_srv_span s;
+	*again = false;
+	if (!sw_srv_conn_output_span(v->c, &s))
+		return 0;
+	if (total >= WRITE_SLICE) {
+		v->want_w = true;
+		return 0;
+	}
+	size_t len = s.len < SPAN_SLICE ? (size_t)s.len : SPAN_SLICE;
+	int src_errno = 0;
+	ptrdiff_t r = sw_medium_sendfile(v->m, s.fd, s.off, len, &src_errno);
+	if (r > 0 || (r == 0 && src_errno)) {
+		v->res.zc_out += r > 0 ? (uint64_t)r : 0;
+		sw_srv_conn_output_span_done(v->c, r > 0 ? (uint64_t)r : 0, r > 0 ? 0 : src_errno);
+		*again = true;
+		return r;
+	}
+	if (r == SW_ERR_INVALID_ARGUMENT) {
+		/* This file and this medium cannot: copy from now on. */
+		sw_srv_conn_set_zero_copy(v->c, v->zc & ~SW_SRV_ZC_OUT);
+		v->zc &= ~SW_SRV_ZC_OUT;
+		*again = true;
+		return 0;
+	}
+	if (r == SW_ERR_WOULD_BLOCK) {
+		v->want_w = true;
+		if (!v->wpoll && total == 0)
+			spin(v);
+		return v->ended ? -1 : 0;
+	}
+	int err = r < 0 ? (int)r : SW_ERR_IO;
+	end(v, SW_SERVE_IO, err, err);
+	return -1;
+}
+
 /* Writes queued output.  Returns 1 if bytes were written, 0 if not, -1 if
  * the connection ended.  Sets want_w when output remains and the medium is
  * full (or the slice is used). */
@@ -121,6 +167,19 @@ static int write_out(sw__drv *v)
 		const uint8_t *p;
 		size_t n;
 		sw_srv_conn_output(v->c, &p, &n);
+		if (n == 0 && (v->zc & SW_SRV_ZC_OUT)) {
+			bool again;
+			ptrdiff_t r = send_span(v, total, &again);
+			if (r < 0)
+				return -1;
+			if (r > 0) {
+				v->res.bytes_out += (uint64_t)r;
+				total += (size_t)r;
+			}
+			if (again)
+				continue;
+			return total > 0;
+		}
 		if (n == 0)
 			return total > 0;
 		if (total >= WRITE_SLICE) {
@@ -194,20 +253,22 @@ static bool wants_read(const sw__drv *v)
 	       !sw_srv_conn_closing(v->c) && sw_srv_conn_next_read_size(v->c) > 0;
 }
 
-/* Updates want_r and the deadline after a call. */
+/* Updates want_r and the deadline after a call.  The clock is read only
+ * when a state with a time limit begins (a serve loop over a fifo calls
+ * this once per piece read, and without limits, as the fuzz targets run,
+ * never needs it): a state without one records 0 as its start. */
 static void update(sw__drv *v)
 {
 	v->want_r = wants_read(v);
-	int64_t now = sw_clock_ms();
 	uint64_t reqs = sw_srv_conn_requests(v->c);
 	bool busy = !sw_srv_conn_idle(v->c) || v->want_w || v->slen;
 	if (busy) {
 		if (v->busy_since < 0 || reqs != v->reqs_seen)
-			v->busy_since = now;
+			v->busy_since = v->cfg->req_ms > 0 ? sw_clock_ms() : 0;
 		v->idle_since = -1;
 	} else {
 		if (v->idle_since < 0)
-			v->idle_since = now;
+			v->idle_since = v->cfg->idle_ms >= 0 ? sw_clock_ms() : 0;
 		v->busy_since = -1;
 	}
 	v->reqs_seen = reqs;
@@ -240,6 +301,46 @@ static int wait_unwatched(sw__drv *v, bool may_block)
 	return 1; /* readable, or a medium that cannot wait: just try */
 }
 
+/* The request body's next bytes straight into the handler's sink, when the
+ * core has one (all input read before was fed: read_in runs only then).
+ * Returns as read_in, or 3 when there is no sink (read as usual). */
+static int splice_in(sw__drv *v, size_t room)
+{
+	sw_srv_span s;
+	if (!sw_srv_conn_input_span(v->c, &s))
+		return sw_srv_conn_closing(v->c) ? 1 : 3;
+	size_t len = s.len < SPAN_SLICE ? (size_t)s.len : SPAN_SLICE;
+	if (v->cfg->pipe_exact && len > room)
+		len = room;
+	int sink_errno = 0;
+	ptrdiff_t n = sw_medium_splice_in(v->m, s.fd, len, &sink_errno);
+	if (n > 0 || (n == 0 && sink_errno)) {
+		v->res.bytes_in += (uint64_t)n;
+		v->res.zc_in += (uint64_t)n;
+		sw_srv_conn_input_span_done(v->c, (uint64_t)n, sink_errno);
+		return v->rpoll && (size_t)n < len ? 2 : 1;
+	}
+	sw_srv_conn_input_span_done(v->c, 0, 0);
+	if (n == SW_ERR_INVALID_ARGUMENT) {
+		/* This medium and this sink cannot: copy from now on. */
+		sw_srv_conn_set_zero_copy(v->c, v->zc & ~SW_SRV_ZC_IN);
+		v->zc &= ~SW_SRV_ZC_IN;
+		return 3;
+	}
+	if (n == 0) {
+		v->rd_eof = true;
+		sw_srv_conn_eof(v->c);
+		return 1;
+	}
+	if (n == SW_ERR_WOULD_BLOCK) {
+		if (!v->rpoll)
+			spin(v);
+		return v->ended ? -1 : 0;
+	}
+	end(v, SW_SERVE_IO, (int)n, (int)n);
+	return -1;
+}
+
 /* Reads once and feeds.  Returns 1 on progress, 0 when nothing can be read
  * now, -1 when the connection ended. */
 static int read_in(sw__drv *v, uint8_t *buf, size_t cap, bool may_block)
@@ -254,6 +355,11 @@ static int read_in(sw__drv *v, uint8_t *buf, size_t cap, bool may_block)
 		size_t want = sw_srv_conn_next_read_size(v->c);
 		if (want < room)
 			room = want;
+	}
+	if (v->zc & SW_SRV_ZC_IN) {
+		int rv = splice_in(v, room);
+		if (rv != 3)
+			return rv;
 	}
 	ptrdiff_t n = sw_medium_read(v->m, buf, room);
 	if (n > 0) {

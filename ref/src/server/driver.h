@@ -18,6 +18,12 @@
  * `ended`, `want_r`, `want_w` and `deadline` to decide what to watch and
  * when to come back.
  *
+ * ZERO-COPY: over a medium that can (sw_medium_zero_copy), the driver
+ * asks the core for spans and sinks (smartwire/server.h, "ZERO-COPY
+ * BODIES") and moves them with sw_medium_sendfile / sw_medium_splice_in;
+ * a direction the medium refuses (SW_ERR_INVALID_ARGUMENT) is switched off
+ * for the connection and its bytes are copied.
+ *
  * Not thread-safe; one thread drives a connection for its whole life.
  */
 #ifndef SMARTWIRE_DRIVER_H
@@ -61,6 +67,7 @@ typedef struct sw__drv {
 	/* Private. */
 	bool rd_eof;
 	bool stopping;
+	unsigned zc;    /* SW_SRV_ZC_* the medium can still do */
 	uint8_t *stash; /* input read but not yet taken by the core */
 	size_t soff, slen;
 	int64_t busy_since, idle_since;

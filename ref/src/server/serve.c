@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "smartwire/daemon.h"
+#include "daemon_impl.h"
 #include "smartwire/error.h"
 
 int sw_serve_medium(const sw_srv_config *cfg, const sw_dispatch *d, void *ud, sw_medium *m,
@@ -25,7 +25,11 @@ int sw_serve_medium(const sw_srv_config *cfg, const sw_dispatch *d, void *ud, sw
 	dc.workers = 1;
 	dc.max_connections = 1;
 	sw_daemon *dm = NULL;
-	int rv = sw_daemon_new(&dm, &dc, d, &ud, 1, mem);
+	/* A medium without descriptors is never watched, and this daemon is
+	 * never stopped from outside: it needs no epoll. */
+	int rfd, wfd;
+	sw_medium_fds(m, &rfd, &wfd);
+	int rv = sw__daemon_new(&dm, &dc, d, &ud, 1, rfd >= 0 || wfd >= 0, mem);
 	if (rv == 0)
 		rv = sw_daemon_add_medium(dm, m, false, res);
 	if (rv == 0)

@@ -47,6 +47,8 @@ static void resolve_config(sw_srv_config *cfg, const sw_srv_config *in)
 		cfg->output_watermark = SW_SRV_DEFAULT_WATERMARK;
 	if (!cfg->stream_chunk)
 		cfg->stream_chunk = SW_SRV_DEFAULT_STREAM_CHUNK;
+	if (!cfg->zc_min)
+		cfg->zc_min = SW_SRV_DEFAULT_ZC_MIN;
 	if (!cfg->idle_timeout_ms)
 		cfg->idle_timeout_ms = SW_SRV_DEFAULT_IDLE_TIMEOUT_MS;
 	if (!cfg->read_size)

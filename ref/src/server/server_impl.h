@@ -1,8 +1,9 @@
 /*
  * Internal state of the server connection core (smartwire/server.h), shared
  * by server_conn.c (lifecycle, feed, output), server_v12.c (v1/v2 requests),
- * server_v3.c (v3 conventional requests) and server_respond.c (response
- * encoding and body pulling).  Not installed.
+ * server_v3.c (v3 conventional requests), server_respond.c (response
+ * encoding and body pulling) and server_span.c (zero-copy spans and sinks).
+ * Not installed.
  */
 #ifndef SMARTWIRE_SERVER_IMPL_H
 #define SMARTWIRE_SERVER_IMPL_H
@@ -53,6 +54,12 @@ struct sw_srv_req {
 	bool client_aborted;
 	bool stage_part;  /* staging an unexpected bytes part for its repr */
 	bool part_cut;    /* the staged part exceeded SW_SRV_REPR_MAX */
+	uint64_t part_left; /* bytes of the current v3 body part still to come */
+	/* Zero-copy output of a known-length body (server_span.c). */
+	bool span_no;   /* the handler said 0: pull this body */
+	bool have_span; /* span is the driver's to send */
+	bool sink_failed; /* a sink failed: the rest of the body is fed */
+	sw_srv_span span;
 };
 
 struct sw_srv_conn {
@@ -78,6 +85,11 @@ struct sw_srv_conn {
 	bool closing;        /* no more input; close once the response is done */
 	bool eof;
 	uint64_t nreq;
+	/* Zero-copy (server_span.c). */
+	unsigned zc;    /* SW_SRV_ZC_* the driver can do */
+	bool sink_open; /* `sink` is the driver's to fill */
+	bool skip_body; /* body bytes being fed went to the sink already */
+	sw_srv_span sink;
 };
 
 /* server_conn.c */
@@ -92,6 +104,14 @@ int sw__srv_end(struct sw_srv_conn *c);
 
 /* server_respond.c */
 int sw__srv_pump(struct sw_srv_conn *c);
+/* Queues the end of the body (trailer or 'e') and finishes the response. */
+int sw__srv_finish_body(struct sw_srv_conn *c);
+
+/* server_span.c */
+/* A known-length body: true when its next bytes are a span for the driver
+ * (asked of the handler if need be; a handler failure closes), false when
+ * they are to be pulled. */
+bool sw__srv_span_ready(struct sw_srv_conn *c);
 /* Queues an error answer ("error", "Generic bzr smart protocol error: "
  * + text) for the current request, if nothing was answered yet. */
 int sw__srv_answer_generic(struct sw_srv_conn *c, const char *text, size_t len);

@@ -254,7 +254,7 @@ int sw__srv_answer_unknown(sw_srv_conn *c, const sw_slice *verb)
 
 /* ---- Body pump ----------------------------------------------------- */
 
-static int finish_body(sw_srv_conn *c)
+int sw__srv_finish_body(sw_srv_conn *c)
 {
 	sw_srv_req *r = &c->req;
 	int rv;
@@ -285,7 +285,7 @@ static int pull_known(sw_srv_conn *c)
 	}
 	c->out.len += (size_t)n;
 	r->body_left -= (uint64_t)n;
-	return r->body_left == 0 ? finish_body(c) : 0;
+	return r->body_left == 0 ? sw__srv_finish_body(c) : 0;
 }
 
 static int pull_stream(sw_srv_conn *c)
@@ -302,7 +302,7 @@ static int pull_stream(sw_srv_conn *c)
 		return 0;
 	}
 	if (n == 0)
-		return finish_body(c);
+		return sw__srv_finish_body(c);
 	if (n < 0) {
 		if (r->version != 3)
 			return sw__srv_fatal(c, (int)n); /* v2: Breezy lets it escape */
@@ -337,6 +337,8 @@ int sw__srv_pump(sw_srv_conn *c)
 			return 0;
 		if (pending(c) >= c->cfg.output_watermark)
 			return 0;
+		if (r->rstate == RS_BODY_KNOWN && sw__srv_span_ready(c))
+			return 0; /* the driver sends the next bytes from a file */
 		if (!c->d.read_body)
 			return sw__srv_fatal(c, SW_ERR_STATE);
 		int rv = r->rstate == RS_BODY_KNOWN ? pull_known(c) : pull_stream(c);

@@ -42,6 +42,8 @@ int sw__worker_init(sw__dworker *w, sw_daemon *d, unsigned id, void *ud)
 	w->next_sweep = INT64_MAX;
 	if (!(w->buf = sw_malloc(d->mem, d->cfg.srv.read_size)))
 		return SW_ERR_NOMEM;
+	if (!d->poll)
+		return 0;
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->twake = (sw__dtag){.kind = T_WAKE};
@@ -460,7 +462,9 @@ int sw__worker_loop(sw__dworker *w)
 		reap(w);
 		if (!w->head && (level > 0 || d->nl == 0))
 			return 0;
-		int64_t now = sw_clock_ms();
+		/* The clock only when something is timed (the deadlines of the
+		 * connections, a paused listener). */
+		int64_t now = w->next_sweep != INT64_MAX || w->listen_resume ? sw_clock_ms() : 0;
 		if (w->listen_resume && now >= w->listen_resume) {
 			w->listen_resume = 0;
 			w->listening = true;
@@ -474,8 +478,9 @@ int sw__worker_loop(sw__dworker *w)
 		int n = 0;
 		/* Only unwatched sides to serve and nothing to accept: epoll has
 		 * nothing to say (a stop is seen through stop_level above). */
-		bool quiet = w->nspin && w->nspin == w->nconn && !w->listening &&
-		             !w->listen_resume && !w->spin_idle;
+		bool quiet = (w->nspin && w->nspin == w->nconn && !w->listening &&
+		              !w->listen_resume && !w->spin_idle) ||
+		             w->ep < 0;
 		if (!quiet) {
 			n = epoll_wait(w->ep, ev, MAX_EVENTS, wait_ms(w, now));
 			if (n < 0 && errno != EINTR)

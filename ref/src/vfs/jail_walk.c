@@ -8,50 +8,44 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "smartwire/error.h"
 
 #define MAX_SYMLINKS 40
 
-int sw_jail_init(sw_jail *j, const char *root, const sw_mem *mem)
+int sw_jail_init_fs(sw_jail *j, sw_fs *fs, const char *root, const sw_mem *mem)
 {
+	j->fs = fs ? fs : sw_fs_disk();
 	j->mem = mem;
 	j->root_real = NULL;
-	j->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	j->root_fd = sw_fs_openat(j->fs, AT_FDCWD, root, O_PATH | O_DIRECTORY, 0);
 	if (j->root_fd < 0)
 		return SW_ERR_IO;
-	char *real = realpath(root, NULL);
-	if (!real) {
+	if (sw_fs_realpath(j->fs, root, &j->root_real, mem) < 0) {
 		int e = errno;
-		close(j->root_fd);
+		sw_fs_close_fd(j->fs, j->root_fd);
 		j->root_fd = -1;
+		j->root_real = NULL;
 		errno = e;
 		return e == ENOMEM ? SW_ERR_NOMEM : SW_ERR_IO;
 	}
-	j->root_real_len = strlen(real);
-	j->root_real = sw_malloc(mem, j->root_real_len + 1);
-	if (!j->root_real) {
-		free(real);
-		close(j->root_fd);
-		j->root_fd = -1;
-		return SW_ERR_NOMEM;
-	}
-	memcpy(j->root_real, real, j->root_real_len + 1);
-	free(real);
+	j->root_real_len = strlen(j->root_real);
 	return 0;
+}
+
+int sw_jail_init(sw_jail *j, const char *root, const sw_mem *mem)
+{
+	return sw_jail_init_fs(j, NULL, root, mem);
 }
 
 void sw_jail_fini(sw_jail *j)
 {
 	if (j->root_fd >= 0)
-		close(j->root_fd);
+		sw_fs_close_fd(j->fs, j->root_fd);
 	j->root_fd = -1;
 	sw_free(j->mem, j->root_real);
 	j->root_real = NULL;
@@ -60,7 +54,7 @@ void sw_jail_fini(sw_jail *j)
 void sw_jail_res_fini(sw_jail_res *res)
 {
 	if (res->dirfd >= 0)
-		close(res->dirfd);
+		sw_fs_close_fd(res->fs, res->dirfd);
 	res->dirfd = -1;
 	sw_free(res->mem, res->name);
 	res->name = NULL;
@@ -80,7 +74,7 @@ typedef struct walk {
 static void walk_unwind(walk *w, size_t to)
 {
 	while (w->depth > to) {
-		close(w->fds[w->depth]);
+		sw_fs_close_fd(w->j->fs, w->fds[w->depth]);
 		w->depth--;
 	}
 }
@@ -91,7 +85,7 @@ static int walk_push(walk *w, int fd)
 		size_t ncap = w->cap * 2;
 		int *n = sw_realloc(w->j->mem, w->fds, ncap * sizeof *n);
 		if (!n) {
-			close(fd);
+			sw_fs_close_fd(w->j->fs, fd);
 			return SW_ERR_NOMEM;
 		}
 		w->fds = n;
@@ -128,7 +122,7 @@ static int splice_target(walk *w, const char *target, size_t tlen)
 static int follow(walk *w, const char *name, int *nlinks, int *err, bool *outside)
 {
 	char target[PATH_MAX + 1];
-	ssize_t tl = readlinkat(w->fds[w->depth], name, target, sizeof target - 1);
+	ssize_t tl = sw_fs_readlinkat(w->j->fs, w->fds[w->depth], name, target, sizeof target - 1);
 	if (tl < 0) {
 		*err = errno;
 		return SW_ERR_IO;
@@ -175,6 +169,7 @@ int sw_jail_resolve(const sw_jail *j, const uint8_t *fs, size_t n, unsigned flag
 	res->is_root = false;
 	res->outside = false;
 	res->mem = j->mem;
+	res->fs = j->fs;
 	*err = 0;
 	sw_buf_init(&w.rest, j->mem);
 	w.fds = sw_malloc(j->mem, w.cap * sizeof *w.fds);
@@ -264,7 +259,7 @@ int sw_jail_resolve(const sw_jail *j, const uint8_t *fs, size_t n, unsigned flag
 			break;
 		}
 		int fd =
-		    openat(w.fds[w.depth], comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		    sw_fs_openat(j->fs, w.fds[w.depth], comp, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
 		if (fd >= 0) {
 			rc = walk_push(&w, fd);
 			continue;
@@ -283,7 +278,7 @@ int sw_jail_resolve(const sw_jail *j, const uint8_t *fs, size_t n, unsigned flag
 		break;
 	}
 	if (rc == 0) {
-		res->dirfd = w.depth == 0 ? fcntl(j->root_fd, F_DUPFD_CLOEXEC, 0) : w.fds[w.depth];
+		res->dirfd = w.depth == 0 ? sw_fs_dup(j->fs, j->root_fd) : w.fds[w.depth];
 		if (w.depth > 0)
 			w.depth--;
 		if (res->dirfd < 0) {
@@ -296,7 +291,7 @@ int sw_jail_resolve(const sw_jail *j, const uint8_t *fs, size_t n, unsigned flag
 	sw_buf_fini(&w.rest);
 	if (rc) {
 		if (res->dirfd >= 0)
-			close(res->dirfd);
+			sw_fs_close_fd(j->fs, res->dirfd);
 		res->dirfd = -1;
 		sw_free(j->mem, name);
 		return rc;
@@ -305,14 +300,10 @@ int sw_jail_resolve(const sw_jail *j, const uint8_t *fs, size_t n, unsigned flag
 	return 0;
 }
 
-/* openat2(2) is missing before Linux 5.6 (or filtered by a seccomp policy
- * answering ENOSYS): once it fails so, only the walk is used. */
-static atomic_bool no_openat2;
-
 int sw_jail_open_plain(const sw_jail *j, const uint8_t *fs, size_t n, int oflags)
 {
 	char path[PATH_MAX];
-	if (n == 0 || n >= sizeof path || atomic_load_explicit(&no_openat2, memory_order_relaxed))
+	if (n == 0 || n >= sizeof path)
 		return -1;
 	/* Only names the walk would take component by component without a
 	 * decision of its own: no empty, ".", ".." or reserved component, no
@@ -337,15 +328,6 @@ int sw_jail_open_plain(const sw_jail *j, const uint8_t *fs, size_t n, int oflags
 	}
 	memcpy(path, fs, n);
 	path[n] = 0;
-	struct open_how how;
-	memset(&how, 0, sizeof how);
-	how.flags = (uint64_t)(oflags | O_NOFOLLOW | O_CLOEXEC);
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-	long fd = syscall(SYS_openat2, j->root_fd, path, &how, sizeof how);
-	if (fd < 0) {
-		if (errno == ENOSYS)
-			atomic_store_explicit(&no_openat2, true, memory_order_relaxed);
-		return -1;
-	}
-	return (int)fd;
+	int fd = sw_fs_open_beneath(j->fs, j->root_fd, path, oflags | O_NOFOLLOW);
+	return fd < 0 ? -1 : fd;
 }

@@ -40,45 +40,67 @@ struct sw__verb {
 	int (*end)(sw_vfs_req *r);
 	void (*abort)(sw_vfs_req *r);
 	ptrdiff_t (*read)(sw_vfs_req *r, uint8_t *buf, size_t cap);
+	/* zero-copy: response body spans, request body sinks */
+	int (*span)(sw_vfs_req *r, uint64_t cap, int *fd, uint64_t *off, uint64_t *len);
+	void (*span_done)(sw_vfs_req *r, uint64_t n);
+	int (*sink)(sw_vfs_req *r, uint64_t avail, int *fd);
+	int (*sink_done)(sw_vfs_req *r, uint64_t n, int err);
 };
 
 /* clang-format off */
 static const struct sw__verb verbs[] = {
 	/* verb, class, parameters, VFS verb, id,
-	 *     begin, body, end, abort, read */
+	 *     begin, body, end, abort, read,
+	 *     span, span_done, sink, sink_done */
 	{"hello", "HelloRequest", 0, {0}, false, V_HELLO,
-	     hello, NULL, NULL, NULL, NULL},
+	     hello, NULL, NULL, NULL, NULL,
+	     NULL, NULL, NULL, NULL},
 	{"Transport.is_readonly", "SmartServerIsReadonly", 0, {0}, false, V_IS_READONLY,
-	     is_readonly, NULL, NULL, NULL, NULL},
+	     is_readonly, NULL, NULL, NULL, NULL,
+	     NULL, NULL, NULL, NULL},
 	{"get", "GetRequest", 1, {"relpath"}, true, V_GET,
-	     sw__get_begin, NULL, NULL, NULL, sw__get_read},
+	     sw__get_begin, NULL, NULL, NULL, sw__get_read,
+	     sw__get_span, sw__get_span_done, NULL, NULL},
 	{"has", "HasRequest", 1, {"relpath"}, true, V_HAS,
-	     sw__has_begin, NULL, NULL, NULL, NULL},
+	     sw__has_begin, NULL, NULL, NULL, NULL,
+	     NULL, NULL, NULL, NULL},
 	{"stat", "StatRequest", 1, {"relpath"}, true, V_STAT,
-	     sw__stat_begin, NULL, NULL, NULL, NULL},
+	     sw__stat_begin, NULL, NULL, NULL, NULL,
+	     NULL, NULL, NULL, NULL},
 	{"list_dir", "ListDirRequest", 1, {"relpath"}, true, V_LIST_DIR,
-	     sw__list_dir_begin, NULL, NULL, NULL, NULL},
+	     sw__list_dir_begin, NULL, NULL, NULL, NULL,
+	     NULL, NULL, NULL, NULL},
 	{"iter_files_recursive", "IterFilesRecursiveRequest", 1, {"relpath"}, true, V_ITER,
-	     sw__iter_begin, NULL, NULL, NULL, NULL},
+	     sw__iter_begin, NULL, NULL, NULL, NULL,
+	     NULL, NULL, NULL, NULL},
 	{"readv", "ReadvRequest", 1, {"relpath"}, true, V_READV,
-	     sw__readv_begin, sw__readv_body, sw__readv_end, NULL, sw__readv_read},
+	     sw__readv_begin, sw__readv_body, sw__readv_end, NULL, sw__readv_read,
+	     sw__readv_span, sw__readv_span_done, NULL, NULL},
 	{"put", "PutRequest", 2, {"relpath", "mode"}, true, V_PUT,
-	     sw__put_begin, sw__upload_body, sw__upload_end, sw__upload_abort, NULL},
+	     sw__put_begin, sw__upload_body, sw__upload_end, sw__upload_abort, NULL,
+	     NULL, NULL, sw__upload_sink, sw__upload_sink_done},
 	{"put_non_atomic", "PutNonAtomicRequest", 4,
 	 {"relpath", "mode", "create_parent", "dir_mode"}, true, V_PUT_NON_ATOMIC,
-	     sw__put_begin, sw__upload_body, sw__upload_end, sw__upload_abort, NULL},
+	     sw__put_begin, sw__upload_body, sw__upload_end, sw__upload_abort, NULL,
+	     NULL, NULL, sw__upload_sink, sw__upload_sink_done},
 	{"append", "AppendRequest", 2, {"relpath", "mode"}, true, V_APPEND,
-	     sw__append_begin, sw__upload_body, sw__upload_end, sw__upload_abort, NULL},
+	     sw__append_begin, sw__upload_body, sw__upload_end, sw__upload_abort, NULL,
+	     NULL, NULL, sw__upload_sink, sw__upload_sink_done},
 	{"delete", "DeleteRequest", 1, {"relpath"}, true, V_DELETE,
-	     sw__one_path_begin, NULL, NULL, NULL, NULL},
+	     sw__one_path_begin, NULL, NULL, NULL, NULL,
+	     NULL, NULL, NULL, NULL},
 	{"mkdir", "MkdirRequest", 2, {"relpath", "mode"}, true, V_MKDIR,
-	     sw__one_path_begin, NULL, NULL, NULL, NULL},
+	     sw__one_path_begin, NULL, NULL, NULL, NULL,
+	     NULL, NULL, NULL, NULL},
 	{"rmdir", "RmdirRequest", 1, {"relpath"}, true, V_RMDIR,
-	     sw__one_path_begin, NULL, NULL, NULL, NULL},
+	     sw__one_path_begin, NULL, NULL, NULL, NULL,
+	     NULL, NULL, NULL, NULL},
 	{"rename", "RenameRequest", 2, {"rel_from", "rel_to"}, true, V_RENAME,
-	     sw__two_paths_begin, NULL, NULL, NULL, NULL},
+	     sw__two_paths_begin, NULL, NULL, NULL, NULL,
+	     NULL, NULL, NULL, NULL},
 	{"move", "MoveRequest", 2, {"rel_from", "rel_to"}, true, V_MOVE,
-	     sw__two_paths_begin, NULL, NULL, NULL, NULL},
+	     sw__two_paths_begin, NULL, NULL, NULL, NULL,
+	     NULL, NULL, NULL, NULL},
 };
 /* clang-format on */
 
@@ -117,7 +139,7 @@ int sw_vfs_new(sw_vfs **out, const char *root_dir, const sw_vfs_config *cfg, con
 	memcpy(v->root, root_dir, n);
 	v->root[n] = 0;
 	v->root_len = n;
-	int rc = sw_jail_init(&v->jail, v->root, mem);
+	int rc = sw_jail_init_fs(&v->jail, v->cfg.fs, v->root, mem);
 	if (rc) {
 		int e = errno;
 		sw_free(mem, v->root);
@@ -321,17 +343,44 @@ ptrdiff_t sw_vfs_read_body(sw_vfs_req *r, uint8_t *buf, size_t cap)
 	return r->ops->read(r, buf, cap);
 }
 
+int sw_vfs_body_span(sw_vfs_req *r, uint64_t cap, int *fd, uint64_t *off, uint64_t *len)
+{
+	if (r->state != REQ_ANSWERED || !r->has_body || !r->ops->span)
+		return 0;
+	return r->ops->span(r, cap, fd, off, len);
+}
+
+void sw_vfs_body_span_done(sw_vfs_req *r, uint64_t n)
+{
+	if (r->state == REQ_ANSWERED && r->has_body && r->ops->span_done)
+		r->ops->span_done(r, n);
+}
+
+int sw_vfs_body_sink(sw_vfs_req *r, uint64_t avail, int *fd)
+{
+	if (r->state != REQ_BODY || !r->ops->sink)
+		return 0;
+	return r->ops->sink(r, avail, fd);
+}
+
+int sw_vfs_body_sink_done(sw_vfs_req *r, uint64_t n, int err)
+{
+	if (r->state != REQ_BODY || !r->ops->sink_done)
+		return 0;
+	return r->ops->sink_done(r, n, err);
+}
+
 void sw_vfs_req_del(sw_vfs_req *r)
 {
 	if (!r)
 		return;
 	sw_vfs_abort(r);
 	if (r->fd >= 0)
-		close(r->fd);
+		sw_fs_close_fd(SW__FS(r), r->fd);
 	if (r->dirfd >= 0)
-		close(r->dirfd);
+		sw_fs_close_fd(SW__FS(r), r->dirfd);
 	if (r->pdirfd >= 0)
-		close(r->pdirfd);
+		sw_fs_close_fd(SW__FS(r), r->pdirfd);
 	sw_free(r->mem, r->name);
 	sw_free(r->mem, r->pname);
 	sw_free(r->mem, r->ranges);

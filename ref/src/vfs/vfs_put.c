@@ -47,10 +47,10 @@ static _Atomic uint64_t temp_seq;
 static void drop_temp(sw_vfs_req *r)
 {
 	if (r->fd >= 0)
-		close(r->fd);
+		sw_fs_close_fd(SW__FS(r), r->fd);
 	r->fd = -1;
 	if (r->tmpname[0] && r->dirfd >= 0)
-		unlinkat(r->dirfd, r->tmpname, 0);
+		sw_fs_unlinkat(SW__FS(r), r->dirfd, r->tmpname, 0);
 	r->tmpname[0] = 0;
 }
 
@@ -63,8 +63,8 @@ static int make_temp(sw_vfs_req *r, mode_t mode)
 		uint64_t n = atomic_fetch_add_explicit(&temp_seq, 1, memory_order_relaxed);
 		snprintf(r->tmpname, sizeof r->tmpname, "%s%x.%" PRIx64, SW_JAIL_TEMP_PREFIX, pid,
 		         n);
-		r->fd = openat(r->dirfd, r->tmpname,
-		               O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		r->fd = sw_fs_openat(SW__FS(r), r->dirfd, r->tmpname,
+		                     O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
 		if (r->fd >= 0)
 			return 0;
 		if (errno != EEXIST)
@@ -152,14 +152,14 @@ static int make_parent(sw_vfs_req *r)
 	if (rc == 0)
 		rc = sw_jail_resolve(&r->vfs->jail, r->jp.fs.data, pl, 0, &res, &e);
 	if (rc == 0) {
-		if (mkdirat(res.dirfd, res.name, r->has_dir_mode ? (mode_t)r->dir_mode : 0777) <
-		    0) {
+		if (sw_fs_mkdirat(SW__FS(r), res.dirfd, res.name,
+		                  r->has_dir_mode ? (mode_t)r->dir_mode : 0777) < 0) {
 			e = errno;
 			rc = SW_ERR_IO;
 			sw_jail_res_fini(&res);
 		} else {
 			if (r->has_dir_mode)
-				sw__chmod_dir(res.dirfd, res.name, (mode_t)r->dir_mode);
+				sw__chmod_dir(SW__FS(r), res.dirfd, res.name, (mode_t)r->dir_mode);
 			r->pdirfd = res.dirfd;
 			r->pname = res.name;
 		}
@@ -197,7 +197,7 @@ static int prepare_put(sw_vfs_req *r)
 			if (k == 0)
 				break;
 			e = -k;
-			close(r->dirfd);
+			sw_fs_close_fd(SW__FS(r), r->dirfd);
 			sw_free(r->mem, r->name);
 			r->dirfd = -1;
 			r->name = NULL;
@@ -214,8 +214,9 @@ static int prepare_put(sw_vfs_req *r)
 	}
 	if (r->has_mode) {
 		struct stat st;
-		if (fstat(r->fd, &st) == 0 && (st.st_mode & 07777) != (mode_t)r->mode)
-			fchmod(r->fd, (mode_t)r->mode);
+		if (sw_fs_fstat(SW__FS(r), r->fd, &st) == 0 &&
+		    (st.st_mode & 07777) != (mode_t)r->mode)
+			sw_fs_fchmod(SW__FS(r), r->fd, (mode_t)r->mode);
 	}
 	return 0;
 }
@@ -277,13 +278,11 @@ int sw__append_begin(sw_vfs_req *r, const sw_slice *a)
 	return rc;
 }
 
-/* Writes p[0..n) to the temporary file.  Returns 0 or an errno. */
-static int write_all(int fd, const uint8_t *p, size_t n)
+/* Writes p[0..n) to descriptor fd.  Returns 0 or an errno. */
+static int write_all(sw_fs *fs, int fd, const uint8_t *p, size_t n)
 {
 	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
+		ssize_t k = sw_fs_write(fs, fd, p, n);
 		if (k <= 0)
 			return k < 0 ? errno : EIO;
 		p += k;
@@ -297,7 +296,7 @@ static int write_all(int fd, const uint8_t *p, size_t n)
  * 0, 1 (failed, answered) or SW_ERR_NOMEM. */
 static int flush_body(sw_vfs_req *r)
 {
-	int e = r->wbuf.len ? write_all(r->fd, r->wbuf.data, r->wbuf.len) : 0;
+	int e = r->wbuf.len ? write_all(SW__FS(r), r->fd, r->wbuf.data, r->wbuf.len) : 0;
 	sw_buf_reset(&r->wbuf);
 	if (!e)
 		return 0;
@@ -329,7 +328,7 @@ int sw__upload_body(sw_vfs_req *r, const uint8_t *p, size_t n)
 			return rc < 0 ? rc : 0;
 	}
 	if (n >= WRITE_CHUNK) {
-		int e = write_all(r->fd, p, n);
+		int e = write_all(SW__FS(r), r->fd, p, n);
 		if (e) {
 			drop_temp(r);
 			return sw__fail_oserror(r, e, NULL);
@@ -339,16 +338,43 @@ int sw__upload_body(sw_vfs_req *r, const uint8_t *p, size_t n)
 	return sw_buf_append(&r->wbuf, p, n);
 }
 
+int sw__upload_sink(sw_vfs_req *r, uint64_t avail, int *fd)
+{
+	/* Only bytes the copying path would write: no error waiting, within
+	 * the limit (the copying path answers the limit), a temporary file
+	 * the operating system knows. */
+	if (r->replied || r->fd < 0 || avail > r->vfs->cfg.max_body - r->received)
+		return 0;
+	int nfd = sw_fs_native_fd(SW__FS(r), r->fd);
+	if (nfd < 0)
+		return 0;
+	/* What was buffered goes first, so that the sink's bytes follow it. */
+	int rc = flush_body(r);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	*fd = nfd;
+	return 1;
+}
+
+int sw__upload_sink_done(sw_vfs_req *r, uint64_t n, int err)
+{
+	r->received += n;
+	if (!err || r->replied)
+		return 0;
+	drop_temp(r);
+	return sw__fail_oserror(r, err, NULL);
+}
+
 static int finish_put(sw_vfs_req *r)
 {
-	if (fsync(r->fd) < 0) {
+	if (sw_fs_fsync(SW__FS(r), r->fd) < 0) {
 		int e = errno;
 		drop_temp(r);
 		return sw__fail_oserror(r, e, NULL);
 	}
-	close(r->fd);
+	sw_fs_close_fd(SW__FS(r), r->fd);
 	r->fd = -1;
-	if (renameat(r->dirfd, r->tmpname, r->dirfd, r->name) == 0) {
+	if (sw_fs_renameat2(SW__FS(r), r->dirfd, r->tmpname, r->dirfd, r->name, 0) == 0) {
 		r->tmpname[0] = 0;
 		return sw__reply(r, SW_VFS_SUCCESS, 1, "ok");
 	}
@@ -362,13 +388,14 @@ static int finish_put(sw_vfs_req *r)
 static int finish_append(sw_vfs_req *r)
 {
 	mode_t mode = r->has_mode ? (mode_t)r->mode : 0666;
+	sw_fs *fs = SW__FS(r);
 	int fd =
-	    openat(r->dirfd, r->name, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
+	    sw_fs_openat(fs, r->dirfd, r->name, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, mode);
 	struct stat st;
 	int e = errno, rc = 0;
-	if (fd >= 0 && fstat(fd, &st) < 0) {
+	if (fd >= 0 && sw_fs_fstat(fs, fd, &st) < 0) {
 		e = errno;
-		close(fd);
+		sw_fs_close_fd(fs, fd);
 		fd = -1;
 	}
 	if (fd < 0) {
@@ -382,33 +409,20 @@ static int finish_append(sw_vfs_req *r)
 		return rc;
 	}
 	if (r->has_mode && (st.st_mode & 07777) != mode)
-		fchmod(fd, mode);
+		sw_fs_fchmod(fs, fd, mode);
 	uint8_t buf[65536];
 	off_t at = 0;
 	for (;;) {
-		ssize_t k = pread(r->fd, buf, sizeof buf, at);
-		if (k < 0 && errno == EINTR)
-			continue;
+		ssize_t k = sw_fs_pread(fs, r->fd, buf, sizeof buf, at);
 		if (k <= 0) {
 			e = k < 0 ? errno : 0;
 			break;
 		}
 		at += k;
-		for (ssize_t w = 0; w < k;) {
-			ssize_t x = write(fd, buf + w, (size_t)(k - w));
-			if (x < 0 && errno == EINTR)
-				continue;
-			if (x <= 0) {
-				e = x < 0 ? errno : EIO;
-				k = -1;
-				break;
-			}
-			w += x;
-		}
-		if (k < 0)
+		if ((e = write_all(fs, fd, buf, (size_t)k)) != 0)
 			break;
 	}
-	close(fd);
+	sw_fs_close_fd(fs, fd);
 	drop_temp(r);
 	if (e)
 		return sw__fail_oserror(r, e, NULL);
@@ -428,7 +442,7 @@ int sw__upload_end(sw_vfs_req *r)
 		return rc < 0 ? rc : 0;
 	rc = r->verb == V_APPEND ? finish_append(r) : finish_put(r);
 	if (r->pdirfd >= 0) {
-		close(r->pdirfd);
+		sw_fs_close_fd(SW__FS(r), r->pdirfd);
 		r->pdirfd = -1;
 	}
 	return rc;
@@ -438,5 +452,5 @@ void sw__upload_abort(sw_vfs_req *r)
 {
 	drop_temp(r);
 	if (r->pdirfd >= 0 && r->pname)
-		unlinkat(r->pdirfd, r->pname, AT_REMOVEDIR);
+		sw_fs_unlinkat(SW__FS(r), r->pdirfd, r->pname, AT_REMOVEDIR);
 }

@@ -58,7 +58,9 @@ int sw__has_begin(sw_vfs_req *r, const sw_slice *a)
 		return rc;
 	bool yes = false;
 	if (rc == 0) {
-		yes = res.is_root || faccessat(res.dirfd, res.name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+		struct stat st;
+		yes = res.is_root ||
+		      sw_fs_fstatat(SW__FS(r), res.dirfd, res.name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 		sw_jail_res_fini(&res);
 	}
 	return sw__reply(r, SW_VFS_SUCCESS, 1, yes ? "yes" : "no");
@@ -74,7 +76,7 @@ int sw__stat_begin(sw_vfs_req *r, const sw_slice *a)
 	if (rc)
 		return rc < 0 ? rc : 0;
 	struct stat st;
-	int ok = fstatat(res.dirfd, res.name, &st, AT_SYMLINK_NOFOLLOW);
+	int ok = sw_fs_fstatat(SW__FS(r), res.dirfd, res.name, &st, AT_SYMLINK_NOFOLLOW);
 	int e = errno;
 	sw_jail_res_fini(&res);
 	if (ok < 0)
@@ -93,7 +95,7 @@ static int open_dir(sw_vfs_req *r, const sw_jail_path *jp, int *fd)
 	int rc = sw__resolve(r, jp, SW_JAIL_FOLLOW, &res);
 	if (rc)
 		return rc;
-	*fd = openat(res.dirfd, res.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	*fd = sw_fs_openat(SW__FS(r), res.dirfd, res.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
 	int e = errno;
 	sw_jail_res_fini(&res);
 	if (*fd < 0) {
@@ -111,37 +113,32 @@ static int take_dir(sw_vfs_req *r, const sw_slice *a, int *fd)
 	return rc ? rc : open_dir(r, &r->jp, fd);
 }
 
-/* Reads the names of directory `fd` (consumed) in readdir order, skipping
- * ".", ".." and hidden upload files, into `names` as NUL-separated bytes.
- * Returns the count, or SW_ERR_NOMEM / SW_ERR_IO (errno). */
-static ptrdiff_t read_names(int fd, sw_buf *names)
+typedef struct names_ctx {
+	sw_buf *names;
+	ptrdiff_t count;
+} names_ctx;
+
+static int add_name(void *ud, const char *n)
 {
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return SW_ERR_IO;
-	}
-	ptrdiff_t count = 0;
-	struct dirent *de;
-	errno = 0;
-	while ((de = readdir(d)) != NULL) {
-		const char *n = de->d_name;
-		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 ||
-		    strncmp(n, SW_JAIL_TEMP_PREFIX, sizeof SW_JAIL_TEMP_PREFIX - 1) == 0)
-			continue;
-		if (sw_buf_append(names, n, strlen(n) + 1)) {
-			closedir(d);
-			return SW_ERR_NOMEM;
-		}
-		count++;
-	}
-	int e = errno;
-	closedir(d);
-	if (e) {
-		errno = e;
-		return SW_ERR_IO;
-	}
-	return count;
+	names_ctx *x = ud;
+	if (strncmp(n, SW_JAIL_TEMP_PREFIX, sizeof SW_JAIL_TEMP_PREFIX - 1) == 0)
+		return 0;
+	if (sw_buf_append(x->names, n, strlen(n) + 1))
+		return 1;
+	x->count++;
+	return 0;
+}
+
+/* Reads the names of directory `fd` (left open) in readdir order,
+ * skipping hidden upload files, into `names` as NUL-separated bytes.
+ * Returns the count, or SW_ERR_NOMEM / SW_ERR_IO (errno). */
+static ptrdiff_t read_names(sw_vfs_req *r, int fd, sw_buf *names)
+{
+	names_ctx x = {names, 0};
+	int rv = sw_fs_readdir(SW__FS(r), fd, add_name, &x);
+	if (rv == 1)
+		return SW_ERR_NOMEM;
+	return rv < 0 ? SW_ERR_IO : x.count;
 }
 
 int sw__list_dir_begin(sw_vfs_req *r, const sw_slice *a)
@@ -153,7 +150,10 @@ int sw__list_dir_begin(sw_vfs_req *r, const sw_slice *a)
 	sw_buf names, esc;
 	sw_buf_init(&names, r->mem);
 	sw_buf_init(&esc, r->mem);
-	ptrdiff_t n = read_names(fd, &names);
+	ptrdiff_t n = read_names(r, fd, &names);
+	int e = errno;
+	sw_fs_close_fd(SW__FS(r), fd);
+	errno = e;
 	if (n == SW_ERR_IO)
 		rc = sw__fail_errno_abs(r, errno, &r->jp);
 	else if (n < 0)
@@ -198,8 +198,7 @@ static int iter_dir(sw_vfs_req *r, int fd, sw_buf *rel, sw_buf *raw, size_t dept
 {
 	sw_buf names;
 	sw_buf_init(&names, r->mem);
-	int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	ptrdiff_t n = dfd < 0 ? SW_ERR_IO : read_names(dfd, &names);
+	ptrdiff_t n = read_names(r, fd, &names);
 	int rc = 0;
 	if (n == SW_ERR_IO) {
 		rc = fail_raw(r, errno, raw);
@@ -224,7 +223,7 @@ static int iter_dir(sw_vfs_req *r, int fd, sw_buf *rel, sw_buf *raw, size_t dept
 		if (rc)
 			break;
 		struct stat st;
-		if (fstatat(fd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (sw_fs_fstatat(SW__FS(r), fd, nm, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			rc = fail_raw(r, errno, raw);
 			break;
 		}
@@ -242,13 +241,13 @@ static int iter_dir(sw_vfs_req *r, int fd, sw_buf *rel, sw_buf *raw, size_t dept
 			rc = rc ? rc : 1;
 			break;
 		}
-		int sub = openat(fd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int sub = sw_fs_openat(SW__FS(r), fd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
 		if (sub < 0) {
 			rc = fail_raw(r, errno, raw);
 			break;
 		}
 		rc = iter_dir(r, sub, rel, raw, depth + 1);
-		close(sub);
+		sw_fs_close_fd(SW__FS(r), sub);
 	}
 	rel->len = rlen;
 	raw->len = wlen;
@@ -270,10 +269,27 @@ int sw__iter_begin(sw_vfs_req *r, const sw_slice *a)
 		rc = sw_buf_append(&raw, r->jp.fs.data, r->jp.fs.len);
 	if (rc == 0)
 		rc = iter_dir(r, fd, &rel, &raw, 0);
-	close(fd);
+	sw_fs_close_fd(SW__FS(r), fd);
 	sw_buf_fini(&rel);
 	sw_buf_fini(&raw);
 	return rc < 0 ? rc : 0;
+}
+
+int sw__get_span(sw_vfs_req *r, uint64_t cap, int *fd, uint64_t *off, uint64_t *len)
+{
+	int nfd = sw_fs_native_fd(SW__FS(r), r->fd);
+	if (r->body_pos >= r->body_len || cap == 0 || nfd < 0)
+		return 0;
+	uint64_t want = r->body_len - r->body_pos;
+	*fd = nfd;
+	*off = r->body_pos;
+	*len = want < cap ? want : cap;
+	return 1;
+}
+
+void sw__get_span_done(sw_vfs_req *r, uint64_t n)
+{
+	r->body_pos += n;
 }
 
 ptrdiff_t sw__get_read(sw_vfs_req *r, uint8_t *buf, size_t cap)

@@ -283,3 +283,27 @@ ptrdiff_t sw__readv_read(sw_vfs_req *r, uint8_t *buf, size_t cap)
 		r->cur_done += (uint64_t)k;
 	return k;
 }
+
+int sw__readv_span(sw_vfs_req *r, uint64_t cap, int *fd, uint64_t *off, uint64_t *len)
+{
+	int nfd = sw_fs_native_fd(SW__FS(r), r->fd);
+	if (r->body_pos >= r->body_len || cap == 0 || nfd < 0)
+		return 0;
+	while (r->cur < r->nranges && r->cur_done == (uint64_t)r->ranges[r->cur].len) {
+		r->cur++;
+		r->cur_done = 0;
+	}
+	if (r->cur == r->nranges)
+		return 0;
+	uint64_t want = (uint64_t)r->ranges[r->cur].len - r->cur_done;
+	*fd = nfd;
+	*off = (uint64_t)r->ranges[r->cur].off + r->cur_done;
+	*len = want < cap ? want : cap;
+	return 1;
+}
+
+void sw__readv_span_done(sw_vfs_req *r, uint64_t n)
+{
+	r->cur_done += n;
+	r->body_pos += n;
+}

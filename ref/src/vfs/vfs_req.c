@@ -299,15 +299,16 @@ int sw__open_file(sw_vfs_req *r, const sw_jail_path *jp, struct stat *st, bool *
 	sw_jail_res res;
 	*not_file = false;
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer.  It stays set
-	 * on the regular file (where Linux ignores it; sw__pread_body clears
-	 * it should a file system answer EAGAIN after all). */
+	 * on the regular file (where Linux ignores it; sw_fs_pread clears it
+	 * should a file system answer EAGAIN after all). */
 	int rc, e,
 	    fd = sw_jail_open_plain(&r->vfs->jail, jp->fs.data, jp->fs.len, O_RDONLY | O_NONBLOCK);
 	if (fd < 0) {
 		rc = sw__resolve(r, jp, SW_JAIL_FOLLOW, &res);
 		if (rc)
 			return rc;
-		fd = openat(res.dirfd, res.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		fd = sw_fs_openat(SW__FS(r), res.dirfd, res.name,
+		                  O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
 		e = errno;
 		sw_jail_res_fini(&res);
 		if (fd < 0) {
@@ -315,16 +316,16 @@ int sw__open_file(sw_vfs_req *r, const sw_jail_path *jp, struct stat *st, bool *
 			return rc ? rc : 1;
 		}
 	}
-	if (fstat(fd, st) < 0) {
+	if (sw_fs_fstat(SW__FS(r), fd, st) < 0) {
 		e = errno;
-		close(fd);
+		sw_fs_close_fd(SW__FS(r), fd);
 		rc = sw__fail_errno_abs(r, e, jp);
 		return rc ? rc : 1;
 	}
 	if (!S_ISREG(st->st_mode)) {
 		/* Directories give LateReadError; other kinds are a departure
 		 * (see vfs.h): never block on a FIFO or read a device. */
-		close(fd);
+		sw_fs_close_fd(SW__FS(r), fd);
 		*not_file = true;
 		return 0;
 	}
@@ -332,24 +333,20 @@ int sw__open_file(sw_vfs_req *r, const sw_jail_path *jp, struct stat *st, bool *
 	return 0;
 }
 
-void sw__chmod_dir(int dirfd, const char *name, mode_t mode)
+void sw__chmod_dir(sw_fs *fs, int dirfd, const char *name, mode_t mode)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = sw_fs_openat(fs, dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
 	if (fd >= 0) {
-		fchmod(fd, mode);
-		close(fd);
+		sw_fs_fchmod(fs, fd, mode);
+		sw_fs_close_fd(fs, fd);
 	} else if (errno == EACCES) {
-		fchmodat(dirfd, name, mode, AT_SYMLINK_NOFOLLOW);
+		sw_fs_fchmodat(fs, dirfd, name, mode, AT_SYMLINK_NOFOLLOW);
 	}
 }
 
 ptrdiff_t sw__pread_body(sw_vfs_req *r, uint8_t *buf, size_t cap, uint64_t at)
 {
-	ssize_t k = pread(r->fd, buf, cap, (off_t)at);
-	if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
-		fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) & ~O_NONBLOCK);
-		k = pread(r->fd, buf, cap, (off_t)at);
-	}
+	ssize_t k = sw_fs_pread(SW__FS(r), r->fd, buf, cap, (off_t)at);
 	if (k <= 0) {
 		if (k == 0)
 			errno = EIO; /* the file shrank after the reply was decided */

@@ -21,11 +21,15 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "smartwire/fs.h"
 #include "smartwire/jail.h"
 #include "smartwire/mem.h"
 #include "smartwire/vfs.h"
 
 /* ---- the server and a request ---- */
+
+/* The file system every verb acts on (smartwire/fs.h). */
+#define SW__FS(r) ((r)->vfs->jail.fs)
 
 struct sw_vfs {
 	sw_jail jail;
@@ -166,7 +170,7 @@ int sw__open_file(sw_vfs_req *r, const sw_jail_path *jp, struct stat *st, bool *
  * TOCTOU): through an fd opened with O_NOFOLLOW, or, when the directory
  * cannot be opened for reading, fchmodat(AT_SYMLINK_NOFOLLOW).  Errors are
  * ignored, as before the split: the directory exists either way. */
-void sw__chmod_dir(int dirfd, const char *name, mode_t mode);
+void sw__chmod_dir(sw_fs *fs, int dirfd, const char *name, mode_t mode);
 /* Reads up to `cap` bytes at `at` from r->fd into buf, counting them in
  * r->body_pos.  Returns the count (> 0) or SW_ERR_IO (errno set; EIO when
  * the file ended early: it shrank after the reply was decided). */

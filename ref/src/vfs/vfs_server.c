@@ -102,6 +102,36 @@ static ptrdiff_t read_body(void *ctx, sw_srv_req *req, uint8_t *buf, size_t cap)
 	return sw_vfs_read_body(ctx, buf, cap);
 }
 
+static int body_span(void *ctx, sw_srv_req *req, uint64_t cap, sw_srv_span *span)
+{
+	(void)req;
+	span->fd = -1;
+	return sw_vfs_body_span(ctx, cap, &span->fd, &span->off, &span->len);
+}
+
+static void body_span_done(void *ctx, sw_srv_req *req, uint64_t n)
+{
+	(void)req;
+	sw_vfs_body_span_done(ctx, n);
+}
+
+static int body_sink(void *ctx, sw_srv_req *req, uint64_t avail, int *fd)
+{
+	(void)req;
+	/* A request answered before its body (held) takes it the copying way:
+	 * body() answers and the session discards the rest. */
+	int h = held(ctx);
+	if (h != 0)
+		return h < 0 ? h : 0;
+	return sw_vfs_body_sink(ctx, avail, fd);
+}
+
+static int body_sink_done(void *ctx, sw_srv_req *req, uint64_t n, int err)
+{
+	(void)req;
+	return sw_vfs_body_sink_done(ctx, n, err);
+}
+
 static void abort_req(void *ctx)
 {
 	sw_vfs_abort(ctx);
@@ -126,6 +156,10 @@ static const sw_dispatch vfs_dispatch = {
     .read_body = read_body,
     .abort = abort_req,
     .free = free_req,
+    .body_span = body_span,
+    .body_span_done = body_span_done,
+    .body_sink = body_sink,
+    .body_sink_done = body_sink_done,
 };
 
 const sw_dispatch *sw_vfs_dispatch(void)

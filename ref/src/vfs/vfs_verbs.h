@@ -16,6 +16,9 @@
 /* vfs_read.c */
 int sw__get_begin(sw_vfs_req *r, const sw_slice *a);
 ptrdiff_t sw__get_read(sw_vfs_req *r, uint8_t *buf, size_t cap); /* sw_vfs_read_body */
+/* sw_vfs_body_span, sw_vfs_body_span_done */
+int sw__get_span(sw_vfs_req *r, uint64_t cap, int *fd, uint64_t *off, uint64_t *len);
+void sw__get_span_done(sw_vfs_req *r, uint64_t n);
 int sw__has_begin(sw_vfs_req *r, const sw_slice *a);
 int sw__stat_begin(sw_vfs_req *r, const sw_slice *a);
 int sw__list_dir_begin(sw_vfs_req *r, const sw_slice *a);
@@ -26,6 +29,8 @@ int sw__readv_begin(sw_vfs_req *r, const sw_slice *a);
 int sw__readv_body(sw_vfs_req *r, const uint8_t *p, size_t n);
 int sw__readv_end(sw_vfs_req *r);
 ptrdiff_t sw__readv_read(sw_vfs_req *r, uint8_t *buf, size_t cap); /* sw_vfs_read_body */
+int sw__readv_span(sw_vfs_req *r, uint64_t cap, int *fd, uint64_t *off, uint64_t *len);
+void sw__readv_span_done(sw_vfs_req *r, uint64_t n);
 
 /* vfs_put.c: put, put_non_atomic and append share the body hooks. */
 int sw__put_begin(sw_vfs_req *r, const sw_slice *a);
@@ -33,6 +38,9 @@ int sw__append_begin(sw_vfs_req *r, const sw_slice *a);
 int sw__upload_body(sw_vfs_req *r, const uint8_t *p, size_t n);
 int sw__upload_end(sw_vfs_req *r);
 void sw__upload_abort(sw_vfs_req *r);
+/* sw_vfs_body_sink, sw_vfs_body_sink_done */
+int sw__upload_sink(sw_vfs_req *r, uint64_t avail, int *fd);
+int sw__upload_sink_done(sw_vfs_req *r, uint64_t n, int err);
 
 /* vfs_write.c: delete, mkdir, rmdir (one path), rename and move. */
 int sw__one_path_begin(sw_vfs_req *r, const sw_slice *a);

@@ -35,14 +35,15 @@ static int one_path(sw_vfs_req *r, int op, int64_t mode, bool has_mode)
 		sw_jail_res_fini(&res);
 		return busy_root(r, &r->jp);
 	}
+	sw_fs *fs = SW__FS(r);
 	if (op == V_DELETE)
-		ok = unlinkat(res.dirfd, res.name, 0);
+		ok = sw_fs_unlinkat(fs, res.dirfd, res.name, 0);
 	else if (op == V_RMDIR)
-		ok = unlinkat(res.dirfd, res.name, AT_REMOVEDIR);
+		ok = sw_fs_unlinkat(fs, res.dirfd, res.name, AT_REMOVEDIR);
 	else {
-		ok = mkdirat(res.dirfd, res.name, has_mode ? (mode_t)mode : 0777);
+		ok = sw_fs_mkdirat(fs, res.dirfd, res.name, has_mode ? (mode_t)mode : 0777);
 		if (ok == 0 && has_mode)
-			sw__chmod_dir(res.dirfd, res.name, (mode_t)mode);
+			sw__chmod_dir(fs, res.dirfd, res.name, (mode_t)mode);
 	}
 	int e = errno;
 	sw_jail_res_fini(&res);
@@ -73,7 +74,7 @@ static int two_paths(sw_vfs_req *r, sw_jail_path *to)
 		if (rc)
 			goto out;
 		struct stat st;
-		int ok = fstatat(from.dirfd, from.name, &st, AT_SYMLINK_NOFOLLOW);
+		int ok = sw_fs_fstatat(SW__FS(r), from.dirfd, from.name, &st, AT_SYMLINK_NOFOLLOW);
 		e = errno;
 		if (ok < 0) {
 			sw_jail_res_fini(&from);
@@ -121,9 +122,10 @@ static int two_paths(sw_vfs_req *r, sw_jail_path *to)
 		ok = -1;
 		errno = EBUSY;
 	} else if (is_move && dir) {
-		ok = renameat2(from.dirfd, from.name, dst.dirfd, dst.name, RENAME_NOREPLACE);
+		ok = sw_fs_renameat2(SW__FS(r), from.dirfd, from.name, dst.dirfd, dst.name,
+		                     RENAME_NOREPLACE);
 	} else {
-		ok = renameat(from.dirfd, from.name, dst.dirfd, dst.name);
+		ok = sw_fs_renameat2(SW__FS(r), from.dirfd, from.name, dst.dirfd, dst.name, 0);
 	}
 	e = errno;
 	sw_jail_res_fini(&from);
