@@ -9,9 +9,11 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 
 # Debian packages only.  brz + python3-breezy(.tests) are the peer for the
 # interoperability tests and the source of the test vectors; afl++ and clang's
-# runtime (libFuzzer, sanitizers) are the fuzzing engines.
+# runtime (libFuzzer, sanitizers) are the fuzzing engines; libpcap-dev and
+# tshark read and check packet captures; chromium renders the conformance
+# report in a test; groff-base and man-db check the man page.
 SW_PACKAGES="cmake make gcc clang llvm libclang-rt-14-dev libcmocka-dev valgrind libpcap-dev tshark
-afl++ brz python3-breezy python3-breezy.tests pkg-config zip git groff-base man-db"
+afl++ brz python3-breezy python3-breezy.tests pkg-config zip git groff-base man-db chromium"
 
 sw_log() { printf '\n==> %s\n' "$*"; }
 
