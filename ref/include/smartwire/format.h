@@ -20,6 +20,13 @@
  *   end                            end
  *   excess "..."  (bytes after the end of the message, if any)
  *   error         (decoding failed; unit tests check the exact code)
+ *
+ * The pack container (pack.h) has its own two events, one record per line
+ * with its names (each a tuple of elements) and its body joined, then the
+ * end marker:
+ *   record [["name", "parts"], ["other"]] "body bytes"
+ *   end           (the 'E' record)
+ * followed by excess / error as above.
  */
 #ifndef SMARTWIRE_FORMAT_H
 #define SMARTWIRE_FORMAT_H
