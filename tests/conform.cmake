@@ -18,12 +18,13 @@ set_tests_properties(conform.no-match PROPERTIES WILL_FAIL TRUE)
 # The whole suite with its default sweeps, the security matrix included.
 add_test(NAME conform.embedded
          COMMAND smartwire_cli conform --cases ${SW_CONFORM_DIR}/cases -j 2 -q
-                 --expect ${SW_CONFORM_DIR}/expectations/smartwire.txt)
+                 --expect ${SW_CONFORM_DIR}/expectations/smartwire.txt
+                 --json ${CMAKE_BINARY_DIR}/conform-embedded.json)
 # smartwire's own server as a separate process (the pipe target, the
 # security matrix included; over TCP without it: the jail is the same code)
 # and its client through the adapter.
 add_test(NAME conform.smartwire-serve
-         COMMAND sh -c "exec \"$0\" conform --cases ${SW_CONFORM_DIR}/cases --server-cmd \"$0 serve --inet --directory={dir} {options}\" --expect ${SW_CONFORM_DIR}/expectations/smartwire.txt --sweep none -j 2 -q"
+         COMMAND sh -c "exec \"$0\" conform --cases ${SW_CONFORM_DIR}/cases --server-cmd \"$0 serve --inet --directory={dir} {options}\" --expect ${SW_CONFORM_DIR}/expectations/smartwire.txt --sweep none -j 2 -q --json ${CMAKE_BINARY_DIR}/conform-serve.json"
                  $<TARGET_FILE:smartwire_cli>)
 add_test(NAME conform.smartwire-serve-tcp
          COMMAND sh -c "exec \"$0\" conform --cases ${SW_CONFORM_DIR}/cases --server-tcp-cmd \"$0 serve --listen=127.0.0.1 --port={port} --directory={dir} {options}\" --expect ${SW_CONFORM_DIR}/expectations/smartwire.txt --sweep none -j 2 -q --exclude 'security.*'"
@@ -50,16 +51,21 @@ add_test(NAME conform.mutants
                  --work ${CMAKE_BINARY_DIR}/mutants --cc ${CMAKE_C_COMPILER} --jobs 2)
 set_tests_properties(conform.mutants PROPERTIES LABELS "conformance;mutants" TIMEOUT 1800)
 
-# Verdicts that hold under load: the suite idle, then with every core busy;
-# the verdicts must be the same.  RUN_SERIAL: the load must not slow down
+# Verdicts that hold under load: the suite with every core busy must give
+# each case the verdict of the run without that load, which is the run of
+# conform.embedded / conform.smartwire-serve (same cases, same options; a
+# fixture, so that it runs first).  RUN_SERIAL: the load must not slow down
 # the other tests, nor they this one.
+set_tests_properties(conform.embedded PROPERTIES FIXTURES_SETUP conform_idle_embedded)
+set_tests_properties(conform.smartwire-serve PROPERTIES FIXTURES_SETUP conform_idle_serve)
 foreach(target embedded serve)
   add_test(NAME conform.load-${target}
            COMMAND bash ${PROJECT_SOURCE_DIR}/tests/tools/conform_load.sh
                    $<TARGET_FILE:smartwire_cli> ${PROJECT_SOURCE_DIR}
-                   ${CMAKE_BINARY_DIR}/conform-load ${target})
+                   ${CMAKE_BINARY_DIR}/conform-load ${target}
+                   ${CMAKE_BINARY_DIR}/conform-${target}.json)
   set_tests_properties(conform.load-${target} PROPERTIES LABELS "conformance;load"
-                       TIMEOUT 900 RUN_SERIAL TRUE)
+                       TIMEOUT 1200 RUN_SERIAL TRUE FIXTURES_REQUIRED conform_idle_${target})
 endforeach()
 
 # The HTML report in a real browser (Debian's chromium, headless); the
@@ -74,7 +80,7 @@ if(SW_INTEROP)
   # Breezy's server with every case, the security matrix included: its
   # findings are recorded in breezy-3.3.2.txt (SECURITY entries).
   add_test(NAME conform.breezy-server
-           COMMAND sh -c "${SW_NEED_BRZ}; exec \"$0\" conform --cases ${SW_CONFORM_DIR}/cases --server-cmd '${SW_BRZ_SERVER}' --expect ${SW_CONFORM_DIR}/expectations/breezy-3.3.2.txt --sweep none -j 2 -q --json breezy-server.json"
+           COMMAND sh -c "${SW_NEED_BRZ}; exec \"$0\" conform --cases ${SW_CONFORM_DIR}/cases --server-cmd '${SW_BRZ_SERVER}' --expect ${SW_CONFORM_DIR}/expectations/breezy-3.3.2.txt --sweep none -j 2 -q --json ${CMAKE_BINARY_DIR}/conform-brz.json"
                    $<TARGET_FILE:smartwire_cli>)
   add_test(NAME conform.breezy-sweeps
            COMMAND sh -c "${SW_NEED_BRZ}; exec \"$0\" conform --cases ${SW_CONFORM_DIR}/cases --server-cmd '${SW_BRZ_SERVER}' --expect ${SW_CONFORM_DIR}/expectations/breezy-3.3.2.txt --sweep framing -j 2 -q detect.marker.v1-hello v12.body.v1-put session.eof.v1-write-sweep v3.parts.byte-before-args"
@@ -99,10 +105,11 @@ if(SW_INTEROP)
   set_tests_properties(conform.breezy-server conform.breezy-sweeps conform.breezy-client
                        conform.differential conform.breezy-self-differential PROPERTIES
                        LABELS interop TIMEOUT 1800)
+  set_tests_properties(conform.breezy-server PROPERTIES FIXTURES_SETUP conform_idle_brz)
   add_test(NAME conform.load-brz
            COMMAND bash ${PROJECT_SOURCE_DIR}/tests/tools/conform_load.sh
                    $<TARGET_FILE:smartwire_cli> ${PROJECT_SOURCE_DIR}
-                   ${CMAKE_BINARY_DIR}/conform-load brz)
+                   ${CMAKE_BINARY_DIR}/conform-load brz ${CMAKE_BINARY_DIR}/conform-brz.json)
   set_tests_properties(conform.load-brz PROPERTIES LABELS "interop;load" TIMEOUT 1200
-                       RUN_SERIAL TRUE)
+                       RUN_SERIAL TRUE FIXTURES_REQUIRED conform_idle_brz)
 endif()
