@@ -15,16 +15,31 @@ Two kinds of mutants, each a realistic bug:
   `smartwire` program), and each patch is applied, built incrementally (a
   file or two and a link), copied to WORK/bin/NAME and reverted.  Each
   mutant runs the WHOLE suite with its default sweeps against
-  `NAME serve --inet`; the first failing case kills it.
+  `NAME serve --inet`; the first failing case kills it.  The cases of
+  the bug's area (its Category: the jail mutants start with the jail and
+  security cases) run first, the rest of the suite after them, so that a
+  mutant usually dies within seconds.
 * output mutants (mutate.py): a correct server (`brz serve --inet`)
   behind a proxy that corrupts what it says; each runs a subset of the
   cases without sweeps, as before.
 
 Mutants named harmless-* are correct rewrites (other read and write sizes,
-delays, another path resolution): they must pass every case they run, with
---strict (a flaky verdict fails them too).  Mutants run in parallel.  The
-last lines are the score table by category.  Exit status 0 only if every
-mutant was killed and every harmless rewrite passed.
+delays, another path resolution): they must pass every case they run.
+
+Verdicts are --strict's (a MUST or SHOULD failure, a flaky case, a fixed
+deviation or an unimplemented verb fails a run: kills a mutant, flags a
+harmless rewrite; a case is not run again to tell flaky from fail:
+--no-retry) but in the areas of the verbs `smartwire serve` does not
+implement (SERVE_UNIMPLEMENTED: it answers them as Breezy answers an
+unknown verb, and the unpatched server reports them `unimplemented` too):
+those run last, without --strict, and every verdict but `unimplemented`
+that --strict would fail still fails the run.  A mutant that answers an
+implemented verb as unknown is killed; one that drops the answer to an
+unimplemented one fails the case.
+
+Mutants run in parallel.  The last lines are the score table by category.
+Exit status 0 only if every mutant was killed and every harmless rewrite
+passed.
 """
 import argparse
 import concurrent.futures
@@ -49,6 +64,19 @@ vfs.get.v?.ok vfs.get.v?.nosuchfile vfs.has.* vfs.stat.v?.file vfs.list-dir.v?.d
 vfs.readv.v?.ok vfs.readv.v?.short vfs.put.v?.readonly vfs.append.v?.ok
 session.pipeline.v3-then-close session.pipeline.mixed-then-close'''.split()
 
+# The output mutants that corrupt one verb's answer run the subset's cases
+# of that verb first (the others: the subset in its order).
+OUTPUT_FIRST = {
+    'readonly-name': ['vfs.put.v?.readonly'],
+    'stat-mode-py2': ['vfs.stat.v?.file'],
+    'names-drop-last': ['vfs.list-dir.v?.dir'],
+    'appended-offset': ['vfs.append.v?.ok'],
+    'short-readv-numbers': ['vfs.readv.v?.short'],
+    'readv-data': ['v12.body.v1-readv', 'vfs.readv.v?.ok'],
+    'get-body-flip': ['v12.body.v1-get', 'v12.body.v2-get', 'vfs.get.v?.ok'],
+    'has-swap': ['vfs.has.*'],
+}
+
 OUTPUT_CATEGORIES = [
     ('output: v3 framing', r'^v3-'),
     ('output: v1/v2 framing', r'^(v2-|v1-|prefixed-)'),
@@ -61,6 +89,30 @@ OUTPUT_CATEGORIES = [
 
 # The tree a server mutant is built from.
 TREE = ['CMakeLists.txt', 'ref', 'tools', 'testbench']
+
+# The areas of the verbs `smartwire serve` answers as unknown (only the 16
+# file verbs are implemented; conformance/README.md, "Coverage"): an
+# `unimplemented` verdict there is the unpatched server's too.
+SERVE_UNIMPLEMENTED = ['bzrdir.*', 'branch.*', 'repo.*', 'stream.*', 'fmt114.*']
+
+# The cases a server mutant runs first, by its Category: those of the area
+# its bug is in, in steps (each a runner invocation with these globs, in
+# the suite's order); the rest of the suite runs after them, so a mutant
+# still meets every case until one kills it.
+AREA_FIRST = {
+    'jail': [['jail.*'], ['security.*']],
+    'read-only': [['*.readonly']],
+    'reading requests': [['detect.*', 'v12.*', 'v3.*', 'session.eof.*']],
+    'error recovery': [['detect.near.*', 'v3.framing.*', 'session.terminate.*'],
+                       ['detect.*', 'v12.*']],
+    'pipelining': [['session.pipeline.*', 'detect.near.*', 'detect.mixed.*']],
+    'request bodies': [['v12.body.*', 'v3.parts.*', 'vfs.put*', 'vfs.append.*',
+                        'session.eof.*']],
+    'limits and timeouts': [['session.timeout.*', 'session.limits.*']],
+}
+
+# The lines of the runner's summary that fail a run (see above).
+FAILING = re.compile(r'^(fail|non-strict|fixed|unimplemented|flaky)\s+(\S+)')
 
 
 def log(msg):
@@ -106,6 +158,18 @@ def run(cmd, **kw):
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
 
 
+def git_apply(patch, src, *opts):
+    """`git apply` in WORK/src as a plain patch program.  WORK is often
+    inside the source tree's own work tree (build/gcc/mutants): git would
+    take the enclosing repository for its own and, from a subdirectory of
+    it, silently skip every path outside that subdirectory, i.e. apply
+    nothing and succeed.  GIT_CEILING_DIRECTORIES stops the search."""
+    env = dict(os.environ, GIT_CEILING_DIRECTORIES=os.path.dirname(src))
+    env.pop('GIT_DIR', None)
+    env.pop('GIT_WORK_TREE', None)
+    return run(['git', 'apply'] + list(opts) + [patch], cwd=src, env=env)
+
+
 def build_server_mutants(args, patches):
     """Builds WORK/bin/NAME for every patch.  Returns {name: binary}."""
     src = os.path.join(args.work, 'src')
@@ -132,19 +196,25 @@ def build_server_mutants(args, patches):
         sys.exit('run_mutants.py: the unpatched tree does not build:\n' + out)
     built = {}
     exe = os.path.join(bld, 'tools', 'smartwire')
+    plain = os.path.join(args.work, 'smartwire.unpatched')
+    shutil.copyfile(exe, plain)
     for p in patches:
         name = os.path.basename(p)[:-6]
-        r = run(['git', 'apply', p], cwd=src)
+        r = git_apply(p, src)
         if r.returncode:
             sys.exit('run_mutants.py: %s does not apply: %s' % (p, r.stdout))
         ok, out = build()
-        if ok:
+        same = ok and filecmp.cmp(exe, plain, shallow=False)
+        if ok and not same:
             shutil.copyfile(exe, os.path.join(binr, name))
             os.chmod(os.path.join(binr, name), 0o755)
             built[name] = os.path.join(binr, name)
-        r2 = run(['git', 'apply', '-R', p], cwd=src)
+        r2 = git_apply(p, src, '-R')
         if not ok:
             sys.exit('run_mutants.py: mutant %s does not build:\n%s' % (name, out))
+        if same:
+            sys.exit('run_mutants.py: mutant %s builds the unpatched program: %s changed '
+                     'nothing' % (name, p))
         if r2.returncode:
             sys.exit('run_mutants.py: %s does not revert: %s' % (p, r2.stdout))
     build()  # leave the objects matching the unpatched sources
@@ -152,37 +222,67 @@ def build_server_mutants(args, patches):
     return built
 
 
-def conform_cmd(args, name, target, harmless, cases, sweep):
+def conform_cmd(args, name, target, harmless, cases, sweep, strict=True, excludes=()):
+    """The runner's command line.  strict=False: without --strict, whose
+    verdicts failing() applies instead (unimplemented verbs of the areas
+    smartwire does not implement are no failure)."""
     cmd = [args.smartwire, 'conform', '--cases', os.path.join(CONF, 'cases'),
-           '--server-cmd', target, '--strict', '-q', '-j', str(args.case_jobs),
+           '--server-cmd', target, '-q', '-j', str(args.case_jobs),
            '--name', 'mutant ' + name, '--timeout', '10000' if harmless else '3000']
+    # --no-retry: the runner runs a failing case again to tell `flaky` from
+    # `fail`, but here both fail a run (see failing()), so the second run
+    # decides nothing; and an `unimplemented` verdict is a failure to the
+    # runner: without it, each of the 321 cases of verbs `smartwire serve`
+    # does not implement ran twice in every harmless run (a quarter of its
+    # time).
+    cmd.append('--no-retry')
+    if strict:
+        cmd.append('--strict')
     if sweep is not None:
         cmd += ['--sweep', sweep]
     if not harmless:
+        # Killed at its first failing case: nothing more to learn.
         cmd += ['--max-fail', '1']
+    for x in excludes:
+        cmd += ['--exclude', x]
     return cmd + cases
 
 
+def failing(out, strict):
+    """The first case of the runner's output that fails the run (strict:
+    any that --strict fails; otherwise all but `unimplemented`), or None."""
+    for line in out.splitlines():
+        m = FAILING.match(line)
+        if m and (strict or m.group(1) != 'unimplemented'):
+            return m.group(2)
+    return None
+
+
 def one(job):
-    """Runs one mutant; returns (name, category, verdict, detail, seconds)."""
-    name, cat, cmd, harmless, logdir = job
+    """Runs one mutant, in one or more steps (a subset of the cases each;
+    the next only while nothing failed).  Returns (name, category, verdict,
+    detail, seconds)."""
+    name, cat, steps, harmless, logdir = job
     t0 = time.time()
-    r = run(cmd)
+    first, code, ran = None, 0, []
+    for cmd, strict in steps:
+        r = run(cmd)
+        ran.append(' '.join(cmd) + '\n\n' + r.stdout)
+        first, code = failing(r.stdout, strict), r.returncode
+        # Exit 0 with a failing line: a SHOULD/flaky/unimplemented verdict
+        # without --strict; exit 1 without one: no case matched, or worse.
+        if first or code:
+            break
     secs = time.time() - t0
     with open(os.path.join(logdir, name + '.txt'), 'w') as f:
-        f.write(' '.join(cmd) + '\n\n' + r.stdout)
-    first = None
-    for line in r.stdout.splitlines():
-        m = re.match(r'^(fail|non-strict|fixed|unimplemented|flaky)\s+(\S+)', line)
-        if m:
-            first = m.group(2)
-            break
+        f.write('\n\n'.join(ran))
+    ok = not first and code == 0
     if harmless:
-        return (name, cat, 'passed' if r.returncode == 0 else 'FLAGGED',
-                '' if r.returncode == 0 else 'failed %s (exit %d)' % (first, r.returncode), secs)
-    if r.returncode == 1 and first:
+        return (name, cat, 'passed' if ok else 'FLAGGED',
+                '' if ok else 'failed %s (exit %d)' % (first, code), secs)
+    if first and code in (0, 1):
         return (name, cat, 'killed', 'by ' + first, secs)
-    return (name, cat, 'SURVIVED', 'exit %d' % r.returncode, secs)
+    return (name, cat, 'SURVIVED', 'exit %d' % code, secs)
 
 
 def main():
@@ -223,9 +323,19 @@ def main():
             cat, _ = patch_info(p)
             harmless = name.startswith('harmless-')
             target = '%s serve --inet --directory={dir} {options}' % built[name]
-            # The whole suite, default sweeps.
+            # The whole suite, default sweeps: the area of the bug first.
+            # --strict but for the verbs smartwire does not implement, last.
+            steps, done = [], list(SERVE_UNIMPLEMENTED)
+            for globs in [] if harmless else AREA_FIRST.get(cat, []):
+                steps.append((conform_cmd(args, name, target, harmless, globs, None,
+                                          excludes=done), True))
+                done += globs
+            steps.append((conform_cmd(args, name, target, harmless, [], None, excludes=done),
+                          True))
+            steps.append((conform_cmd(args, name, target, harmless, SERVE_UNIMPLEMENTED, None,
+                                      strict=False), False))
             jobs.append(('server:' + name, 'harmless (input)' if harmless else 'input: ' + cat,
-                         conform_cmd(args, name, target, harmless, [], None), harmless, logdir))
+                         steps, harmless, logdir))
     if not args.no_output:
         if args.output_server.startswith('brz') and shutil.which('brz') is None:
             sys.exit('run_mutants.py: FAIL: brz (Breezy) is not installed; the output mutants '
@@ -239,13 +349,17 @@ def main():
                 (c for c, rx in OUTPUT_CATEGORIES if re.search(rx, n)), 'output: other')
             target = '%s %s %s -- %s' % (PY, os.path.join(HERE, 'mutate.py'), n,
                                          args.output_server)
-            cmd = conform_cmd(args, n, target, harmless, OUTPUT_SUBSET, 'none')
             expect = args.output_expect
             if not expect and args.output_server.startswith('brz'):
                 expect = os.path.join(CONF, 'expectations', 'breezy-3.3.2.txt')
-            if expect:
-                cmd[2:2] = ['--expect', expect]
-            jobs.append(('output:' + n, cat, cmd, harmless, logdir))
+            first = OUTPUT_FIRST.get(n, [])
+            cmds = [conform_cmd(args, n, target, harmless, first, 'none')] if first else []
+            cmds.append(conform_cmd(args, n, target, harmless, OUTPUT_SUBSET, 'none',
+                                    excludes=first))
+            for cmd in cmds:
+                if expect:
+                    cmd[2:2] = ['--expect', expect]
+            jobs.append(('output:' + n, cat, [(cmd, True) for cmd in cmds], harmless, logdir))
     # Harmless rewrites run every case: start them first.
     jobs.sort(key=lambda j: not j[3])
     results = []
