@@ -323,11 +323,19 @@ static uint64_t tree_hash(const char *dir, bool no_temp)
 	return h;
 }
 
+/* The output buffers of runs A, B, T and D, kept between executions so
+ * that a run appends into memory it already has (libc memory: the
+ * harness's, not the server's, which goes through the failing allocator). */
+enum { RUN_A, RUN_B, RUN_T, RUN_D, RUNS };
+static sw_buf outbufs[RUNS];
+
 static void cleanup(void)
 {
 	if (base[0])
 		remove_tree(base);
 	sw_fs_del(fs);
+	for (int i = 0; i < RUNS; i++)
+		sw_buf_fini(&outbufs[i]);
 }
 
 /* Removes the trees of fuzzing processes that died without running their
@@ -443,10 +451,13 @@ static const char *end_name(int e)
 	return e >= 0 && e < 8 ? ends[e] : "?";
 }
 
-static void session(const run_cfg *rc, const uint8_t *in, size_t len, outcome *o)
+static void session(const run_cfg *rc, const uint8_t *in, size_t len, outcome *o, int slot)
 {
 	memset(o, 0, sizeof *o);
-	sw_buf_init(&o->out, NULL);
+	o->out = outbufs[slot];
+	if (!o->out.data)
+		sw_buf_init(&o->out, NULL);
+	sw_buf_reset(&o->out);
 	o->rv = -1;
 	if (rc->rw && (on_disk || changes() != rw_made_at)) {
 		remove_tree(rw_root);
@@ -535,18 +546,23 @@ out:
 	sw_medium_del(srv); /* the client now reads the queued bytes, then EOF */
 	sw_medium_del(srv_inner);
 	if (cli) {
-		uint8_t buf[4096];
+		/* Read straight into the output buffer, sized once from what
+		 * the fifo says is queued (one more byte to see the EOF). */
 		size_t pending = sw_fifo_pending(cli);
+		if (sw_buf_reserve(&o->out, pending + 1) != 0)
+			sw_fuzz_fail("server_session: out of memory\n");
 		for (;;) {
-			ptrdiff_t n = sw_medium_read(cli, buf, sizeof buf);
+			if (o->out.cap - o->out.len < 4096 && sw_buf_reserve(&o->out, 4096) != 0)
+				sw_fuzz_fail("server_session: out of memory\n");
+			ptrdiff_t n =
+			    sw_medium_read(cli, o->out.data + o->out.len, o->out.cap - o->out.len);
 			if (n <= 0) {
 				if (n < 0 && n != SW_ERR_NOMEM)
 					sw_fuzz_fail("server_session: reading the answer failed: %s\n",
 					             sw_errname((int)n));
 				break;
 			}
-			if (sw_buf_append(&o->out, buf, (size_t)n) != 0)
-				sw_fuzz_fail("server_session: out of memory\n");
+			o->out.len += (size_t)n;
 		}
 		if (o->out.len != pending)
 			sw_fuzz_fail("server_session: sw_fifo_pending said %zu bytes, %zu were read\n",
@@ -569,9 +585,10 @@ out:
 		sw_fuzz_fail("server_session: the read-only server changed its tree\n");
 }
 
-static void free_outcome(outcome *o)
+/* Gives the output buffer back to its slot (kept for the next execution). */
+static void free_outcome(outcome *o, int slot)
 {
-	sw_buf_fini(&o->out);
+	outbufs[slot] = o->out;
 }
 
 static void show(const char *label, const outcome *o)
@@ -650,7 +667,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	              .small = (ctl.variant >> 2) & 1};
 
 	outcome a;
-	session(&rc, ctl.data, ctl.len, &a);
+	session(&rc, ctl.data, ctl.len, &a, RUN_A);
 	if (a.setup != 0)
 		sw_fuzz_fail("server_session: the clean run failed to start: %s\n",
 		             sw_errname(a.setup));
@@ -715,14 +732,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rb.wplan = &wp;
 	rb.pair_plans = (plan >> 7) && io != 4 && io != 5 && io != 6;
 	outcome b;
-	session(&rb, ctl.data, ctl.len, &b);
+	session(&rb, ctl.data, ctl.len, &b, RUN_B);
 	if (b.setup != 0)
 		sw_fuzz_fail("server_session: the chunked run failed to start: %s\n",
 		             sw_errname(b.setup));
 
 	if (io == 1 || io == 2 || io == 3 || io == 7) {
-		outcome t;
-		session(&rc, ctl.data, (size_t)n_in, &t);
+		/* T: the clean run on the first n_in bytes.  When n_in is the
+		 * whole input, T is A (the same configuration, bytes and starting
+		 * tree: session() rebuilds a changed read-write tree first) and
+		 * is not run again. */
+		outcome t_run;
+		const outcome *tp = &a;
+		if (n_in != ctl.len) {
+			session(&rc, ctl.data, (size_t)n_in, &t_run, RUN_T);
+			tp = &t_run;
+		}
+		const outcome t = *tp;
 		bool read_to_end = t.res.end == SW_SERVE_EOF || t.res.end == SW_SERVE_EOF_MID_REQUEST;
 		if (io == 7 && read_to_end) {
 			/* A stalled read looks like time running out: the idle
@@ -744,7 +770,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			             "SW_SERVE_IO/SW_ERR_IO after a prefix of the output\n",
 			             (unsigned long long)n_in);
 		}
-		free_outcome(&t);
+		if (tp == &t_run)
+			free_outcome(&t_run, RUN_T);
 	} else if ((io == 4 || io == 5) && a.out.len > n_out) {
 		int want = io == 4 ? SW_ERR_CONNECTION_RESET : SW_ERR_IO;
 		if (b.res.end != SW_SERVE_IO || b.res.error != want || b.out.len != n_out ||
@@ -758,7 +785,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		require_equal("reading and writing in pieces (with EAGAIN/EINTR bursts)", &a, &b);
 	}
-	free_outcome(&b);
+	free_outcome(&b, RUN_B);
 
 	/* D: the N-th allocation fails. */
 	size_t fail_at = sw_fuzz_pick_failure(&ctl, a.calls);
@@ -773,7 +800,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rd.fail_at = fail_at;
 		rd.persistent = ctl.fault == SW_FUZZ_FAULT_PERSISTENT;
 		outcome d;
-		session(&rd, ctl.data, ctl.len, &d);
+		session(&rd, ctl.data, ctl.len, &d, RUN_D);
 		bool reported = d.setup == SW_ERR_NOMEM || d.res.error == SW_ERR_NOMEM;
 		if (reported ? !is_prefix(&d, &a) : !(same_out(&a, &d) && a.res.end == d.res.end &&
 		                                       a.res.error == d.res.error && a.tree == d.tree)) {
@@ -784,8 +811,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			             reported ? "wrote bytes the clean run did not"
 			                      : "neither ended with SW_ERR_NOMEM nor gave the clean result");
 		}
-		free_outcome(&d);
+		free_outcome(&d, RUN_D);
 	}
-	free_outcome(&a);
+	free_outcome(&a, RUN_A);
 	return 0;
 }
