@@ -152,9 +152,13 @@ static void die_errno(const char *what, const char *path)
 	sw_fuzz_fail("server_session: %s %s: %s\n", what, path, strerror(errno));
 }
 
-static void write_file(const char *path, const char *data, unsigned mode)
+/* The tree functions below work relative to directory descriptors (one
+ * path component per call where they can): every call with a whole path
+ * walks it from the root again, which was most of the cost of rebuilding
+ * and hashing a tree in memory. */
+static void write_file(int dfd, const char *path, const char *data, unsigned mode)
 {
-	int fd = sw_fs_openat(fs, AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int fd = sw_fs_openat(fs, dfd, path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0)
 		die_errno("create", path);
 	size_t n = strlen(data);
@@ -169,19 +173,21 @@ static void make_tree(const char *root)
 {
 	if (sw_fs_mkdirat(fs, AT_FDCWD, root, 0755) != 0)
 		die_errno("mkdir", root);
-	char p[600];
+	int rfd = sw_fs_openat(fs, AT_FDCWD, root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+	if (rfd < 0)
+		die_errno("open", root);
 	for (size_t i = 0; i < sizeof layout / sizeof layout[0]; i++) {
 		const entry *e = &layout[i];
-		snprintf(p, sizeof p, "%s/%s", root, e->path);
 		if (e->type == 'd') {
-			if (sw_fs_mkdirat(fs, AT_FDCWD, p, e->mode) != 0)
-				die_errno("mkdir", p);
+			if (sw_fs_mkdirat(fs, rfd, e->path, e->mode) != 0)
+				die_errno("mkdir", e->path);
 		} else if (e->type == 'f') {
-			write_file(p, e->data, e->mode);
-		} else if (sw_fs_symlinkat(fs, e->data, AT_FDCWD, p) != 0) {
-			die_errno("symlink", p);
+			write_file(rfd, e->path, e->data, e->mode);
+		} else if (sw_fs_symlinkat(fs, e->data, rfd, e->path) != 0) {
+			die_errno("symlink", e->path);
 		}
 	}
+	sw_fs_close_fd(fs, rfd);
 }
 
 typedef struct names {
@@ -221,28 +227,35 @@ static names list(const char *dir)
 	return x;
 }
 
-/* rm -rf, making directories searchable first: a fuzzed mkdir or chmod
- * may have left mode 000. */
-static void remove_tree(const char *path)
+/* rm -rf of `name` in directory `dfd`, making directories searchable
+ * first: a fuzzed mkdir or chmod may have left mode 000. */
+static void remove_at(int dfd, const char *name)
 {
 	struct stat st;
-	if (sw_fs_fstatat(fs, AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) != 0)
+	if (sw_fs_fstatat(fs, dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return;
 	if (!S_ISDIR(st.st_mode)) {
-		if (sw_fs_unlinkat(fs, AT_FDCWD, path, 0) != 0)
-			die_errno("unlink", path);
+		if (sw_fs_unlinkat(fs, dfd, name, 0) != 0)
+			die_errno("unlink", name);
 		return;
 	}
-	sw_fs_fchmodat(fs, AT_FDCWD, path, 0700, 0);
-	names x = list(path);
-	for (size_t i = 0; i < x.n; i++) {
-		char p[4096];
-		snprintf(p, sizeof p, "%s/%s", path, x.v[i]);
-		remove_tree(p);
+	sw_fs_fchmodat(fs, dfd, name, 0700, 0);
+	int sub = sw_fs_openat(fs, dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+	if (sub >= 0) {
+		names x = {NULL, 0, 0};
+		sw_fs_readdir(fs, sub, add_name, &x);
+		for (size_t i = 0; i < x.n; i++)
+			remove_at(sub, x.v[i]);
+		free_names(&x);
+		sw_fs_close_fd(fs, sub);
 	}
-	free_names(&x);
-	if (sw_fs_unlinkat(fs, AT_FDCWD, path, AT_REMOVEDIR) != 0)
-		die_errno("rmdir", path);
+	if (sw_fs_unlinkat(fs, dfd, name, AT_REMOVEDIR) != 0)
+		die_errno("rmdir", name);
+}
+
+static void remove_tree(const char *path)
+{
+	remove_at(AT_FDCWD, path);
 }
 
 /* FNV-1a over a canonical walk: names sorted, per entry its type, mode,
@@ -261,11 +274,11 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Hashes the tree below `dir`; aborts on a leftover upload temporary file
- * when `no_temp`. */
-static void hash_dir(uint64_t *h, const char *dir, bool no_temp)
+/* Hashes the tree below directory `dir` of `pdfd`; aborts on a leftover
+ * upload temporary file when `no_temp`. */
+static void hash_dir(uint64_t *h, int pdfd, const char *dir, bool no_temp)
 {
-	int dfd = sw_fs_openat(fs, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+	int dfd = sw_fs_openat(fs, pdfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
 	if (dfd < 0) {
 		fnv(h, "?", 1); /* unreadable (mode 000 as non-root) */
 		return;
@@ -305,10 +318,8 @@ static void hash_dir(uint64_t *h, const char *dir, bool no_temp)
 			if (k > 0)
 				fnv(h, t, (size_t)k);
 		} else if (S_ISDIR(st.st_mode)) {
-			char p[4096];
-			snprintf(p, sizeof p, "%s/%s", dir, nm);
 			fnv(h, "{", 1);
-			hash_dir(h, p, no_temp);
+			hash_dir(h, dfd, nm, no_temp);
 			fnv(h, "}", 1);
 		}
 	}
@@ -319,7 +330,7 @@ static void hash_dir(uint64_t *h, const char *dir, bool no_temp)
 static uint64_t tree_hash(const char *dir, bool no_temp)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
-	hash_dir(&h, dir, no_temp);
+	hash_dir(&h, AT_FDCWD, dir, no_temp);
 	return h;
 }
 
@@ -399,7 +410,7 @@ static void setup_once(void)
 		die_errno("mkdir", sentinel);
 	char p[400];
 	snprintf(p, sizeof p, "%s/keep", sentinel);
-	write_file(p, "do not touch\n", 0644);
+	write_file(AT_FDCWD, p, "do not touch\n", 0644);
 	ro_hash = tree_hash(ro_root, false);
 	rw_hash = tree_hash(rw_root, true);
 	sentinel_hash = tree_hash(sentinel, false);
@@ -425,6 +436,13 @@ static void check_outside(void)
 }
 
 /* ---- one session ----------------------------------------------------- */
+
+static void reset_rw(void)
+{
+	remove_tree(rw_root);
+	make_tree(rw_root);
+	rw_made_at = changes();
+}
 
 typedef struct outcome {
 	int setup;      /* 0, or the (negative) error that stopped the run early */
@@ -459,11 +477,8 @@ static void session(const run_cfg *rc, const uint8_t *in, size_t len, outcome *o
 		sw_buf_init(&o->out, NULL);
 	sw_buf_reset(&o->out);
 	o->rv = -1;
-	if (rc->rw && (on_disk || changes() != rw_made_at)) {
-		remove_tree(rw_root);
-		make_tree(rw_root);
-		rw_made_at = changes();
-	}
+	if (rc->rw && (on_disk || changes() != rw_made_at))
+		reset_rw();
 	uint64_t changes_before = changes();
 	sw_failmem fm;
 	sw_failmem_init(&fm, rc->fail_at, rc->persistent);
@@ -814,5 +829,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free_outcome(&d, RUN_D);
 	}
 	free_outcome(&a, RUN_A);
+	/* Leave the in-memory tree as made, so that an execution frees what it
+	 * allocates: libFuzzer runs an input a second time (and then a leak
+	 * check) whenever an execution ends with more blocks allocated than it
+	 * started with, which a read-write session that added files did. */
+	if (!on_disk && changes() != rw_made_at)
+		reset_rw();
 	return 0;
 }
