@@ -545,6 +545,16 @@ static void session(const run_cfg *rc, const uint8_t *in, size_t len, outcome *o
 		sc.output_watermark = 16;
 		sc.stream_chunk = 7;
 		sc.read_size = 13;
+	} else {
+		/* Room for the whole stream and the end of it in one read, as
+		 * the default 64 KiB gives for any input up to -max_len: each
+		 * read asks for at least what the fifo holds plus one byte, so
+		 * it returns what a 64 KiB read returns (the fault plan's sizes
+		 * cap both alike), and the worker's buffer is len + 1 bytes
+		 * instead of 64 KiB per run (under ASan, fresh pages and 8 KiB of
+		 * shadow to poison each time, the quarantine keeping the freed
+		 * one). */
+		sc.read_size = len + 1;
 	}
 	o->rv = sw_serve_medium(&sc, sw_vfs_dispatch(), vfs, srv, &o->res, mem);
 	if (o->rv < 0) {
