@@ -23,6 +23,8 @@
  * <tmp>/sw-fuzz-server.<10-digit pid> ("pid" 0 in memory) holds
  *   <base>/ro/        the tree served read-only (created once)
  *   <base>/rw/        the tree served read-write, recreated before each run
+ *                     that follows a change (in memory: also at the end of an
+ *                     execution that changed it, see LLVMFuzzerTestOneInput)
  *   <base>/sentinel/  a file next to the roots that no run may touch
  * Both roots hold the same fixed layout (see `layout` below: files, an empty
  * file, nested directories, a symlink inside the root and one pointing out
@@ -63,7 +65,8 @@
  *      hash of the tree afterwards);
  *   B  the input through the chunked reads and writes plus the I/O fault:
  *        no fault, EAGAIN/EINTR bursts: exactly A (output, end, tree);
- *        eof@N / ECONNRESET@N: exactly T, the clean run on the first N bytes;
+ *        eof@N / ECONNRESET@N: exactly T, the clean run on the first N bytes
+ *          (when N is the whole input, T is A and is not run again);
  *        stall@N: if T read up to its end of stream, B must end with the
  *          idle time-out or the request deadline (no error code) after a
  *          prefix of T's output; otherwise exactly T;
