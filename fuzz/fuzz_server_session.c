@@ -23,6 +23,8 @@
  * <tmp>/sw-fuzz-server.<10-digit pid> ("pid" 0 in memory) holds
  *   <base>/ro/        the tree served read-only (created once)
  *   <base>/rw/        the tree served read-write, recreated before each run
+ *                     that follows a change (in memory: also at the end of an
+ *                     execution that changed it, see LLVMFuzzerTestOneInput)
  *   <base>/sentinel/  a file next to the roots that no run may touch
  * Both roots hold the same fixed layout (see `layout` below: files, an empty
  * file, nested directories, a symlink inside the root and one pointing out
@@ -63,7 +65,8 @@
  *      hash of the tree afterwards);
  *   B  the input through the chunked reads and writes plus the I/O fault:
  *        no fault, EAGAIN/EINTR bursts: exactly A (output, end, tree);
- *        eof@N / ECONNRESET@N: exactly T, the clean run on the first N bytes;
+ *        eof@N / ECONNRESET@N: exactly T, the clean run on the first N bytes
+ *          (when N is the whole input, T is A and is not run again);
  *        stall@N: if T read up to its end of stream, B must end with the
  *          idle time-out or the request deadline (no error code) after a
  *          prefix of T's output; otherwise exactly T;
@@ -152,9 +155,13 @@ static void die_errno(const char *what, const char *path)
 	sw_fuzz_fail("server_session: %s %s: %s\n", what, path, strerror(errno));
 }
 
-static void write_file(const char *path, const char *data, unsigned mode)
+/* The tree functions below work relative to directory descriptors (one
+ * path component per call where they can): every call with a whole path
+ * walks it from the root again, which was most of the cost of rebuilding
+ * and hashing a tree in memory. */
+static void write_file(int dfd, const char *path, const char *data, unsigned mode)
 {
-	int fd = sw_fs_openat(fs, AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int fd = sw_fs_openat(fs, dfd, path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0)
 		die_errno("create", path);
 	size_t n = strlen(data);
@@ -169,19 +176,21 @@ static void make_tree(const char *root)
 {
 	if (sw_fs_mkdirat(fs, AT_FDCWD, root, 0755) != 0)
 		die_errno("mkdir", root);
-	char p[600];
+	int rfd = sw_fs_openat(fs, AT_FDCWD, root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+	if (rfd < 0)
+		die_errno("open", root);
 	for (size_t i = 0; i < sizeof layout / sizeof layout[0]; i++) {
 		const entry *e = &layout[i];
-		snprintf(p, sizeof p, "%s/%s", root, e->path);
 		if (e->type == 'd') {
-			if (sw_fs_mkdirat(fs, AT_FDCWD, p, e->mode) != 0)
-				die_errno("mkdir", p);
+			if (sw_fs_mkdirat(fs, rfd, e->path, e->mode) != 0)
+				die_errno("mkdir", e->path);
 		} else if (e->type == 'f') {
-			write_file(p, e->data, e->mode);
-		} else if (sw_fs_symlinkat(fs, e->data, AT_FDCWD, p) != 0) {
-			die_errno("symlink", p);
+			write_file(rfd, e->path, e->data, e->mode);
+		} else if (sw_fs_symlinkat(fs, e->data, rfd, e->path) != 0) {
+			die_errno("symlink", e->path);
 		}
 	}
+	sw_fs_close_fd(fs, rfd);
 }
 
 typedef struct names {
@@ -221,28 +230,35 @@ static names list(const char *dir)
 	return x;
 }
 
-/* rm -rf, making directories searchable first: a fuzzed mkdir or chmod
- * may have left mode 000. */
-static void remove_tree(const char *path)
+/* rm -rf of `name` in directory `dfd`, making directories searchable
+ * first: a fuzzed mkdir or chmod may have left mode 000. */
+static void remove_at(int dfd, const char *name)
 {
 	struct stat st;
-	if (sw_fs_fstatat(fs, AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) != 0)
+	if (sw_fs_fstatat(fs, dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return;
 	if (!S_ISDIR(st.st_mode)) {
-		if (sw_fs_unlinkat(fs, AT_FDCWD, path, 0) != 0)
-			die_errno("unlink", path);
+		if (sw_fs_unlinkat(fs, dfd, name, 0) != 0)
+			die_errno("unlink", name);
 		return;
 	}
-	sw_fs_fchmodat(fs, AT_FDCWD, path, 0700, 0);
-	names x = list(path);
-	for (size_t i = 0; i < x.n; i++) {
-		char p[4096];
-		snprintf(p, sizeof p, "%s/%s", path, x.v[i]);
-		remove_tree(p);
+	sw_fs_fchmodat(fs, dfd, name, 0700, 0);
+	int sub = sw_fs_openat(fs, dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+	if (sub >= 0) {
+		names x = {NULL, 0, 0};
+		sw_fs_readdir(fs, sub, add_name, &x);
+		for (size_t i = 0; i < x.n; i++)
+			remove_at(sub, x.v[i]);
+		free_names(&x);
+		sw_fs_close_fd(fs, sub);
 	}
-	free_names(&x);
-	if (sw_fs_unlinkat(fs, AT_FDCWD, path, AT_REMOVEDIR) != 0)
-		die_errno("rmdir", path);
+	if (sw_fs_unlinkat(fs, dfd, name, AT_REMOVEDIR) != 0)
+		die_errno("rmdir", name);
+}
+
+static void remove_tree(const char *path)
+{
+	remove_at(AT_FDCWD, path);
 }
 
 /* FNV-1a over a canonical walk: names sorted, per entry its type, mode,
@@ -261,11 +277,11 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Hashes the tree below `dir`; aborts on a leftover upload temporary file
- * when `no_temp`. */
-static void hash_dir(uint64_t *h, const char *dir, bool no_temp)
+/* Hashes the tree below directory `dir` of `pdfd`; aborts on a leftover
+ * upload temporary file when `no_temp`. */
+static void hash_dir(uint64_t *h, int pdfd, const char *dir, bool no_temp)
 {
-	int dfd = sw_fs_openat(fs, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+	int dfd = sw_fs_openat(fs, pdfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
 	if (dfd < 0) {
 		fnv(h, "?", 1); /* unreadable (mode 000 as non-root) */
 		return;
@@ -305,10 +321,8 @@ static void hash_dir(uint64_t *h, const char *dir, bool no_temp)
 			if (k > 0)
 				fnv(h, t, (size_t)k);
 		} else if (S_ISDIR(st.st_mode)) {
-			char p[4096];
-			snprintf(p, sizeof p, "%s/%s", dir, nm);
 			fnv(h, "{", 1);
-			hash_dir(h, p, no_temp);
+			hash_dir(h, dfd, nm, no_temp);
 			fnv(h, "}", 1);
 		}
 	}
@@ -319,15 +333,23 @@ static void hash_dir(uint64_t *h, const char *dir, bool no_temp)
 static uint64_t tree_hash(const char *dir, bool no_temp)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
-	hash_dir(&h, dir, no_temp);
+	hash_dir(&h, AT_FDCWD, dir, no_temp);
 	return h;
 }
+
+/* The output buffers of runs A, B, T and D, kept between executions so
+ * that a run appends into memory it already has (libc memory: the
+ * harness's, not the server's, which goes through the failing allocator). */
+enum { RUN_A, RUN_B, RUN_T, RUN_D, RUNS };
+static sw_buf outbufs[RUNS];
 
 static void cleanup(void)
 {
 	if (base[0])
 		remove_tree(base);
 	sw_fs_del(fs);
+	for (int i = 0; i < RUNS; i++)
+		sw_buf_fini(&outbufs[i]);
 }
 
 /* Removes the trees of fuzzing processes that died without running their
@@ -391,7 +413,7 @@ static void setup_once(void)
 		die_errno("mkdir", sentinel);
 	char p[400];
 	snprintf(p, sizeof p, "%s/keep", sentinel);
-	write_file(p, "do not touch\n", 0644);
+	write_file(AT_FDCWD, p, "do not touch\n", 0644);
 	ro_hash = tree_hash(ro_root, false);
 	rw_hash = tree_hash(rw_root, true);
 	sentinel_hash = tree_hash(sentinel, false);
@@ -418,6 +440,13 @@ static void check_outside(void)
 
 /* ---- one session ----------------------------------------------------- */
 
+static void reset_rw(void)
+{
+	remove_tree(rw_root);
+	make_tree(rw_root);
+	rw_made_at = changes();
+}
+
 typedef struct outcome {
 	int setup;      /* 0, or the (negative) error that stopped the run early */
 	int rv;         /* sw_serve_medium's return */
@@ -443,16 +472,16 @@ static const char *end_name(int e)
 	return e >= 0 && e < 8 ? ends[e] : "?";
 }
 
-static void session(const run_cfg *rc, const uint8_t *in, size_t len, outcome *o)
+static void session(const run_cfg *rc, const uint8_t *in, size_t len, outcome *o, int slot)
 {
 	memset(o, 0, sizeof *o);
-	sw_buf_init(&o->out, NULL);
+	o->out = outbufs[slot];
+	if (!o->out.data)
+		sw_buf_init(&o->out, NULL);
+	sw_buf_reset(&o->out);
 	o->rv = -1;
-	if (rc->rw && (on_disk || changes() != rw_made_at)) {
-		remove_tree(rw_root);
-		make_tree(rw_root);
-		rw_made_at = changes();
-	}
+	if (rc->rw && (on_disk || changes() != rw_made_at))
+		reset_rw();
 	uint64_t changes_before = changes();
 	sw_failmem fm;
 	sw_failmem_init(&fm, rc->fail_at, rc->persistent);
@@ -519,6 +548,16 @@ static void session(const run_cfg *rc, const uint8_t *in, size_t len, outcome *o
 		sc.output_watermark = 16;
 		sc.stream_chunk = 7;
 		sc.read_size = 13;
+	} else {
+		/* Room for the whole stream and the end of it in one read, as
+		 * the default 64 KiB gives for any input up to -max_len: each
+		 * read asks for at least what the fifo holds plus one byte, so
+		 * it returns what a 64 KiB read returns (the fault plan's sizes
+		 * cap both alike), and the worker's buffer is len + 1 bytes
+		 * instead of 64 KiB per run (under ASan, fresh pages and 8 KiB of
+		 * shadow to poison each time, the quarantine keeping the freed
+		 * one). */
+		sc.read_size = len + 1;
 	}
 	o->rv = sw_serve_medium(&sc, sw_vfs_dispatch(), vfs, srv, &o->res, mem);
 	if (o->rv < 0) {
@@ -535,18 +574,23 @@ out:
 	sw_medium_del(srv); /* the client now reads the queued bytes, then EOF */
 	sw_medium_del(srv_inner);
 	if (cli) {
-		uint8_t buf[4096];
+		/* Read straight into the output buffer, sized once from what
+		 * the fifo says is queued (one more byte to see the EOF). */
 		size_t pending = sw_fifo_pending(cli);
+		if (sw_buf_reserve(&o->out, pending + 1) != 0)
+			sw_fuzz_fail("server_session: out of memory\n");
 		for (;;) {
-			ptrdiff_t n = sw_medium_read(cli, buf, sizeof buf);
+			if (o->out.cap - o->out.len < 4096 && sw_buf_reserve(&o->out, 4096) != 0)
+				sw_fuzz_fail("server_session: out of memory\n");
+			ptrdiff_t n =
+			    sw_medium_read(cli, o->out.data + o->out.len, o->out.cap - o->out.len);
 			if (n <= 0) {
 				if (n < 0 && n != SW_ERR_NOMEM)
 					sw_fuzz_fail("server_session: reading the answer failed: %s\n",
 					             sw_errname((int)n));
 				break;
 			}
-			if (sw_buf_append(&o->out, buf, (size_t)n) != 0)
-				sw_fuzz_fail("server_session: out of memory\n");
+			o->out.len += (size_t)n;
 		}
 		if (o->out.len != pending)
 			sw_fuzz_fail("server_session: sw_fifo_pending said %zu bytes, %zu were read\n",
@@ -569,9 +613,10 @@ out:
 		sw_fuzz_fail("server_session: the read-only server changed its tree\n");
 }
 
-static void free_outcome(outcome *o)
+/* Gives the output buffer back to its slot (kept for the next execution). */
+static void free_outcome(outcome *o, int slot)
 {
-	sw_buf_fini(&o->out);
+	outbufs[slot] = o->out;
 }
 
 static void show(const char *label, const outcome *o)
@@ -650,7 +695,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	              .small = (ctl.variant >> 2) & 1};
 
 	outcome a;
-	session(&rc, ctl.data, ctl.len, &a);
+	session(&rc, ctl.data, ctl.len, &a, RUN_A);
 	if (a.setup != 0)
 		sw_fuzz_fail("server_session: the clean run failed to start: %s\n",
 		             sw_errname(a.setup));
@@ -715,14 +760,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rb.wplan = &wp;
 	rb.pair_plans = (plan >> 7) && io != 4 && io != 5 && io != 6;
 	outcome b;
-	session(&rb, ctl.data, ctl.len, &b);
+	session(&rb, ctl.data, ctl.len, &b, RUN_B);
 	if (b.setup != 0)
 		sw_fuzz_fail("server_session: the chunked run failed to start: %s\n",
 		             sw_errname(b.setup));
 
 	if (io == 1 || io == 2 || io == 3 || io == 7) {
-		outcome t;
-		session(&rc, ctl.data, (size_t)n_in, &t);
+		/* T: the clean run on the first n_in bytes.  When n_in is the
+		 * whole input, T is A (the same configuration, bytes and starting
+		 * tree: session() rebuilds a changed read-write tree first) and
+		 * is not run again. */
+		outcome t_run;
+		const outcome *tp = &a;
+		if (n_in != ctl.len) {
+			session(&rc, ctl.data, (size_t)n_in, &t_run, RUN_T);
+			tp = &t_run;
+		}
+		const outcome t = *tp;
 		bool read_to_end = t.res.end == SW_SERVE_EOF || t.res.end == SW_SERVE_EOF_MID_REQUEST;
 		if (io == 7 && read_to_end) {
 			/* A stalled read looks like time running out: the idle
@@ -744,7 +798,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			             "SW_SERVE_IO/SW_ERR_IO after a prefix of the output\n",
 			             (unsigned long long)n_in);
 		}
-		free_outcome(&t);
+		if (tp == &t_run)
+			free_outcome(&t_run, RUN_T);
 	} else if ((io == 4 || io == 5) && a.out.len > n_out) {
 		int want = io == 4 ? SW_ERR_CONNECTION_RESET : SW_ERR_IO;
 		if (b.res.end != SW_SERVE_IO || b.res.error != want || b.out.len != n_out ||
@@ -758,7 +813,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		require_equal("reading and writing in pieces (with EAGAIN/EINTR bursts)", &a, &b);
 	}
-	free_outcome(&b);
+	free_outcome(&b, RUN_B);
 
 	/* D: the N-th allocation fails. */
 	size_t fail_at = sw_fuzz_pick_failure(&ctl, a.calls);
@@ -773,7 +828,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rd.fail_at = fail_at;
 		rd.persistent = ctl.fault == SW_FUZZ_FAULT_PERSISTENT;
 		outcome d;
-		session(&rd, ctl.data, ctl.len, &d);
+		session(&rd, ctl.data, ctl.len, &d, RUN_D);
 		bool reported = d.setup == SW_ERR_NOMEM || d.res.error == SW_ERR_NOMEM;
 		if (reported ? !is_prefix(&d, &a) : !(same_out(&a, &d) && a.res.end == d.res.end &&
 		                                       a.res.error == d.res.error && a.tree == d.tree)) {
@@ -784,8 +839,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			             reported ? "wrote bytes the clean run did not"
 			                      : "neither ended with SW_ERR_NOMEM nor gave the clean result");
 		}
-		free_outcome(&d);
+		free_outcome(&d, RUN_D);
 	}
-	free_outcome(&a);
+	free_outcome(&a, RUN_A);
+	/* Leave the in-memory tree as made, so that an execution frees what it
+	 * allocates: libFuzzer runs an input a second time (and then a leak
+	 * check) whenever an execution ends with more blocks allocated than it
+	 * started with, which a read-write session that added files did. */
+	if (!on_disk && changes() != rw_made_at)
+		reset_rw();
 	return 0;
 }
