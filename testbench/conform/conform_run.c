@@ -25,6 +25,7 @@
  * The steps themselves run in conform_steps.c, the targets in
  * conform_target.c.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -340,32 +341,58 @@ static size_t send_len(const sw_cf_case *c, size_t i, const sw_cf_ctx *ctx)
 	return n;
 }
 
-/* Runs one variant of a swept case; on failure it becomes the case's
- * failure, with its transcript as the evidence. */
-static void sweep_variant(sw__cf_run *R, sw__cf_variant v, const sw_buf *normal_rx,
-                          const sw__cf_snap *post)
+/* One variant of a swept case, run apart from the case's own run: its
+ * state, its scratch result, and what it was run against. */
+typedef struct variant_job {
+	sw__cf_run V;
+	sw_cf_result scratch;
+	const sw__cf_run *R; /* the case's run (read only while V runs) */
+	const sw_buf *normal_rx;
+	const sw__cf_snap *post;
+	pthread_t th;
+	bool started; /* th runs */
+} variant_job;
+
+static void job_run(variant_job *j, sw__cf_variant v)
+{
+	const sw__cf_run *R = j->R;
+	memset(&j->scratch, 0, sizeof j->scratch);
+	j->scratch.exit_status = -1;
+	j->V = (sw__cf_run){.c = R->c, .o = R->o, .r = &j->scratch, .v = v};
+	sw_buf_init(&j->V.why, NULL);
+	sw_buf_init(&j->V.sec, NULL);
+	sw_buf_init(&j->V.diff, NULL);
+	run_variant(&j->V, j->normal_rx, j->post, R->dir, NULL);
+	sw_buf_fini(&j->V.conn.rx);
+	sw_buf_fini(&j->V.diff);
+	sw__cf_vars_free(&j->V.vars);
+}
+
+/* Frees a job's state without applying it. */
+static void job_discard(variant_job *j)
+{
+	sw_buf_fini(&j->V.why);
+	sw_buf_fini(&j->V.sec);
+	sw_cf_result_fini(&j->scratch);
+}
+
+/* A variant's outcome becomes the case's: counted, and on failure the
+ * case's failure with the variant's transcript as the evidence.  Frees
+ * the job's state. */
+static void job_apply(sw__cf_run *R, variant_job *j)
 {
 	const sw_cf_case *c = R->c;
 	sw_cf_result *r = R->r;
-	sw_cf_result scratch;
-	memset(&scratch, 0, sizeof scratch);
-	scratch.exit_status = -1;
-	sw__cf_run V = {.c = c, .o = R->o, .r = &scratch, .v = v};
-	sw_buf_init(&V.why, NULL);
-	sw_buf_init(&V.sec, NULL);
-	sw_buf_init(&V.diff, NULL);
-	run_variant(&V, normal_rx, post, R->dir, NULL);
-	sw_buf_fini(&V.conn.rx);
-	sw_buf_fini(&V.diff);
-	sw__cf_vars_free(&V.vars);
+	sw__cf_run *V = &j->V;
+	sw__cf_variant v = V->v;
 	r->variants++;
-	if (V.failed || V.security) {
+	if (V->failed || V->security) {
 		R->failed = true;
 		R->unknown = false;
-		if (V.security) {
+		if (V->security) {
 			R->security = true;
 			sw_buf_reset(&R->sec);
-			sw_buf_append(&R->sec, V.sec.data, V.sec.len);
+			sw_buf_append(&R->sec, V->sec.data, V->sec.len);
 		}
 		r->variant =
 		    v.kind == V_SPLIT  ? sw__cf_strf("split@%zu", v.k)
@@ -377,28 +404,71 @@ static void sweep_variant(sw__cf_run *R, sw__cf_variant v, const sw_buf *normal_
 		        ? sw__cf_strf("long-pause@%d (request on line %d, a %zu ms pause)",
 		                      c->steps[v.step].line, c->steps[v.step].line, v.k)
 		        : sw__cf_strf("eof@%zu (request on line %d)", v.k, c->steps[v.step].line);
-		sw_buf_append_byte(&V.why, 0);
+		sw_buf_append_byte(&V->why, 0);
 		sw_buf_reset(&R->why);
 		sw__cf_appendf(&R->why, "variant %s: %s", r->variant ? r->variant : "?",
-		               (const char *)V.why.data);
+		               (const char *)V->why.data);
 		for (size_t e = 0; e < r->nevents; e++)
 			free(r->events[e].p);
 		free(r->events);
-		r->events = scratch.events;
-		r->nevents = scratch.nevents;
-		scratch.events = NULL;
-		scratch.nevents = 0;
+		r->events = j->scratch.events;
+		r->nevents = j->scratch.nevents;
+		j->scratch.events = NULL;
+		j->scratch.nevents = 0;
 		free(r->stderr_text);
-		r->stderr_text = scratch.stderr_text;
-		scratch.stderr_text = NULL;
-		r->exit_status = scratch.exit_status;
+		r->stderr_text = j->scratch.stderr_text;
+		j->scratch.stderr_text = NULL;
+		r->exit_status = j->scratch.exit_status;
 	}
-	sw_buf_fini(&V.why);
-	sw_buf_fini(&V.sec);
-	sw_cf_result_fini(&scratch);
+	job_discard(j);
 }
 
-/* After a passing normal run: split@k, drip, then eof@s:k, until one fails. */
+/* Runs one variant of a swept case in this thread and applies it. */
+static void sweep_variant(sw__cf_run *R, sw__cf_variant v, const sw_buf *normal_rx,
+                          const sw__cf_snap *post)
+{
+	variant_job j = {.R = R, .normal_rx = normal_rx, .post = post};
+	job_run(&j, v);
+	job_apply(R, &j);
+}
+
+/* The pause variants sleep (seconds of pauses each, nearly all of a
+ * swept case's time) and use no CPU meanwhile: they run in threads of
+ * their own, started before the other variants and applied after them in
+ * the usual order, so that the case's verdict, its evidence and its count
+ * of variants are those of the sequential sweep (a pause variant whose
+ * turn never came, because an earlier variant failed, is discarded).
+ * Each has its own world, fixture and target like every run; what they
+ * share with the case's run (the case, the options, the normal run's
+ * bytes and trees) is only read. */
+static void *job_thread(void *arg)
+{
+	variant_job *j = arg;
+	job_run(j, j->V.v);
+	return NULL;
+}
+
+static void job_start(variant_job *j, sw__cf_variant v)
+{
+	j->V.v = v;
+	j->started = pthread_create(&j->th, NULL, job_thread, j) == 0;
+	if (!j->started)
+		job_run(j, v); /* no thread: the sequential sweep */
+}
+
+static void job_finish(sw__cf_run *R, variant_job *j)
+{
+	if (j->started)
+		pthread_join(j->th, NULL);
+	j->started = false;
+	if (R->failed)
+		job_discard(j);
+	else
+		job_apply(R, j);
+}
+
+/* After a passing normal run: split@k, drip, eof@s:k, then pause and
+ * long-pause (run alongside, see job_thread), until one fails. */
 static void run_sweeps(sw__cf_run *R, const sw__cf_snap *final, const sw_buf *normal_rx)
 {
 	const sw_cf_case *c = R->c;
@@ -410,6 +480,24 @@ static void run_sweeps(sw__cf_run *R, const sw__cf_snap *final, const sw_buf *no
 		size_t n = send_len(c, i, &lctx);
 		if (n > maxlen)
 			maxlen = n;
+	}
+	/* Pauses: on the first request only (each costs its pauses in time). */
+	size_t first = c->nsteps;
+	for (size_t j = 0; j < c->nsteps && first == c->nsteps; j++)
+		if (send_len(c, j, &lctx) > 1)
+			first = j;
+	const sw__cf_snap *long_post = final;
+	for (size_t q = first + 1; q < c->nsteps; q++)
+		if (c->steps[q].kind == SW_CF_STEP_SEND) {
+			long_post = &R->pre_send[q];
+			break;
+		}
+	variant_job pause = {.R = R, .normal_rx = normal_rx, .post = final};
+	variant_job long_pause = {.R = R, .normal_rx = normal_rx, .post = long_post};
+	bool pauses = first < c->nsteps && !R->failed;
+	if (pauses) {
+		job_start(&pause, (sw__cf_variant){V_PAUSE, PAUSE_SHORT_MS, first});
+		job_start(&long_pause, (sw__cf_variant){V_LONGPAUSE, PAUSE_LONG_MS, first});
 	}
 	/* A client case: only end of stream inside each response (below). */
 	bool client = c->role == SW_CF_ROLE_CLIENT;
@@ -432,23 +520,9 @@ static void run_sweeps(sw__cf_run *R, const sw__cf_snap *final, const sw_buf *no
 			if (sweep_offset(k, len))
 				sweep_variant(R, (sw__cf_variant){V_EOF, k, j}, normal_rx, post);
 	}
-	/* Pauses: on the first request only (each costs its pauses in time). */
-	size_t first = c->nsteps;
-	for (size_t j = 0; j < c->nsteps && first == c->nsteps; j++)
-		if (send_len(c, j, &lctx) > 1)
-			first = j;
-	if (first < c->nsteps && !R->failed)
-		sweep_variant(R, (sw__cf_variant){V_PAUSE, PAUSE_SHORT_MS, first}, normal_rx,
-		              final);
-	if (first < c->nsteps && !R->failed) {
-		const sw__cf_snap *post = final;
-		for (size_t q = first + 1; q < c->nsteps; q++)
-			if (c->steps[q].kind == SW_CF_STEP_SEND) {
-				post = &R->pre_send[q];
-				break;
-			}
-		sweep_variant(R, (sw__cf_variant){V_LONGPAUSE, PAUSE_LONG_MS, first}, normal_rx,
-		              post);
+	if (pauses) {
+		job_finish(R, &pause);
+		job_finish(R, &long_pause);
 	}
 }
 
@@ -541,8 +615,13 @@ int sw__cf_run_traced(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r,
 	int rc = run_once(c, o, r, trace);
 	/* A failure is confirmed by a second run before it is reported; a
 	 * security finding is a fact, not a timing accident: never re-run.
-	 * Nor is the reference's run (its trace would hold both). */
-	if (rc < 0 || r->outcome == SW_CF_OUT_PASS || r->security || o->no_retry || trace)
+	 * Nor is an unimplemented verb: the peer answered the request, in
+	 * time, with its own "unknown method" (a late or missing answer is a
+	 * failure, never this outcome), so a second run would only ask again
+	 * (321 cases of the suite against smartwire).  Nor is the reference's
+	 * run (its trace would hold both). */
+	if (rc < 0 || r->outcome == SW_CF_OUT_PASS || r->outcome == SW_CF_OUT_UNIMPLEMENTED ||
+	    r->security || o->no_retry || trace)
 		return rc;
 	sw_cf_result *first = malloc(sizeof *first);
 	if (!first)
