@@ -172,10 +172,15 @@ static int chmod_cb(const char *path, const struct stat *st, int flag, struct FT
 	return 0;
 }
 
-/* Removes a tree, making unreadable directories readable first (a server
- * may have created one). */
+/* Removes a tree; when something stays (a server made a directory
+ * unreadable or unwritable), makes directories accessible and removes
+ * again.  One walk in the common case instead of two. */
 static void rm_tree(const char *path)
 {
+	struct stat st;
+	nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	if (lstat(path, &st) < 0)
+		return;
 	nftw(path, chmod_cb, 16, FTW_PHYS);
 	nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }

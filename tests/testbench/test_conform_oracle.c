@@ -95,6 +95,20 @@ static void test_world(void **state)
 	sw_oracle_del(o2, false);
 	assert_int_not_equal(stat(w, &st), 0); /* removed */
 	sw_oracle_del(NULL, false);
+
+	/* A world a server left with a directory nobody may read and one
+	 * nobody may write, each holding a file, is removed all the same. */
+	o = make();
+	snprintf(w, sizeof w, "%s", sw_oracle_world(o));
+	static const char *const locked[] = {"srv/root/noread", "srv/root/nowrite"};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(p, sizeof p, "%s/%s", w, locked[i]);
+		assert_int_equal(mkdir(p, 0755), 0);
+		write_at(p, "f", "x");
+		assert_int_equal(chmod(p, i ? 0500 : 0000), 0);
+	}
+	sw_oracle_del(o, false);
+	assert_int_not_equal(lstat(w, &st), 0);
 }
 
 /* The content of a secret file of the world, without its newline. */
