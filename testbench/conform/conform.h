@@ -41,7 +41,8 @@
  *              fuzz/fuzz_conform_case.c, with LeakSanitizer and Valgrind).
  *   files      case files and expectations are read whole with stdio; every
  *              run of a case makes an oracle world (mkdtemp under
- *              opts->workdir, $TMPDIR or /tmp; testbench/oracle/oracle.h)
+ *              opts->workdir, else $TMPDIR, /dev/shm if a tmpfs, /tmp:
+ *              sw_oracle_default_base in testbench/oracle/oracle.h)
  *              with the fixture in it, removed afterwards unless
  *              opts->keep; reports go to a FILE * the caller opened.  Every
  *              descriptor is close-on-exec.
@@ -349,7 +350,9 @@ typedef struct sw_cf_opts {
 	double timeout_scale;       /* every wait is multiplied by this (>= 0.1) */
 	uint32_t timeout_ms;        /* default wait for expected bytes (unscaled) */
 	sw_cf_sweep sweep;
-	const char *workdir;        /* where fixtures are made (NULL: $TMPDIR or /tmp) */
+	const char *workdir;        /* where fixtures are made (NULL:
+	                             * sw_oracle_default_base(): $TMPDIR, else
+	                             * /dev/shm if a tmpfs, else /tmp) */
 	bool keep;                  /* keep fixture directories */
 	bool as_root;               /* the runner runs as root (permission cases skip) */
 	bool client_available;      /* embedded: false until a client exists */

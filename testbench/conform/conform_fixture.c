@@ -78,9 +78,7 @@ int sw__cf_fixture_make(const sw_cf_case *c, const sw_cf_opts *o, char *dir, siz
 {
 	const char *workdir = o->workdir;
 	char t[128];
-	const char *base = workdir ? workdir : getenv("TMPDIR");
-	if (!base || !*base)
-		base = "/tmp";
+	const char *base = workdir ? workdir : sw_oracle_default_base();
 	char tmpl[4096];
 	snprintf(tmpl, sizeof tmpl, "%s/sw-conform-XXXXXX", base);
 	if (!mkdtemp(tmpl)) {

@@ -354,6 +354,20 @@ typedef struct sw__cf_run {
 	sw_buf diff;             /* the first difference found */
 } sw__cf_run;
 
+/* One run of case R->c in the variant R->v (conform_run.c): world,
+ * fixture, target, steps, checks, the oracle's judgement.  For a variant,
+ * `normal_rx`, `post` and `normal_root` are the normal run's bytes, its
+ * tree after the request the variant cuts, and its served directory; for
+ * the normal run NULL, and *final (if not NULL) receives the tree at the
+ * end.  Reads R->c and R->o only: runs of one case may go on at once. */
+void sw__cf_run_variant(sw__cf_run *R, const sw_buf *normal_rx, const sw__cf_snap *post,
+                        const char *normal_root, sw__cf_snap *final);
+
+/* After a passing normal run R (its tree at the end in *final, its bytes
+ * in *normal_rx): every variant of the sweep until one fails, which
+ * becomes R's failure (conform_sweep.c). */
+void sw__cf_run_sweeps(sw__cf_run *R, const sw__cf_snap *final, const sw_buf *normal_rx);
+
 /* A wait of `ms` multiplied by the timeout scale (pauses, silences: time
  * that must pass, not a bound on an answer). */
 int64_t sw__cf_scaled(const sw__cf_run *R, uint32_t ms);

@@ -39,6 +39,9 @@ static int ioerr(FILE *f)
 typedef struct area_row {
 	char name[64];
 	size_t c[SW_CF_VERDICT_COUNT_];
+	double ms; /* the area's cases' times added up (with their sweeps and
+	            * re-runs): under -j N they overlap, so the column adds
+	            * up to about N times the run's wall time */
 } area_row;
 
 int sw_cf_write_summary(FILE *f, const sw_cf_report *rep, bool verbose)
@@ -96,14 +99,15 @@ int sw_cf_write_summary(FILE *f, const sw_cf_report *rep, bool verbose)
 			nrows++;
 		}
 		rows[k].c[rep->results[i].verdict]++;
+		rows[k].ms += rep->results[i].ms;
 	}
-	fprintf(f, "\n%-28s %5s %5s %5s %5s %5s %5s %5s %5s %5s\n", "area", "pass", "fail", "n-str",
-	        "info", "unimp", "xdev", "fixed", "skip", "flaky");
+	fprintf(f, "\n%-28s %5s %5s %5s %5s %5s %5s %5s %5s %5s %7s\n", "area", "pass", "fail",
+	        "n-str", "info", "unimp", "xdev", "fixed", "skip", "flaky", "time");
 	for (size_t k = 0; k < nrows; k++) {
 		fprintf(f, "%-28s", rows[k].name);
 		for (int v = 0; v < SW_CF_VERDICT_COUNT_; v++)
 			fprintf(f, " %5zu", rows[k].c[v]);
-		fputc('\n', f);
+		fprintf(f, " %6.1fs\n", rows[k].ms / 1000.0);
 	}
 	free(rows);
 	size_t failed = 0;

@@ -23,7 +23,7 @@
  * more; a pass then makes it flaky, never a pass.
  *
  * The steps themselves run in conform_steps.c, the targets in
- * conform_target.c.
+ * conform_target.c, the variants of a swept case in conform_sweep.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,17 +36,9 @@
 #include "smartwire/medium.h"
 
 #define GRACE_MS 2000 /* wait for EOF after our close (unscaled) */
-/* Sweep offsets: every offset of a request up to 2 * SWEEP_EDGE bytes; for
- * longer ones the first and last SWEEP_EDGE offsets and every SWEEP_STRIDE-th
- * in between (a 64 KiB request would otherwise need 128 Ki runs). */
-#define SWEEP_EDGE 512
-#define SWEEP_STRIDE 509
-/* The pause variants: the server's idle timeout for the run, and the
- * pauses (each of the two short ones below it, together above it; the
- * long one well above it).  Unscaled, like every duration. */
+/* The pause variants' idle timeout for the server (conform_sweep.c has
+ * their pauses, below it and above it).  Unscaled, like every duration. */
 #define PAUSE_IDLE_S 1
-#define PAUSE_SHORT_MS 600
-#define PAUSE_LONG_MS 1800
 
 void sw_cf_opts_default(sw_cf_opts *o)
 {
@@ -199,7 +191,7 @@ static void long_pause_judge(sw__cf_run *R, const sw_buf *normal_rx, const sw__c
 }
 
 /* One run.  For the normal variant, *final receives the tree afterwards. */
-static void run_variant(sw__cf_run *R, const sw_buf *normal_rx, const sw__cf_snap *post,
+void sw__cf_run_variant(sw__cf_run *R, const sw_buf *normal_rx, const sw__cf_snap *post,
                         const char *normal_root, sw__cf_snap *final)
 {
 	sw_errinfo ei;
@@ -322,136 +314,6 @@ static const char *skip_reason(const sw_cf_case *c, const sw_cf_opts *o, bool is
 	return NULL;
 }
 
-static bool sweep_offset(size_t k, size_t len)
-{
-	return k < SWEEP_EDGE || k + SWEEP_EDGE >= len || k % SWEEP_STRIDE == 0;
-}
-
-/* Lengths of the send steps, for the sweeps (0 for non-send steps). */
-static size_t send_len(const sw_cf_case *c, size_t i, const sw_cf_ctx *ctx)
-{
-	const sw_cf_step *st = &c->steps[i];
-	if (st->kind != SW_CF_STEP_SEND)
-		return 0;
-	sw_buf b;
-	sw_buf_init(&b, NULL);
-	size_t n = sw__cf_encode(&st->alts[0].atoms[0], ctx, &b, NULL) == 0 ? b.len : 0;
-	sw_buf_fini(&b);
-	return n;
-}
-
-/* Runs one variant of a swept case; on failure it becomes the case's
- * failure, with its transcript as the evidence. */
-static void sweep_variant(sw__cf_run *R, sw__cf_variant v, const sw_buf *normal_rx,
-                          const sw__cf_snap *post)
-{
-	const sw_cf_case *c = R->c;
-	sw_cf_result *r = R->r;
-	sw_cf_result scratch;
-	memset(&scratch, 0, sizeof scratch);
-	scratch.exit_status = -1;
-	sw__cf_run V = {.c = c, .o = R->o, .r = &scratch, .v = v};
-	sw_buf_init(&V.why, NULL);
-	sw_buf_init(&V.sec, NULL);
-	sw_buf_init(&V.diff, NULL);
-	run_variant(&V, normal_rx, post, R->dir, NULL);
-	sw_buf_fini(&V.conn.rx);
-	sw_buf_fini(&V.diff);
-	sw__cf_vars_free(&V.vars);
-	r->variants++;
-	if (V.failed || V.security) {
-		R->failed = true;
-		R->unknown = false;
-		if (V.security) {
-			R->security = true;
-			sw_buf_reset(&R->sec);
-			sw_buf_append(&R->sec, V.sec.data, V.sec.len);
-		}
-		r->variant =
-		    v.kind == V_SPLIT  ? sw__cf_strf("split@%zu", v.k)
-		    : v.kind == V_DRIP ? strdup("drip")
-		    : v.kind == V_PAUSE
-		        ? sw__cf_strf("pause@%d (request on line %d, %zu ms pauses)",
-		                      c->steps[v.step].line, c->steps[v.step].line, v.k)
-		    : v.kind == V_LONGPAUSE
-		        ? sw__cf_strf("long-pause@%d (request on line %d, a %zu ms pause)",
-		                      c->steps[v.step].line, c->steps[v.step].line, v.k)
-		        : sw__cf_strf("eof@%zu (request on line %d)", v.k, c->steps[v.step].line);
-		sw_buf_append_byte(&V.why, 0);
-		sw_buf_reset(&R->why);
-		sw__cf_appendf(&R->why, "variant %s: %s", r->variant ? r->variant : "?",
-		               (const char *)V.why.data);
-		for (size_t e = 0; e < r->nevents; e++)
-			free(r->events[e].p);
-		free(r->events);
-		r->events = scratch.events;
-		r->nevents = scratch.nevents;
-		scratch.events = NULL;
-		scratch.nevents = 0;
-		free(r->stderr_text);
-		r->stderr_text = scratch.stderr_text;
-		scratch.stderr_text = NULL;
-		r->exit_status = scratch.exit_status;
-	}
-	sw_buf_fini(&V.why);
-	sw_buf_fini(&V.sec);
-	sw_cf_result_fini(&scratch);
-}
-
-/* After a passing normal run: split@k, drip, then eof@s:k, until one fails. */
-static void run_sweeps(sw__cf_run *R, const sw__cf_snap *final, const sw_buf *normal_rx)
-{
-	const sw_cf_case *c = R->c;
-	/* Request lengths depend on {root} only through its length, the same
-	 * for every mkdtemp() directory, and on the normal run's captures. */
-	sw_cf_ctx lctx = {.root = R->dir, .version = "3.3.2", .vars = &R->vars};
-	size_t maxlen = 0;
-	for (size_t i = 0; i < c->nsteps; i++) {
-		size_t n = send_len(c, i, &lctx);
-		if (n > maxlen)
-			maxlen = n;
-	}
-	/* A client case: only end of stream inside each response (below). */
-	bool client = c->role == SW_CF_ROLE_CLIENT;
-	for (size_t k = 1; k < maxlen && !R->failed && !client; k++)
-		if (sweep_offset(k, maxlen))
-			sweep_variant(R, (sw__cf_variant){V_SPLIT, k, 0}, normal_rx, final);
-	if (!R->failed && !client)
-		sweep_variant(R, (sw__cf_variant){V_DRIP, 0, 0}, normal_rx, final);
-	for (size_t j = 0; j < c->nsteps && !R->failed; j++) {
-		size_t len = send_len(c, j, &lctx);
-		/* The tree after the cut request in the normal run: before the
-		 * next request, or at the end. */
-		const sw__cf_snap *post = final;
-		for (size_t q = j + 1; q < c->nsteps; q++)
-			if (c->steps[q].kind == SW_CF_STEP_SEND) {
-				post = &R->pre_send[q];
-				break;
-			}
-		for (size_t k = 0; k < len && !R->failed; k++)
-			if (sweep_offset(k, len))
-				sweep_variant(R, (sw__cf_variant){V_EOF, k, j}, normal_rx, post);
-	}
-	/* Pauses: on the first request only (each costs its pauses in time). */
-	size_t first = c->nsteps;
-	for (size_t j = 0; j < c->nsteps && first == c->nsteps; j++)
-		if (send_len(c, j, &lctx) > 1)
-			first = j;
-	if (first < c->nsteps && !R->failed)
-		sweep_variant(R, (sw__cf_variant){V_PAUSE, PAUSE_SHORT_MS, first}, normal_rx,
-		              final);
-	if (first < c->nsteps && !R->failed) {
-		const sw__cf_snap *post = final;
-		for (size_t q = first + 1; q < c->nsteps; q++)
-			if (c->steps[q].kind == SW_CF_STEP_SEND) {
-				post = &R->pre_send[q];
-				break;
-			}
-		sweep_variant(R, (sw__cf_variant){V_LONGPAUSE, PAUSE_LONG_MS, first}, normal_rx,
-		              post);
-	}
-}
-
 /* One attempt at a case (the normal run and its sweeps); with `trace`, the
  * decoded answers are recorded there (the reference's run). */
 static int run_once(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r,
@@ -482,10 +344,10 @@ static int run_once(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r,
 		sw__cf_trace_free(&reftrace);
 		return SW_ERR_NOMEM;
 	}
-	run_variant(&R, NULL, NULL, NULL, sweep ? &final : NULL);
+	sw__cf_run_variant(&R, NULL, NULL, NULL, sweep ? &final : NULL);
 	sw_buf normal_rx = R.conn.rx; /* keep the bytes for the eof variants */
 	if (!R.failed && !R.security && sweep)
-		run_sweeps(&R, &final, &normal_rx);
+		sw__cf_run_sweeps(&R, &final, &normal_rx);
 	sw_buf_fini(&normal_rx);
 	sw__cf_snap_free(&final);
 	if (R.pre_send) {
@@ -541,8 +403,13 @@ int sw__cf_run_traced(const sw_cf_case *c, const sw_cf_opts *o, sw_cf_result *r,
 	int rc = run_once(c, o, r, trace);
 	/* A failure is confirmed by a second run before it is reported; a
 	 * security finding is a fact, not a timing accident: never re-run.
-	 * Nor is the reference's run (its trace would hold both). */
-	if (rc < 0 || r->outcome == SW_CF_OUT_PASS || r->security || o->no_retry || trace)
+	 * Nor is an unimplemented verb: the peer answered the request, in
+	 * time, with its own "unknown method" (a late or missing answer is a
+	 * failure, never this outcome), so a second run would only ask again
+	 * (321 cases of the suite against smartwire).  Nor is the reference's
+	 * run (its trace would hold both). */
+	if (rc < 0 || r->outcome == SW_CF_OUT_PASS || r->outcome == SW_CF_OUT_UNIMPLEMENTED ||
+	    r->security || o->no_retry || trace)
 		return rc;
 	sw_cf_result *first = malloc(sizeof *first);
 	if (!first)

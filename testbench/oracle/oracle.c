@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "oracle_impl.h"
@@ -30,6 +31,8 @@
 #define HOST_NAMES 96
 #define HOST_NAME_MIN 6
 #define HOST_NAMES_SEEN 3
+#define SHM_DIR "/dev/shm"
+#define TMPFS_MAGIC_ 0x01021994 /* linux/magic.h TMPFS_MAGIC */
 
 typedef struct secret_file {
 	char rel[128];             /* path relative to the world */
@@ -162,15 +165,22 @@ static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *
 static int chmod_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)ftw;
-	if (flag == FTW_D || flag == FTW_DNR)
+	/* Only what a server made unreadable: a chmod per directory is a
+	 * metadata write for nothing. */
+	if ((flag == FTW_D || flag == FTW_DNR) && (st->st_mode & 0700) != 0700)
 		chmod(path, (st->st_mode & 07777) | 0700);
 	return 0;
 }
 
-/* Removes a tree, making unreadable directories readable first (a server
- * may have created one). */
+/* Removes a tree; when something stays (a server made a directory
+ * unreadable or unwritable), makes directories accessible and removes
+ * again.  One walk in the common case instead of two. */
 static void rm_tree(const char *path)
 {
+	struct stat st;
+	nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	if (lstat(path, &st) < 0)
+		return;
 	nftw(path, chmod_cb, 16, FTW_PHYS);
 	nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -189,15 +199,35 @@ static void host_secret(sw_oracle *o)
 	fclose(f);
 }
 
+static const char *default_base;
+static pthread_once_t base_once = PTHREAD_ONCE_INIT;
+
+static void choose_base(void)
+{
+	const char *t = getenv("TMPDIR");
+	struct statfs sf;
+	if (t && *t)
+		default_base = t;
+	else if (statfs(SHM_DIR, &sf) == 0 && (unsigned long)sf.f_type == TMPFS_MAGIC_ &&
+	         access(SHM_DIR, W_OK | X_OK) == 0)
+		default_base = SHM_DIR;
+	else
+		default_base = "/tmp";
+}
+
+const char *sw_oracle_default_base(void)
+{
+	pthread_once(&base_once, choose_base);
+	return default_base;
+}
+
 int sw_oracle_new(sw_oracle **out, const char *workdir, sw_errinfo *ei)
 {
 	*out = NULL;
 	sw_oracle *o = calloc(1, sizeof *o);
 	if (!o)
 		return sw_errinfo_set(ei, SW_ERR_NOMEM, 0, NULL);
-	const char *base = workdir ? workdir : getenv("TMPDIR");
-	if (!base || !*base)
-		base = "/tmp";
+	const char *base = workdir ? workdir : sw_oracle_default_base();
 	char tmpl[4096], t[128];
 	snprintf(tmpl, sizeof tmpl, "%s/sw-conform-XXXXXX", base);
 	if (!mkdtemp(tmpl)) {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -94,6 +95,20 @@ static void test_world(void **state)
 	sw_oracle_del(o2, false);
 	assert_int_not_equal(stat(w, &st), 0); /* removed */
 	sw_oracle_del(NULL, false);
+
+	/* A world a server left with a directory nobody may read and one
+	 * nobody may write, each holding a file, is removed all the same. */
+	o = make();
+	snprintf(w, sizeof w, "%s", sw_oracle_world(o));
+	static const char *const locked[] = {"srv/root/noread", "srv/root/nowrite"};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(p, sizeof p, "%s/%s", w, locked[i]);
+		assert_int_equal(mkdir(p, 0755), 0);
+		write_at(p, "f", "x");
+		assert_int_equal(chmod(p, i ? 0500 : 0000), 0);
+	}
+	sw_oracle_del(o, false);
+	assert_int_not_equal(lstat(w, &st), 0);
 }
 
 /* The content of a secret file of the world, without its newline. */
@@ -306,13 +321,39 @@ static void test_names(void **state)
 	assert_non_null(strstr(ei.text, "/nonexistent/dir"));
 }
 
+/* Where worlds go by default: $TMPDIR when set (the user's word), else a
+ * writable tmpfs at /dev/shm, else /tmp; a world made without a workdir
+ * is made there (the path as realpath() gives it). */
+static void test_default_base(void **state)
+{
+	(void)state;
+	const char *b = sw_oracle_default_base();
+	assert_non_null(b);
+	assert_ptr_equal(sw_oracle_default_base(), b); /* decided once */
+	const char *t = getenv("TMPDIR");
+	struct statfs sf;
+	if (t && *t)
+		assert_string_equal(b, t);
+	else if (statfs("/dev/shm", &sf) == 0 && sf.f_type == 0x01021994 &&
+	         access("/dev/shm", W_OK | X_OK) == 0)
+		assert_string_equal(b, "/dev/shm");
+	else
+		assert_string_equal(b, "/tmp");
+	char real[4096];
+	assert_non_null(realpath(b, real));
+	sw_oracle *o = make();
+	size_t n = strlen(real);
+	assert_int_equal(strncmp(sw_oracle_world(o), real, n), 0);
+	assert_non_null(strstr(sw_oracle_world(o) + n, "/sw-conform-"));
+	sw_oracle_del(o, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_world),
-	    cmocka_unit_test(test_scan),
-	    cmocka_unit_test(test_tree),
-	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_world),        cmocka_unit_test(test_scan),
+	    cmocka_unit_test(test_tree),         cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_default_base),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

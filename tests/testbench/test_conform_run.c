@@ -164,7 +164,8 @@ static void test_reports(void **state)
 
 /* ---- the runner against `cat` ------------------------------------------------ */
 
-static sw_cf_result run_cmd(const char *text, const char *cmd, bool no_retry)
+static sw_cf_result run_cmd_sweep(const char *text, const char *cmd, sw_cf_sweep sweep,
+                                  bool no_retry)
 {
 	sw_cf_suite s;
 	sw_cf_suite_init(&s);
@@ -175,7 +176,7 @@ static sw_cf_result run_cmd(const char *text, const char *cmd, bool no_retry)
 	sw_cf_opts_default(&o);
 	o.target = SW_CF_TARGET_PIPE;
 	o.server_cmd = cmd;
-	o.sweep = SW_CF_SWEEP_NONE;
+	o.sweep = sweep;
 	o.timeout_ms = 2000;
 	o.no_retry = no_retry;
 	if (getenv("SW_UNDER_VALGRIND"))
@@ -192,6 +193,11 @@ static sw_cf_result run_cmd(const char *text, const char *cmd, bool no_retry)
 	fake.id = (char *)"c.r.x";
 	r.c = &fake;
 	return r;
+}
+
+static sw_cf_result run_cmd(const char *text, const char *cmd, bool no_retry)
+{
+	return run_cmd_sweep(text, cmd, SW_CF_SWEEP_NONE, no_retry);
 }
 
 static sw_cf_result run_one(const char *text, sw_cf_sweep sweep, bool as_root)
@@ -314,6 +320,18 @@ static void test_run_fixture_and_sweeps(void **state)
 	r = run_one(RUNHEAD "send raw \"abcd\"\nexpect raw \"abcd\"\n", SW_CF_SWEEP_FRAMING, false);
 	assert_int_equal(r.variants, 0);
 	sw_cf_result_fini(&r);
+	/* The pause variants run alongside the others but count, and fail
+	 * the case, only in their turn: a peer that says "Z" when the
+	 * connection ends passes split@1..3 and drip and fails eof@0 (the
+	 * fifth variant); the pauses, already run, are not counted. */
+	r = run_cmd_sweep(RUNHEAD
+	                  "tags framing\ntrailing any\nsend raw \"abcd\"\nexpect raw \"abcd\"\n",
+	                  "sh -c 'cat; printf Z'", SW_CF_SWEEP_FRAMING, true);
+	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
+	assert_int_equal(r.variants, 5);
+	assert_string_equal(r.variant, "eof@0 (request on line 7)");
+	assert_non_null(strstr(r.reason, "variant eof@0"));
+	sw_cf_result_fini(&r);
 
 	/* Skips: permission cases as root, client cases without a client. */
 	r = run_one(RUNHEAD "requires nonroot\nsend raw \"q\"\n", SW_CF_SWEEP_NONE, true);
@@ -426,6 +444,17 @@ static void test_security(void **state)
 	sw_cf_expectations_fini(&e);
 }
 
+static int count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	int n = 0, ch;
+	while ((ch = fgetc(f)) != EOF)
+		n += ch == '\n';
+	fclose(f);
+	return n;
+}
+
 static void test_retry(void **state)
 {
 	(void)state;
@@ -479,6 +508,27 @@ static void test_retry(void **state)
 	assert_false(r.flaky);
 	assert_null(r.first);
 	sw_cf_result_fini(&r);
+
+	/* An unknown method is the peer's answer, not a timing accident: it
+	 * is reported at once, never re-run (the command counts its runs). */
+	char runs[] = "/tmp/sw-conform-runs-XXXXXX";
+	fd = mkstemp(runs);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(cmd, sizeof cmd, "sh -c 'echo run >> %s; exec cat'", runs);
+	r = run_cmd(RUNHEAD "send v1 request error \"Generic bzr smart protocol error: bad "
+	                    "request x\"\nexpect v1 response ok\n",
+	            cmd, false);
+	assert_int_equal(r.outcome, SW_CF_OUT_UNIMPLEMENTED);
+	assert_null(r.first);
+	sw_cf_result_fini(&r);
+	assert_int_equal(count_lines(runs), 1);
+	/* Any other failure is: two runs. */
+	r = run_cmd(RUNHEAD "send raw \"q\"\nexpect raw \"z\"\n", cmd, false);
+	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
+	sw_cf_result_fini(&r);
+	assert_int_equal(count_lines(runs), 3);
+	unlink(runs);
 
 	/* Calibration: a peer that never says hello gives no calibration. */
 	sw_cf_opts o;
