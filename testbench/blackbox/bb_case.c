@@ -211,56 +211,90 @@ int sw_bb_write_case(const char *dir, const char *name, const sw_bb_session *s,
 	                  ? s->n - 1
 	                  : fd->at;
 	int rc = 0;
+	/* The server's view of the bytes, as bb_exec.c models it: each send
+	 * is followed by one expectation per request the server can read by
+	 * then (a mutated request may be read as several, or end later). */
+	sw_buf stream, enc;
+	sw_buf_init(&stream, NULL);
+	sw_buf_init(&enc, NULL);
+	size_t spos = 0;
 	for (size_t k = 0; k <= last && k < s->n && !rc; k++) {
 		const sw_bb_req *r = &s->v[k];
 		rc = send_line(f, s, k, declared, &tmp);
 		if (rc)
 			break;
+		sw_bb_encode(r, NULL, &enc);
+		sw_buf_append(&stream, enc.data,
+		              r->shape == SW_BB_CUT ? (enc.len ? r->k % enc.len : 0) : enc.len);
 		bool culprit = k == last;
 		if (r->pipelined && !culprit)
 			continue; /* answered after the requests it goes with */
-		sw_buf enc;
-		sw_buf_init(&enc, NULL);
-		sw_bb_encode(r, NULL, &enc);
-		int v = (int)sw_detect_bytes(enc.data, enc.len, NULL);
-		sw_buf_fini(&enc);
-		if (culprit && fd->version)
-			v = fd->version;
 		if (r->shape == SW_BB_CUT || r->shape == SW_BB_HALFCLOSE) {
 			if (fd->cls == SW_BB_HANG)
 				fputs("expect  eof within 3s\n", f);
 			break;
 		}
-		if (!culprit) {
-			if (r->capture_slot >= 0 && writable_v3(r)) {
-				fputs("expect  v3 response success ...\n", f);
-				fprintf(f, "capture cap%d arg %d\n", r->capture_slot,
-				        r->capture_arg);
-				declared[r->capture_slot] = true;
-			} else
-				alts(f, v, fd->cls == SW_BB_ESCAPE, "");
-			continue;
+		/* the requests readable now */
+		int vers[64];
+		size_t nreq = 0;
+		while (spos < stream.len && nreq < 64) {
+			size_t len = 0;
+			sw_bb_req q;
+			sw_bb_cut c = sw_bb_cut_request(stream.data + spos, stream.len - spos,
+			                                false, &len, &q);
+			sw_bb_session t = {.n = 1};
+			t.v[0] = q;
+			sw_bb_session_free(&t);
+			if (c == SW_BB_NEED)
+				break;
+			vers[nreq++] = q.version ? q.version : 1;
+			spos += len ? len : stream.len - spos;
+			if (c == SW_BB_BAD) {
+				spos = stream.len;
+				break;
+			}
 		}
-		switch (fd->cls) {
-		case SW_BB_CRASH: alts(f, v, false, ""); break;
-		case SW_BB_HANG: alts(f, v, true, " within 3s"); break;
-		case SW_BB_DESYNC:
-			alts(f, v, true, "");
-			if (v == 3)
-				fputs(
-				    "send    v3 request hello\nexpect  v3 response success ok 2\n",
-				    f);
-			else if (v == 2)
-				fputs(
-				    "send    v2 request hello\nexpect  v2 response success ok 2\n",
-				    f);
-			else
-				fputs("send    v1 request hello\nexpect  v1 response ok 2\n", f);
-			fputs("or      eof\n", f);
-			break;
-		default: alts(f, v, true, ""); break;
+		for (size_t q = 0; q < nreq; q++) {
+			int v = vers[q];
+			bool end = culprit && q + 1 == nreq;
+			if (!end) {
+				if (!culprit && q + 1 == nreq && r->capture_slot >= 0 &&
+				    writable_v3(r)) {
+					fputs("expect  v3 response success ...\n", f);
+					fprintf(f, "capture cap%d arg %d\n", r->capture_slot,
+					        r->capture_arg);
+					declared[r->capture_slot] = true;
+				} else
+					alts(f, v, fd->cls == SW_BB_ESCAPE, "");
+				continue;
+			}
+			switch (fd->cls) {
+			case SW_BB_CRASH: alts(f, v, false, ""); break;
+			case SW_BB_HANG: alts(f, v, true, " within 3s"); break;
+			case SW_BB_DESYNC:
+				alts(f, v, true, "");
+				if (v == 3)
+					fputs("send    v3 request hello\n"
+					      "expect  v3 response success ok 2\n",
+					      f);
+				else if (v == 2)
+					fputs("send    v2 request hello\n"
+					      "expect  v2 response success ok 2\n",
+					      f);
+				else
+					fputs(
+					    "send    v1 request hello\nexpect  v1 response ok 2\n",
+					    f);
+				fputs("or      eof\n", f);
+				break;
+			default: alts(f, v, true, ""); break;
+			}
 		}
+		if (culprit && !nreq && fd->cls == SW_BB_HANG)
+			alts(f, fd->version ? fd->version : 3, true, " within 3s");
 	}
+	sw_buf_fini(&stream);
+	sw_buf_fini(&enc);
 	sw_buf_fini(&tmp);
 	if (fclose(f) != 0 || rc)
 		return SW_ERR_IO;

@@ -223,6 +223,7 @@ int sw_bb_exec_client(const sw_bb_opts *o, const sw_bb_seeds *seeds, uint64_t se
 		         so.data ? (const char *)so.data : "");
 		line[strcspn(line, "\n")] = 0;
 		sw_buf_fini(&so);
+		snprintf(out->client_op, sizeof out->client_op, "%s", op);
 		snprintf(out->verb, sizeof out->verb, "%s", op);
 		char *sp = strchr(out->verb, ' ');
 		if (sp)
@@ -272,9 +273,7 @@ int sw_bb_write_client_case(const char *dir, const char *name, const sw_bb_outco
 	FILE *fp = fopen(path, "w");
 	if (!fp)
 		return SW_ERR_IO;
-	char op[64];
-	snprintf(op, sizeof op, "%s", f->detail ? f->detail + 7 : "get testfile");
-	op[strcspn(op, ":")] = 0;
+	const char *op = f->client_op[0] ? f->client_op : "get testfile";
 	char id[128];
 	size_t o = 0;
 	for (const char *p = name; *p && o + 1 < sizeof id; p++)
@@ -287,7 +286,12 @@ int sw_bb_write_client_case(const char *dir, const char *name, const sw_bb_outco
 	sw__bb_expr(&e, f->tx.data ? f->tx.data : (const uint8_t *)"", f->tx.len);
 	fprintf(fp, "# Found by `smartwire fuzz --client-cmd ... --seed %llu` (run %llu).\n",
 	        (unsigned long long)seed, (unsigned long long)run);
-	fprintf(fp, "# %s\n", f->detail ? f->detail : "");
+	char note[600];
+	snprintf(note, sizeof note, "%s", f->detail ? f->detail : "");
+	for (char *p = note; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			*p = ' ';
+	fprintf(fp, "# %s\n", note);
 	fprintf(fp, "case    fuzz.%s\ntitle   fuzz finding: %s (client)\n", id,
 	        sw_bb_class_name(f->cls));
 	fprintf(fp, "ref     testbench/blackbox (client oracle)\nlevel   SHOULD\nrole    client\n");

@@ -16,6 +16,7 @@
 #include "smartwire/detect.h"
 #include "smartwire/error.h"
 #include "smartwire/v3.h"
+#include "smartwire/verbs.h"
 
 const char *sw_bb_class_name(sw_bb_class c)
 {
@@ -110,6 +111,15 @@ const char *sw_bb_req_verb(const sw_bb_req *r, char *buf, size_t cap)
 	if (!o)
 		snprintf(buf, cap, "_empty");
 	return buf;
+}
+
+void sw__bb_verb_key(const char *verb, char *out, size_t cap)
+{
+	if (strcmp(verb, "?") == 0 || strcmp(verb, "eof") == 0 || strcmp(verb, "extra") == 0 ||
+	    sw_verb_lookup(verb, strlen(verb)))
+		snprintf(out, cap, "%s", verb);
+	else
+		snprintf(out, cap, "%s", strchr(verb, '_') ? "(odd-bytes)" : "(unknown)");
 }
 
 /* ---- the structure of encoded bytes ------------------------------------- */

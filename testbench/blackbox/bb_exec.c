@@ -51,6 +51,8 @@ typedef struct ex {
 	 * body consumes it).  Nothing after it is judged but crashes and the
 	 * security oracle. */
 	bool lost;
+	char last_verb[64]; /* the last request the server parsed */
+	int last_version;
 } ex;
 
 void sw_bb_outcome_fini(sw_bb_outcome *o)
@@ -79,7 +81,7 @@ static void found(ex *E, sw_bb_class c, size_t at, const char *verb, int version
 	o->cls = c;
 	o->at = at;
 	o->version = version;
-	snprintf(o->verb, sizeof o->verb, "%s", verb ? verb : "?");
+	sw__bb_verb_key(verb ? verb : "?", o->verb, sizeof o->verb);
 	char tmp[2048];
 	va_list ap;
 	va_start(ap, fmt);
@@ -347,6 +349,8 @@ static int run_session(ex *E, const sw_bb_session *s)
 			sw__cf_note_change(&E->R);
 			last_version = version;
 			snprintf(last_verb, sizeof last_verb, "%s", verb);
+			snprintf(E->last_verb, sizeof E->last_verb, "%s", verb);
+			E->last_version = version;
 			if (!judge_answer(E, a, at, verb, version, before, c == SW_BB_BAD))
 				break;
 			if (version != 3 && r_body && a != SW_BB_ANS_SUCCESS) {
@@ -478,11 +482,8 @@ int sw_bb_exec(const sw_bb_opts *o, const sw_bb_session *s, sw_bb_outcome *out)
 						*p = ' ';
 			}
 			size_t at = out->nans ? out->nans - 1 : 0;
-			char verb[64];
-			sw_bb_req_verb(&s->v[at < s->n ? at : 0], verb, sizeof verb);
-			found(&E, SW_BB_CRASH, at, verb,
-			      s->n ? s->v[at < s->n ? at : 0].version : 0,
-			      "the server %s %d; stderr ends: %s",
+			found(&E, SW_BB_CRASH, at, E.last_verb[0] ? E.last_verb : "?",
+			      E.last_version, "the server %s %d; stderr ends: %s",
 			      WIFSIGNALED(st) ? "was killed by signal" : "exited with status",
 			      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), tail);
 		}

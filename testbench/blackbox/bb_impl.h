@@ -30,6 +30,11 @@ void sw__bb_req_remove(sw_bb_session *s, size_t i);
 sw_slice sw__bb_dict_entry(uint32_t i);
 void sw__bb_dict_set(const sw_slice *v, size_t n);
 
+/* The verb as findings are deduplicated by: a registered verb is itself,
+ * anything else "(unknown)", or "(odd-bytes)" when sw_bb_req_verb had to
+ * replace bytes (non-ASCII, controls) with '_'. */
+void sw__bb_verb_key(const char *verb, char *out, size_t cap);
+
 /* Appends a case-file byte expression for p[0..n) ("..." with escapes). */
 int sw__bb_expr(sw_buf *out, const uint8_t *p, size_t n);
 

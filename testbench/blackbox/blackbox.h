@@ -248,6 +248,7 @@ typedef struct sw_bb_outcome {
 	sw_buf tx; /* every byte we sent */
 	int exit_status;
 	bool infra; /* the run could not be made (no finding) */
+	char client_op[96]; /* client targets: the adapter's operation */
 } sw_bb_outcome;
 
 void sw_bb_outcome_fini(sw_bb_outcome *o);
