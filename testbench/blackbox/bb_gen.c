@@ -112,6 +112,9 @@ static int add_stream(sw_bb_seeds *S, const uint8_t *p, size_t n, const char *or
 		sw_bb_cut c = sw_bb_cut_request(p + off, n - off, true, &len, &r);
 		if (c != SW_BB_DONE || !r.nargs || len == 0) {
 			/* Not a clean request: the rest is kept as one raw request. */
+			sw_bb_session t = {.n = 1};
+			t.v[0] = r;
+			sw_bb_session_free(&t);
 			memset(&r, 0, sizeof r);
 			r.raw = true;
 			r.version = 1;
@@ -204,6 +207,9 @@ static int add_case(sw_bb_seeds *S, const sw_cf_case *c)
 		sw_bb_req r;
 		if (sw_bb_cut_request(b.data, b.len, true, &len, &r) != SW_BB_DONE ||
 		    len != b.len || !r.nargs) {
+			sw_bb_session t = {.n = 1};
+			t.v[0] = r;
+			sw_bb_session_free(&t);
 			memset(&r, 0, sizeof r);
 			r.raw = true;
 			r.version = 1;
