@@ -16,10 +16,12 @@ set_tests_properties(fuzz.blackbox-serve fuzz.blackbox-serve-tcp PROPERTIES
                      LABELS "tools;fuzz" TIMEOUT 120
                      ENVIRONMENT "SW_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 if(SW_INTEROP)
-  set(SW_BB_NEED_BRZ "command -v brz >/dev/null 2>&1 || { echo 'FAIL: brz (Breezy 3.3.2) is not installed: apt-get install brz' >&2; exit 1; }")
+  # Against Breezy: findings (exit 1), crash cases among them; at least one
+  # case fails against Breezy (the runner checks answers, not exit
+  # statuses: a crash after a desynchronised body may not show in it) and
+  # every case passes against smartwire's server.
   add_test(NAME fuzz.blackbox-breezy
-           COMMAND sh -c "${SW_BB_NEED_BRZ}; out=\$(mktemp -d) && trap 'rm -rf \"\$out\"' EXIT && \"$0\" fuzz --server-cmd 'brz serve --inet --directory={dir} {options}' --seed 1 --runs 60 -j 2 -q --min-budget 20 --out \"\$out\" 2>\"\$out/log\"; rc=\$?; cat \"\$out/log\"; [ \$rc = 1 ] || { echo 'FAIL: expected findings against Breezy' >&2; exit 1; }; ls \"\$out\"/crash-*.case >/dev/null || exit 1; for c in \"\$out\"/*.case; do \"$0\" conform --cases \"\$c\" --server-cmd 'brz serve --inet --directory={dir} {options}' --no-retry -q >/dev/null && { echo \"FAIL: \$c passes against Breezy\" >&2; exit 1; }; \"$0\" conform --cases \"\$c\" --server-cmd \"$0 serve --inet --directory={dir} {options}\" --no-retry -q >/dev/null || { echo \"FAIL: \$c fails against smartwire\" >&2; exit 1; }; done"
-                   $<TARGET_FILE:smartwire_cli>)
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tools/fuzz_breezy.sh $<TARGET_FILE:smartwire_cli>)
   set_tests_properties(fuzz.blackbox-breezy PROPERTIES LABELS "interop;fuzz" TIMEOUT 900
                        ENVIRONMENT "SW_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endif()
