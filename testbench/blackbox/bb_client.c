@@ -11,7 +11,9 @@
  *           Python TypeError, IndexError, KeyError...: adapters report
  *           "error other <ExceptionClass>: ...") instead of a protocol error.
  */
+#include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,7 +190,15 @@ int sw_bb_exec_client(const sw_bb_opts *o, const sw_bb_seeds *seeds, uint64_t se
 	if (sw__cf_target_start(&R) < 0) {
 		out->infra = true;
 	} else {
-		for (int conn = 0; conn < 3; conn++) {
+		/* Every connection the adapter makes (it may retry) until it
+		 * writes its result, at most 8. */
+		int rfd = -1, wfd = -1;
+		sw_medium_fds(R.proc, &rfd, &wfd);
+		for (int conn = 0; conn < 8; conn++) {
+			struct pollfd pf[2] = {{.fd = R.listen_fd, .events = POLLIN},
+			                       {.fd = rfd, .events = POLLIN}};
+			if (poll(pf, rfd >= 0 ? 2 : 1, (int)bound) <= 0 || !(pf[0].revents & POLLIN))
+				break; /* the adapter is done (or silent): read its result */
 			sw_medium *m = NULL;
 			if (sw_tcp_accept(&m, R.listen_fd, (int)bound, NULL) < 0)
 				break;
@@ -269,6 +279,7 @@ int sw_bb_write_client_case(const char *dir, const char *name, const sw_bb_outco
                             uint64_t seed, uint64_t run)
 {
 	char path[4096];
+	mkdir(dir, 0777);
 	snprintf(path, sizeof path, "%s/%s.case", dir, name);
 	FILE *fp = fopen(path, "w");
 	if (!fp)
