@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 
 #include "bb_impl.h"
-#include "conform/conform_impl.h"
+#include "conform/conform_target.h"
 #include "smartwire/clock.h"
 #include "smartwire/error.h"
 #include "smartwire/v12.h"
@@ -168,39 +168,28 @@ int sw_bb_exec_client(const sw_bb_opts *o, const sw_bb_seeds *seeds, uint64_t se
 	const char *op =
 	    o->client_op ? o->client_op
 	                 : client_ops[sw_bb_below(&st, sizeof client_ops / sizeof client_ops[0])];
-	sw_cf_case c;
-	memset(&c, 0, sizeof c);
-	c.id = (char *)"fuzz.client";
-	c.title = c.ref = (char *)"fuzz";
-	c.role = SW_CF_ROLE_CLIENT;
-	c.client_op = (char *)op;
-	sw_cf_result scratch;
-	memset(&scratch, 0, sizeof scratch);
-	scratch.exit_status = -1;
-	sw__cf_run R;
-	memset(&R, 0, sizeof R);
-	R.c = &c;
-	R.o = &o->cf;
-	R.r = &scratch;
-	R.listen_fd = R.port_fd = -1;
-	snprintf(R.dir, sizeof R.dir, "/nonexistent");
-	sw_buf_init(&R.why, NULL);
+	sw_cf_session_spec spec = {.role = SW_CF_ROLE_CLIENT, .client_op = op};
+	sw_cf_session *S = NULL;
+	sw_errinfo ei;
 	int64_t bound = o->hang_ms ? o->hang_ms : 5000;
 	char line[512] = "";
-	if (sw__cf_target_start(&R) < 0) {
+	if (sw_cf_session_open(&S, &o->cf, &spec, &ei) < 0) {
 		out->infra = true;
+		out->detail = strdup(ei.text);
 	} else {
+		sw_medium *proc = sw_cf_session_proc(S);
+		int listen_fd = sw_cf_session_listen_fd(S);
 		/* Every connection the adapter makes (it may retry) until it
 		 * writes its result, at most 8. */
 		int rfd = -1, wfd = -1;
-		sw_medium_fds(R.proc, &rfd, &wfd);
+		sw_medium_fds(proc, &rfd, &wfd);
 		for (int conn = 0; conn < 8; conn++) {
-			struct pollfd pf[2] = {{.fd = R.listen_fd, .events = POLLIN},
+			struct pollfd pf[2] = {{.fd = listen_fd, .events = POLLIN},
 			                       {.fd = rfd, .events = POLLIN}};
 			if (poll(pf, rfd >= 0 ? 2 : 1, (int)bound) <= 0 || !(pf[0].revents & POLLIN))
 				break; /* the adapter is done (or silent): read its result */
 			sw_medium *m = NULL;
-			if (sw_tcp_accept(&m, R.listen_fd, (int)bound, NULL) < 0)
+			if (sw_tcp_accept(&m, listen_fd, (int)bound, NULL) < 0)
 				break;
 			size_t before = out->rx.len;
 			if (sw_medium_wait_readable(m, (int)bound) == 1) {
@@ -219,11 +208,11 @@ int sw_bb_exec_client(const sw_bb_opts *o, const sw_bb_seeds *seeds, uint64_t se
 		int64_t deadline = sw_clock_ms() + bound;
 		bool eof = false;
 		while (!eof && sw_clock_ms() < deadline) {
-			int w = sw_medium_wait_readable(R.proc, (int)(deadline - sw_clock_ms()));
+			int w = sw_medium_wait_readable(proc, (int)(deadline - sw_clock_ms()));
 			if (w != 1)
 				break;
 			uint8_t b[4096];
-			ptrdiff_t k = sw_medium_read(R.proc, b, sizeof b);
+			ptrdiff_t k = sw_medium_read(proc, b, sizeof b);
 			if (k <= 0)
 				eof = true;
 			else
@@ -241,7 +230,7 @@ int sw_bb_exec_client(const sw_bb_opts *o, const sw_bb_seeds *seeds, uint64_t se
 		if (!eof) {
 			out->found = true;
 			out->cls = SW_BB_HANG;
-			out->detail = sw__cf_strf(
+			out->detail = sw__bb_strf(
 			    "client %s: no result within %lld ms after the server closed", op,
 			    (long long)bound);
 		} else if (internal_error(line)) {
@@ -252,26 +241,27 @@ int sw_bb_exec_client(const sw_bb_opts *o, const sw_bb_seeds *seeds, uint64_t se
 			exc[strcspn(exc, ": ")] = 0;
 			snprintf(out->verb + strlen(out->verb),
 			         sizeof out->verb - strlen(out->verb), ":%s", exc);
-			out->detail = sw__cf_strf("client %s: %s", op, line);
+			out->detail = sw__bb_strf("client %s: %s", op, line);
 		}
 	}
-	sw__cf_target_stop(&R);
-	int s = scratch.exit_status;
+	int s = -1;
+	char *err = NULL;
+	if (S)
+		sw_cf_session_stop(S, &s, &err);
 	out->exit_status = s;
 	if (!out->infra && s != -1 &&
 	    ((WIFSIGNALED(s) && WTERMSIG(s) != SIGTERM && WTERMSIG(s) != SIGKILL) ||
-	     (WIFEXITED(s) && WEXITSTATUS(s) > 1) ||
-	     (scratch.stderr_text && strstr(scratch.stderr_text, "Traceback")))) {
+	     (WIFEXITED(s) && WEXITSTATUS(s) > 1) || (err && strstr(err, "Traceback")))) {
 		free(out->detail);
 		out->found = true;
 		out->cls = SW_BB_CRASH;
-		out->detail = sw__cf_strf("client %s: %s %d", op,
+		out->detail = sw__bb_strf("client %s: %s %d", op,
 		                          WIFSIGNALED(s) ? "killed by signal" : "exit status",
 		                          WIFSIGNALED(s) ? WTERMSIG(s) : WEXITSTATUS(s));
 	}
+	free(err);
+	sw_cf_session_del(S);
 	out->version = 3;
-	sw_buf_fini(&R.why);
-	sw_cf_result_fini(&scratch);
 	return 0;
 }
 

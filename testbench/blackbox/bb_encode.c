@@ -8,9 +8,12 @@
  * args, plus one" means the same after other operators ran; when the bytes
  * no longer have such a place the operator falls back to a plain byte edit.
  */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bb_impl.h"
 #include "smartwire/detect.h"
@@ -113,13 +116,37 @@ const char *sw_bb_req_verb(const sw_bb_req *r, char *buf, size_t cap)
 	return buf;
 }
 
-void sw__bb_verb_key(const char *verb, char *out, size_t cap)
+void sw_bb_verb_key(const char *verb, char *out, size_t cap)
 {
 	if (strcmp(verb, "?") == 0 || strcmp(verb, "eof") == 0 || strcmp(verb, "extra") == 0 ||
 	    sw_verb_lookup(verb, strlen(verb)))
 		snprintf(out, cap, "%s", verb);
 	else
 		snprintf(out, cap, "%s", strchr(verb, '_') ? "(odd-bytes)" : "(unknown)");
+}
+
+void sw__bb_sleep_ms(int64_t ms)
+{
+	if (ms <= 0)
+		return;
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+char *sw__bb_strf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+	if (s) {
+		va_start(ap, fmt);
+		vsnprintf(s, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
+	return s;
 }
 
 /* ---- the structure of encoded bytes ------------------------------------- */

@@ -1,8 +1,8 @@
 /*
  * One session against a server target, and the oracles that judge it
  * without knowing the right answer.  The target, its fixture and the
- * security oracle's world are the conformance runner's (sw__cf_world_make,
- * sw__cf_target_start/stop, sw__cf_world_judge: conform_impl.h), so a
+ * security oracle's world are the conformance runner's (sw_cf_session_*:
+ * conform/conform_target.h), so a
  * session runs exactly where a case would.
  *
  * The server's view of our bytes is modelled with our decoders: the bytes
@@ -29,14 +29,15 @@
 #include <sys/wait.h>
 
 #include "bb_impl.h"
-#include "conform/conform_impl.h"
+#include "conform/conform_target.h"
 #include "smartwire/clock.h"
 #include "smartwire/detect.h"
 #include "smartwire/error.h"
 #include "smartwire/v3.h"
 
 typedef struct ex {
-	sw__cf_run R;
+	sw_cf_session *S;
+	sw_buf tx; /* every byte sent (the server's view is cut from it) */
 	const sw_bb_opts *o;
 	sw_bb_outcome *out;
 	size_t rpos; /* bytes of rx taken by answers */
@@ -81,7 +82,7 @@ static void found(ex *E, sw_bb_class c, size_t at, const char *verb, int version
 	o->cls = c;
 	o->at = at;
 	o->version = version;
-	sw__bb_verb_key(verb ? verb : "?", o->verb, sizeof o->verb);
+	sw_bb_verb_key(verb ? verb : "?", o->verb, sizeof o->verb);
 	char tmp[2048];
 	va_list ap;
 	va_start(ap, fmt);
@@ -94,13 +95,15 @@ static void found(ex *E, sw_bb_class c, size_t at, const char *verb, int version
 /* The received bytes from `off`, quoted (at most 160 bytes). */
 static const char *quote_rx(ex *E, size_t off, char *buf, size_t cap)
 {
+	size_t n;
+	const uint8_t *rx = sw_cf_session_rx(E->S, &n);
+	if (off > n)
+		off = n;
 	sw_buf q;
 	sw_buf_init(&q, NULL);
-	const sw_buf *rx = &E->R.conn.rx;
-	if (off > rx->len)
-		off = rx->len;
-	sw__cf_quote(&q, rx->data ? rx->data + off : (const uint8_t *)"", rx->len - off, 160);
-	snprintf(buf, cap, "%.*s", (int)q.len, q.data ? (const char *)q.data : "");
+	sw__bb_expr(&q, rx + off, n - off > 160 ? 160 : n - off);
+	snprintf(buf, cap, "%.*s%s", (int)q.len, q.data ? (const char *)q.data : "",
+	         n - off > 160 ? " ..." : "");
 	sw_buf_fini(&q);
 	return buf;
 }
@@ -113,8 +116,9 @@ static int write_all(ex *E, const uint8_t *p, size_t n)
 	int64_t deadline = sw_clock_ms() + E->bound;
 	while (n) {
 		size_t done = 0;
-		int rc = sw_medium_write_all(E->R.conn.m, p, n, &done);
-		sw_buf_append(&E->R.conn.tx, p, done);
+		int rc = sw_medium_write_all(sw_cf_session_conn(E->S), p, n, &done);
+		sw_buf_append(&E->tx, p, done);
+		sw_cf_session_sent(E->S, p, done);
 		p += done;
 		n -= done;
 		if (rc == 0)
@@ -122,7 +126,7 @@ static int write_all(ex *E, const uint8_t *p, size_t n)
 		if (rc != SW_ERR_WOULD_BLOCK || sw_clock_ms() >= deadline)
 			return -1;
 		int64_t d = sw_clock_ms() + 5;
-		sw__cf_conn_fill(&E->R.conn, d);
+		sw_cf_session_fill(E->S, d);
 	}
 	return 0;
 }
@@ -145,7 +149,7 @@ static int write_shaped(ex *E, const uint8_t *p, size_t n, const sw_bb_req *r)
 	case SW_BB_PAUSE:
 		if (write_all(E, p, n / 2) < 0)
 			return -1;
-		sw__cf_sleep_ms((int64_t)((double)(r->k % 400) * E->o->cf.timeout_scale));
+		sw__bb_sleep_ms((int64_t)((double)(r->k % 400) * E->o->cf.timeout_scale));
 		return write_all(E, p + n / 2, n - n / 2);
 	default: return write_all(E, p, n);
 	}
@@ -157,34 +161,32 @@ static sw_bb_answer read_answer(ex *E, int version, const char *verb, char *args
                                 int want, sw_buf *wanted)
 {
 	int64_t deadline = sw_clock_ms() + E->bound;
-	sw__cf_conn *c = &E->R.conn;
 	for (;;) {
-		size_t len = 0;
+		size_t len = 0, n;
 		sw_bb_answer cls;
 		if (wanted)
 			wanted->len = 0;
 		sw_bb_cut r = SW_BB_NEED;
-		if (c->rx.len > E->rpos)
-			r = sw_bb_cut_response(c->rx.data + E->rpos, c->rx.len - E->rpos, version,
-			                       verb, !c->eof, &len, &cls, args, cap, want, wanted);
+		const uint8_t *rx = sw_cf_session_rx(E->S, &n);
+		bool eof = sw_cf_session_eof(E->S);
+		if (n > E->rpos)
+			r = sw_bb_cut_response(rx + E->rpos, n - E->rpos, version, verb, !eof, &len,
+			                       &cls, args, cap, want, wanted);
 		if (r == SW_BB_DONE) {
 			E->rpos += len;
 			return cls;
 		}
 		if (r == SW_BB_BAD)
 			return SW_BB_ANS_BAD;
-		if (c->eof) {
-			if (c->rx.len == E->rpos) {
+		if (eof) {
+			if (n == E->rpos) {
 				E->closed = true;
 				return SW_BB_ANS_CLOSE;
 			}
 			return SW_BB_ANS_BAD;
 		}
-		int f = sw__cf_conn_fill(c, deadline);
-		if (f == SW_ERR_TIMEOUT)
-			return SW_BB_ANS_NONE;
-		if (f < 0)
-			return SW_BB_ANS_NONE;
+		if (sw_cf_session_fill(E->S, deadline) < 0)
+			return SW_BB_ANS_NONE; /* the bound passed (or no memory) */
 	}
 }
 
@@ -271,7 +273,7 @@ static void probe(ex *E, int version, size_t at, const char *verb)
 /* The session proper.  Returns the version of the last request parsed. */
 static int run_session(ex *E, const sw_bb_session *s)
 {
-	sw_buf *tx = &E->R.conn.tx;
+	sw_buf *tx = &E->tx;
 	size_t spos = 0, start[SW_BB_MAX_REQS + 1];
 	int last_version = 3;
 	char last_verb[64] = "?";
@@ -303,7 +305,7 @@ static int run_session(ex *E, const sw_bb_session *s)
 			break;
 		}
 		if (last->shape == SW_BB_CUT || last->shape == SW_BB_HALFCLOSE) {
-			sw_medium_shutdown_write(E->R.conn.m);
+			sw_medium_shutdown_write(sw_cf_session_conn(E->S));
 			E->eof_sent = true;
 		}
 		/* The requests the server can read now. */
@@ -346,7 +348,7 @@ static int run_session(ex *E, const sw_bb_session *s)
 					E->caps.n[sl] = wanted.len;
 				}
 			}
-			sw__cf_note_change(&E->R);
+			sw_cf_session_note_change(E->S);
 			last_version = version;
 			snprintf(last_verb, sizeof last_verb, "%s", verb);
 			snprintf(E->last_verb, sizeof E->last_verb, "%s", verb);
@@ -386,17 +388,19 @@ static void finish(ex *E, int version)
 {
 	if (E->closed || E->out->found)
 		return;
-	sw_medium_shutdown_write(E->R.conn.m);
+	sw_medium_shutdown_write(sw_cf_session_conn(E->S));
 	E->eof_sent = true;
 	int64_t deadline = sw_clock_ms() + E->bound;
-	while (!E->R.conn.eof)
-		if (sw__cf_conn_fill(&E->R.conn, deadline) == SW_ERR_TIMEOUT) {
+	while (!sw_cf_session_eof(E->S))
+		if (sw_cf_session_fill(E->S, deadline) == SW_ERR_TIMEOUT) {
 			found(E, SW_BB_HANG, E->out->nans, "eof", version,
 			      "the connection stayed open %lld ms after our end of stream",
 			      (long long)E->bound);
 			return;
 		}
-	if (E->R.conn.rx.len > E->rpos && !E->lost) {
+	size_t n;
+	sw_cf_session_rx(E->S, &n);
+	if (n > E->rpos && !E->lost) {
 		char q[1024];
 		found(E, SW_BB_DESYNC, E->out->nans ? E->out->nans - 1 : 0, "extra", version,
 		      "bytes that answer no request: %s", quote_rx(E, E->rpos, q, sizeof q));
@@ -409,105 +413,73 @@ int sw_bb_exec(const sw_bb_opts *o, const sw_bb_session *s, sw_bb_outcome *out)
 	sw_buf_init(&out->rx, NULL);
 	sw_buf_init(&out->tx, NULL);
 	out->exit_status = -1;
-	sw_cf_case c;
-	memset(&c, 0, sizeof c);
-	c.id = (char *)"fuzz.session";
-	c.title = c.ref = (char *)"fuzz";
-	c.role = SW_CF_ROLE_SERVER;
-	c.allow_writes = s->allow_writes;
-	c.fixture_bzr = s->bzr_fixture ? (char *)"2a" : NULL;
-	c.sweep = 0;
-	sw_cf_result scratch;
-	memset(&scratch, 0, sizeof scratch);
-	scratch.c = &c;
-	scratch.exit_status = -1;
 	ex E;
 	memset(&E, 0, sizeof E);
 	E.o = o;
 	E.out = out;
 	E.bound = o->hang_ms ? o->hang_ms : 3000;
-	sw__cf_run *R = &E.R;
-	R->c = &c;
-	R->o = &o->cf;
-	R->r = &scratch;
-	R->listen_fd = R->port_fd = -1;
-	sw_buf_init(&R->why, NULL);
-	sw_buf_init(&R->sec, NULL);
-	sw_buf_init(&R->diff, NULL);
-	sw_buf_init(&R->conn.rx, NULL);
-	sw_buf_init(&R->conn.tx, NULL);
+	sw_buf_init(&E.tx, NULL);
+	sw_cf_session_spec spec = {.role = SW_CF_ROLE_SERVER,
+	                           .allow_writes = s->allow_writes,
+	                           .fixture_bzr = s->bzr_fixture ? "2a" : NULL};
 	sw_errinfo ei;
-	if (sw__cf_world_make(R, &ei) < 0) {
+	if (sw_cf_session_open(&E.S, &o->cf, &spec, &ei) < 0) {
 		out->infra = true;
 		out->detail = strdup(ei.text);
-	} else {
-		if (sw__cf_target_start(R) < 0) {
-			out->infra = true;
-			sw_buf_append_byte(&R->why, 0);
-			out->detail = strdup((const char *)R->why.data);
-		} else {
-			long pid = R->proc ? sw_cmd_pid(R->proc) : -1;
-			long rss0 = pid > 0 ? proc_kb(pid, "VmRSS:") : -1;
-			int version = run_session(&E, s);
-			finish(&E, version);
-			long hwm = pid > 0 ? proc_kb(pid, "VmHWM:") : -1;
-			size_t limit = o->rss_limit_kb ? o->rss_limit_kb : 262144;
-			if (rss0 >= 0 && hwm > rss0 && (size_t)(hwm - rss0) > limit)
-				found(&E, SW_BB_RESOURCE, 0, "?", version,
-				      "the server's peak memory grew by %ld KiB (bound %zu KiB) "
-				      "for %zu bytes of input",
-				      hwm - rss0, limit, R->conn.tx.len);
-		}
-		sw__cf_target_stop(R);
-		int st = scratch.exit_status;
-		out->exit_status = st;
-		bool pipe = o->cf.target == SW_CF_TARGET_PIPE;
-		/* Clean: the server ended the connection itself (we read its end
-		 * of stream).  Otherwise we tore it down (a finding, a stuck
-		 * write), and an exit status or SIGPIPE may be our doing. */
-		bool clean = R->conn.eof;
-		bool ours =
-		    WIFSIGNALED(st) && (WTERMSIG(st) == SIGTERM || WTERMSIG(st) == SIGKILL ||
-		                        (!clean && WTERMSIG(st) == SIGPIPE));
-		if (!out->infra && st != -1 &&
-		    ((WIFSIGNALED(st) && !ours) ||
-		     (pipe && clean && WIFEXITED(st) && WEXITSTATUS(st) != 0))) {
-			char tail[200] = "";
-			if (scratch.stderr_text) {
-				size_t l = strlen(scratch.stderr_text);
-				snprintf(tail, sizeof tail, "%s",
-				         scratch.stderr_text + (l > 160 ? l - 160 : 0));
-				for (char *p = tail; *p; p++)
-					if (*p == '\n')
-						*p = ' ';
-			}
-			size_t at = out->nans ? out->nans - 1 : 0;
-			found(&E, SW_BB_CRASH, at, E.last_verb[0] ? E.last_verb : "?",
-			      E.last_version, "the server %s %d; stderr ends: %s",
-			      WIFSIGNALED(st) ? "was killed by signal" : "exited with status",
-			      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), tail);
-		}
-		if (!out->infra) {
-			sw__cf_world_judge(R);
-			if (R->security) {
-				sw_buf_append_byte(&R->sec, 0);
-				found(&E, SW_BB_ESCAPE, 0, "?", 0, "%.1500s",
-				      (const char *)R->sec.data);
-			}
-		}
-		sw__cf_world_del(R);
+		sw_buf_fini(&E.tx);
+		return 0;
 	}
-	sw_buf_append(&out->rx, R->conn.rx.data, R->conn.rx.len);
-	sw_buf_append(&out->tx, R->conn.tx.data, R->conn.tx.len);
+	sw_medium *proc = sw_cf_session_proc(E.S);
+	long pid = proc ? sw_cmd_pid(proc) : -1;
+	long rss0 = pid > 0 ? proc_kb(pid, "VmRSS:") : -1;
+	int version = run_session(&E, s);
+	finish(&E, version);
+	long hwm = pid > 0 ? proc_kb(pid, "VmHWM:") : -1;
+	size_t limit = o->rss_limit_kb ? o->rss_limit_kb : 262144;
+	if (rss0 >= 0 && hwm > rss0 && (size_t)(hwm - rss0) > limit)
+		found(&E, SW_BB_RESOURCE, 0, "?", version,
+		      "the server's peak memory grew by %ld KiB (bound %zu KiB) for %zu bytes of "
+		      "input",
+		      hwm - rss0, limit, E.tx.len);
+	/* Clean: the server ended the connection itself (we read its end of
+	 * stream).  Otherwise we tore it down (a finding, a stuck write), and
+	 * an exit status or SIGPIPE may be our doing. */
+	bool clean = sw_cf_session_eof(E.S);
+	size_t n;
+	const uint8_t *rx = sw_cf_session_rx(E.S, &n);
+	sw_buf_append(&out->rx, rx, n);
+	int st = -1;
+	char *err = NULL;
+	sw_cf_session_stop(E.S, &st, &err);
+	out->exit_status = st;
+	bool pipe = o->cf.target == SW_CF_TARGET_PIPE;
+	bool ours = WIFSIGNALED(st) && (WTERMSIG(st) == SIGTERM || WTERMSIG(st) == SIGKILL ||
+	                                (!clean && WTERMSIG(st) == SIGPIPE));
+	if (st != -1 && ((WIFSIGNALED(st) && !ours) ||
+	                 (pipe && clean && WIFEXITED(st) && WEXITSTATUS(st) != 0))) {
+		char tail[200] = "";
+		if (err) {
+			size_t l = strlen(err);
+			snprintf(tail, sizeof tail, "%s", err + (l > 160 ? l - 160 : 0));
+			for (char *p = tail; *p; p++)
+				if (*p == '\n')
+					*p = ' ';
+		}
+		found(&E, SW_BB_CRASH, out->nans ? out->nans - 1 : 0,
+		      E.last_verb[0] ? E.last_verb : "?", E.last_version,
+		      "the server %s %d; stderr ends: %s",
+		      WIFSIGNALED(st) ? "was killed by signal" : "exited with status",
+		      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), tail);
+	}
+	free(err);
+	char *sec = sw_cf_session_judge(E.S);
+	if (sec)
+		found(&E, SW_BB_ESCAPE, 0, "?", 0, "%.1500s", sec);
+	free(sec);
+	sw_cf_session_del(E.S);
+	sw_buf_append(&out->tx, E.tx.data, E.tx.len);
+	sw_buf_fini(&E.tx);
 	for (int k = 0; k < SW_BB_SLOTS; k++)
 		free(E.caps.p[k]);
-	sw_buf_fini(&R->conn.rx);
-	sw_buf_fini(&R->conn.tx);
-	sw_buf_fini(&R->why);
-	sw_buf_fini(&R->sec);
-	sw_buf_fini(&R->diff);
-	sw__cf_vars_free(&R->vars);
-	scratch.c = NULL;
-	sw_cf_result_fini(&scratch);
 	return 0;
 }

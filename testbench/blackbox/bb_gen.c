@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "bb_impl.h"
-#include "conform/conform_impl.h"
+#include "conform/conform_target.h"
 #include "smartwire/error.h"
 #include "smartwire/verbs.h"
 
@@ -201,7 +201,7 @@ static int add_case(sw_bb_seeds *S, const sw_cf_case *c)
 			continue; /* variables: known only in a run of the case */
 		sw_errinfo ei;
 		b.len = 0;
-		if (sw__cf_encode(&st->alts[0].atoms[0], &ctx, &b, &ei) < 0 || !b.len)
+		if (sw_cf_encode_atom(&st->alts[0].atoms[0], &ctx, &b, &ei) < 0 || !b.len)
 			continue;
 		size_t len = 0;
 		sw_bb_req r;

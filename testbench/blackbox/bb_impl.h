@@ -30,10 +30,10 @@ void sw__bb_req_remove(sw_bb_session *s, size_t i);
 sw_slice sw__bb_dict_entry(uint32_t i);
 void sw__bb_dict_set(const sw_slice *v, size_t n);
 
-/* The verb as findings are deduplicated by: a registered verb is itself,
- * anything else "(unknown)", or "(odd-bytes)" when sw_bb_req_verb had to
- * replace bytes (non-ASCII, controls) with '_'. */
-void sw__bb_verb_key(const char *verb, char *out, size_t cap);
+/* Sleeps (a pause a session asks for; never to synchronise). */
+void sw__bb_sleep_ms(int64_t ms);
+/* malloc'd printf, or NULL. */
+char *sw__bb_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Appends a case-file byte expression for p[0..n) ("..." with escapes). */
 int sw__bb_expr(sw_buf *out, const uint8_t *p, size_t n);

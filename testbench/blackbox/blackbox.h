@@ -157,6 +157,11 @@ typedef struct sw_bb_caps {
  * out.  Returns 0 or SW_ERR_NOMEM. */
 int sw_bb_encode(const sw_bb_req *r, const sw_bb_caps *caps, sw_buf *out);
 
+/* The verb as findings are deduplicated by: a registered verb is itself,
+ * anything else "(unknown)", or "(odd-bytes)" when sw_bb_req_verb had to
+ * replace bytes (non-ASCII, controls, '/') with '_'. */
+void sw_bb_verb_key(const char *verb, char *out, size_t cap);
+
 /* ---- wire (bb_wire.c) ---------------------------------------------------- */
 
 /* What a byte stream holds at its start. */

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "blackbox/bb_impl.h"
+#include "blackbox/blackbox.h"
 #include "conform/conform.h"
 #include "smartwire/error.h"
 
@@ -127,11 +127,11 @@ static void test_wire_bad(void **state)
 	assert_int_equal(len, sizeof okb - 1);
 	assert_int_equal(cls, SW_BB_ANS_SUCCESS);
 	char key[32];
-	sw__bb_verb_key("get", key, sizeof key);
+	sw_bb_verb_key("get", key, sizeof key);
 	assert_string_equal(key, "get");
-	sw__bb_verb_key("caf__", key, sizeof key);
+	sw_bb_verb_key("caf__", key, sizeof key);
 	assert_string_equal(key, "(odd-bytes)");
-	sw__bb_verb_key("nosuchverb", key, sizeof key);
+	sw_bb_verb_key("nosuchverb", key, sizeof key);
 	assert_string_equal(key, "(unknown)");
 }
 
