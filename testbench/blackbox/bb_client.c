@@ -201,6 +201,8 @@ int sw_bb_exec_client(const sw_bb_opts *o, const sw_bb_seeds *seeds, uint64_t se
 			answer(m, out->rx.data ? out->rx.data + before : (const uint8_t *)"",
 			       out->rx.len - before, &st, &out->tx, bound);
 			sw_medium_del(m);
+			if (out->nconn < 8)
+				out->conn_end[out->nconn++] = out->tx.len;
 		}
 		/* The adapter's one line, then its end. */
 		sw_buf so;
@@ -282,23 +284,31 @@ int sw_bb_write_client_case(const char *dir, const char *name, const sw_bb_outco
 		          : (*p >= 'A' && *p <= 'Z')                           ? (char)(*p + 32)
 		                                                               : '-';
 	id[o] = 0;
-	sw_buf e;
-	sw_buf_init(&e, NULL);
-	sw__bb_expr(&e, f->tx.data ? f->tx.data : (const uint8_t *)"", f->tx.len);
-	fprintf(fp, "# Found by `smartwire fuzz --client-cmd ... --seed %llu` (run %llu).\n",
-	        (unsigned long long)seed, (unsigned long long)run);
 	char note[600];
 	snprintf(note, sizeof note, "%s", f->detail ? f->detail : "");
 	for (char *p = note; *p; p++)
 		if ((unsigned char)*p < 0x20)
 			*p = ' ';
+	fprintf(fp, "# Found by `smartwire fuzz --client-cmd ... --seed %llu` (run %llu).\n",
+	        (unsigned long long)seed, (unsigned long long)run);
 	fprintf(fp, "# %s\n", note);
 	fprintf(fp, "case    fuzz.%s\ntitle   fuzz finding: %s (client)\n", id,
 	        sw_bb_class_name(f->cls));
 	fprintf(fp, "ref     testbench/blackbox (client oracle)\nlevel   SHOULD\nrole    client\n");
-	fprintf(fp, "client  %s\naccept\nsend    raw %.*s\ndisconnect\n", op, (int)e.len,
-	        e.data ? (const char *)e.data : "''");
-	fprintf(fp, "result  error %s\n", f->cls == SW_BB_CLIENT ? "protocol" : "*");
+	fprintf(fp, "client  %s\n", op);
+	/* each connection the client made: its answer, then the close */
+	sw_buf e;
+	sw_buf_init(&e, NULL);
+	size_t from = 0, nconn = f->nconn ? f->nconn : 1;
+	for (size_t k = 0; k < nconn; k++) {
+		size_t to = f->nconn ? f->conn_end[k] : f->tx.len;
+		e.len = 0;
+		sw__bb_expr(&e, f->tx.data ? f->tx.data + from : (const uint8_t *)"", to - from);
+		fprintf(fp, "accept\nsend    raw %.*s\ndisconnect\n", (int)e.len,
+		        e.data ? (const char *)e.data : "''");
+		from = to;
+	}
 	sw_buf_fini(&e);
+	fprintf(fp, "result  error %s\n", f->cls == SW_BB_CLIENT ? "protocol" : "*");
 	return fclose(fp) == 0 ? 0 : SW_ERR_IO;
 }

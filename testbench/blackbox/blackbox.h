@@ -254,6 +254,8 @@ typedef struct sw_bb_outcome {
 	int exit_status;
 	bool infra; /* the run could not be made (no finding) */
 	char client_op[96]; /* client targets: the adapter's operation */
+	size_t conn_end[8]; /* client targets: tx offset where each connection's answer ends */
+	size_t nconn;
 } sw_bb_outcome;
 
 void sw_bb_outcome_fini(sw_bb_outcome *o);
