@@ -38,6 +38,11 @@ static void usage(FILE *f)
 	      "  --client-cmd 'CMD'      a client adapter: CMD {url} OP ARGS (we play the\n"
 	      "                          server and answer with mutated responses)\n"
 	      "  --client-op 'OP ARGS'   the client operation (default: several in turn)\n"
+	      "Differential (server targets):\n"
+	      "  --reference-cmd 'CMD'   a second implementation, as --server-cmd: a request\n"
+	      "                          both answer with success but with other arguments\n"
+	      "                          is a divergence finding\n"
+	      "  --reference-tcp-cmd 'CMD'  the same, as --server-tcp-cmd\n"
 	      "Campaign:\n"
 	      "  --seed N                the campaign's seed (default 1): the same seed and\n"
 	      "                          --runs give the same sessions and findings\n"
@@ -84,7 +89,9 @@ enum {
 	O_RSS,
 	O_SCALE,
 	O_WORKDIR,
-	O_SHOW
+	O_SHOW,
+	O_REF,
+	O_REF_TCP
 };
 
 static const struct option opts[] = {
@@ -106,6 +113,8 @@ static const struct option opts[] = {
     {"timeout-scale", required_argument, NULL, O_SCALE},
     {"workdir", required_argument, NULL, O_WORKDIR},
     {"show", required_argument, NULL, O_SHOW},
+    {"reference-cmd", required_argument, NULL, O_REF},
+    {"reference-tcp-cmd", required_argument, NULL, O_REF_TCP},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -175,6 +184,11 @@ int sw_cmd_fuzz(int argc, char **argv)
 			ntargets++;
 			break;
 		case O_CLIENT_OP: c.o.client_op = optarg; break;
+		case O_REF:
+		case O_REF_TCP:
+			c.o.cf.reference_kind = opt == O_REF ? SW_CF_TARGET_PIPE : SW_CF_TARGET_TCP;
+			c.o.cf.reference_cmd = optarg;
+			break;
 		case O_SEED:
 			if (!num(optarg, &v))
 				return bad("--seed", optarg);

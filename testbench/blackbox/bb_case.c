@@ -287,6 +287,9 @@ int sw_bb_write_case(const char *dir, const char *name, const sw_bb_session *s,
 					    f);
 				fputs("or      eof\n", f);
 				break;
+			case SW_BB_DIVERGENCE:
+				fprintf(f, "expect  v%d response * ... same as reference\n", v);
+				break;
 			default: alts(f, v, true, ""); break;
 			}
 		}

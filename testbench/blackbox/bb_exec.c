@@ -335,7 +335,7 @@ static int run_session(ex *E, const sw_bb_session *s)
 			const sw_bb_req *sr = &s->v[at];
 			int want =
 			    start[at] == spos && sr->capture_slot >= 0 ? sr->capture_arg : -1;
-			char args[256];
+			char args[256] = "";
 			size_t before = E->rpos;
 			sw_bb_answer a =
 			    read_answer(E, version, verb, args, sizeof args, want, &wanted);
@@ -353,6 +353,13 @@ static int run_session(ex *E, const sw_bb_session *s)
 			snprintf(last_verb, sizeof last_verb, "%s", verb);
 			snprintf(E->last_verb, sizeof E->last_verb, "%s", verb);
 			E->last_version = version;
+			if (E->out->nans < SW_BB_MAX_REQS) {
+				size_t k = E->out->nans;
+				snprintf(E->out->ansargs[k], sizeof E->out->ansargs[k], "%s", args);
+				snprintf(E->out->ansverb[k], sizeof E->out->ansverb[k], "%s", verb);
+				E->out->ansat[k] = (uint8_t)at;
+				E->out->ansversion[k] = (uint8_t)version;
+			}
 			if (!judge_answer(E, a, at, verb, version, before, c == SW_BB_BAD))
 				break;
 			if (version != 3 && r_body && a != SW_BB_ANS_SUCCESS) {
@@ -481,5 +488,37 @@ int sw_bb_exec(const sw_bb_opts *o, const sw_bb_session *s, sw_bb_outcome *out)
 	sw_buf_fini(&E.tx);
 	for (int k = 0; k < SW_BB_SLOTS; k++)
 		free(E.caps.p[k]);
+	return 0;
+}
+
+int sw_bb_exec_differential(const sw_bb_opts *o, const sw_bb_session *s, sw_bb_outcome *out)
+{
+	int rc = sw_bb_exec(o, s, out);
+	if (rc < 0 || out->found || out->infra || !o->cf.reference_cmd)
+		return rc;
+	sw_bb_opts ro = *o;
+	ro.cf.target = o->cf.reference_kind ? o->cf.reference_kind : SW_CF_TARGET_PIPE;
+	ro.cf.server_cmd = o->cf.reference_cmd;
+	sw_bb_outcome ref;
+	if ((rc = sw_bb_exec(&ro, s, &ref)) < 0)
+		return rc;
+	size_t n = out->nans < ref.nans ? out->nans : ref.nans;
+	for (size_t i = 0; i < n && !ref.infra; i++) {
+		if (out->ans[i] != SW_BB_ANS_SUCCESS || ref.ans[i] != SW_BB_ANS_SUCCESS ||
+		    strcmp(out->ansverb[i], ref.ansverb[i]) != 0 ||
+		    strcmp(out->ansargs[i], ref.ansargs[i]) == 0)
+			continue;
+		out->found = true;
+		out->cls = SW_BB_DIVERGENCE;
+		out->at = out->ansat[i];
+		out->version = out->ansversion[i];
+		sw_bb_verb_key(out->ansverb[i], out->verb, sizeof out->verb);
+		free(out->detail);
+		out->detail =
+		    sw__bb_strf("v%d %s: both succeed; the target answers (%s), the reference (%s)",
+		                out->version, out->ansverb[i], out->ansargs[i], ref.ansargs[i]);
+		break;
+	}
+	sw_bb_outcome_fini(&ref);
 	return 0;
 }

@@ -140,7 +140,7 @@ static void *worker(void *arg)
 		             ? sw_bb_exec_client(&c->o, C->seeds, c->seed, run, &o)
 		             : sw_bb_generate(C->seeds, c->seed, run, &s);
 		if (rc == 0 && c->o.cf.target != SW_CF_TARGET_CLIENT)
-			rc = sw_bb_exec(&c->o, &s, &o);
+			rc = sw_bb_exec_differential(&c->o, &s, &o);
 		if (rc < 0) {
 			sw_bb_session_free(&s);
 			continue;
@@ -193,17 +193,18 @@ static void settle(camp *C, kept *k)
 	if (sw_bb_generate(C->seeds, c->seed, k->run, &s) < 0)
 		return;
 	sw_bb_outcome out;
-	sw_bb_exec(&c->o, &s, &out);
+	sw_bb_exec_differential(&c->o, &s, &out);
 	bool again = out.found && out.cls == k->cls;
 	sw_bb_outcome_fini(&out);
 	size_t used = 0;
-	if (again && !c->no_minimise) {
+	/* (a divergence needs both implementations: kept as found) */
+	if (again && !c->no_minimise && k->cls != SW_BB_DIVERGENCE) {
 		size_t budget = c->min_budget ? c->min_budget : 120;
 		if (k->cls == SW_BB_HANG)
 			budget = budget / 4 ? budget / 4 : 1;
 		used = sw_bb_minimise(&c->o, &s, k->cls, budget);
 	}
-	sw_bb_exec(&c->o, &s, &out);
+	sw_bb_exec_differential(&c->o, &s, &out);
 	bool final = out.found && out.cls == k->cls;
 	if (c->out_dir && again && final)
 		sw_bb_write_case(c->out_dir, name, &s, &out, c->seed, k->run);

@@ -233,7 +233,8 @@ const sw_slice *sw_bb_seeds_dict(const sw_bb_seeds *s, size_t *n);
 /* ---- execution and oracles (bb_exec.c) --------------------------------- */
 
 typedef struct sw_bb_opts {
-	sw_cf_opts cf;         /* target, commands, scale, rtt, fixtures, workdir */
+	sw_cf_opts cf;         /* target, commands, scale, rtt, fixtures, workdir;
+	               * cf.reference_cmd/kind: the differential */
 	uint32_t hang_ms;      /* bound on an answer (0: from the calibration) */
 	size_t rss_limit_kb;   /* resource bound (0: 262144) */
 	bool check_malformed;  /* default true */
@@ -249,6 +250,12 @@ typedef struct sw_bb_outcome {
 	char *detail;                     /* a sentence with the bytes (malloc'd) */
 	sw_bb_answer ans[SW_BB_MAX_REQS]; /* what each request got */
 	size_t nans;
+	/* per answer: its arguments ('|'-joined, printable) and the verb and
+	 * session request it answered (the differential compares them) */
+	char ansargs[SW_BB_MAX_REQS][96];
+	char ansverb[SW_BB_MAX_REQS][48];
+	uint8_t ansat[SW_BB_MAX_REQS];
+	uint8_t ansversion[SW_BB_MAX_REQS];
 	sw_buf rx; /* every byte the target sent */
 	sw_buf tx; /* every byte we sent */
 	int exit_status;
@@ -263,6 +270,12 @@ void sw_bb_outcome_fini(sw_bb_outcome *o);
 /* Runs session s against the target of o (server targets) and judges it.
  * Fills *out (sw_bb_outcome_fini it).  Returns 0 or SW_ERR_NOMEM. */
 int sw_bb_exec(const sw_bb_opts *o, const sw_bb_session *s, sw_bb_outcome *out);
+/* The differential: runs s against o->cf.reference_cmd too and, when the
+ * target itself found nothing, turns the first request that both answer
+ * with success but with other arguments into a divergence finding in
+ * *out.  Returns 0 or SW_ERR_NOMEM. */
+int sw_bb_exec_differential(const sw_bb_opts *o, const sw_bb_session *s, sw_bb_outcome *out);
+
 /* Client targets (bb_client.c): s's requests are ignored; its seed picks
  * the mutated responses given to the adapter. */
 int sw_bb_exec_client(const sw_bb_opts *o, const sw_bb_seeds *seeds, uint64_t seed, uint64_t run,
