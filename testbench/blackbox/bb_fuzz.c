@@ -114,7 +114,7 @@ static void progress(camp *C, bool final)
 	fprintf(C->c->log,
 	        "%s[%6.1fs] runs %llu (%.1f/s)  findings %zu  coverage: %zu verb x version, "
 	        "%d/%d operators, %zu/%d version x operator x answer%s",
-	        final ? "" : "\r", t, (unsigned long long)C->done,
+	        final && C->c->quiet ? "" : "\r", t, (unsigned long long)C->done,
 	        t > 0 ? (double)C->done / t : 0.0, C->nk, verbs, ops, SW_BB_NOP, C->ncells,
 	        3 * SW_BB_NOP * SW_BB_NANS, final ? "\n" : "   ");
 	fflush(C->c->log);

@@ -262,45 +262,16 @@ static int dict_line(sw_bb_seeds *S, sw_buf *store, size_t *offs, const char *l)
 
 static int load_dicts(sw_bb_seeds *S, const char *corpus_dir, FILE *log)
 {
-	static const char *const builtin[] = {"dir",
-	                                      "/dir",
-	                                      "emptydir",
-	                                      "/emptydir",
-	                                      "testfile",
-	                                      "/testfile",
-	                                      "readvfile",
-	                                      "/",
-	                                      "",
-	                                      "..",
-	                                      "../",
-	                                      "/..",
-	                                      "%2e%2e",
-	                                      "..%2F..%2Foutside",
-	                                      "/etc/passwd",
-	                                      "dir/a",
-	                                      "nope",
-	                                      "caf\xc3\xa9",
-	                                      "\xff\xfe",
-	                                      "standalone/",
-	                                      "tagged/",
-	                                      "shared/",
-	                                      "shared/branch/",
-	                                      "checkout/",
-	                                      "0,3",
-	                                      "0,99999",
-	                                      "-1,3",
-	                                      "0644",
-	                                      "-1",
-	                                      "4294967296",
-	                                      "abc",
-	                                      "null:",
-	                                      "\x01",
-	                                      "\n",
-	                                      "error",
-	                                      "ok",
-	                                      "i-1e",
-	                                      "le",
-	                                      "de"};
+	static const char *const builtin[] = {
+	    "dir", "/dir", "emptydir", "/emptydir", "testfile", "/testfile", "readvfile", "/", "",
+	    "..", "../", "/..", "%2e%2e", "..%2F..%2Foutside", "/etc/passwd", "dir/a", "nope",
+	    "caf\xc3\xa9", "\xff\xfe", "standalone/", "tagged/", "shared/", "shared/branch/",
+	    "checkout/", "0,3", "0,99999", "-1,3", "0644", "-1", "4294967296", "abc",
+	    "null:", "\x01", "\n", "error", "ok", "i-1e", "le", "de",
+	    /* paths that leave the served directory in escaped forms (the
+	     * security oracle's world: outside/, sentinel-beside.txt) */
+	    "/dir%2F..%2F..%2Foutside%2Fsentinel-secret.txt", "..%2F..%2Fsentinel-beside.txt",
+	    "/%2E%2E/%2E%2E/%2E%2E/%2E%2E/%2E%2E/%2E%2E/etc/passwd", "/..%2F..%2Foutside%2Fnew"};
 	sw_buf store;
 	sw_buf_init(&store, NULL);
 	size_t *offs = calloc(4096 * 2, sizeof *offs);
