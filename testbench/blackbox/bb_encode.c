@@ -224,7 +224,8 @@ static int splice(sw_buf *b, size_t at, size_t del, const void *p, size_t n)
 		del = b->len - at;
 	if (n > del && sw_buf_reserve(b, n - del) < 0)
 		return SW_ERR_NOMEM;
-	memmove(b->data + at + n, b->data + at + del, b->len - at - del);
+	if (b->len - at - del)
+		memmove(b->data + at + n, b->data + at + del, b->len - at - del);
 	if (n)
 		memcpy(b->data + at, p, n);
 	b->len = b->len - del + n;

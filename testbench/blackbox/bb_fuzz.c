@@ -239,7 +239,8 @@ int sw_bb_run(sw_bb_campaign *c)
 	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	progress(&C, true);
-	qsort(C.k, C.nk, sizeof *C.k, cmp_kept);
+	if (C.nk)
+		qsort(C.k, C.nk, sizeof *C.k, cmp_kept);
 	fprintf(c->log, "findings: %zu distinct (class, verb)", C.nk);
 	for (int k = 0; k < SW_BB_NCLASS; k++)
 		if (C.per_class[k])
