@@ -356,7 +356,7 @@ static int run_session(ex *E, const sw_bb_session *s)
 			if (E->out->nans < SW_BB_MAX_REQS) {
 				size_t k = E->out->nans;
 				snprintf(E->out->ansargs[k], sizeof E->out->ansargs[k], "%s", args);
-				snprintf(E->out->ansverb[k], sizeof E->out->ansverb[k], "%s", verb);
+				snprintf(E->out->ansverb[k], sizeof E->out->ansverb[k], "%.47s", verb);
 				E->out->ansat[k] = (uint8_t)at;
 				E->out->ansversion[k] = (uint8_t)version;
 			}
