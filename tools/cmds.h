@@ -29,6 +29,7 @@ struct sw_cmd {
 
 int sw_cmd_dissect(int argc, char **argv);
 int sw_cmd_conform(int argc, char **argv);
+int sw_cmd_fuzz(int argc, char **argv);
 int sw_cmd_record(int argc, char **argv);
 int sw_cmd_serve(int argc, char **argv);
 /* cmd_call.c and call_verbs.c (the client: call and its convenience verbs) */

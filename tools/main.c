@@ -15,6 +15,7 @@ static const struct sw_cmd cmds[] = {
     {"dissect", "print the messages of a packet capture, a recording or a byte stream",
      sw_cmd_dissect},
     {"conform", "run the conformance suite against a server or client", sw_cmd_conform},
+    {"fuzz", "fuzz a live server or client with mutated sessions (black box)", sw_cmd_fuzz},
     {"record", "proxy to a server and record each connection's bytes", sw_cmd_record},
     {"serve", "serve a directory over the smart protocol (brz serve)", sw_cmd_serve},
     {"call", "send one request to a server and print the response", sw_cmd_call},
