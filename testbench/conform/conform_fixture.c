@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,33 +186,9 @@ ioerr : {
 }
 }
 
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP || flag == FTW_D || flag == FTW_DNR)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
-static int chmod_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)ftw;
-	/* Only what a case made unreadable: a chmod per entry of a 140-file
-	 * bzr fixture costs more than the rest of a run on a slow disk. */
-	if ((flag == FTW_D || flag == FTW_DNR) && (st->st_mode & 0700) != 0700)
-		chmod(path, (st->st_mode & 07777) | 0700);
-	else if (flag == FTW_F && (st->st_mode & 0600) != 0600)
-		chmod(path, (st->st_mode & 07777) | 0600);
-	return 0;
-}
-
 void sw__cf_rmtree(const char *dir)
 {
-	nftw(dir, chmod_cb, 16, FTW_PHYS);
-	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	sw_oracle_rmtree(dir);
 }
 
 /* ---- Snapshots ------------------------------------------------------------ */

@@ -172,10 +172,7 @@ static int chmod_cb(const char *path, const struct stat *st, int flag, struct FT
 	return 0;
 }
 
-/* Removes a tree; when something stays (a server made a directory
- * unreadable or unwritable), makes directories accessible and removes
- * again.  One walk in the common case instead of two. */
-static void rm_tree(const char *path)
+void sw_oracle_rmtree(const char *path)
 {
 	struct stat st;
 	nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
@@ -278,7 +275,7 @@ int sw_oracle_new(sw_oracle **out, const char *workdir, sw_errinfo *ei)
 	}
 	if (rc < 0) {
 		int e = errno;
-		rm_tree(o->world);
+		sw_oracle_rmtree(o->world);
 		free(o);
 		return sw_errinfo_set(ei, SW_ERR_IO, e, "cannot fill the world %s: %s", tmpl,
 		                      sw_sys_strerror(e, t, sizeof t));
@@ -293,7 +290,7 @@ void sw_oracle_del(sw_oracle *o, bool keep)
 	if (!o)
 		return;
 	if (!keep)
-		rm_tree(o->world);
+		sw_oracle_rmtree(o->world);
 	sw__or_tree_free(&o->outside_before);
 	sw__or_tree_free(&o->inside_before);
 	free(o);

@@ -106,6 +106,11 @@ const char *sw_oracle_kind_name(sw_oracle_kind k);
  * process; the string is static. */
 const char *sw_oracle_default_base(void);
 
+/* Removes the tree at `path` (not following links); when something stays
+ * (a directory made unreadable or unwritable), makes directories
+ * accessible and removes again.  One walk in the common case. */
+void sw_oracle_rmtree(const char *path);
+
 /* Makes a world under `workdir` (NULL: sw_oracle_default_base()).  Returns 0,
  * SW_ERR_IO (a sentence and the errno in *ei; nothing is left behind) or
  * SW_ERR_NOMEM. */

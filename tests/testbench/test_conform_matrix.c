@@ -17,6 +17,7 @@
 
 #include "conform/conform.h"
 #include "smartwire/error.h"
+#include "support/hostile_paths.h"
 
 static const char table[] = "# a small matrix\n"
                             "matrix  t\n"
@@ -158,36 +159,6 @@ static void test_errors(void **state)
 	expect_error(HEAD "answers up E\nform X.Y up w /a\n", 8, "in a case of this form");
 }
 
-/* Decodes a line of hostile_paths.txt as the matrix runner sees it: the
- * escapes, and @OUT@ / @ROOT@ / @N300@ as {outside} / {root} / 300 'n'. */
-static size_t decode(const char *l, size_t n, char *out, const char *root, const char *outside)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < n;) {
-		if (l[i] == '\\' && i + 1 < n && l[i + 1] == '\\') {
-			out[k++] = '\\';
-			i += 2;
-		} else if (l[i] == '\\' && i + 3 < n && l[i + 1] == 'x') {
-			char h[3] = {l[i + 2], l[i + 3], 0};
-			out[k++] = (char)strtol(h, NULL, 16);
-			i += 4;
-		} else if (!strncmp(l + i, "@N300@", 6)) {
-			memset(out + k, 'n', 300);
-			k += 300;
-			i += 6;
-		} else if (!strncmp(l + i, "@OUT@", 5)) {
-			k += (size_t)sprintf(out + k, "%s", outside);
-			i += 5;
-		} else if (!strncmp(l + i, "@ROOT@", 6)) {
-			k += (size_t)sprintf(out + k, "%s", root);
-			i += 6;
-		} else {
-			out[k++] = l[i++];
-		}
-	}
-	return k;
-}
-
 static char *slurp(const char *rel, size_t *n)
 {
 	const char *src = getenv("SW_SOURCE_DIR");
@@ -246,7 +217,7 @@ static void test_hostile_coverage(void **state)
 		if (ll == 0 || l[0] == '#')
 			continue;
 		char want[8192] = "\x01\x02";
-		size_t wl = 2 + decode(l, ll, want + 2, root, outside);
+		size_t wl = 2 + sw_t_hostile_decode(l, ll, want + 2, outside, root);
 		memcpy(want + wl, "\x01\x02", 2);
 		wl += 2;
 		bool found = memmem(all.data, all.len, want, wl) != NULL;

@@ -37,6 +37,7 @@
 #include "fs_tree.h"
 #include "support/fsfix.h"
 #include "support/harness.h"
+#include "support/hostile_paths.h"
 
 struct fx {
 	char kind;
@@ -472,35 +473,6 @@ static void build_hostile(const char *base, const char *root, const char *out)
 	(void)base;
 }
 
-/* Decodes one line of hostile_paths.txt. */
-static size_t decode_line(const char *l, size_t n, char *out, const char *outdir, const char *root)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < n;) {
-		if (l[i] == '\\' && i + 1 < n && l[i + 1] == '\\') {
-			out[k++] = '\\';
-			i += 2;
-		} else if (l[i] == '\\' && i + 3 < n && l[i + 1] == 'x') {
-			char h[3] = {l[i + 2], l[i + 3], 0};
-			out[k++] = (char)strtol(h, NULL, 16);
-			i += 4;
-		} else if (!strncmp(l + i, "@N300@", 6)) {
-			memset(out + k, 'n', 300);
-			k += 300;
-			i += 6;
-		} else if (!strncmp(l + i, "@OUT@", 5)) {
-			k += (size_t)sprintf(out + k, "%s", outdir);
-			i += 5;
-		} else if (!strncmp(l + i, "@ROOT@", 6)) {
-			k += (size_t)sprintf(out + k, "%s", root);
-			i += 6;
-		} else {
-			out[k++] = l[i++];
-		}
-	}
-	return k;
-}
-
 static bool contains(const void *hay, size_t n, const char *needle)
 {
 	return hay && memmem(hay, n, needle, strlen(needle)) != NULL;
@@ -544,7 +516,7 @@ static void test_hostile_paths(void **state)
 		if (ll == 0 || l[0] == '#')
 			continue;
 		char path[16384];
-		size_t plen = decode_line(l, ll, path, out, root);
+		size_t plen = sw_t_hostile_decode(l, ll, path, out, root);
 		npaths++;
 		static const struct {
 			const char *verb;
