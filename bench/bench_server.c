@@ -13,9 +13,12 @@
  *   bench_server server --name NAME --port P --pid PID --fixture DIR [options]
  *       measures the server listening on 127.0.0.1:P whose process is PID
  *   bench_server ceilings [--secs S] [--stream-mib N] [--get-mib N]
+ *                         [--fixture DIR --put-mib N]
  *       a C echo server's round trip and raw loopback throughput, both
  *       ways (upload: 64 KiB writes into a sink; download: a source's
- *       64 KiB writes read in 64 KiB reads, 4 x --get-mib)
+ *       64 KiB writes read in 64 KiB reads, 4 x --get-mib); with
+ *       --fixture, also the store: --put-mib MiB of 64 KiB writes that a C
+ *       receiver splices into a new file in DIR (a put without protocol)
  *   bench_server fscost --fixture DIR [--secs S]
  *       the CPU time of the file-system calls a small `get` must make:
  *       openat2 below the root, fstat, pread, close (and with openat)
@@ -277,11 +280,14 @@ static void run_large(const char *bench, bool put, uint64_t bytes)
 			sb_req_get(&rq, rel);
 		}
 		hwm_ok = hwm_ok && sb_proc_reset_hwm(opt.pid);
-		sb_rss_sampler *s = sb_rss_start(opt.pid);
+		/* The kernel's high-water mark when it can be reset; sampling
+		 * (a thread reading /proc every ms, CPU the ceilings do not
+		 * spend) only where it cannot. */
+		sb_rss_sampler *s = hwm_ok ? NULL : sb_rss_start(opt.pid);
 		double c0 = sb_proc_cpu(opt.pid), t0 = sb_now();
 		int bad = sb_call(&c, &rq);
 		double t = sb_now() - t0, c1 = sb_proc_cpu(opt.pid);
-		long p = sb_rss_stop(s);
+		long p = s ? sb_rss_stop(s) : -1;
 		long hwm = hwm_ok ? sb_proc_status_kib(opt.pid, "VmHWM") : -1;
 		sb_req_free(&rq);
 		struct stat st;
@@ -389,6 +395,53 @@ static void run_idle(const sb_req *get)
 
 /* ---- Ceilings ----------------------------------------------------------- */
 
+/* 64 KiB writes of up to `want` bytes (for at most `secs`) into a C sink,
+ * or a C store keeping them in `path` when it is not NULL; the best of
+ * opt.reps, timed from the first write to the receiver's count. */
+static void upload_ceiling(const char *bench, const char *path, uint64_t want, double secs)
+{
+	double best = 0;
+	uint64_t sent = 0;
+	for (unsigned r = 0; r < opt.reps; r++) {
+		uint16_t port;
+		pid_t pid;
+		if (path) {
+			unlink(path);
+			sb_store_spawn(path, &port, &pid);
+		} else {
+			sb_sink_spawn(&port, &pid);
+		}
+		int fd = sb_connect(port);
+		if (fd < 0)
+			sb_die("connect to the sink", -fd);
+		uint64_t n = 0;
+		double t0 = sb_now();
+		while (n < want && sb_now() - t0 < secs) {
+			ssize_t k = send(fd, pattern, sizeof pattern, MSG_NOSIGNAL);
+			if (k <= 0)
+				sb_die("send to the sink", k < 0 ? errno : 0);
+			n += (uint64_t)k;
+		}
+		shutdown(fd, SHUT_WR);
+		uint64_t got = 0;
+		if (recv(fd, &got, sizeof got, MSG_WAITALL) != sizeof got || got != n)
+			sb_die("the sink's count differs", 0);
+		double t = sb_now() - t0;
+		close(fd);
+		sb_child_reap(pid);
+		if (path)
+			unlink(path);
+		if (r == 0 || (double)n / t > (double)sent / best) {
+			best = t;
+			sent = n;
+		}
+	}
+	printf("{\"server\": \"loopback\", \"bench\": \"%s\", \"bytes\": %llu, \"write\": %zu, "
+	       "\"secs\": %.3f, \"mb_s\": %.1f}\n",
+	       bench, (unsigned long long)sent, sizeof pattern, best, (double)sent / best / 1e6);
+	fflush(stdout);
+}
+
 static void run_ceilings(const sb_req *get)
 {
 	/* Echo: the real request size in, the real response size out. */
@@ -407,43 +460,19 @@ static void run_ceilings(const sb_req *get)
 	sw_buf_fini(&resp);
 
 	/* Raw loopback: 64 KiB writes into a sink, best of opt.reps. */
-	double best = 0;
-	uint64_t sent = 0;
-	for (unsigned r = 0; r < opt.reps; r++) {
-		sb_sink_spawn(&port, &pid);
-		int fd = sb_connect(port);
-		if (fd < 0)
-			sb_die("connect to the sink", -fd);
-		uint64_t n = 0, want = opt.stream_mib * MIB;
-		double t0 = sb_now();
-		while (n < want && sb_now() - t0 < opt.secs) {
-			ssize_t k = send(fd, pattern, sizeof pattern, MSG_NOSIGNAL);
-			if (k <= 0)
-				sb_die("send to the sink", k < 0 ? errno : 0);
-			n += (uint64_t)k;
-		}
-		shutdown(fd, SHUT_WR);
-		uint64_t got = 0;
-		if (recv(fd, &got, sizeof got, MSG_WAITALL) != sizeof got || got != n)
-			sb_die("the sink's count differs", 0);
-		double t = sb_now() - t0;
-		close(fd);
-		sb_child_reap(pid);
-		if (r == 0 || (double)n / t > (double)sent / best) {
-			best = t;
-			sent = n;
-		}
+	upload_ceiling("stream", NULL, opt.stream_mib * MIB, opt.secs);
+	/* The same into a file on the fixture's file system, the size of the
+	 * put: what storing a put's body costs without any protocol. */
+	if (opt.fixture) {
+		upload_ceiling("store", fixture_path("bench_store_%llu.bin", opt.put_mib),
+		               opt.put_mib * MIB, opt.large_secs);
 	}
-	printf("{\"server\": \"loopback\", \"bench\": \"stream\", \"bytes\": %llu, \"write\": %zu, "
-	       "\"secs\": %.3f, \"mb_s\": %.1f}\n",
-	       (unsigned long long)sent, sizeof pattern, best, (double)sent / best / 1e6);
-	fflush(stdout);
 
 	/* Raw loopback the other way, the ceiling of a `get`: a source writes
 	 * 64 KiB writes, we read 64 KiB reads, as the benchmark client reads a
 	 * body.  Best of opt.reps. */
 	uint64_t want = 4 * opt.get_mib * MIB;
-	best = 0;
+	double best = 0;
 	static uint8_t rbuf[SB_CHUNK];
 	for (unsigned r = 0; r < opt.reps; r++) {
 		sb_source_spawn(want, &port, &pid);
@@ -566,7 +595,7 @@ static _Noreturn void usage(void)
 	                "              [--idle N] [--reps R] [--windows W] [--large-secs S]\n"
 	                "              [--skip|--only LIST]\n"
 	                "       bench_server ceilings [--secs S] [--windows W] [--stream-mib N]\n"
-	                "              [--reps R] [--get-mib N]\n"
+	                "              [--reps R] [--get-mib N] [--fixture DIR --put-mib N]\n"
 	                "       bench_server fscost --fixture DIR [--secs S] [--windows W]\n");
 	exit(2);
 }

@@ -84,6 +84,7 @@ def main():
     echo = c.get('echo', {})
     loop = next((r for r in load(a.ceilings) if r.get('bench') == 'stream'), {})
     down = next((r for r in load(a.ceilings) if r.get('bench') == 'download'), {})
+    store = next((r for r in load(a.ceilings) if r.get('bench') == 'store'), {})
     fs = by_bench(load(a.fscost)).get('fscost', {}) if a.fscost else {}
     na = 'not available'
 
@@ -140,6 +141,8 @@ def main():
         ceil = down if bench == 'get' else loop
         row('%s of %d MiB%s' % (bench, size // MIB, mark), bench, 'mb_s', mbs,
             ceil.get('mb_s'), '(loopback %s)' % ('down' if bench == 'get' else 'up'))
+        if bench == 'put' and store.get('mb_s') is not None:
+            row('  vs storing it, no protocol', bench, 'mb_s', mbs, store['mb_s'], '(store)')
         row('  server CPU, ms per GB (lower)', bench, 'cpu_ms_per_gb', lambda v: '%.0f ms' % v)
         row('  server peak RSS (lower)', bench, 'rss_peak_kib', mib)
         row('  server RSS before', bench, 'rss_base_kib', mib)
@@ -171,6 +174,12 @@ def main():
           ' 127.0.0.1 in %s-byte writes to a C sink,' % loop.get('write', 65536))
     print('"loopback down" a C source\'s %s-byte writes read in %s-byte reads by the'
           ' client (the direction of a get).' % (down.get('read', 65536), down.get('read', 65536)))
+    if store:
+        print('"store" is the same %s-byte writes of %d MiB (the put\'s size) to a C receiver'
+              ' that splices them into a new' % (store.get('write', 65536),
+                                                 store.get('bytes', 0) // MIB))
+        print('file on the fixture\'s file system, as smartwire stores a put\'s body: the'
+              ' cost of storing, without protocol.')
     print('MB = 10^6 bytes of body per second.  RSS is VmRSS/VmHWM of the server process;'
           ' "(lower)" rows:')
     print('less is better, so a ratio under 1 favours smartwire there.')
@@ -185,7 +194,7 @@ def main():
             print('%s FAILED in: %s (the reason is printed above the table).'
                   % (name, ', '.join(sorted(failed))))
     targets(b, s, sfail, echo, loop)
-    targets13(s, sfail, echo, loop, down, fs)
+    targets13(s, sfail, echo, loop, down, fs, store)
 
 
 def verdict(ok):
@@ -244,7 +253,7 @@ def targets(b, s, sfail, echo, loop):
          'idle')
 
 
-def targets13(s, sfail, echo, loop, down, fs):
+def targets13(s, sfail, echo, loop, down, fs, store):
     """Issue 13's targets, judged as issue 4's are."""
     print('Targets (issue 13):')
 
@@ -259,6 +268,12 @@ def targets13(s, sfail, echo, loop, down, fs):
              'large %s >= 90%% of raw loopback %s: smartwire %s, loopback %s (%s)'
              % (bench, name, mbs(sv), mbs(lv), '%.0f%%' % (100 * sv / lv) if sv and lv else '-'),
              bench)
+    sv, cv = get(s, 'put', 'mb_s'), store.get('mb_s')
+    if cv is not None:
+        print('  [%s] (not the target: how close to the file system) put >= 90%% of the C store:'
+              ' smartwire %s, store %s (%s)'
+              % ('-' if sv is None else 'yes' if sv >= 0.9 * cv else 'no', mbs(sv), mbs(cv),
+                 '%.0f%%' % (100 * sv / cv) if sv else '-'))
     peaks = [get(s, bench, 'rss_peak_kib') for bench in ('get', 'put')]
     peaks = [p for p in peaks if p is not None]
     line(None if not peaks else max(peaks) < 16 * 1024,
