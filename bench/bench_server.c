@@ -454,8 +454,13 @@ static void run_ceilings(const sb_req *get)
 		sb_die("encoding the echo response", rc);
 	uint16_t port;
 	pid_t pid;
-	sb_echo_spawn(get->head.len, resp.data, resp.len, &port, &pid);
+	sb_echo_spawn(false, get->head.len, resp.data, resp.len, &port, &pid);
 	run_small("echo", port, pid, get);
+	sb_child_reap(pid);
+	/* The same reading as an event-driven server must (the floor of one
+	 * that serves many connections in one thread). */
+	sb_echo_spawn(true, get->head.len, resp.data, resp.len, &port, &pid);
+	run_small("echo-epoll", port, pid, get);
 	sb_child_reap(pid);
 	sw_buf_fini(&resp);
 

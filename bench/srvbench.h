@@ -115,8 +115,11 @@ long sb_rss_stop(sb_rss_sampler *s);
 
 /* Forks an echo server on 127.0.0.1 (*port, *pid): it accepts ONE
  * connection and, for every req_n bytes read, writes resp[0..resp_n), until
- * end of stream; it exits after at most SB_IO_TIMEOUT_S s of silence. */
-void sb_echo_spawn(size_t req_n, const uint8_t *resp, size_t resp_n, uint16_t *port, pid_t *pid);
+ * end of stream; it exits after at most SB_IO_TIMEOUT_S s of silence.  With
+ * `epoll` it reads as an event-driven server does (a non-blocking socket,
+ * epoll_wait with a timeout before each read), otherwise in blocking recv. */
+void sb_echo_spawn(bool epoll, size_t req_n, const uint8_t *resp, size_t resp_n, uint16_t *port,
+                   pid_t *pid);
 /* Forks a sink on 127.0.0.1: it accepts one connection, reads SB_CHUNK at a
  * time until end of stream, then writes the byte count (8 bytes, host
  * order) and exits. */

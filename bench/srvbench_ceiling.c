@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -66,7 +67,41 @@ static void send_all(int fd, const uint8_t *p, size_t n)
 	}
 }
 
-void sb_echo_spawn(size_t req_n, const uint8_t *resp, size_t resp_n, uint16_t *port, pid_t *pid)
+/* The echo loop of an event-driven server: a non-blocking socket, one
+ * epoll_wait (with a timeout, as a server's idle timer) before each read,
+ * one read per readiness unless it filled the buffer. */
+static _Noreturn void echo_epoll(int fd, size_t req_n, const uint8_t *resp, size_t resp_n)
+{
+	static uint8_t buf[SB_CHUNK];
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+	if (ep < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		_exit(3);
+	size_t got = 0;
+	for (;;) {
+		int n = epoll_wait(ep, &ev, 1, SB_IO_TIMEOUT_S * 1000);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != 1)
+			_exit(n == 0 ? 2 : 3);
+		for (;;) {
+			ssize_t k = recv(fd, buf, sizeof buf, 0);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0 && errno == EAGAIN)
+				break;
+			if (k <= 0)
+				_exit(k == 0 ? 0 : 3);
+			for (got += (size_t)k; got >= req_n; got -= req_n)
+				send_all(fd, resp, resp_n);
+			if ((size_t)k < sizeof buf)
+				break;
+		}
+	}
+}
+
+void sb_echo_spawn(bool epoll, size_t req_n, const uint8_t *resp, size_t resp_n, uint16_t *port,
+                   pid_t *pid)
 {
 	int lfd = listen_loopback(port);
 	fflush(NULL);
@@ -78,6 +113,8 @@ void sb_echo_spawn(size_t req_n, const uint8_t *resp, size_t resp_n, uint16_t *p
 		return;
 	}
 	int fd = accept_one(lfd);
+	if (epoll)
+		echo_epoll(fd, req_n, resp, resp_n);
 	static uint8_t buf[SB_CHUNK];
 	size_t got = 0;
 	for (;;) {
