@@ -108,6 +108,23 @@ if(SW_INTEROP)
                        conform.differential conform.breezy-self-differential PROPERTIES
                        LABELS interop TIMEOUT 1800)
   set_tests_properties(conform.breezy-server PROPERTIES FIXTURES_SETUP conform_idle_brz)
+  # brz serve --inet started by the fork server (its start-up paid once;
+  # what bench/run_conform's brz-fork target measures): smartwire fork-run
+  # behaves as the plain command (bytes, exit status, signals, end of
+  # stream), and the whole suite gives every case the verdict of
+  # conform.breezy-server.
+  add_test(NAME tool.forkserver
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/tools/forkserver.sh
+                   $<TARGET_FILE:smartwire_cli> ${PROJECT_SOURCE_DIR}
+                   ${CMAKE_BINARY_DIR}/forkserver-unit unit)
+  set_tests_properties(tool.forkserver PROPERTIES LABELS "interop;tools" TIMEOUT 600)
+  add_test(NAME conform.breezy-forkserver
+           COMMAND bash ${PROJECT_SOURCE_DIR}/tests/tools/forkserver.sh
+                   $<TARGET_FILE:smartwire_cli> ${PROJECT_SOURCE_DIR}
+                   ${CMAKE_BINARY_DIR}/forkserver-conform conform
+                   ${CMAKE_BINARY_DIR}/conform-brz.json)
+  set_tests_properties(conform.breezy-forkserver PROPERTIES LABELS interop TIMEOUT 1800
+                       FIXTURES_REQUIRED conform_idle_brz)
   add_test(NAME conform.load-brz
            COMMAND bash ${PROJECT_SOURCE_DIR}/tests/tools/conform_load.sh
                    $<TARGET_FILE:smartwire_cli> ${PROJECT_SOURCE_DIR}

@@ -486,6 +486,7 @@ static int load(cli *C, job *J, sw_cf_suite *suite)
 			fprintf(stderr, "smartwire conform: %s:%d: %s\n", d.file, d.line, d.msg);
 			return SW_EXIT_USAGE;
 		}
+		J->opts.expect = &J->exp; /* listed failures are not re-run */
 	}
 	J->suite = suite;
 	if (!(J->sel = calloc(suite->n + 1, sizeof *J->sel)))

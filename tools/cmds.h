@@ -32,6 +32,7 @@ int sw_cmd_conform(int argc, char **argv);
 int sw_cmd_fuzz(int argc, char **argv);
 int sw_cmd_record(int argc, char **argv);
 int sw_cmd_serve(int argc, char **argv);
+int sw_cmd_forkrun(int argc, char **argv);
 /* cmd_call.c and call_verbs.c (the client: call and its convenience verbs) */
 int sw_cmd_call(int argc, char **argv);
 int sw_cmd_cat(int argc, char **argv);

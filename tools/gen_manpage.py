@@ -37,7 +37,7 @@ def main():
     sw, dest = sys.argv[1], sys.argv[2]
     top = run(sw, "--help")
     version = run(sw, "--version").split("\n")[0].split()[-1]
-    commands = re.findall(r"^  (\w+) +(.*)$", top.split("commands:", 1)[1], re.M)
+    commands = re.findall(r"^  ([\w-]+) +(.*)$", top.split("commands:", 1)[1], re.M)
     # SOURCE_DATE_EPOCH keeps the page reproducible (Debian's convention).
     when = datetime.datetime.fromtimestamp(int(os.environ.get("SOURCE_DATE_EPOCH", "0")) or
                                            os.path.getmtime(__file__), datetime.timezone.utc)

@@ -29,6 +29,8 @@ static const struct sw_cmd cmds[] = {
     {"rmdir", "remove an empty remote directory (rmdir)", sw_cmd_rmdir},
     {"mv", "rename a remote file (rename)", sw_cmd_mv},
     {"hello", "ask a server which protocol it speaks (hello)", sw_cmd_hello},
+    {"fork-run", "run a program in a fork server (a slow conformance target)",
+     sw_cmd_forkrun},
 };
 
 static void usage(FILE *f)

@@ -357,6 +357,9 @@ typedef struct sw_cf_opts {
 	bool as_root;               /* the runner runs as root (permission cases skip) */
 	bool client_available;      /* embedded: false until a client exists */
 	bool no_retry;              /* do not re-run a failing case (default: once) */
+	/* Borrowed, may be NULL: the expectations file.  A failure of a case
+	 * it lists is reported without a second run (see conform_run.c). */
+	const struct sw_cf_expectations *expect;
 	uint32_t rtt_ms;            /* the target's measured round trip
 	                             * (sw_cf_calibrate; 0: not measured): every
 	                             * wait for bytes gets SW_CF_RTT_FACTOR times
@@ -524,11 +527,14 @@ typedef struct sw_cf_expectations {
 int sw_cf_expectations_parse(sw_cf_expectations *e, const char *text, size_t len,
                              const char *file, sw_cf_diag *diag);
 void sw_cf_expectations_fini(sw_cf_expectations *e);
-/* The first entry whose glob matches `id`, or NULL. */
-sw_cf_expect *sw_cf_expectations_find(sw_cf_expectations *e, const char *id);
+/* The first entry whose glob matches `id`, or NULL.  (Like strchr, a
+ * const list gives a pointer the caller may write through only if it owns
+ * the list.) */
+sw_cf_expect *sw_cf_expectations_find(const sw_cf_expectations *e, const char *id);
 /* The same for a result: with `security` (the result has a security
  * finding), only entries whose reason says SECURITY count. */
-sw_cf_expect *sw_cf_expectations_find_for(sw_cf_expectations *e, const char *id, bool security);
+sw_cf_expect *sw_cf_expectations_find_for(const sw_cf_expectations *e, const char *id,
+                                          bool security);
 
 /* The verdict for a case of `level` with `outcome`, given whether an
  * expectation covers it.

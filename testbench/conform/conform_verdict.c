@@ -135,7 +135,7 @@ void sw_cf_expectations_fini(sw_cf_expectations *e)
 	memset(e, 0, sizeof *e);
 }
 
-sw_cf_expect *sw_cf_expectations_find(sw_cf_expectations *e, const char *id)
+sw_cf_expect *sw_cf_expectations_find(const sw_cf_expectations *e, const char *id)
 {
 	for (size_t i = 0; i < e->n; i++)
 		if (sw_cf_glob(e->v[i].glob, id))
@@ -143,7 +143,8 @@ sw_cf_expect *sw_cf_expectations_find(sw_cf_expectations *e, const char *id)
 	return NULL;
 }
 
-sw_cf_expect *sw_cf_expectations_find_for(sw_cf_expectations *e, const char *id, bool security)
+sw_cf_expect *sw_cf_expectations_find_for(const sw_cf_expectations *e, const char *id,
+                                          bool security)
 {
 	for (size_t i = 0; i < e->n; i++)
 		if ((!security || e->v[i].security) && sw_cf_glob(e->v[i].glob, id))

@@ -164,6 +164,9 @@ static void test_reports(void **state)
 
 /* ---- the runner against `cat` ------------------------------------------------ */
 
+/* The expectations run_cmd_sweep's runs get (NULL: none). */
+static const sw_cf_expectations *run_expect;
+
 static sw_cf_result run_cmd_sweep(const char *text, const char *cmd, sw_cf_sweep sweep,
                                   bool no_retry)
 {
@@ -179,6 +182,7 @@ static sw_cf_result run_cmd_sweep(const char *text, const char *cmd, sw_cf_sweep
 	o.sweep = sweep;
 	o.timeout_ms = 2000;
 	o.no_retry = no_retry;
+	o.expect = run_expect;
 	if (getenv("SW_UNDER_VALGRIND"))
 		o.timeout_scale = 5;
 	sw_cf_result r;
@@ -528,6 +532,27 @@ static void test_retry(void **state)
 	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
 	sw_cf_result_fini(&r);
 	assert_int_equal(count_lines(runs), 3);
+	/* Nor is a failure the expectations file lists: one more run only. */
+	sw_cf_expectations exp;
+	const char *lines = "other.* not this one\nc.r.* a recorded deviation\n";
+	assert_int_equal(sw_cf_expectations_parse(&exp, lines, strlen(lines), "x.txt", NULL), 0);
+	run_expect = &exp;
+	r = run_cmd(RUNHEAD "send raw \"q\"\nexpect raw \"z\"\n", cmd, false);
+	run_expect = NULL;
+	assert_int_equal(r.outcome, SW_CF_OUT_FAIL);
+	assert_null(r.first);
+	assert_int_equal(sw_cf_decide_result(&r, true), SW_CF_EXPECTED);
+	sw_cf_result_fini(&r);
+	assert_int_equal(count_lines(runs), 4);
+	/* A listed case that passes is run once, as any pass. */
+	run_expect = &exp;
+	r = run_cmd(RUNHEAD "send raw \"q\"\nexpect raw \"q\"\n", cmd, false);
+	run_expect = NULL;
+	assert_int_equal(r.outcome, SW_CF_OUT_PASS);
+	assert_int_equal(sw_cf_decide_result(&r, true), SW_CF_FIXED);
+	sw_cf_result_fini(&r);
+	assert_int_equal(count_lines(runs), 5);
+	sw_cf_expectations_fini(&exp);
 	unlink(runs);
 
 	/* Calibration: a peer that never says hello gives no calibration. */

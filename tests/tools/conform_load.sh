@@ -83,29 +83,5 @@ stop_load
 
 # Same verdict for every case, the flaky ones included (flaky is never a
 # pass); the differences are listed with both runs' reasons.
-/usr/bin/python3 - "$WORK/idle-$TARGET.json" "$WORK/loaded-$TARGET.json" <<'EOF'
-import json, sys
-a = {c['id']: c for c in json.load(open(sys.argv[1]))['cases']}
-b = {c['id']: c for c in json.load(open(sys.argv[2]))['cases']}
-# The loaded run's cases must all be in the idle run (which may have run
-# more: Breezy's idle run has the security matrix, its loaded run not).
-diff = [i for i in b if i not in a or a[i]['verdict'] != b[i]['verdict']]
-a = {i: a[i] for i in b if i in a}
-if not b:
-    print('FAIL: the loaded run ran no case')
-    sys.exit(1)
-counts = {}
-for c in a.values():
-    counts[c['verdict']] = counts.get(c['verdict'], 0) + 1
-print('%d cases, verdicts %s' % (len(a), ', '.join('%s %d' % kv for kv in sorted(counts.items()))))
-for i in diff:
-    va, vb = a.get(i, {}), b.get(i, {})
-    print('DIFFERENT %s: idle %s, loaded %s' % (i, va.get('verdict'), vb.get('verdict')))
-    for name, c in (('idle', va), ('loaded', vb)):
-        if c.get('reason'):
-            print('    %s: %s' % (name, c['reason'][:600]))
-if diff:
-    print('FAIL: %d of %d verdicts changed under load' % (len(diff), len(a)))
-    sys.exit(1)
-print('identical verdicts idle and loaded')
-EOF
+/usr/bin/python3 "$SRC/tests/tools/same_verdicts.py" "$WORK/idle-$TARGET.json" \
+	"$WORK/loaded-$TARGET.json" idle loaded "under load"
