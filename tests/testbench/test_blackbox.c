@@ -47,7 +47,8 @@ static void free_req(sw_bb_req *r)
 	sw_bb_session_free(&t);
 }
 
-/* A real session: requests then responses, cut where Breezy cut them. */
+/* A real session: requests then responses, cut where Breezy cut them, and
+ * cut the same when they arrive a byte at a time. */
 static void check_session(const char *req, const char *resp, size_t want)
 {
 	size_t nq, ns;
@@ -61,9 +62,27 @@ static void check_session(const char *req, const char *resp, size_t want)
 		assert_true(r.nargs >= 1);
 		char verb[64];
 		sw_bb_req_verb(&r, verb, sizeof verb);
-		/* a prefix of a complete request is never complete */
-		size_t l2 = 0;
-		assert_int_equal(sw_bb_cut_request(q + qo, len - 1, false, &l2, NULL), SW_BB_NEED);
+		/* The partial-read invariant: the bytes of a request arriving
+		 * one at a time (every prefix: the cutter is handed what has
+		 * arrived so far) are never complete, nor bad, before its last
+		 * byte, and then complete with the same length and verb. */
+		for (size_t k = 0; k <= len; k++) {
+			size_t l2 = 0;
+			sw_bb_req r2;
+			sw_bb_cut c = sw_bb_cut_request(q + qo, k, false, &l2, k == len ? &r2 : NULL);
+			if (k < len) {
+				if (c != SW_BB_NEED)
+					fail_msg("%s: request %zu complete or bad after %zu of its %zu bytes",
+					         req, count, k, len);
+				continue;
+			}
+			assert_int_equal(c, SW_BB_DONE);
+			assert_int_equal(l2, len);
+			char verb2[64];
+			sw_bb_req_verb(&r2, verb2, sizeof verb2);
+			assert_string_equal(verb2, verb);
+			free_req(&r2);
+		}
 		sw_bb_answer cls;
 		char args[256];
 		size_t rl = 0;
@@ -71,6 +90,25 @@ static void check_session(const char *req, const char *resp, size_t want)
 		                                    &rl, &cls, args, sizeof args, -1, NULL),
 		                 SW_BB_DONE);
 		assert_true(cls != SW_BB_ANS_BAD);
+		/* The same for its answer, more bytes still to come: incomplete
+		 * before its last byte, then the same cut and class once the
+		 * next byte (or the end of the stream) decides. */
+		for (size_t k = 0; k < rl; k++) {
+			size_t l3 = 0;
+			sw_bb_answer c3;
+			if (sw_bb_cut_response(s + so, k, r.version, verb, true, &l3, &c3, NULL, 0, -1,
+			                       NULL) != SW_BB_NEED)
+				fail_msg("%s: answer %zu complete or bad after %zu of its %zu bytes", resp,
+				         count, k, rl);
+		}
+		size_t l4 = 0;
+		sw_bb_answer c4;
+		bool last = so + rl == ns;
+		assert_int_equal(sw_bb_cut_response(s + so, last ? rl : rl + 1, r.version, verb, !last,
+		                                    &l4, &c4, NULL, 0, -1, NULL),
+		                 SW_BB_DONE);
+		assert_int_equal(l4, rl);
+		assert_int_equal(c4, cls);
 		so += rl;
 		qo += len;
 		count++;
@@ -88,6 +126,7 @@ static void test_wire_breezy_sessions(void **state)
 	check_session("corpus/sessions/v3-readonly.req", "corpus/sessions/v3-readonly.resp", 6);
 	check_session("corpus/sessions/mixed-readonly.req", "corpus/sessions/mixed-readonly.resp",
 	              18);
+	check_session("corpus/sessions/v3-writes.req", "corpus/sessions/v3-writes.resp", 10);
 }
 
 static void test_wire_bad(void **state)
