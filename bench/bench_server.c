@@ -405,12 +405,9 @@ static void upload_ceiling(const char *bench, const char *path, uint64_t want, d
 	for (unsigned r = 0; r < opt.reps; r++) {
 		uint16_t port;
 		pid_t pid;
-		if (path) {
+		if (path)
 			unlink(path);
-			sb_store_spawn(path, &port, &pid);
-		} else {
-			sb_sink_spawn(&port, &pid);
-		}
+		sb_sink_spawn(path, &port, &pid);
 		int fd = sb_connect(port);
 		if (fd < 0)
 			sb_die("connect to the sink", -fd);

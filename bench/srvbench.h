@@ -122,13 +122,11 @@ void sb_echo_spawn(bool epoll, size_t req_n, const uint8_t *resp, size_t resp_n,
                    pid_t *pid);
 /* Forks a sink on 127.0.0.1: it accepts one connection, reads SB_CHUNK at a
  * time until end of stream, then writes the byte count (8 bytes, host
- * order) and exits. */
-void sb_sink_spawn(uint16_t *port, pid_t *pid);
-/* Forks a store on 127.0.0.1: a sink that keeps what it reads in a new
- * file `path` (created or truncated), moved socket -> pipe -> file with
- * splice(2) through a 1 MiB pipe, as smartwire stores a put's body; the
- * ceiling of a put on that file system.  Writes the count as the sink. */
-void sb_store_spawn(const char *path, uint16_t *port, pid_t *pid);
+ * order) and exits.  With a `path` (else NULL) it is a store: it keeps what
+ * it reads in a new file `path` (created or truncated), moved socket ->
+ * pipe -> file with splice(2) through a 1 MiB pipe, as smartwire stores a
+ * put's body; the ceiling of a put on that file system. */
+void sb_sink_spawn(const char *path, uint16_t *port, pid_t *pid);
 /* Forks a source on 127.0.0.1: it accepts one connection, writes `bytes`
  * bytes from memory in SB_CHUNK writes (the download direction of the
  * loopback ceiling), closes and exits. */

@@ -54,6 +54,23 @@ static int accept_one(int lfd)
 	return fd;
 }
 
+/* Listens on 127.0.0.1 (*port) and forks (*pid).  Returns -1 in the
+ * parent; in the child, the one connection (the child exits if none comes
+ * in time). */
+static int fork_server(uint16_t *port, pid_t *pid)
+{
+	int lfd = listen_loopback(port);
+	fflush(NULL);
+	*pid = fork();
+	if (*pid < 0)
+		sb_die("fork", errno);
+	if (*pid > 0) {
+		close(lfd);
+		return -1;
+	}
+	return accept_one(lfd);
+}
+
 static void send_all(int fd, const uint8_t *p, size_t n)
 {
 	while (n > 0) {
@@ -67,135 +84,95 @@ static void send_all(int fd, const uint8_t *p, size_t n)
 	}
 }
 
-/* The echo loop of an event-driven server: a non-blocking socket, one
- * epoll_wait (with a timeout, as a server's idle timer) before each read,
- * one read per readiness unless it filled the buffer. */
-static _Noreturn void echo_epoll(int fd, size_t req_n, const uint8_t *resp, size_t resp_n)
+/* One response per complete request: the client sends the next request
+ * only after the whole response, like the real one.  With `epoll`, reads as
+ * an event-driven server does: a non-blocking socket, one epoll_wait (with
+ * a timeout, as a server's idle timer) before a read unless the last read
+ * filled the buffer. */
+static _Noreturn void echo(int fd, bool epoll, size_t req_n, const uint8_t *resp, size_t resp_n)
 {
 	static uint8_t buf[SB_CHUNK];
-	int ep = epoll_create1(EPOLL_CLOEXEC);
+	int ep = -1;
 	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
-	if (ep < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+	if (epoll && ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	              fcntl(fd, F_SETFL, O_NONBLOCK) < 0 ||
+	              epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0))
 		_exit(3);
+	bool wait = epoll;
 	size_t got = 0;
 	for (;;) {
-		int n = epoll_wait(ep, &ev, 1, SB_IO_TIMEOUT_S * 1000);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n != 1)
-			_exit(n == 0 ? 2 : 3);
-		for (;;) {
-			ssize_t k = recv(fd, buf, sizeof buf, 0);
-			if (k < 0 && errno == EINTR)
+		if (wait) {
+			int n = epoll_wait(ep, &ev, 1, SB_IO_TIMEOUT_S * 1000);
+			if (n < 0 && errno == EINTR)
 				continue;
-			if (k < 0 && errno == EAGAIN)
-				break;
-			if (k <= 0)
-				_exit(k == 0 ? 0 : 3);
-			for (got += (size_t)k; got >= req_n; got -= req_n)
-				send_all(fd, resp, resp_n);
-			if ((size_t)k < sizeof buf)
-				break;
+			if (n != 1)
+				_exit(n == 0 ? 2 : 3);
 		}
+		ssize_t k = recv(fd, buf, sizeof buf, 0);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno == EAGAIN && epoll) {
+			wait = true;
+			continue;
+		}
+		if (k <= 0)
+			_exit(k == 0 ? 0 : 3);
+		for (got += (size_t)k; got >= req_n; got -= req_n)
+			send_all(fd, resp, resp_n);
+		wait = epoll && (size_t)k < sizeof buf;
 	}
 }
 
 void sb_echo_spawn(bool epoll, size_t req_n, const uint8_t *resp, size_t resp_n, uint16_t *port,
                    pid_t *pid)
 {
-	int lfd = listen_loopback(port);
-	fflush(NULL);
-	*pid = fork();
-	if (*pid < 0)
-		sb_die("fork", errno);
-	if (*pid > 0) {
-		close(lfd);
-		return;
-	}
-	int fd = accept_one(lfd);
-	if (epoll)
-		echo_epoll(fd, req_n, resp, resp_n);
-	static uint8_t buf[SB_CHUNK];
-	size_t got = 0;
-	for (;;) {
-		ssize_t k = recv(fd, buf, sizeof buf, 0);
-		if (k < 0 && errno == EINTR)
+	int fd = fork_server(port, pid);
+	if (fd >= 0)
+		echo(fd, epoll, req_n, resp, resp_n);
+}
+
+/* Moves the n bytes in the pipe zp into out. */
+static void drain(int zp, int out, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = splice(zp, NULL, out, NULL, n, SPLICE_F_MOVE);
+		if (w < 0 && errno == EINTR)
 			continue;
-		if (k <= 0)
-			_exit(k == 0 ? 0 : 3);
-		/* One response per complete request: the client sends the next
-		 * request only after the whole response, like the real one. */
-		for (got += (size_t)k; got >= req_n; got -= req_n)
-			send_all(fd, resp, resp_n);
+		if (w <= 0)
+			_exit(3);
+		n -= (size_t)w;
 	}
 }
 
-void sb_sink_spawn(uint16_t *port, pid_t *pid)
+void sb_sink_spawn(const char *path, uint16_t *port, pid_t *pid)
 {
-	int lfd = listen_loopback(port);
-	fflush(NULL);
-	*pid = fork();
-	if (*pid < 0)
-		sb_die("fork", errno);
-	if (*pid > 0) {
-		close(lfd);
-		return;
+	int fd = fork_server(port, pid);
+	if (fd < 0)
+		return; /* the parent */
+	int out = -1, zp[2] = {-1, -1};
+	if (path) {
+		out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (out < 0 || pipe2(zp, O_CLOEXEC) < 0)
+			_exit(3);
+		/* The pipe as large as smartwire's (medium_fd.c's ZP_SIZE). */
+		fcntl(zp[1], F_SETPIPE_SZ, 1 << 20);
 	}
-	int fd = accept_one(lfd);
 	static uint8_t buf[SB_CHUNK];
 	uint64_t total = 0;
 	for (;;) {
-		ssize_t k = recv(fd, buf, sizeof buf, 0);
+		ssize_t k = path ? splice(fd, NULL, zp[1], NULL, 1 << 20, SPLICE_F_MOVE)
+		                 : recv(fd, buf, sizeof buf, 0);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
 			_exit(3);
 		if (k == 0)
 			break;
+		if (path)
+			drain(zp[0], out, (size_t)k);
 		total += (uint64_t)k;
 	}
-	send_all(fd, (const uint8_t *)&total, sizeof total);
-	_exit(0);
-}
-
-void sb_store_spawn(const char *path, uint16_t *port, pid_t *pid)
-{
-	int lfd = listen_loopback(port);
-	fflush(NULL);
-	*pid = fork();
-	if (*pid < 0)
-		sb_die("fork", errno);
-	if (*pid > 0) {
-		close(lfd);
-		return;
-	}
-	int fd = accept_one(lfd);
-	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int zp[2];
-	if (out < 0 || pipe2(zp, O_CLOEXEC) < 0)
-		_exit(3);
-	/* The pipe as large as smartwire's (medium_fd.c's ZP_SIZE). */
-	fcntl(zp[1], F_SETPIPE_SZ, 1 << 20);
-	uint64_t total = 0;
-	for (;;) {
-		ssize_t k = splice(fd, NULL, zp[1], NULL, 1 << 20, SPLICE_F_MOVE);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			_exit(3);
-		if (k == 0)
-			break;
-		for (ssize_t left = k; left > 0;) {
-			ssize_t w = splice(zp[0], NULL, out, NULL, (size_t)left, SPLICE_F_MOVE);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				_exit(3);
-			left -= w;
-		}
-		total += (uint64_t)k;
-	}
-	if (close(out) < 0)
+	if (path && close(out) < 0)
 		_exit(3);
 	send_all(fd, (const uint8_t *)&total, sizeof total);
 	_exit(0);
@@ -203,16 +180,9 @@ void sb_store_spawn(const char *path, uint16_t *port, pid_t *pid)
 
 void sb_source_spawn(uint64_t bytes, uint16_t *port, pid_t *pid)
 {
-	int lfd = listen_loopback(port);
-	fflush(NULL);
-	*pid = fork();
-	if (*pid < 0)
-		sb_die("fork", errno);
-	if (*pid > 0) {
-		close(lfd);
-		return;
-	}
-	int fd = accept_one(lfd);
+	int fd = fork_server(port, pid);
+	if (fd < 0)
+		return; /* the parent */
 	static uint8_t buf[SB_CHUNK];
 	for (size_t i = 0; i < sizeof buf; i++)
 		buf[i] = (uint8_t)(i * 131 + 7);
