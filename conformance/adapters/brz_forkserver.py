@@ -30,6 +30,7 @@ every child inherits this process's environment and user, not the
 client's.  Run with /usr/bin/python3 (the one with Breezy installed).
 """
 import array
+import io
 import os
 import select
 import signal
@@ -78,6 +79,21 @@ def recv_request(conn):
     return list(fds), parts[0], parts[1:]
 
 
+def fresh_stdio():
+    """sys.stdin, stdout and stderr made again on descriptors 0, 1 and 2 as
+    the interpreter makes them at start-up (CPython's create_stdio: the
+    buffer sized for what the descriptor is now, stdout line-buffered only
+    on a terminal, stderr always, newline "\n"), so that how this server was
+    started (a terminal, a pipe) does not show in the child."""
+    def make(fd, mode, like, errors, line):
+        return io.TextIOWrapper(io.open(fd, mode + 'b', closefd=False), encoding=like.encoding,
+                                errors=errors, newline='\n', line_buffering=line)
+    sys.stdin = sys.__stdin__ = make(0, 'r', sys.__stdin__, sys.__stdin__.errors, False)
+    sys.stdout = sys.__stdout__ = make(1, 'w', sys.__stdout__, sys.__stdout__.errors,
+                                       os.isatty(1))
+    sys.stderr = sys.__stderr__ = make(2, 'w', sys.__stderr__, 'backslashreplace', True)
+
+
 def child(fds, cwd, argv):
     """Becomes `brz argv[1:]` on the client's descriptors; never returns."""
     try:
@@ -87,6 +103,7 @@ def child(fds, cwd, argv):
             if fd > 2:
                 os.close(fd)
         os.chdir(cwd)
+        fresh_stdio()
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)  # as Python starts
