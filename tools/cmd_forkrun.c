@@ -150,9 +150,10 @@ int sw_cmd_forkrun(int argc, char **argv)
 	strcpy(sa.sun_path, path);
 
 	static char req[REQUEST_MAX];
+	errno = 0;
 	size_t len = build(req, sizeof req, argc - optind - 1, argv + optind + 1);
 	if (len == 0)
-		return fail("working directory and arguments", E2BIG);
+		return fail("working directory and arguments", errno ? errno : E2BIG);
 
 	/* Signals arriving from here on are held, then passed on once the
 	 * child runs: they are delivered only inside ppoll, so none is missed

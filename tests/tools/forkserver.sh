@@ -149,6 +149,15 @@ else
 fi
 exec 7>&- 8<&-
 
+# No fork server there: status 125 and why, on the client's own stderr.
+"$SW" fork-run "$WORK/none.sock" brz serve --inet </dev/null >/dev/null 2>"$WORK/none.err"
+a=$?
+if [ $a = 125 ] && grep -q "none.sock" "$WORK/none.err"; then
+	ok "no fork server: exit 125 ($(head -n1 "$WORK/none.err"))"
+else
+	fail "no fork server: exit $a, stderr: $(head -n1 "$WORK/none.err")"
+fi
+
 stop
 trap - EXIT
 if [ -e "$SOCK" ]; then
