@@ -158,6 +158,17 @@ else
 	fail "no fork server: exit $a, stderr: $(head -n1 "$WORK/none.err")"
 fi
 
+# A working directory that no longer exists: status 125 and why.
+mkdir "$WORK/gone"
+(cd "$WORK/gone" && rmdir "$WORK/gone" &&
+	"$SW" fork-run "$SOCK" brz serve --inet </dev/null >/dev/null 2>"$WORK/gone.err")
+a=$?
+if [ $a = 125 ] && grep -q "working directory" "$WORK/gone.err"; then
+	ok "a removed working directory: exit 125 ($(head -n1 "$WORK/gone.err"))"
+else
+	fail "a removed working directory: exit $a, stderr: $(head -n1 "$WORK/gone.err")"
+fi
+
 stop
 trap - EXIT
 if [ -e "$SOCK" ]; then
