@@ -67,12 +67,9 @@ def recv_request(conn):
     for level, kind, data in anc:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
-    if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC) or len(fds) != 3 or not msg.endswith(b'\0'):
-        for fd in fds:
-            os.close(fd)
-        return None
     parts = msg[:-1].split(b'\0')
-    if len(parts) < 2:
+    if (flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC) or len(fds) != 3
+            or not msg.endswith(b'\0') or len(parts) < 2):
         for fd in fds:
             os.close(fd)
         return None

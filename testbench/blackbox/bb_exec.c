@@ -37,7 +37,6 @@
 
 typedef struct ex {
 	sw_cf_session *S;
-	sw_buf tx; /* every byte sent (the server's view is cut from it) */
 	const sw_bb_opts *o;
 	sw_bb_outcome *out;
 	size_t rpos; /* bytes of rx taken by answers */
@@ -117,7 +116,7 @@ static int write_all(ex *E, const uint8_t *p, size_t n)
 	while (n) {
 		size_t done = 0;
 		int rc = sw_medium_write_all(sw_cf_session_conn(E->S), p, n, &done);
-		sw_buf_append(&E->tx, p, done);
+		sw_buf_append(&E->out->tx, p, done);
 		sw_cf_session_sent(E->S, p, done);
 		p += done;
 		n -= done;
@@ -273,7 +272,7 @@ static void probe(ex *E, int version, size_t at, const char *verb)
 /* The session proper.  Returns the version of the last request parsed. */
 static int run_session(ex *E, const sw_bb_session *s)
 {
-	sw_buf *tx = &E->tx;
+	sw_buf *tx = &E->out->tx; /* every byte sent: the server's view is cut from it */
 	size_t spos = 0, start[SW_BB_MAX_REQS + 1];
 	int last_version = 3;
 	char last_verb[64] = "?";
@@ -425,7 +424,6 @@ int sw_bb_exec(const sw_bb_opts *o, const sw_bb_session *s, sw_bb_outcome *out)
 	E.o = o;
 	E.out = out;
 	E.bound = o->hang_ms ? o->hang_ms : 3000;
-	sw_buf_init(&E.tx, NULL);
 	sw_cf_session_spec spec = {.role = SW_CF_ROLE_SERVER,
 	                           .allow_writes = s->allow_writes,
 	                           .fixture_bzr = s->bzr_fixture ? "2a" : NULL};
@@ -433,7 +431,6 @@ int sw_bb_exec(const sw_bb_opts *o, const sw_bb_session *s, sw_bb_outcome *out)
 	if (sw_cf_session_open(&E.S, &o->cf, &spec, &ei) < 0) {
 		out->infra = true;
 		out->detail = strdup(ei.text);
-		sw_buf_fini(&E.tx);
 		return 0;
 	}
 	sw_medium *proc = sw_cf_session_proc(E.S);
@@ -447,7 +444,7 @@ int sw_bb_exec(const sw_bb_opts *o, const sw_bb_session *s, sw_bb_outcome *out)
 		found(&E, SW_BB_RESOURCE, 0, "?", version,
 		      "the server's peak memory grew by %ld KiB (bound %zu KiB) for %zu bytes of "
 		      "input",
-		      hwm - rss0, limit, E.tx.len);
+		      hwm - rss0, limit, out->tx.len);
 	/* Clean: the server ended the connection itself (we read its end of
 	 * stream).  Otherwise we tore it down (a finding, a stuck write), and
 	 * an exit status or SIGPIPE may be our doing. */
@@ -484,8 +481,6 @@ int sw_bb_exec(const sw_bb_opts *o, const sw_bb_session *s, sw_bb_outcome *out)
 		found(&E, SW_BB_ESCAPE, 0, "?", 0, "%.1500s", sec);
 	free(sec);
 	sw_cf_session_del(E.S);
-	sw_buf_append(&out->tx, E.tx.data, E.tx.len);
-	sw_buf_fini(&E.tx);
 	for (int k = 0; k < SW_BB_SLOTS; k++)
 		free(E.caps.p[k]);
 	return 0;

@@ -168,6 +168,16 @@ static void job_finish(sw__cf_run *R, variant_job *j)
 		job_apply(R, j);
 }
 
+/* The tree the normal run left after the request of step j: the one
+ * before the next request, or the final one. */
+static const sw__cf_snap *tree_after(const sw__cf_run *R, size_t j, const sw__cf_snap *final)
+{
+	for (size_t q = j + 1; q < R->c->nsteps; q++)
+		if (R->c->steps[q].kind == SW_CF_STEP_SEND)
+			return &R->pre_send[q];
+	return final;
+}
+
 /* After a passing normal run: split@k, drip, eof@s:k, then pause and
  * long-pause (run alongside, see job_thread), until one fails. */
 void sw__cf_run_sweeps(sw__cf_run *R, const sw__cf_snap *final, const sw_buf *normal_rx)
@@ -177,24 +187,18 @@ void sw__cf_run_sweeps(sw__cf_run *R, const sw__cf_snap *final, const sw_buf *no
 	 * for every mkdtemp() directory, and on the normal run's captures. */
 	sw_cf_ctx lctx = {.root = R->dir, .version = "3.3.2", .vars = &R->vars};
 	size_t maxlen = 0;
+	/* Pauses: on the first request only (each costs its pauses in time). */
+	size_t first = c->nsteps;
 	for (size_t i = 0; i < c->nsteps; i++) {
 		size_t n = send_len(c, i, &lctx);
 		if (n > maxlen)
 			maxlen = n;
+		if (n > 1 && first == c->nsteps)
+			first = i;
 	}
-	/* Pauses: on the first request only (each costs its pauses in time). */
-	size_t first = c->nsteps;
-	for (size_t j = 0; j < c->nsteps && first == c->nsteps; j++)
-		if (send_len(c, j, &lctx) > 1)
-			first = j;
-	const sw__cf_snap *long_post = final;
-	for (size_t q = first + 1; q < c->nsteps; q++)
-		if (c->steps[q].kind == SW_CF_STEP_SEND) {
-			long_post = &R->pre_send[q];
-			break;
-		}
 	variant_job pause = {.R = R, .normal_rx = normal_rx, .post = final};
-	variant_job long_pause = {.R = R, .normal_rx = normal_rx, .post = long_post};
+	variant_job long_pause = {.R = R, .normal_rx = normal_rx,
+	                          .post = tree_after(R, first, final)};
 	bool pauses = first < c->nsteps && !R->failed;
 	if (pauses) {
 		job_start(&pause, (sw__cf_variant){V_PAUSE, PAUSE_SHORT_MS, first});
@@ -209,14 +213,7 @@ void sw__cf_run_sweeps(sw__cf_run *R, const sw__cf_snap *final, const sw_buf *no
 		sweep_variant(R, (sw__cf_variant){V_DRIP, 0, 0}, normal_rx, final);
 	for (size_t j = 0; j < c->nsteps && !R->failed; j++) {
 		size_t len = send_len(c, j, &lctx);
-		/* The tree after the cut request in the normal run: before the
-		 * next request, or at the end. */
-		const sw__cf_snap *post = final;
-		for (size_t q = j + 1; q < c->nsteps; q++)
-			if (c->steps[q].kind == SW_CF_STEP_SEND) {
-				post = &R->pre_send[q];
-				break;
-			}
+		const sw__cf_snap *post = tree_after(R, j, final);
 		for (size_t k = 0; k < len && !R->failed; k++)
 			if (sweep_offset(k, len))
 				sweep_variant(R, (sw__cf_variant){V_EOF, k, j}, normal_rx, post);
