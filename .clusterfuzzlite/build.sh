@@ -22,7 +22,7 @@ SW_CFLAGS="-std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 # sources), the test bench and the fuzzing support code, instrumented like
 # the targets, archived so that each target links only the objects it uses.
 objs=()
-for src in "$SW"/ref/src/*/*.c "$SW"/testbench/*/*.c "$SW"/fuzz/fdp.c "$SW"/fuzz/codec*.c; do
+for src in "$SW"/ref/src/*/*.c "$SW"/testbench/*/*.c "$SW"/fuzz/fdp.c "$SW"/fuzz/codec*.c "$SW"/fuzz/served_tree.c "$SW"/fuzz/client_calls.c; do
   obj="$OBJ/$(basename "$(dirname "$src")")_$(basename "$src" .c).o"
   $CC $CFLAGS $SW_CFLAGS -c "$src" -o "$obj"
   objs+=("$obj")
