@@ -34,10 +34,8 @@
  * encoder and responses decoded with OUR decoder (srvbench_client.c), the
  * same client for every server and for the ceilings.
  */
-#define _GNU_SOURCE 1 /* openat2 */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -46,14 +44,12 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "smartwire/error.h"
 #include "srvbench.h"
 
-#define TESTFILE "contents\nof\nfile\n"
 #define MAX_SMALL 2000000 /* bound on the requests of one timed run */
 #define MIB (1024u * 1024u)
 
@@ -128,7 +124,7 @@ static void run_small(const char *name, uint16_t port, pid_t pid, const sb_req *
 	for (int i = 0; i < 2000 && sb_now() - t < 0.5; i++)
 		if (sb_call(&c, get))
 			sb_die("small get (warm-up)", 0);
-	if (c.resp.status != 'S' || c.resp.body != strlen(TESTFILE))
+	if (c.resp.status != 'S' || c.resp.body != strlen(SB_TESTFILE))
 		sb_die("small get: not a success with the 17-byte testfile", 0);
 	uint64_t resp_bytes = c.resp.wire;
 
@@ -395,56 +391,13 @@ static void run_idle(const sb_req *get)
 
 /* ---- Ceilings ----------------------------------------------------------- */
 
-/* 64 KiB writes of up to `want` bytes (for at most `secs`) into a C sink,
- * or a C store keeping them in `path` when it is not NULL; the best of
- * opt.reps, timed from the first write to the receiver's count. */
-static void upload_ceiling(const char *bench, const char *path, uint64_t want, double secs)
-{
-	double best = 0;
-	uint64_t sent = 0;
-	for (unsigned r = 0; r < opt.reps; r++) {
-		uint16_t port;
-		pid_t pid;
-		if (path)
-			unlink(path);
-		sb_sink_spawn(path, &port, &pid);
-		int fd = sb_connect(port);
-		if (fd < 0)
-			sb_die("connect to the sink", -fd);
-		uint64_t n = 0;
-		double t0 = sb_now();
-		while (n < want && sb_now() - t0 < secs) {
-			ssize_t k = send(fd, pattern, sizeof pattern, MSG_NOSIGNAL);
-			if (k <= 0)
-				sb_die("send to the sink", k < 0 ? errno : 0);
-			n += (uint64_t)k;
-		}
-		shutdown(fd, SHUT_WR);
-		uint64_t got = 0;
-		if (recv(fd, &got, sizeof got, MSG_WAITALL) != sizeof got || got != n)
-			sb_die("the sink's count differs", 0);
-		double t = sb_now() - t0;
-		close(fd);
-		sb_child_reap(pid);
-		if (path)
-			unlink(path);
-		if (r == 0 || (double)n / t > (double)sent / best) {
-			best = t;
-			sent = n;
-		}
-	}
-	printf("{\"server\": \"loopback\", \"bench\": \"%s\", \"bytes\": %llu, \"write\": %zu, "
-	       "\"secs\": %.3f, \"mb_s\": %.1f}\n",
-	       bench, (unsigned long long)sent, sizeof pattern, best, (double)sent / best / 1e6);
-	fflush(stdout);
-}
-
 static void run_ceilings(const sb_req *get)
 {
 	/* Echo: the real request size in, the real response size out. */
 	sw_buf resp;
 	sw_buf_init(&resp, NULL);
-	sw_slice ok = {(const uint8_t *)"ok", 2}, body = {(const uint8_t *)TESTFILE, strlen(TESTFILE)};
+	sw_slice ok = {(const uint8_t *)"ok", 2},
+	         body = {(const uint8_t *)SB_TESTFILE, strlen(SB_TESTFILE)};
 	int rc = sw_v3_encode_response(&resp, sw_v3_default_header_kv, SW_V3_DEFAULT_HEADER_PAIRS,
 	                               true, &ok, 1, &body);
 	if (rc)
@@ -462,109 +415,16 @@ static void run_ceilings(const sb_req *get)
 	sw_buf_fini(&resp);
 
 	/* Raw loopback: 64 KiB writes into a sink, best of opt.reps. */
-	upload_ceiling("stream", NULL, opt.stream_mib * MIB, opt.secs);
+	sb_upload_ceiling("stream", NULL, opt.stream_mib * MIB, opt.secs, opt.reps, pattern);
 	/* The same into a file on the fixture's file system, the size of the
 	 * put: what storing a put's body costs without any protocol. */
 	if (opt.fixture) {
-		upload_ceiling("store", fixture_path("bench_store_%llu.bin", opt.put_mib),
-		               opt.put_mib * MIB, opt.large_secs);
+		sb_upload_ceiling("store", fixture_path("bench_store_%llu.bin", opt.put_mib),
+		                  opt.put_mib * MIB, opt.large_secs, opt.reps, pattern);
 	}
 
-	/* Raw loopback the other way, the ceiling of a `get`: a source writes
-	 * 64 KiB writes, we read 64 KiB reads, as the benchmark client reads a
-	 * body.  Best of opt.reps. */
-	uint64_t want = 4 * opt.get_mib * MIB;
-	double best = 0;
-	static uint8_t rbuf[SB_CHUNK];
-	for (unsigned r = 0; r < opt.reps; r++) {
-		sb_source_spawn(want, &port, &pid);
-		int fd = sb_connect(port);
-		if (fd < 0)
-			sb_die("connect to the source", -fd);
-		uint64_t got = 0;
-		double t0 = sb_now();
-		for (;;) {
-			ssize_t k = recv(fd, rbuf, sizeof rbuf, 0);
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0)
-				sb_die("recv from the source", errno);
-			if (k == 0)
-				break;
-			got += (uint64_t)k;
-		}
-		double t = sb_now() - t0;
-		close(fd);
-		sb_child_reap(pid);
-		if (got != want)
-			sb_die("the source's count differs", 0);
-		if (r == 0 || t < best)
-			best = t;
-	}
-	printf("{\"server\": \"loopback\", \"bench\": \"download\", \"bytes\": %llu, "
-	       "\"read\": %zu, \"secs\": %.3f, \"mb_s\": %.1f}\n",
-	       (unsigned long long)want, sizeof rbuf, best, (double)want / best / 1e6);
-	fflush(stdout);
-}
-
-/* ---- The file-system calls of a small get ------------------------------- */
-
-static double cpu_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* What the server's `get /testfile` asks of the kernel besides the socket
- * (ref/src/vfs: the jail's openat2 fast path, fstat, one pread, close),
- * in a loop; CPU time per iteration, best of opt.windows windows.  The
- * openat(2) variant shows what the path walk in the kernel costs. */
-static void run_fscost(void)
-{
-	int root = open(opt.fixture, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
-		sb_die(opt.fixture, errno);
-	double best[2] = {0, 0};
-	uint64_t iters[2] = {0, 0};
-	char buf[64];
-	for (int variant = 0; variant < 2; variant++) {
-		for (unsigned w = 0; w < opt.windows; w++) {
-			double t0 = sb_now(), c0 = cpu_now();
-			uint64_t n = 0;
-			while (sb_now() - t0 < opt.secs / 2) {
-				for (int i = 0; i < 1000; i++, n++) {
-					int fd;
-					if (variant == 0) {
-						struct open_how how = {
-						    .flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
-						    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-						               RESOLVE_NO_MAGICLINKS};
-						fd = (int)syscall(SYS_openat2, root, "testfile", &how,
-						                  sizeof how);
-					} else {
-						fd = openat(root, "testfile",
-						            O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-					}
-					struct stat st;
-					if (fd < 0 || fstat(fd, &st) < 0 ||
-					    pread(fd, buf, sizeof buf, 0) != (ssize_t)strlen(TESTFILE))
-						sb_die("fscost: testfile", errno);
-					close(fd);
-				}
-			}
-			double us = 1e6 * (cpu_now() - c0) / (double)n;
-			if (w == 0 || us < best[variant]) {
-				best[variant] = us;
-				iters[variant] = n;
-			}
-		}
-	}
-	close(root);
-	printf("{\"server\": \"fs\", \"bench\": \"fscost\", \"us\": %.3f, \"us_openat\": %.3f, "
-	       "\"iters\": %llu, \"calls\": \"openat2 fstat pread close\"}\n",
-	       best[0], best[1], (unsigned long long)iters[0]);
-	fflush(stdout);
+	/* Raw loopback the other way, the ceiling of a `get`. */
+	sb_download_ceiling(4 * opt.get_mib * MIB, opt.reps);
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -573,7 +433,7 @@ static void make_fixture(void)
 {
 	char *path = fixture_path("testfile", 0);
 	FILE *f = fopen(path, "wb");
-	if (!f || fputs(TESTFILE, f) == EOF || fclose(f))
+	if (!f || fputs(SB_TESTFILE, f) == EOF || fclose(f))
 		sb_die(path, errno);
 	path = fixture_path("bench_get_%llu.bin", (unsigned long long)opt.get_mib);
 	struct stat st;
@@ -659,7 +519,7 @@ int main(int argc, char **argv)
 		parse(argc, argv, 2);
 		if (!opt.fixture)
 			usage();
-		run_fscost();
+		sb_fscost(opt.fixture, opt.secs, opt.windows);
 	} else if (!strcmp(cmd, "server")) {
 		parse(argc, argv, 2);
 		if (!opt.port || opt.pid <= 0 || !opt.fixture)

@@ -1,7 +1,9 @@
 /*
  * srvbench: the pieces of bench_server (issue 4, "Speed is measured, not
  * asserted"): one benchmark client used against every server, probes of a
- * server process in /proc, and the two ceiling servers.
+ * server process in /proc, the ceiling servers (srvbench_ceiling.c), and
+ * the floors measured with them and without any server
+ * (srvbench_floors.c).
  *
  * THE CLIENT sends requests pre-encoded with OUR v3 encoder (bytes checked
  * once against a recording of Breezy's own client, see sb_verify_requests)
@@ -28,6 +30,8 @@
 
 #define SB_IO_TIMEOUT_S 60
 #define SB_CHUNK 65536 /* read size, and the write size of bodies */
+/* The fixture's testfile: the file of the protocol reference's sample. */
+#define SB_TESTFILE "contents\nof\nfile\n"
 
 _Noreturn void sb_die(const char *what, int err);
 double sb_now(void);
@@ -134,5 +138,24 @@ void sb_source_spawn(uint64_t bytes, uint16_t *port, pid_t *pid);
 /* Waits for a child forked above (killing it if it has not exited after
  * SB_IO_TIMEOUT_S s). */
 void sb_child_reap(pid_t pid);
+
+/* ---- Floors (srvbench_floors.c): each prints one JSON line -------------- */
+
+/* SB_CHUNK writes of `pattern` (SB_CHUNK bytes), up to `want` bytes and for
+ * at most `secs`, into a sink, or a store keeping them in `path` when it is
+ * not NULL (removed after each rep); the best of `reps`, timed from the
+ * first write to the receiver's count.  Prints bench `bench`. */
+void sb_upload_ceiling(const char *bench, const char *path, uint64_t want, double secs,
+                       unsigned reps, const uint8_t *pattern);
+/* A source writes `want` bytes in SB_CHUNK writes and we read SB_CHUNK
+ * reads, as the benchmark client reads a body: the ceiling of a `get`.  The
+ * best of `reps`; prints bench "download". */
+void sb_download_ceiling(uint64_t want, unsigned reps);
+/* What the server's `get /testfile` asks of the kernel besides the socket
+ * (ref/src/vfs: the jail's openat2 fast path, fstat, one pread, close), in
+ * a loop over `fixture`/testfile for secs / 2 per window; CPU time per
+ * iteration, the best of `windows`.  The openat(2) variant shows what the
+ * path walk in the kernel costs.  Prints bench "fscost". */
+void sb_fscost(const char *fixture, double secs, unsigned windows);
 
 #endif
