@@ -1,6 +1,8 @@
 /*
  * smartwire conform: run the conformance suite against a server or client
- * and report where it departs from the Bazaar smart protocol.
+ * and report where it departs from the Bazaar smart protocol: the options,
+ * loading and selecting the cases, and running them on worker threads.  The
+ * files it reads and writes besides the cases are conform_files.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,6 +15,7 @@
 
 #include "cmds.h"
 #include "conform/conform.h"
+#include "conform_files.h"
 #include "smartwire/clock.h"
 #include "smartwire/error.h"
 
@@ -138,99 +141,6 @@ static void *worker(void *arg)
 	}
 }
 
-static int read_text(const char *path, char **out, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -1;
-	size_t cap = 65536, n = 0;
-	char *b = malloc(cap);
-	size_t got;
-	while (b && (got = fread(b + n, 1, cap - n, f)) > 0) {
-		n += got;
-		if (n == cap) {
-			char *nb = realloc(b, cap *= 2);
-			if (!nb) {
-				free(b);
-				b = NULL;
-			} else
-				b = nb;
-		}
-	}
-	fclose(f);
-	if (!b)
-		return -1;
-	*out = b;
-	*len = n;
-	return 0;
-}
-
-static FILE *open_out(const char *path)
-{
-	FILE *f = fopen(path, "w");
-	if (!f)
-		fprintf(stderr, "smartwire conform: cannot write %s: %s\n", path, strerror(errno));
-	return f;
-}
-
-static int merge_html(const char *html, char **files, int n)
-{
-	sw_cf_column **cols = calloc((size_t)n + 1, sizeof *cols);
-	if (!cols)
-		return SW_EXIT_FAILURE;
-	int rc = SW_EXIT_OK;
-	for (int i = 0; i < n && rc == SW_EXIT_OK; i++) {
-		sw_errinfo ei;
-		if (sw_cf_column_load(&cols[i], files[i], &ei) < 0) {
-			fprintf(stderr, "smartwire conform: %s\n", ei.text);
-			rc = SW_EXIT_FAILURE;
-		}
-	}
-	FILE *f = rc == SW_EXIT_OK ? open_out(html) : NULL;
-	if (f) {
-		if (sw_cf_write_html(f, cols, (size_t)n) < 0)
-			rc = SW_EXIT_FAILURE;
-		if (fclose(f) != 0)
-			rc = SW_EXIT_FAILURE;
-	} else
-		rc = SW_EXIT_FAILURE;
-	for (int i = 0; i < n; i++)
-		sw_cf_column_del(cols[i]);
-	free(cols);
-	return rc;
-}
-
-/* --expand: the case text of a matrix on stdout. */
-static int expand_matrix(const char *path)
-{
-	char *text;
-	size_t len;
-	if (read_text(path, &text, &len) < 0) {
-		fprintf(stderr, "smartwire conform: cannot read %s: %s\n", path, strerror(errno));
-		return SW_EXIT_USAGE;
-	}
-	sw_cf_diag d;
-	memset(&d, 0, sizeof d);
-	int rc = sw_cf_write_matrix(stdout, text, len, path, &d);
-	free(text);
-	if (rc == SW_ERR_INVALID_ARGUMENT) {
-		fprintf(stderr, "smartwire conform: %s:%d: %s\n", d.file, d.line, d.msg);
-		return SW_EXIT_USAGE;
-	}
-	return rc < 0 ? SW_EXIT_FAILURE : SW_EXIT_OK;
-}
-
-/* What the command line asked for (the run options are in job.opts). */
-typedef struct cli {
-	const char *cases, *junit, *json, *html, *name, *expect_file, *expand, *verbs;
-	const char *excludes[64];
-	size_t nexcl;
-	char **operands; /* id globs, or JSON reports after --merge */
-	size_t noperands;
-	long jobs;
-	bool tap, list, verbose, merge, no_calibrate, coverage;
-} cli;
-
 /* A whole number from min to max, or -1. */
 static long parse_num(const char *s, long min, long max)
 {
@@ -315,7 +225,7 @@ static const struct option opts[] = {
 };
 
 /* One option into C or J->opts.  Returns -1 to go on, or an exit status. */
-static int take_option(int opt, cli *C, job *J, int *ntargets)
+static int take_option(int opt, sw__conform_cli *C, job *J, int *ntargets)
 {
 	long v;
 	char *e;
@@ -400,7 +310,7 @@ static int take_option(int opt, cli *C, job *J, int *ntargets)
 }
 
 /* Parses the command line.  Returns -1 to go on, or an exit status. */
-static int parse_cli(int argc, char **argv, cli *C, job *J)
+static int parse_cli(int argc, char **argv, sw__conform_cli *C, job *J)
 {
 	int ntargets = 0, opt, rc;
 	C->jobs = 1;
@@ -426,31 +336,9 @@ static int parse_cli(int argc, char **argv, cli *C, job *J)
 	return -1;
 }
 
-/* Prints the coverage table (no run).  Returns the exit status. */
-static int coverage(const cli *C, const sw_cf_suite *suite)
-{
-	static char vbuf[4096];
-	const char *path =
-	    C->verbs ? C->verbs
-	             : sw_cf_beside_cases(C->cases, "verbs/breezy-3.3.2.txt", vbuf, sizeof vbuf);
-	char *text = NULL;
-	size_t len = 0;
-	if (path && read_text(path, &text, &len) < 0) {
-		fprintf(stderr, "smartwire conform: cannot read %s: %s\n", path, strerror(errno));
-		return SW_EXIT_USAGE;
-	}
-	int rc = sw_cf_coverage(stdout, suite, text, len);
-	free(text);
-	if (rc < 0) {
-		fprintf(stderr, "smartwire conform: %s\n", sw_strerror(rc));
-		return SW_EXIT_FAILURE;
-	}
-	return rc > 0 ? SW_EXIT_FAILURE : SW_EXIT_OK;
-}
-
 /* Loads the cases and the expectations and selects the cases to run.
  * Returns -1 to go on, or an exit status. */
-static int load(cli *C, job *J, sw_cf_suite *suite)
+static int load(sw__conform_cli *C, job *J, sw_cf_suite *suite)
 {
 	static char fallback[4096];
 	if (!C->cases) {
@@ -471,11 +359,11 @@ static int load(cli *C, job *J, sw_cf_suite *suite)
 		return SW_EXIT_USAGE;
 	}
 	if (C->coverage)
-		return coverage(C, suite);
+		return sw__conform_coverage(C, suite);
 	if (C->expect_file) {
 		char *text;
 		size_t len;
-		if (read_text(C->expect_file, &text, &len) < 0) {
+		if (sw__conform_read_text(C->expect_file, &text, &len) < 0) {
 			fprintf(stderr, "smartwire conform: cannot read %s: %s\n", C->expect_file,
 			        strerror(errno));
 			return SW_EXIT_USAGE;
@@ -510,7 +398,7 @@ static int load(cli *C, job *J, sw_cf_suite *suite)
 }
 
 /* Runs the selected cases on C->jobs threads (or this one). */
-static int run_all(const cli *C, job *J)
+static int run_all(const sw__conform_cli *C, job *J)
 {
 	if (!(J->res = calloc(J->nsel, sizeof *J->res)))
 		return -1;
@@ -528,47 +416,9 @@ static int run_all(const cli *C, job *J)
 	return 0;
 }
 
-/* The summary or TAP on stdout, then the report files.  Returns 0 or -1
- * (a file could not be written). */
-static int write_reports(const cli *C, const sw_cf_report *rep)
-{
-	int status = 0;
-	if (C->tap)
-		sw_cf_write_tap(stdout, rep);
-	else
-		sw_cf_write_summary(stdout, rep, C->verbose);
-	const char *paths[3] = {C->junit, C->json, C->html};
-	for (int k = 0; k < 3; k++) {
-		if (!paths[k])
-			continue;
-		FILE *f = open_out(paths[k]);
-		if (!f) {
-			status = -1;
-			continue;
-		}
-		int rc = 0;
-		if (k == 0) {
-			rc = sw_cf_write_junit(f, rep);
-		} else if (k == 1) {
-			rc = sw_cf_write_json(f, rep);
-		} else {
-			sw_cf_column *col = NULL;
-			rc = sw_cf_column_from_report(&col, rep);
-			if (rc == 0)
-				rc = sw_cf_write_html(f, &col, 1);
-			sw_cf_column_del(col);
-		}
-		if (fclose(f) != 0 || rc < 0) {
-			fprintf(stderr, "smartwire conform: error writing %s\n", paths[k]);
-			status = -1;
-		}
-	}
-	return status;
-}
-
 int sw_cmd_conform(int argc, char **argv)
 {
-	cli C;
+	sw__conform_cli C;
 	job J;
 	memset(&C, 0, sizeof C);
 	memset(&J, 0, sizeof J);
@@ -577,9 +427,9 @@ int sw_cmd_conform(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	if (C.merge)
-		return merge_html(C.html, C.operands, (int)C.noperands);
+		return sw__conform_merge_html(C.html, C.operands, (int)C.noperands);
 	if (C.expand)
-		return expand_matrix(C.expand);
+		return sw__conform_expand_matrix(C.expand);
 	sw_cf_suite suite;
 	sw_cf_suite_init(&suite);
 	status = load(&C, &J, &suite);
@@ -634,7 +484,7 @@ int sw_cmd_conform(int argc, char **argv)
 			        "smartwire conform: %s:%d: expectation '%s' matched no failing or "
 			        "passing case\n",
 			        C.expect_file, J.exp.v[i].line, J.exp.v[i].glob);
-	if (write_reports(&C, &rep) < 0)
+	if (sw__conform_write_reports(&C, &rep) < 0)
 		status = SW_EXIT_FAILURE;
 	for (size_t i = 0; i < J.nsel; i++)
 		if (sw_cf_verdict_fails(J.res[i].verdict, J.strict))
