@@ -1,6 +1,6 @@
 /* The in-memory file system, part 1: nodes, descriptors, the path walk,
- * creation and destruction.  The calls are fs_mem_ops.c.  See fs_mem.h
- * and smartwire/fs.h. */
+ * creation and destruction, and the lock every call takes.  The calls are
+ * fs_mem_ops.c and fs_mem_names.c.  See fs_mem.h and smartwire/fs.h. */
 #define _GNU_SOURCE 1
 #include "fs_mem.h"
 
@@ -182,6 +182,28 @@ void sw__mnode_stat(const sw__memfs *m, const sw__mnode *n, struct stat *st)
 		st->st_size = (off_t)n->len;
 		st->st_blocks = (blkcnt_t)((n->len + 511) / 512);
 	}
+}
+
+sw__memfs *sw__memfs_lock(sw_fs *fs)
+{
+	sw__memfs *m = (sw__memfs *)fs;
+	pthread_mutex_lock(&m->mu);
+	return m;
+}
+
+int sw__memfs_done(sw__memfs *m, int e, int rv)
+{
+	pthread_mutex_unlock(&m->mu);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	return rv;
+}
+
+bool sw__mnode_dead(const sw__memfs *m, const sw__mnode *d)
+{
+	return !d->linked && d != m->root;
 }
 
 /* ---- the walk ---------------------------------------------------------- */

@@ -1,5 +1,6 @@
 /* The in-memory file system (smartwire/fs.h, sw_memfs_new): its nodes,
- * descriptors and path walk (fs_mem.c), used by the calls (fs_mem_ops.c).
+ * descriptors and path walk (fs_mem.c), used by the calls (fs_mem_ops.c,
+ * fs_mem_names.c).
  * Private to ref/src/vfs/.
  *
  * Every call takes the memfs mutex for its whole length, so the walk and
@@ -127,5 +128,21 @@ void sw__memfs_destroy(sw_fs *fs);
 
 /* Fills *st for n. */
 void sw__mnode_stat(const sw__memfs *m, const sw__mnode *n, struct stat *st);
+
+/* Every call runs under the memfs mutex: sw__memfs_lock takes it and
+ * returns the memfs; sw__memfs_done releases it and returns rv (-1 with
+ * errno = e when e != 0). */
+sw__memfs *sw__memfs_lock(sw_fs *fs);
+int sw__memfs_done(sw__memfs *m, int e, int rv);
+/* A directory removed from the tree takes no new entries (IS_DEADDIR). */
+bool sw__mnode_dead(const sw__memfs *m, const sw__mnode *d);
+
+/* The calls that change the name space (fs_mem_names.c), for the vtable;
+ * as the sw_fs_ops entries of the same names (smartwire/fs.h). */
+int sw__memfs_mkdirat(sw_fs *fs, int dirfd, const char *path, mode_t mode);
+int sw__memfs_symlinkat(sw_fs *fs, const char *target, int dirfd, const char *path);
+int sw__memfs_unlinkat(sw_fs *fs, int dirfd, const char *path, int flags);
+int sw__memfs_renameat2(sw_fs *fs, int odirfd, const char *opath, int ndirfd, const char *npath,
+                        unsigned flags);
 
 #endif

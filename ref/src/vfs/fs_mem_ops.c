@@ -1,7 +1,10 @@
-/* The in-memory file system, part 2: the calls of smartwire/fs.h, each
- * under the memfs mutex, with the checks Linux (fs/namei.c, fs/open.c,
- * mm/shmem.c) makes in the order it makes them, so that the errno is the
- * same.  tests/vfs/test_fs.c holds both implementations to that. */
+/* The in-memory file system, part 2: the calls of smartwire/fs.h on what a
+ * path or descriptor names (open, stat, readlink, chmod, read, write,
+ * readdir, realpath) and the vtable; the calls that change the name space
+ * are fs_mem_names.c.  Each runs under the memfs mutex, with the checks
+ * Linux (fs/namei.c, fs/open.c, mm/shmem.c) makes in the order it makes
+ * them, so that the errno is the same.  tests/vfs/test_fs.c holds both
+ * implementations to that. */
 #define _GNU_SOURCE 1
 #include <errno.h>
 #include <fcntl.h>
@@ -17,30 +20,6 @@
 	(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY | O_NOFOLLOW | O_PATH |   \
 	 O_CLOEXEC | O_NONBLOCK)
 
-static sw__memfs *lock(sw_fs *fs)
-{
-	sw__memfs *m = (sw__memfs *)fs;
-	pthread_mutex_lock(&m->mu);
-	return m;
-}
-
-/* Unlocks and returns rv (-1 with errno = e when e != 0). */
-static int done(sw__memfs *m, int e, int rv)
-{
-	pthread_mutex_unlock(&m->mu);
-	if (e) {
-		errno = e;
-		return -1;
-	}
-	return rv;
-}
-
-/* A directory removed from the tree takes no new entries (IS_DEADDIR). */
-static bool dead(const sw__memfs *m, const sw__mnode *d)
-{
-	return !d->linked && d != m->root;
-}
-
 /* Opens the node `lk` found (or creates it) as openat(2) does from
  * do_open() on.  Returns the descriptor or -errno. */
 static int open_found(sw__memfs *m, sw__mlook *lk, int flags, mode_t mode)
@@ -53,7 +32,7 @@ static int open_found(sw__memfs *m, sw__mlook *lk, int flags, mode_t mode)
 		if (!n) {
 			if (lk->slash || lk->type != LAST_NORM)
 				return -EISDIR;
-			if (dead(m, lk->dir))
+			if (sw__mnode_dead(m, lk->dir))
 				return -ENOENT;
 			if (!sw__mnode_may(m, lk->dir, 3))
 				return -EACCES;
@@ -99,9 +78,9 @@ static int open_found(sw__memfs *m, sw__mlook *lk, int flags, mode_t mode)
 
 static int m_openat(sw_fs *fs, int dirfd, const char *path, int flags, mode_t mode)
 {
-	sw__memfs *m = lock(fs);
+	sw__memfs *m = sw__memfs_lock(fs);
 	if (flags & ~OPEN_FLAGS)
-		return done(m, EINVAL, -1);
+		return sw__memfs_done(m, EINVAL, -1);
 	bool excl = (flags & O_CREAT) && (flags & O_EXCL);
 	sw__mlook lk;
 	int e;
@@ -128,25 +107,25 @@ static int m_openat(sw_fs *fs, int dirfd, const char *path, int flags, mode_t mo
 		              &lk);
 	}
 	if (e)
-		return done(m, e, -1);
+		return sw__memfs_done(m, e, -1);
 	int fd = open_found(m, &lk, flags, mode);
-	return fd < 0 ? done(m, -fd, -1) : done(m, 0, fd);
+	return fd < 0 ? sw__memfs_done(m, -fd, -1) : sw__memfs_done(m, 0, fd);
 }
 
 static int m_open_beneath(sw_fs *fs, int dirfd, const char *path, int flags)
 {
-	sw__memfs *m = lock(fs);
+	sw__memfs *m = sw__memfs_lock(fs);
 	if (flags & ~OPEN_FLAGS)
-		return done(m, EINVAL, -1);
+		return sw__memfs_done(m, EINVAL, -1);
 	sw__mhandle *h = sw__mhandle_get(m, dirfd);
 	if (!h)
-		return done(m, EBADF, -1);
+		return sw__memfs_done(m, EBADF, -1);
 	if (!*path)
-		return done(m, ENOENT, -1);
+		return sw__memfs_done(m, ENOENT, -1);
 	if (*path == '/')
-		return done(m, EXDEV, -1);
+		return sw__memfs_done(m, EXDEV, -1);
 	if (!S_ISDIR(h->node->mode))
-		return done(m, ENOTDIR, -1);
+		return sw__memfs_done(m, ENOTDIR, -1);
 	/* Component by component below the start; any symlink refuses
 	 * (RESOLVE_NO_SYMLINKS, the last component too), and ".." may not
 	 * climb above where the walk began (RESOLVE_BENEATH). */
@@ -162,11 +141,11 @@ static int m_open_beneath(sw_fs *fs, int dirfd, const char *path, int flags)
 			after++;
 		size_t len = (size_t)(e - s);
 		if (len > NAME_MAX)
-			return done(m, ENAMETOOLONG, -1);
+			return sw__memfs_done(m, ENAMETOOLONG, -1);
 		if (!S_ISDIR(cur->mode))
-			return done(m, ENOTDIR, -1);
+			return sw__memfs_done(m, ENOTDIR, -1);
 		if (!sw__mnode_may(m, cur, 1))
-			return done(m, EACCES, -1);
+			return sw__memfs_done(m, EACCES, -1);
 		sw__mnode *next;
 		int type = LAST_NORM;
 		if (len == 0 || (len == 1 && s[0] == '.')) {
@@ -174,7 +153,7 @@ static int m_open_beneath(sw_fs *fs, int dirfd, const char *path, int flags)
 			type = LAST_DOT;
 		} else if (len == 2 && s[0] == '.' && s[1] == '.') {
 			if (depth == 0)
-				return done(m, EXDEV, -1);
+				return sw__memfs_done(m, EXDEV, -1);
 			depth--;
 			next = cur->parent ? cur->parent : cur;
 			type = LAST_DOTDOT;
@@ -187,7 +166,7 @@ static int m_open_beneath(sw_fs *fs, int dirfd, const char *path, int flags)
 			depth++;
 		}
 		if (next && S_ISLNK(next->mode))
-			return done(m, ELOOP, -1);
+			return sw__memfs_done(m, ELOOP, -1);
 		if (!*after) {
 			lk.dir = cur;
 			memcpy(lk.last, s, len);
@@ -196,57 +175,57 @@ static int m_open_beneath(sw_fs *fs, int dirfd, const char *path, int flags)
 			lk.slash = after != e;
 			lk.node = next;
 			if (lk.slash && next && !S_ISDIR(next->mode))
-				return done(m, ENOTDIR, -1);
+				return sw__memfs_done(m, ENOTDIR, -1);
 			break;
 		}
 		if (!next)
-			return done(m, ENOENT, -1);
+			return sw__memfs_done(m, ENOENT, -1);
 		cur = next;
 		s = after;
 	}
 	int fd = open_found(m, &lk, flags, 0);
-	return fd < 0 ? done(m, -fd, -1) : done(m, 0, fd);
+	return fd < 0 ? sw__memfs_done(m, -fd, -1) : sw__memfs_done(m, 0, fd);
 }
 
 static int m_dup(sw_fs *fs, int fd)
 {
-	sw__memfs *m = lock(fs);
+	sw__memfs *m = sw__memfs_lock(fs);
 	sw__mhandle *h = sw__mhandle_get(m, fd);
 	if (!h)
-		return done(m, EBADF, -1);
+		return sw__memfs_done(m, EBADF, -1);
 	sw__mhandle copy = *h;
 	int nfd = sw__mhandle_new(m, copy.node, copy.flags, copy.pos);
-	return nfd < 0 ? done(m, errno, -1) : done(m, 0, nfd);
+	return nfd < 0 ? sw__memfs_done(m, errno, -1) : sw__memfs_done(m, 0, nfd);
 }
 
 static int m_close(sw_fs *fs, int fd)
 {
-	sw__memfs *m = lock(fs);
+	sw__memfs *m = sw__memfs_lock(fs);
 	sw__mhandle *h = sw__mhandle_get(m, fd);
 	if (!h)
-		return done(m, EBADF, -1);
+		return sw__memfs_done(m, EBADF, -1);
 	sw__mnode *n = h->node;
 	h->node = NULL;
 	n->opens--;
 	sw__mnode_release(m, n);
-	return done(m, 0, 0);
+	return sw__memfs_done(m, 0, 0);
 }
 
 static int m_fstat(sw_fs *fs, int fd, struct stat *st)
 {
-	sw__memfs *m = lock(fs);
+	sw__memfs *m = sw__memfs_lock(fs);
 	sw__mhandle *h = sw__mhandle_get(m, fd);
 	if (!h)
-		return done(m, EBADF, -1);
+		return sw__memfs_done(m, EBADF, -1);
 	sw__mnode_stat(m, h->node, st);
-	return done(m, 0, 0);
+	return sw__memfs_done(m, 0, 0);
 }
 
 static int m_fstatat(sw_fs *fs, int dirfd, const char *path, struct stat *st, int flags)
 {
-	sw__memfs *m = lock(fs);
+	sw__memfs *m = sw__memfs_lock(fs);
 	if (flags & ~AT_SYMLINK_NOFOLLOW)
-		return done(m, EINVAL, -1);
+		return sw__memfs_done(m, EINVAL, -1);
 	sw__mlook lk;
 	int e = sw__mwalk(m, dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? WALK_LOOKUP : WALK_FOLLOW,
 	                  &lk);
@@ -254,12 +233,12 @@ static int m_fstatat(sw_fs *fs, int dirfd, const char *path, struct stat *st, in
 		e = ENOENT;
 	if (!e)
 		sw__mnode_stat(m, lk.node, st);
-	return done(m, e, 0);
+	return sw__memfs_done(m, e, 0);
 }
 
 static ssize_t m_readlinkat(sw_fs *fs, int dirfd, const char *path, char *buf, size_t n)
 {
-	sw__memfs *m = lock(fs);
+	sw__memfs *m = sw__memfs_lock(fs);
 	sw__mlook lk;
 	int e = sw__mwalk(m, dirfd, path, WALK_LOOKUP, &lk);
 	if (!e && !lk.node)
@@ -267,223 +246,28 @@ static ssize_t m_readlinkat(sw_fs *fs, int dirfd, const char *path, char *buf, s
 	if (!e && !S_ISLNK(lk.node->mode))
 		e = EINVAL;
 	if (e)
-		return done(m, e, -1);
+		return sw__memfs_done(m, e, -1);
 	size_t k = lk.node->len < n ? lk.node->len : n;
 	memcpy(buf, lk.node->data, k);
-	return done(m, 0, (int)k);
-}
-
-/* filename_create(): the last component must be new, its directory live
- * and writable.  Returns 0 or an errno. */
-static int may_create(sw__memfs *m, const sw__mlook *lk)
-{
-	if (lk->type != LAST_NORM)
-		return EEXIST;
-	if (lk->toolong)
-		return ENAMETOOLONG;
-	if (lk->node)
-		return EEXIST;
-	if (dead(m, lk->dir))
-		return ENOENT;
-	return sw__mnode_may(m, lk->dir, 3) ? 0 : EACCES;
-}
-
-static int make(sw__memfs *m, sw__mlook *lk, mode_t mode, const char *target)
-{
-	sw__mnode *n = sw__mnode_new(m, mode);
-	if (!n)
-		return ENOMEM;
-	if (target) {
-		size_t len = strlen(target);
-		if (!(n->data = sw__mem_alloc(m, len))) {
-			sw__mnode_release(m, n);
-			return ENOMEM;
-		}
-		memcpy(n->data, target, len);
-		n->len = n->dcap = len;
-	}
-	if (sw__mnode_link(m, lk->dir, lk->last, n)) {
-		sw__mnode_release(m, n);
-		return ENOMEM;
-	}
-	m->changes++;
-	return 0;
-}
-
-static int m_mkdirat(sw_fs *fs, int dirfd, const char *path, mode_t mode)
-{
-	sw__memfs *m = lock(fs);
-	sw__mlook lk;
-	int e = sw__mwalk(m, dirfd, path, WALK_PARENT, &lk);
-	if (!e)
-		e = may_create(m, &lk);
-	if (!e) {
-		mode_t perm = mode & ~m->umask & 01777;
-		if (lk.dir->mode & S_ISGID)
-			perm |= S_ISGID; /* inherited, as on Linux */
-		e = make(m, &lk, S_IFDIR | perm, NULL);
-	}
-	return done(m, e, 0);
-}
-
-static int m_symlinkat(sw_fs *fs, const char *target, int dirfd, const char *path)
-{
-	sw__memfs *m = lock(fs);
-	if (!*target)
-		return done(m, ENOENT, -1);
-	sw__mlook lk;
-	int e = sw__mwalk(m, dirfd, path, WALK_PARENT, &lk);
-	if (!e && lk.slash && lk.type == LAST_NORM && !lk.toolong)
-		e = lk.node ? EEXIST : ENOENT;
-	if (!e)
-		e = may_create(m, &lk);
-	if (!e)
-		e = make(m, &lk, S_IFLNK | 0777, target);
-	return done(m, e, 0);
-}
-
-/* may_delete(): the victim of an unlink, rmdir or of a rename's target. */
-static int may_delete(sw__memfs *m, sw__mnode *dir, sw__mnode *victim, bool isdir)
-{
-	if (!sw__mnode_may(m, dir, 3))
-		return EACCES;
-	if (isdir) {
-		if (!S_ISDIR(victim->mode))
-			return ENOTDIR;
-		if (victim == m->root)
-			return EBUSY;
-	} else if (S_ISDIR(victim->mode)) {
-		return EISDIR;
-	}
-	return dead(m, dir) ? ENOENT : 0;
-}
-
-static int m_unlinkat(sw_fs *fs, int dirfd, const char *path, int flags)
-{
-	sw__memfs *m = lock(fs);
-	if (flags & ~AT_REMOVEDIR)
-		return done(m, EINVAL, -1);
-	bool rmdir = flags & AT_REMOVEDIR;
-	sw__mlook lk;
-	int e = sw__mwalk(m, dirfd, path, WALK_PARENT, &lk);
-	if (e)
-		return done(m, e, -1);
-	if (rmdir) {
-		if (lk.type == LAST_DOT)
-			return done(m, EINVAL, -1);
-		if (lk.type == LAST_DOTDOT)
-			return done(m, ENOTEMPTY, -1);
-		if (lk.type == LAST_ROOT)
-			return done(m, EBUSY, -1);
-	} else if (lk.type != LAST_NORM) {
-		return done(m, EISDIR, -1);
-	}
-	if (lk.toolong)
-		return done(m, ENAMETOOLONG, -1);
-	sw__mnode *v = lk.node;
-	if (!v)
-		return done(m, ENOENT, -1);
-	if (!rmdir && lk.slash)
-		return done(m, S_ISDIR(v->mode) ? EISDIR : ENOTDIR, -1);
-	e = may_delete(m, lk.dir, v, rmdir);
-	if (!e && rmdir && v->n)
-		e = ENOTEMPTY;
-	if (!e) {
-		sw__mnode_unlink(m, v);
-		m->changes++;
-	}
-	return done(m, e, 0);
-}
-
-static bool is_ancestor(const sw__mnode *a, const sw__mnode *of)
-{
-	for (const sw__mnode *p = of; p; p = p->parent)
-		if (p == a)
-			return true;
-	return false;
-}
-
-static int m_renameat2(sw_fs *fs, int odirfd, const char *opath, int ndirfd, const char *npath,
-                       unsigned flags)
-{
-	sw__memfs *m = lock(fs);
-	if (flags & ~(unsigned)RENAME_NOREPLACE)
-		return done(m, EINVAL, -1);
-	sw__mlook o, n;
-	int e = sw__mwalk(m, odirfd, opath, WALK_PARENT, &o);
-	if (!e)
-		e = sw__mwalk(m, ndirfd, npath, WALK_PARENT, &n);
-	if (e)
-		return done(m, e, -1);
-	/* do_renameat2(), in its order. */
-	if (o.type != LAST_NORM)
-		return done(m, EBUSY, -1);
-	if (n.type != LAST_NORM)
-		return done(m, (flags & RENAME_NOREPLACE) ? EEXIST : EBUSY, -1);
-	sw__mnode *src = o.node, *dst = n.node;
-	if (o.toolong)
-		return done(m, ENAMETOOLONG, -1);
-	if (!src)
-		return done(m, ENOENT, -1);
-	if (n.toolong)
-		return done(m, ENAMETOOLONG, -1);
-	if ((flags & RENAME_NOREPLACE) && dst)
-		return done(m, EEXIST, -1);
-	bool isdir = S_ISDIR(src->mode);
-	if (!isdir && (o.slash || n.slash))
-		return done(m, ENOTDIR, -1);
-	if (is_ancestor(src, n.dir))
-		return done(m, EINVAL, -1); /* into itself */
-	if (dst && is_ancestor(dst, o.dir))
-		return done(m, ENOTEMPTY, -1); /* over one of its ancestors */
-	if (src == dst)
-		return done(m, 0, 0);
-	e = may_delete(m, o.dir, src, isdir);
-	if (!e && !dst)
-		e = dead(m, n.dir) ? ENOENT : sw__mnode_may(m, n.dir, 3) ? 0 : EACCES;
-	if (!e && dst)
-		e = may_delete(m, n.dir, dst, isdir);
-	if (!e && dst && S_ISDIR(dst->mode) && dst->n)
-		e = ENOTEMPTY;
-	if (e)
-		return done(m, e, -1);
-	/* Link under the new name before unlinking anything, so that running
-	 * out of memory changes nothing. */
-	sw__mnode *from = src->parent;
-	if (sw__mnode_link(m, n.dir, n.last, src))
-		return done(m, ENOMEM, -1);
-	sw__mdent *added = &n.dir->ents[n.dir->n - 1];
-	for (size_t i = 0; i < from->n; i++) {
-		if (&from->ents[i] != added && from->ents[i].node == src) {
-			sw__mem_free(m, from->ents[i].name);
-			memmove(&from->ents[i], &from->ents[i + 1],
-			        (from->n - i - 1) * sizeof *from->ents);
-			from->n--;
-			break;
-		}
-	}
-	if (dst)
-		sw__mnode_unlink(m, dst);
-	m->changes++;
-	return done(m, 0, 0);
+	return sw__memfs_done(m, 0, (int)k);
 }
 
 static int m_fchmod(sw_fs *fs, int fd, mode_t mode)
 {
-	sw__memfs *m = lock(fs);
+	sw__memfs *m = sw__memfs_lock(fs);
 	sw__mhandle *h = sw__mhandle_get(m, fd);
 	if (!h || (h->flags & O_PATH))
-		return done(m, EBADF, -1);
+		return sw__memfs_done(m, EBADF, -1);
 	h->node->mode = (h->node->mode & S_IFMT) | (mode & 07777);
 	m->changes++;
-	return done(m, 0, 0);
+	return sw__memfs_done(m, 0, 0);
 }
 
 static int m_fchmodat(sw_fs *fs, int dirfd, const char *path, mode_t mode, int flags)
 {
-	sw__memfs *m = lock(fs);
+	sw__memfs *m = sw__memfs_lock(fs);
 	if (flags & ~AT_SYMLINK_NOFOLLOW)
-		return done(m, EINVAL, -1);
+		return sw__memfs_done(m, EINVAL, -1);
 	sw__mlook lk;
 	int e = sw__mwalk(m, dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? WALK_LOOKUP : WALK_FOLLOW,
 	                  &lk);
@@ -495,19 +279,19 @@ static int m_fchmodat(sw_fs *fs, int dirfd, const char *path, mode_t mode, int f
 		lk.node->mode = (lk.node->mode & S_IFMT) | (mode & 07777);
 		m->changes++;
 	}
-	return done(m, e, 0);
+	return sw__memfs_done(m, e, 0);
 }
 
 static ssize_t m_pread(sw_fs *fs, int fd, void *buf, size_t n, off_t off)
 {
-	sw__memfs *m = lock(fs);
+	sw__memfs *m = sw__memfs_lock(fs);
 	sw__mhandle *h = sw__mhandle_get(m, fd);
 	if (!h || (h->flags & O_PATH) || (h->flags & O_ACCMODE) == O_WRONLY)
-		return done(m, EBADF, -1);
+		return sw__memfs_done(m, EBADF, -1);
 	if (S_ISDIR(h->node->mode))
-		return done(m, EISDIR, -1);
+		return sw__memfs_done(m, EISDIR, -1);
 	if (off < 0)
-		return done(m, EINVAL, -1);
+		return sw__memfs_done(m, EINVAL, -1);
 	sw__mnode *f = h->node;
 	size_t k = (uint64_t)off >= f->len ? 0 : f->len - (size_t)off;
 	if (k > n)
@@ -522,10 +306,10 @@ static ssize_t m_pread(sw_fs *fs, int fd, void *buf, size_t n, off_t off)
 
 static ssize_t m_write(sw_fs *fs, int fd, const void *buf, size_t n)
 {
-	sw__memfs *m = lock(fs);
+	sw__memfs *m = sw__memfs_lock(fs);
 	sw__mhandle *h = sw__mhandle_get(m, fd);
 	if (!h || (h->flags & O_PATH) || (h->flags & O_ACCMODE) == O_RDONLY)
-		return done(m, EBADF, -1);
+		return sw__memfs_done(m, EBADF, -1);
 	sw__mnode *f = h->node;
 	size_t at = (h->flags & O_APPEND) ? f->len : (size_t)h->pos;
 	if (n > INT_MAX)
@@ -536,7 +320,7 @@ static ssize_t m_write(sw_fs *fs, int fd, const void *buf, size_t n)
 			cap *= 2;
 		uint8_t *d = sw_realloc(m->mem, f->data, cap);
 		if (!d)
-			return done(m, ENOSPC, -1); /* a full tmpfs */
+			return sw__memfs_done(m, ENOSPC, -1); /* a full tmpfs */
 		f->data = d;
 		f->dcap = cap;
 	}
@@ -553,22 +337,22 @@ static ssize_t m_write(sw_fs *fs, int fd, const void *buf, size_t n)
 
 static int m_fsync(sw_fs *fs, int fd)
 {
-	sw__memfs *m = lock(fs);
+	sw__memfs *m = sw__memfs_lock(fs);
 	sw__mhandle *h = sw__mhandle_get(m, fd);
-	return done(m, !h || (h->flags & O_PATH) ? EBADF : 0, 0);
+	return sw__memfs_done(m, !h || (h->flags & O_PATH) ? EBADF : 0, 0);
 }
 
 static int m_readdir(sw_fs *fs, int fd, sw_fs_dirent_fn each, void *ud)
 {
-	sw__memfs *m = lock(fs);
+	sw__memfs *m = sw__memfs_lock(fs);
 	sw__mhandle *h = sw__mhandle_get(m, fd);
 	if (!h)
-		return done(m, EBADF, -1);
+		return sw__memfs_done(m, EBADF, -1);
 	/* fdopendir(3) checks the type first, getdents(2) the access. */
 	if (!S_ISDIR(h->node->mode))
-		return done(m, ENOTDIR, -1);
+		return sw__memfs_done(m, ENOTDIR, -1);
 	if (h->flags & O_PATH)
-		return done(m, EBADF, -1);
+		return sw__memfs_done(m, EBADF, -1);
 	/* The names are copied out and `each` runs unlocked, so that it may
 	 * call the file system itself. */
 	sw__mnode *d = h->node;
@@ -577,7 +361,7 @@ static int m_readdir(sw_fs *fs, int fd, sw_fs_dirent_fn each, void *ud)
 		total += strlen(d->ents[i].name) + 1;
 	char *names = sw__mem_alloc(m, total);
 	if (!names)
-		return done(m, ENOMEM, -1);
+		return sw__memfs_done(m, ENOMEM, -1);
 	size_t off = 0, count = d->n;
 	for (size_t i = 0; i < count; i++) {
 		size_t len = strlen(d->ents[i].name) + 1;
@@ -597,7 +381,7 @@ static int m_readdir(sw_fs *fs, int fd, sw_fs_dirent_fn each, void *ud)
 
 static int m_realpath(sw_fs *fs, const char *path, char **out, const sw_mem *mem)
 {
-	sw__memfs *m = lock(fs);
+	sw__memfs *m = sw__memfs_lock(fs);
 	sw__mlook lk;
 	int e = sw__mwalk(m, AT_FDCWD, path, WALK_FOLLOW, &lk);
 	if (!e && !lk.node)
@@ -605,7 +389,7 @@ static int m_realpath(sw_fs *fs, const char *path, char **out, const sw_mem *mem
 	if (!e && !lk.node->linked && lk.node != m->root)
 		e = ENOENT;
 	if (e)
-		return done(m, e, -1);
+		return sw__memfs_done(m, e, -1);
 	size_t len = 0;
 	for (sw__mnode *p = lk.node; p != m->root; p = p->parent)
 		len += 1 + strlen(p->name);
@@ -613,7 +397,7 @@ static int m_realpath(sw_fs *fs, const char *path, char **out, const sw_mem *mem
 		len = 1;
 	char *s = sw_malloc(mem, len + 1);
 	if (!s)
-		return done(m, ENOMEM, -1);
+		return sw__memfs_done(m, ENOMEM, -1);
 	s[len] = 0;
 	s[0] = '/';
 	size_t at = len;
@@ -624,7 +408,7 @@ static int m_realpath(sw_fs *fs, const char *path, char **out, const sw_mem *mem
 		s[--at] = '/';
 	}
 	*out = s;
-	return done(m, 0, 0);
+	return sw__memfs_done(m, 0, 0);
 }
 
 static int m_native_fd(sw_fs *fs, int fd)
@@ -643,10 +427,10 @@ const sw_fs_ops sw__memfs_ops = {
     .fstat = m_fstat,
     .fstatat = m_fstatat,
     .readlinkat = m_readlinkat,
-    .mkdirat = m_mkdirat,
-    .symlinkat = m_symlinkat,
-    .unlinkat = m_unlinkat,
-    .renameat2 = m_renameat2,
+    .mkdirat = sw__memfs_mkdirat,
+    .symlinkat = sw__memfs_symlinkat,
+    .unlinkat = sw__memfs_unlinkat,
+    .renameat2 = sw__memfs_renameat2,
     .fchmod = m_fchmod,
     .fchmodat = m_fchmodat,
     .pread = m_pread,
