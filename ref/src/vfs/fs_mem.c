@@ -1,16 +1,15 @@
 /* The in-memory file system, part 1: nodes, descriptors, the path walk,
- * creation and destruction, and the lock every call takes.  The calls are
- * fs_mem_ops.c and fs_mem_names.c.  See fs_mem.h and smartwire/fs.h. */
+ * destruction, and the lock every call takes.  The calls, the vtable and
+ * the constructor are fs_mem_ops.c and fs_mem_names.c.  See fs_mem.h and
+ * smartwire/fs.h. */
 #define _GNU_SOURCE 1
 #include "fs_mem.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "smartwire/error.h"
 
@@ -351,60 +350,7 @@ int sw__mwalk(sw__memfs *m, int dirfd, const char *path, int how, sw__mlook *lk)
 	return walk_from(m, start, path, how, lk, &links);
 }
 
-/* ---- creation and destruction ------------------------------------------- */
-
-/* The process umask, read without changing it (umask(2) cannot). */
-static mode_t read_umask(void)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	unsigned v = 022;
-	char line[128];
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "Umask: %o", &v) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return (mode_t)v;
-}
-
-int sw_memfs_new(sw_fs **out, const sw_mem *mem)
-{
-	if (!out)
-		return SW_ERR_INVALID_ARGUMENT;
-	sw__memfs *m = sw_malloc(mem, sizeof *m);
-	if (!m)
-		return SW_ERR_NOMEM;
-	memset(m, 0, sizeof *m);
-	m->base.ops = &sw__memfs_ops;
-	m->mem = mem;
-	m->umask = read_umask();
-	m->uid = geteuid();
-	m->gid = getegid();
-	m->superuser = m->uid == 0;
-	if (pthread_mutex_init(&m->mu, NULL) != 0) {
-		sw_free(mem, m);
-		return SW_ERR_IO;
-	}
-	m->root = sw__mnode_new(m, S_IFDIR | 0755);
-	if (!m->root) {
-		pthread_mutex_destroy(&m->mu);
-		sw_free(mem, m);
-		return SW_ERR_NOMEM;
-	}
-	*out = &m->base;
-	return 0;
-}
-
-uint64_t sw_memfs_changes(sw_fs *fs)
-{
-	if (!fs || fs->ops != &sw__memfs_ops)
-		return UINT64_MAX;
-	sw__memfs *m = (sw__memfs *)fs;
-	pthread_mutex_lock(&m->mu);
-	uint64_t n = m->changes;
-	pthread_mutex_unlock(&m->mu);
-	return n;
-}
+/* ---- destruction -------------------------------------------------------- */
 
 void sw__memfs_destroy(sw_fs *fs)
 {

@@ -122,8 +122,7 @@ int sw__mwalk(sw__memfs *m, int dirfd, const char *path, int how, sw__mlook *lk)
  * last component; *links counts the links followed by the whole walk. */
 int sw__mwalk_link(sw__memfs *m, sw__mnode *dir, sw__mnode *ln, int how, sw__mlook *lk, int *links);
 
-/* The vtable (fs_mem_ops.c) and the destructor it names (fs_mem.c). */
-extern const sw_fs_ops sw__memfs_ops;
+/* The destructor the vtable (fs_mem_ops.c) names. */
 void sw__memfs_destroy(sw_fs *fs);
 
 /* Fills *st for n. */

@@ -1,7 +1,7 @@
 /* The in-memory file system, part 2: the calls of smartwire/fs.h on what a
  * path or descriptor names (open, stat, readlink, chmod, read, write,
- * readdir, realpath) and the vtable; the calls that change the name space
- * are fs_mem_names.c.  Each runs under the memfs mutex, with the checks
+ * readdir, realpath), the vtable and the constructor that installs it
+ * (sw_memfs_new); the calls that change the name space are fs_mem_names.c.  Each runs under the memfs mutex, with the checks
  * Linux (fs/namei.c, fs/open.c, mm/shmem.c) makes in the order it makes
  * them, so that the errno is the same.  tests/vfs/test_fs.c holds both
  * implementations to that. */
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fs_mem.h"
+#include "smartwire/error.h"
 
 #define OPEN_FLAGS                                                                                 \
 	(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY | O_NOFOLLOW | O_PATH |   \
@@ -418,7 +419,7 @@ static int m_native_fd(sw_fs *fs, int fd)
 	return -1;
 }
 
-const sw_fs_ops sw__memfs_ops = {
+static const sw_fs_ops memfs_ops = {
     .name = "memfs",
     .openat = m_openat,
     .open_beneath = m_open_beneath,
@@ -441,3 +442,58 @@ const sw_fs_ops sw__memfs_ops = {
     .native_fd = m_native_fd,
     .destroy = sw__memfs_destroy,
 };
+
+/* ---- creation ---------------------------------------------------------- */
+
+/* The process umask, read without changing it (umask(2) cannot). */
+static mode_t read_umask(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	unsigned v = 022;
+	char line[128];
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "Umask: %o", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return (mode_t)v;
+}
+
+int sw_memfs_new(sw_fs **out, const sw_mem *mem)
+{
+	if (!out)
+		return SW_ERR_INVALID_ARGUMENT;
+	sw__memfs *m = sw_malloc(mem, sizeof *m);
+	if (!m)
+		return SW_ERR_NOMEM;
+	memset(m, 0, sizeof *m);
+	m->base.ops = &memfs_ops;
+	m->mem = mem;
+	m->umask = read_umask();
+	m->uid = geteuid();
+	m->gid = getegid();
+	m->superuser = m->uid == 0;
+	if (pthread_mutex_init(&m->mu, NULL) != 0) {
+		sw_free(mem, m);
+		return SW_ERR_IO;
+	}
+	m->root = sw__mnode_new(m, S_IFDIR | 0755);
+	if (!m->root) {
+		pthread_mutex_destroy(&m->mu);
+		sw_free(mem, m);
+		return SW_ERR_NOMEM;
+	}
+	*out = &m->base;
+	return 0;
+}
+
+uint64_t sw_memfs_changes(sw_fs *fs)
+{
+	if (!fs || fs->ops != &memfs_ops)
+		return UINT64_MAX;
+	sw__memfs *m = (sw__memfs *)fs;
+	pthread_mutex_lock(&m->mu);
+	uint64_t n = m->changes;
+	pthread_mutex_unlock(&m->mu);
+	return n;
+}
