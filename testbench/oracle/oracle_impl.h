@@ -1,5 +1,6 @@
 /*
- * The security oracle's internals (oracle.c, oracle_tree.c); not installed.
+ * The security oracle's internals (oracle.c, oracle_tree.c, oracle_report.c);
+ * not installed.
  */
 #ifndef SW_ORACLE_IMPL_H
 #define SW_ORACLE_IMPL_H
@@ -45,7 +46,8 @@ void sw__or_tree_free(sw__or_tree *t);
 int sw__or_tree_diff(const sw__or_tree *a, const sw__or_tree *b, const char *b_dir,
                      const char *prefix, sw_oracle_kind kind, size_t max, sw_oracle_report *rep);
 
-/* Appends a finding (strings copied).  Returns 0 or SW_ERR_NOMEM. */
+/* Appends a finding (strings copied; oracle_report.c).  Returns 0 or
+ * SW_ERR_NOMEM. */
 int sw__or_add(sw_oracle_report *rep, sw_oracle_kind kind, size_t offset, const char *secret,
                const char *text);
 
