@@ -7,6 +7,8 @@
  * prefixes, parts, tuple line, body), so that "the length prefix of the
  * args, plus one" means the same after other operators ran; when the bytes
  * no longer have such a place the operator falls back to a plain byte edit.
+ * The tokens the dictionary operator inserts are one process-wide table the
+ * loaded seeds set (bb_gen.c).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -408,6 +410,24 @@ static int op_body(sw_buf *b, const layout *L, const sw_bb_op *op)
 	}
 }
 
+/* The table SW_BB_OP_DICT takes its tokens from (sw__bb_dict_set). */
+static const sw_slice *g_dict;
+static size_t g_ndict;
+
+void sw__bb_dict_set(const sw_slice *v, size_t n)
+{
+	g_dict = v;
+	g_ndict = n;
+}
+
+/* Entry `i` (modulo the count) of the table; ".." when it is empty. */
+static sw_slice dict_entry(uint32_t i)
+{
+	if (!g_ndict)
+		return (sw_slice){(const uint8_t *)"..", 2};
+	return g_dict[i % g_ndict];
+}
+
 static int apply(sw_buf *b, const sw_bb_op *op)
 {
 	layout L;
@@ -419,7 +439,7 @@ static int apply(sw_buf *b, const sw_bb_op *op)
 	case SW_BB_OP_SEP: return op_sep(b, &L, op);
 	case SW_BB_OP_BODY: return op_body(b, &L, op);
 	case SW_BB_OP_DICT: {
-		sw_slice t = sw__bb_dict_entry(op->val);
+		sw_slice t = dict_entry(op->val);
 		return splice(b, b->len ? op->pos % (b->len + 1) : 0, 0, t.p, t.n);
 	}
 	default: return op_byte(b, op);

@@ -18,22 +18,6 @@
 #include "smartwire/error.h"
 #include "smartwire/verbs.h"
 
-static const sw_slice *g_dict;
-static size_t g_ndict;
-
-void sw__bb_dict_set(const sw_slice *v, size_t n)
-{
-	g_dict = v;
-	g_ndict = n;
-}
-
-sw_slice sw__bb_dict_entry(uint32_t i)
-{
-	if (!g_ndict)
-		return (sw_slice){(const uint8_t *)"..", 2};
-	return g_dict[i % g_ndict];
-}
-
 const sw_slice *sw_bb_seeds_dict(const sw_bb_seeds *s, size_t *n)
 {
 	*n = s->ndict;

@@ -25,9 +25,9 @@ int sw__bb_req_copy(sw_bb_req *d, const sw_bb_req *s);
 /* Removes request i of s (freeing it). */
 void sw__bb_req_remove(sw_bb_session *s, size_t i);
 
-/* Dictionary entry `i` (modulo the count) of the loaded seeds: the one
- * process-wide table, set by sw_bb_seeds_load and read-only afterwards. */
-sw_slice sw__bb_dict_entry(uint32_t i);
+/* The dictionary tokens the SW_BB_OP_DICT operator inserts (bb_encode.c):
+ * the one process-wide table, set by sw_bb_seeds_load to the loaded seeds'
+ * dictionary and read-only afterwards. */
 void sw__bb_dict_set(const sw_slice *v, size_t n);
 
 /* Sleeps (a pause a session asks for; never to synchronise). */
