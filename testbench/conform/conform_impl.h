@@ -69,18 +69,6 @@ void sw__cf_case_free(sw_cf_case *c);
 
 /* ---- Fixtures (conform_fixture.c) ------------------------------------------ */
 
-typedef struct sw__cf_node {
-	char *path;    /* relative, '/'-separated */
-	char type;     /* 'f' file, 'd' directory, 'l' symlink, '?' other */
-	uint8_t *data; /* file contents or link target */
-	size_t n;
-} sw__cf_node;
-
-typedef struct sw__cf_snap {
-	sw__cf_node *v;
-	size_t n;
-} sw__cf_snap;
-
 /* Creates a fresh fixture directory for case c under o->workdir (NULL:
  * $TMPDIR or /tmp), writes its absolute path to dir[0..cap) and fills it
  * (sw__cf_fixture_fill).  Returns 0 or SW_ERR_IO (a sentence and the errno
@@ -96,6 +84,21 @@ int sw__cf_fixture_fill(const sw_cf_case *c, const sw_cf_opts *o, const char *di
                         sw_cf_vars *vs, sw_errinfo *ei);
 /* Removes a directory tree (making unreadable directories readable first). */
 void sw__cf_rmtree(const char *dir);
+
+/* ---- Snapshots and after-checks (conform_snap.c) --------------------------- */
+
+typedef struct sw__cf_node {
+	char *path;    /* relative, '/'-separated */
+	char type;     /* 'f' file, 'd' directory, 'l' symlink, '?' other */
+	uint8_t *data; /* file contents or link target */
+	size_t n;
+} sw__cf_node;
+
+typedef struct sw__cf_snap {
+	sw__cf_node *v;
+	size_t n;
+} sw__cf_snap;
+
 /* Records every entry under dir, sorted by path.  Returns 0 or SW_ERR_NOMEM /
  * SW_ERR_IO. */
 int sw__cf_snap_take(const char *dir, sw__cf_snap *s);
