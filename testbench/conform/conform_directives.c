@@ -444,7 +444,7 @@ static int d_result(sw__cf_pstate *ps, const directive *d, const sw__cf_tok *t, 
 }
 
 /* capture NAME arg|error-arg|body-line N [item I]... | capture NAME body:
- * attached to the expect step just above (conform_vars.c). */
+ * attached to the expect step just above (conform_capture.c). */
 static int d_capture(sw__cf_pstate *ps, const directive *d, const sw__cf_tok *t, size_t n)
 {
 	if (!ps->after_expect)

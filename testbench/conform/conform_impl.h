@@ -271,6 +271,8 @@ int sw__cf_var_expand(const sw_cf_ctx *ctx, const uint8_t *p, size_t n, size_t *
  * "root" or "version". */
 bool sw__cf_var_name_ok(const char *name, size_t n);
 
+/* ---- Captures (conform_capture.c) ------------------------------------------- */
+
 /* Runs the captures of step `st` on the message it matched (`ctx`, whose
  * vars are `vs`, evaluates their "is" checks); on failure (no such
  * argument, bad bencode, a value that is not what "is" says) returns false
