@@ -24,23 +24,11 @@
 
 /* ---- Text ------------------------------------------------------------------ */
 
+/* Text as HTML: bytes from 0x80 pass as they are (the page is UTF-8, and
+ * case titles may hold UTF-8 file names). */
 static void h(FILE *f, const char *s)
 {
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '<')
-			fputs("&lt;", f);
-		else if (c == '>')
-			fputs("&gt;", f);
-		else if (c == '&')
-			fputs("&amp;", f);
-		else if (c == '"')
-			fputs("&quot;", f);
-		else if (c < 0x20 && c != '\n' && c != '\t')
-			fprintf(f, "\\x%02x", c);
-		else
-			fputc(c, f);
-	}
+	sw__cf_markup_text(f, s, false);
 }
 
 /* The first line of s, at most max bytes. */

@@ -451,6 +451,13 @@ int sw__cf_embedded_start(void **handle, sw_medium **client_end, const sw_cf_cas
  * *log receives the server's log lines (malloc'd, or NULL). */
 void sw__cf_embedded_stop(void *handle, char **log);
 
+/* ---- Markup text (conform_report.c) ---------------------------------------- */
+
+/* Writes `s` (NULL: nothing) escaped for XML and HTML text and attribute
+ * values: < > & " as entities, control bytes other than newline and tab as
+ * \xNN, and with `ascii` also every byte from 0x80. */
+void sw__cf_markup_text(FILE *f, const char *s, bool ascii);
+
 /* ---- The columns of the HTML matrix (conform_column.c, conform_html.c) ------ */
 
 typedef struct sw__cf_col_step {

@@ -184,7 +184,7 @@ int sw_cf_write_tap(FILE *f, const sw_cf_report *rep)
 
 /* ---- XML / JSON escaping ---------------------------------------------------- */
 
-static void xml_text(FILE *f, const char *s)
+void sw__cf_markup_text(FILE *f, const char *s, bool ascii)
 {
 	for (; s && *s; s++) {
 		unsigned char c = (unsigned char)*s;
@@ -196,13 +196,17 @@ static void xml_text(FILE *f, const char *s)
 			fputs("&amp;", f);
 		else if (c == '"')
 			fputs("&quot;", f);
-		else if (c < 0x20 && c != '\n' && c != '\t')
-			fprintf(f, "\\x%02x", c);
-		else if (c >= 0x80)
+		else if ((c < 0x20 && c != '\n' && c != '\t') || (ascii && c >= 0x80))
 			fprintf(f, "\\x%02x", c);
 		else
 			fputc(c, f);
 	}
+}
+
+/* JUnit XML declares UTF-8: bytes that may not be are written as \xNN. */
+static void xml_text(FILE *f, const char *s)
+{
+	sw__cf_markup_text(f, s, true);
 }
 
 int sw_cf_write_junit(FILE *f, const sw_cf_report *rep)
