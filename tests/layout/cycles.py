@@ -9,12 +9,35 @@ shape issue 9 removed (vfs.c <-> vfs_read.c, daemon.c <-> daemon_conn.c,
 client_response.c <-> client_response_v12.c).  Every strongly connected
 component of more than one file is reported.
 
-Usage: cycles.py BUILD_DIR SOURCE_DIR.  Exit status 1 if any cycle exists (or if no
+Three cycles are known (KNOWN below, each with the reason it stays); the test
+is a ratchet: it fails on a cycle that is not known, on a known one that grew
+a file, and on a known one that is gone (so that the list cannot go stale).
+
+Usage: cycles.py BUILD_DIR SOURCE_DIR.  Exit status 1 as above (or if no
 object file was found, so that a moved build tree cannot pass by accident).
 """
 import os
 import subprocess
 import sys
+
+# Cycles left as they are, for now: one concern's state machine cut into
+# files that call each other.  Untangling them means splitting each into a
+# core and callbacks, a change of its own.
+KNOWN = {
+    # The connection core: a feed per protocol version that begins and ends
+    # requests in the core and answers through the responder, which pumps
+    # the file span that feeds the core again.
+    frozenset({"server/server_conn.c", "server/server_respond.c", "server/server_span.c",
+               "server/server_v12.c", "server/server_v3.c"}),
+    # The case-file parser: recursive descent across the directive, message
+    # and matrix files, which report through the parser.
+    frozenset({"conform/conform_directives.c", "conform/conform_matrix.c",
+               "conform/conform_message.c", "conform/conform_parse.c"}),
+    # One run of a case: the steps, the oracle, the differential and the
+    # sweeps, each calling back into the run.
+    frozenset({"conform/conform_oracle.c", "conform/conform_reference.c",
+               "conform/conform_run.c", "conform/conform_steps.c", "conform/conform_sweep.c"}),
+}
 
 
 def objects(build, src):
@@ -112,14 +135,27 @@ def main():
             if d and d != o:
                 graph[o].add(d)
                 why.setdefault((o, d), s)
-    bad = [sorted(c, key=lambda o: name[o]) for c in sccs(graph) if len(c) > 1]
-    for comp in bad:
+    comps = [sorted(c, key=lambda o: name[o]) for c in sccs(graph) if len(c) > 1]
+    bad, seen = 0, set()
+    for comp in comps:
+        files = frozenset(name[o] for o in comp)
+        known = next((k for k in KNOWN if files <= k), None)
+        if known is not None:
+            seen.add(known)
+            print(f"cycles: known: {' '.join(sorted(files))}")
+            continue
+        bad += 1
         print("cycles: these files depend on each other:")
         for o in comp:
             for d in sorted(graph[o] & set(comp), key=lambda x: name[x]):
                 print(f"  {name[o]} -> {name[d]}  (uses {why[(o, d)]})")
+    for k in KNOWN - seen:
+        bad += 1
+        print(f"cycles: a known cycle is gone, remove it from KNOWN in {__file__}: "
+              f"{' '.join(sorted(k))}")
     print(f"cycles: {len(objs)} object files, {sum(len(v) for v in graph.values())} "
-          f"file dependencies, {len(bad)} cycle(s)")
+          f"file dependencies, {len(comps)} cycle(s), {len(comps) - len(seen)} not known; "
+          f"{bad} problem(s)")
     return 1 if bad else 0
 
 
