@@ -8,16 +8,17 @@ builds (``BzrServerFactory._make_backing_transport``: path filter for ``~``,
 chroot, and ``readonly+`` unless writes are allowed).  For each request it
 records Breezy's answer -- success or failure, the args tuple in trace
 notation, the response body -- and after the last request a dump of the whole
-tree, so write verbs are checked by their effect too.  tests/test_vfs.c builds
-the same fixture, replays the requests against sw_vfs and compares byte for
-byte after replacing the fixture root path by ``@ROOT@``.
+tree, so write verbs are checked by their effect too.
+tests/vfs/test_vfs_differential.c builds the same fixture, replays the requests
+against sw_vfs and compares byte for byte after replacing the fixture root path
+by ``@ROOT@``.
 
 Normalisations (each applied identically on the C side):
 * the size of a *directory* in a ``stat`` reply depends on the file system,
   so it is written as ``@DIRSIZE@`` and the C test substitutes its own lstat;
 * ``list_dir``/``iter_files_recursive`` names come in readdir order, which the
   file system chooses; those replies are compared with the names sorted
-  (test_vfs.c checks the readdir order itself separately);
+  (test_vfs_stream.c checks the readdir order itself separately);
 * Breezy's ``str`` values (ReadError path, iter_files_recursive names) are
   recorded UTF-8 encoded, i.e. as protocol v3 sends them.
 

@@ -249,7 +249,7 @@ static inline void fst_dump_into(sw_fs *fs, const char *root, const char *rel, s
 
 /* One line per entry below `root`, depth first in name order: "rel l
  * target", "rel d mode", "rel f mode contents" (not gen_vfs.py's format:
- * see test_vfs.c's dump_tree for that).  malloc'd, NUL-terminated. */
+ * see vfs_fixture.h's dump_tree for that).  malloc'd, NUL-terminated. */
 static inline char *fst_dump(sw_fs *fs, const char *root)
 {
 	sw_buf b;
