@@ -23,7 +23,7 @@ renames and deletes, and one session per documented departure:
 Usage:
   differential.py --smartwire PATH        run the comparison (exit 0 = all equal)
   differential.py --gen OUT.inc           write C vectors for
-                                          tests/test_vfs_server.c (Breezy's
+                                          tests/vfs/test_vfs_server_*.c (Breezy's
                                           answers, served from ROOT_GEN)
 
 Breezy is /usr/bin/python3 -m breezy; if it is missing the test FAILS.
