@@ -12,7 +12,7 @@
  * of a medium without descriptors makes no epoll instance and starts no
  * thread, and the clock is never read).  A fifo moves nothing without
  * copying, so the copying path is what runs here (the zero-copy one has
- * its own fault matrix, tests/server/test_server_faults.c).
+ * its own fault matrix, tests/server/test_server_faults_zc.c).
  *
  * THE TREE (served_tree.h) lives in an in-memory file system made once per
  * process, or with SW_FUZZ_FS=disk (fuzz/smoke.sh runs that too) on the
