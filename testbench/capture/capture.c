@@ -1,17 +1,18 @@
 /*
- * The readers behind capture.h: pcap/pcapng files through libpcap, and the
+ * The readers behind capture.h: pcap/pcapng files through libpcap (loaded
+ * on first use, capture/pcap_lib.h), and the
  * recording directories of `smartwire record`.  Both feed the conversation
  * layer and print through the report writer; all the decisions are in the
  * sans-I/O modules (reasm, flow, convo).
  */
 #include <dirent.h>
 #include <errno.h>
-#include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "capture/capture.h"
+#include "capture/pcap_lib.h"
 #include "capture/report.h"
 
 /* ---- pcap and pcapng ---- */
@@ -53,34 +54,37 @@ static sw_reasm_config reasm_config(const sw_capture_options *opt)
 int sw_capture_dissect_pcap(const char *path, const sw_capture_options *opt, FILE *out,
                             sw_errinfo *ei)
 {
+	const sw_pcap_lib *pc = sw__pcap_lib(ei);
+	if (!pc)
+		return SW_ERR_IO;
 	char errbuf[PCAP_ERRBUF_SIZE] = "";
 	pcap_t *p =
-	    pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+	    pc->open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
 	if (!p)
 		return sw_errinfo_set(ei, SW_ERR_IO, 0, "%s: %s", path, errbuf);
 	sw_link link;
-	int dlt = pcap_datalink(p);
+	int dlt = pc->datalink(p);
 	if (link_of(dlt, &link) < 0) {
-		const char *name = pcap_datalink_val_to_name(dlt);
-		pcap_close(p);
+		const char *name = pc->datalink_val_to_name(dlt);
+		pc->close(p);
 		return sw_errinfo_set(ei, SW_ERR_INVALID_ARGUMENT, 0,
 		                      "%s: unsupported link type %d (%s)", path, dlt,
 		                      name ? name : "?");
 	}
 	if (opt && opt->filter) {
 		struct bpf_program prog;
-		if (pcap_compile(p, &prog, opt->filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+		if (pc->compile(p, &prog, opt->filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
 			int rc = sw_errinfo_set(ei, SW_ERR_INVALID_ARGUMENT, 0, "filter \"%s\": %s",
-			                        opt->filter, pcap_geterr(p));
-			pcap_close(p);
+			                        opt->filter, pc->geterr(p));
+			pc->close(p);
 			return rc;
 		}
-		int bad = pcap_setfilter(p, &prog);
-		pcap_freecode(&prog);
+		int bad = pc->setfilter(p, &prog);
+		pc->freecode(&prog);
 		if (bad < 0) {
 			int rc = sw_errinfo_set(ei, SW_ERR_INVALID_ARGUMENT, 0, "filter \"%s\": %s",
-			                        opt->filter, pcap_geterr(p));
-			pcap_close(p);
+			                        opt->filter, pc->geterr(p));
+			pc->close(p);
 			return rc;
 		}
 	}
@@ -99,11 +103,11 @@ int sw_capture_dissect_pcap(const char *path, const sw_capture_options *opt, FIL
 	while (rc == 0) {
 		struct pcap_pkthdr *h;
 		const u_char *data;
-		int got = pcap_next_ex(p, &h, &data);
+		int got = pc->next_ex(p, &h, &data);
 		if (got == PCAP_ERROR_BREAK)
 			break;
 		if (got < 0) {
-			rc = sw_errinfo_set(ei, SW_ERR_IO, 0, "%s: %s", path, pcap_geterr(p));
+			rc = sw_errinfo_set(ei, SW_ERR_IO, 0, "%s: %s", path, pc->geterr(p));
 			break;
 		}
 		if (got == 0)
@@ -123,7 +127,7 @@ int sw_capture_dissect_pcap(const char *path, const sw_capture_options *opt, FIL
 		sw_errinfo_set(ei, rc, 0, NULL);
 	sw_reasm_del(r);
 	sw_convo_del(cv);
-	pcap_close(p);
+	pc->close(p);
 	return rc < 0 ? rc : rep.anomalies ? 1 : 0;
 }
 
