@@ -1,7 +1,7 @@
 /*
  * libpcap, loaded when the first capture file is read (dlopen), not when a
  * program starts: every `smartwire` command links the test bench, and
- * Debian's libpcap brings libdbus, libsystemd, libgcrypt and six more
+ * Debian's libpcap brings libdbus, libsystemd, libgcrypt and five more
  * libraries with it.  Linked at start-up they cost every `smartwire serve
  * --inet` (one process per connection) about 0.6 ms of loading and the
  * server 1.2 MiB of resident pages it never uses.
