@@ -5,10 +5,12 @@
 # captures' own expectations (tests/data/captures/*.expect.json, Breezy's
 # decoders) and from what each option means, not from the dissector.
 #
-# Usage: capture_cli.sh SMARTWIRE SOURCE_DIR
+# Usage: capture_cli.sh SMARTWIRE SOURCE_DIR NO_PCAP_SHIM
+# (NO_PCAP_SHIM: tests/tools/no_pcap_shim.c built as a shared object.)
 set -uo pipefail
 SW=$1
 SRC=$2
+SHIM=$3
 D() { "$SW" dissect "$@"; }
 C=$SRC/tests/data/captures
 PY=${PYTHON:-python3}
@@ -32,6 +34,18 @@ field() { # EXPR over the list `o` of objects on stdin
 err=$(D "$C/no-such-capture.pcap" 2>&1 >/dev/null); rc=$?
 check "missing file: exit 3" 3 "$rc"
 check "missing file: message" yes "$([[ $err == *no-such-capture.pcap* ]] && echo yes || echo "$err")"
+# No libpcap, or one without its functions (the shim stands in for dlopen):
+# exit 3 and the reason; a recording directory needs no libpcap.
+err=$(SW_TEST_PCAP=missing LD_PRELOAD=$SHIM "$SW" dissect "$C/brz-v1-vfs.pcap" 2>&1 >/dev/null); rc=$?
+check "no libpcap: exit 3" 3 "$rc"
+check "no libpcap: message" yes "$([[ $err == *"cannot load libpcap (apt-get install libpcap0.8)"* ]] && echo yes || echo "$err")"
+err=$(SW_TEST_PCAP=incomplete LD_PRELOAD=$SHIM "$SW" dissect "$C/brz-v1-vfs.pcap" 2>&1 >/dev/null); rc=$?
+check "incomplete libpcap: exit 3" 3 "$rc"
+check "incomplete libpcap: message" yes "$([[ $err == *"libpcap has no pcap_open_offline_with_tstamp_precision"* ]] && echo yes || echo "$err")"
+out=$(SW_TEST_PCAP=missing LD_PRELOAD=$SHIM "$SW" dissect "$SRC/corpus/recordings/vfs-brz"); rc=$?
+check "no libpcap: a recording directory still dissects" "0 yes" \
+	"$rc $([[ $out == *"clean"* ]] && echo yes || echo "$out")"
+
 # Not a capture: one direction of one connection, decoded as such.
 out=$(D "$SRC/corpus/sessions/v3-readonly.req"); rc=$?
 check "not a capture: one-direction view, exit 0" "0 yes" \
