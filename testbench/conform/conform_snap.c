@@ -5,7 +5,6 @@
  * before or after the request".
  */
 #define _XOPEN_SOURCE 700 /* lstat, readlink */
-#include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -39,61 +38,39 @@ static int snap_add(sw__cf_snap *s, const char *rel, char type, const uint8_t *p
 	return 0;
 }
 
-/* Directories deeper than this below the root are not walked: a server can
- * build a tree as deep as paths go (Breezy's move of the root into itself
- * copies it recursively), and a snapshot only needs to see that it did. */
-#define SNAP_DEPTH 48
-
-static int snap_walk(const char *root, const char *rel, sw__cf_snap *s, int depth)
+/* One entry of the walk (sw_oracle_walk, which stops 48 directories below
+ * the root: a server can build a tree as deep as paths go, as Breezy's move
+ * of the root into itself does, and a snapshot only needs to see that it
+ * did): files with their whole contents. */
+static int snap_entry(void *ud, const char *rel, const char *path, const struct stat *st)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s%s%s", root, *rel ? "/" : "", rel);
-	DIR *d = opendir(path);
-	if (!d)
-		return 0; /* unreadable: recorded as a plain directory */
-	struct dirent *de;
-	int rc = 0;
-	while (rc == 0 && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		char r2[4096], p2[4096];
-		if (snprintf(r2, sizeof r2, "%s%s%s", rel, *rel ? "/" : "", de->d_name) >=
-		        (int)sizeof r2 ||
-		    snprintf(p2, sizeof p2, "%s/%s", root, r2) >= (int)sizeof p2)
-			continue; /* deeper than any fixture */
-		struct stat st;
-		if (lstat(p2, &st) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			rc = snap_add(s, r2, 'd', NULL, 0);
-			if (rc == 0 && depth < SNAP_DEPTH)
-				rc = snap_walk(root, r2, s, depth + 1);
-		} else if (S_ISLNK(st.st_mode)) {
-			char t[4096];
-			ssize_t n = readlink(p2, t, sizeof t);
-			rc = snap_add(s, r2, 'l', (const uint8_t *)t, n > 0 ? (size_t)n : 0);
-		} else if (S_ISREG(st.st_mode)) {
-			sw_buf b;
-			sw_buf_init(&b, NULL);
-			int fd = open(p2, O_RDONLY | O_CLOEXEC);
-			if (fd >= 0) {
-				uint8_t tmp[8192];
-				ssize_t n;
-				while ((n = read(fd, tmp, sizeof tmp)) > 0)
-					if (sw_buf_append(&b, tmp, (size_t)n) < 0) {
-						rc = SW_ERR_NOMEM;
-						break;
-					}
-				close(fd);
-			}
-			if (rc == 0)
-				rc = snap_add(s, r2, 'f', b.data, b.len);
-			sw_buf_fini(&b);
-		} else {
-			rc = snap_add(s, r2, '?', NULL, 0);
-		}
+	sw__cf_snap *s = ud;
+	if (S_ISDIR(st->st_mode))
+		return snap_add(s, rel, 'd', NULL, 0);
+	if (S_ISLNK(st->st_mode)) {
+		char t[4096];
+		ssize_t n = readlink(path, t, sizeof t);
+		return snap_add(s, rel, 'l', (const uint8_t *)t, n > 0 ? (size_t)n : 0);
 	}
-	closedir(d);
+	if (!S_ISREG(st->st_mode))
+		return snap_add(s, rel, '?', NULL, 0);
+	int rc = 0;
+	sw_buf b;
+	sw_buf_init(&b, NULL);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		uint8_t tmp[8192];
+		ssize_t n;
+		while ((n = read(fd, tmp, sizeof tmp)) > 0)
+			if (sw_buf_append(&b, tmp, (size_t)n) < 0) {
+				rc = SW_ERR_NOMEM;
+				break;
+			}
+		close(fd);
+	}
+	if (rc == 0)
+		rc = snap_add(s, rel, 'f', b.data, b.len);
+	sw_buf_fini(&b);
 	return rc;
 }
 
@@ -105,7 +82,9 @@ static int node_cmp(const void *a, const void *b)
 int sw__cf_snap_take(const char *dir, sw__cf_snap *s)
 {
 	memset(s, 0, sizeof *s);
-	int rc = snap_walk(dir, "", s, 0);
+	int rc = sw_oracle_walk(dir, snap_entry, s);
+	if (rc == SW_ERR_IO)
+		rc = 0; /* an unreadable directory: an empty snapshot */
 	if (rc == 0 && s->n)
 		qsort(s->v, s->n, sizeof *s->v, node_cmp);
 	return rc;

@@ -106,6 +106,22 @@ const char *sw_oracle_kind_name(sw_oracle_kind k);
  * process; the string is static. */
 const char *sw_oracle_default_base(void);
 
+/* Calls fn(ud, rel, path, st) for every entry below `root`, directories
+ * before what they hold, in readdir order: `rel` is the entry's path from
+ * the root ('/'-separated), `path` the whole path, `st` its lstat (links
+ * are not followed).  A directory is walked into when fn returns 0 and it
+ * is at most 48 levels below the root (a server can build a tree as deep as
+ * paths go); fn returns SW_ORACLE_WALK_SKIP to leave it out.  Entries whose
+ * path would not fit 4096 bytes or that vanish before their lstat are
+ * left out, and unreadable directories below the root read as empty.
+ * Returns 0, SW_ERR_IO if `root` cannot be opened, or fn's first negative
+ * return (the walk stops there). */
+struct stat;
+typedef int (*sw_oracle_walk_fn)(void *ud, const char *rel, const char *path,
+                                 const struct stat *st);
+#define SW_ORACLE_WALK_SKIP 1
+int sw_oracle_walk(const char *root, sw_oracle_walk_fn fn, void *ud);
+
 /* Removes the tree at `path` (not following links); when something stays
  * (a directory made unreadable or unwritable), makes directories
  * accessible and removes again.  One walk in the common case. */

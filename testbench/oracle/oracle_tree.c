@@ -72,8 +72,7 @@ static int read_small(const char *path, sw_buf *b)
  * deep as paths go; its top is enough to see that something changed). */
 #define MAX_DEPTH 48
 
-static int walk(const char *root, const char *rel, const char *skip, bool contents, sw__or_tree *t,
-                int depth)
+static int walk(const char *root, const char *rel, sw_oracle_walk_fn fn, void *ud, int depth)
 {
 	char path[4096];
 	if (snprintf(path, sizeof path, "%s%s%s", root, *rel ? "/" : "", rel) >= (int)sizeof path)
@@ -91,35 +90,57 @@ static int walk(const char *root, const char *rel, const char *skip, bool conten
 		        (int)sizeof r2 ||
 		    snprintf(p2, sizeof p2, "%s/%s", root, r2) >= (int)sizeof p2)
 			continue;
-		if (skip && strcmp(r2, skip) == 0)
-			continue;
 		struct stat st;
 		if (lstat(p2, &st) < 0)
 			continue;
-		sw_buf b;
-		sw_buf_init(&b, NULL);
-		if (S_ISDIR(st.st_mode)) {
-			rc = add_node(t, r2, 'd', &st, false, NULL);
-			if (rc == 0 && depth < MAX_DEPTH)
-				rc = walk(root, r2, skip, contents, t, depth + 1);
-		} else if (S_ISLNK(st.st_mode)) {
-			char tg[4096];
-			ssize_t n = readlink(p2, tg, sizeof tg);
-			if (n > 0)
-				rc = sw_buf_append(&b, tg, (size_t)n);
-			if (rc == 0)
-				rc = add_node(t, r2, 'l', &st, true, &b);
-		} else if (S_ISREG(st.st_mode)) {
-			if (contents)
-				rc = read_small(p2, &b);
-			if (rc == 0)
-				rc = add_node(t, r2, 'f', &st, contents, &b);
-		} else {
-			rc = add_node(t, r2, '?', &st, false, NULL);
+		rc = fn(ud, r2, p2, &st);
+		if (rc == SW_ORACLE_WALK_SKIP) {
+			rc = 0;
+		} else if (rc == 0 && S_ISDIR(st.st_mode) && depth < MAX_DEPTH) {
+			rc = walk(root, r2, fn, ud, depth + 1);
 		}
-		sw_buf_fini(&b);
 	}
 	closedir(d);
+	return rc;
+}
+
+int sw_oracle_walk(const char *root, sw_oracle_walk_fn fn, void *ud)
+{
+	return walk(root, "", fn, ud, 0);
+}
+
+typedef struct take {
+	const char *skip;
+	bool contents;
+	sw__or_tree *t;
+} take;
+
+static int take_entry(void *ud, const char *rel, const char *path, const struct stat *st)
+{
+	take *k = ud;
+	if (k->skip && strcmp(rel, k->skip) == 0)
+		return SW_ORACLE_WALK_SKIP;
+	sw_buf b;
+	sw_buf_init(&b, NULL);
+	int rc = 0;
+	if (S_ISDIR(st->st_mode)) {
+		rc = add_node(k->t, rel, 'd', st, false, NULL);
+	} else if (S_ISLNK(st->st_mode)) {
+		char tg[4096];
+		ssize_t n = readlink(path, tg, sizeof tg);
+		if (n > 0)
+			rc = sw_buf_append(&b, tg, (size_t)n);
+		if (rc == 0)
+			rc = add_node(k->t, rel, 'l', st, true, &b);
+	} else if (S_ISREG(st->st_mode)) {
+		if (k->contents)
+			rc = read_small(path, &b);
+		if (rc == 0)
+			rc = add_node(k->t, rel, 'f', st, k->contents, &b);
+	} else {
+		rc = add_node(k->t, rel, '?', st, false, NULL);
+	}
+	sw_buf_fini(&b);
 	return rc;
 }
 
@@ -131,7 +152,8 @@ static int node_cmp(const void *a, const void *b)
 int sw__or_tree_take(const char *dir, const char *skip, bool contents, sw__or_tree *t)
 {
 	memset(t, 0, sizeof *t);
-	int rc = walk(dir, "", skip, contents, t, 0);
+	take k = {skip, contents, t};
+	int rc = sw_oracle_walk(dir, take_entry, &k);
 	if (rc < 0) {
 		sw__or_tree_free(t);
 		return rc;
